@@ -1,0 +1,4 @@
+#ifndef CORE_CLI_H
+#define CORE_CLI_H
+int core_cli_main(int argc, char **argv);
+#endif

@@ -1,0 +1,92 @@
+/* core/core.c: the core object and module handles. */
+#include "config.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+core_t *core_new(struct event_base *base)
+{
+	core_t *core = calloc(1, sizeof(*core));
+	if (!core)
+		return NULL;
+	core->own_base = base == NULL;
+	core->base = base ? base : event_base_new();
+	core->self.core = core;
+	core->self.name = (char *)"core";
+	core->self.file = (char *)"(core)";
+	core->self.state = CORE_MOD_CORE;
+	core->holdoff_ms = 100;
+	core->holdoff_max_ms = 500;
+	if (!core->base)
+		goto fail;
+	core->metrics = core_metrics_new();
+	if (!core->metrics)
+		goto fail;
+	core->store = core_store_new(core);
+	if (!core->store)
+		goto fail;
+	core->pipeline = core_pipeline_new(core);
+	if (!core->pipeline)
+		goto fail;
+	return core;
+fail:
+	core_free(core);
+	return NULL;
+}
+
+void core_free(core_t *core)
+{
+	if (!core)
+		return;
+	core_modules_stop_free(core);
+	/* The pipeline drops its snapshot (and the observers' data) before the
+	 * store and the metrics it records into go away. */
+	core_pipeline_free(core->pipeline);
+	core_store_free(core->store);
+	core_metrics_free(core->metrics);
+	core_conf_free(core->conf);
+	free(core->mods);
+	if (core->own_base && core->base)
+		event_base_free(core->base);
+	free(core);
+}
+
+int core_may_register(contour_module_t *mod, const char *what)
+{
+	if (!mod)
+		return CONTOUR_EINVAL;
+	if (mod->state == CORE_MOD_INITIALISING || mod->state == CORE_MOD_CORE)
+		return CONTOUR_EOK;
+	contour_log(mod, CONTOUR_LOG_ERR, "%s: registration is only allowed in init", what);
+	return CONTOUR_ESTATE;
+}
+
+void core_drop_registrations(core_t *core, contour_module_t *mod)
+{
+	core_pipeline_drop_module(core->pipeline, mod);
+	core_store_drop_module(core->store, mod);
+	core_metrics_drop_module(core->metrics, mod);
+}
+
+const char *contour_module_name(const contour_module_t *mod)
+{
+	return mod ? mod->name : "core";
+}
+
+void contour_module_ctx_set(contour_module_t *mod, void *ctx)
+{
+	mod->ctx = ctx;
+}
+
+void *contour_module_ctx_get(const contour_module_t *mod)
+{
+	return mod->ctx;
+}
+
+const char *contour_module_config_path(const contour_module_t *mod)
+{
+	return mod->core->conf ? mod->core->conf->path : NULL;
+}

@@ -1,0 +1,153 @@
+/* core/core.h: the core's private types and functions. Never installed;
+ * modules see only include/contour/. */
+#ifndef CORE_CORE_H
+#define CORE_CORE_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <contour/module.h>
+
+typedef struct core core_t;
+typedef struct core_store core_store_t;
+typedef struct core_pipeline core_pipeline_t;
+typedef struct core_metrics core_metrics_t;
+typedef struct core_conf core_conf_t;
+
+/* Lifecycle of a module handle. Registration is allowed only while
+ * CORE_MOD_INITIALISING, and always for the core's own handle. */
+typedef enum {
+	CORE_MOD_LOADED = 0,
+	CORE_MOD_INITIALISING,
+	CORE_MOD_INITIALISED,
+	CORE_MOD_STARTED,
+	CORE_MOD_STOPPED,
+	CORE_MOD_FREED,
+	CORE_MOD_CORE, /* the core's own handle: may register at any time */
+} core_mod_state_t;
+
+struct contour_module {
+	core_t *core;
+	const contour_module_desc_t *desc;
+	void *dl;         /* dlopen handle, NULL for a built-in descriptor */
+	char *name;       /* from the config entry */
+	char *file;       /* shared object path, or "(built-in)" */
+	json_t *config;   /* validated `config:` with defaults; owned */
+	int config_line;  /* line of the module entry, 0 if unknown */
+	void *ctx;
+	core_mod_state_t state;
+};
+
+struct core {
+	struct event_base *base;
+	int own_base;
+	core_conf_t *conf;         /* NULL until a config is loaded */
+	core_store_t *store;
+	core_pipeline_t *pipeline;
+	core_metrics_t *metrics;
+	contour_module_t self;     /* the core's own handle, named "core" */
+	contour_module_t **mods;   /* in config order */
+	size_t nmods;
+	int64_t holdoff_ms, holdoff_max_ms;
+};
+
+/* core.c */
+core_t *core_new(struct event_base *base); /* base NULL: create one */
+void core_free(core_t *core);              /* stops and frees modules first */
+/* core_may_register: CONTOUR_EOK if mod may register now, else
+ * CONTOUR_ESTATE (logged, naming the module and the call). */
+int core_may_register(contour_module_t *mod, const char *what);
+/* core_drop_registrations: undo everything mod registered (rollback). */
+void core_drop_registrations(core_t *core, contour_module_t *mod);
+
+/* log.c */
+typedef enum { CORE_LOG_TEXT, CORE_LOG_JSON } core_log_format_t;
+int core_log_format_parse(const char *s, core_log_format_t *out);
+void core_log_configure(core_log_format_t fmt, contour_log_level_t min_level);
+void core_log_set_stream(FILE *f); /* NULL: stderr */
+
+/* duration.c: contour_duration_parse is public. */
+
+/* conf.c: the config file. */
+struct core_conf {
+	char *path;              /* NULL for the embedded default */
+	json_t *root;            /* the whole document */
+	json_t *global;          /* root without `modules`, defaults filled */
+	contour_yaml_pos_t *pos; /* positions in root */
+};
+/* core_conf_load: parse and validate the top level and the global keys.
+ * Module sections are checked later, once the modules' schemas are known.
+ * Errors are appended to `errors` (a JSON array of "FILE:LINE: key: problem"
+ * strings). Returns CONTOUR_EOK, CONTOUR_EPARSE or CONTOUR_ECONFIG. */
+int core_conf_load_file(const char *path, core_conf_t **out, json_t *errors);
+int core_conf_load_buf(const char *buf, size_t len, const char *name, core_conf_t **out,
+                       json_t *errors);
+void core_conf_free(core_conf_t *conf);
+/* core_conf_validate: check `value` against `schema`, filling defaults into
+ * value (which must be an object). `where` prefixes keys in messages
+ * ("modules[1].config"). Appends messages to errors; returns their number. */
+int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
+                       const char *where, json_t *errors);
+/* core_conf_error: append "FILE:LINE: key: problem" to errors. */
+void core_conf_error(const core_conf_t *conf, int line, json_t *errors, const char *key,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The core's table of global keys (upstream contour.yaml plus ours). */
+extern const contour_conf_item_t core_global_schema[];
+/* The embedded default config (file-watch over the installed examples). */
+const char *core_conf_default_text(void);
+/* core_conf_lookup: value at dotted path in obj, or NULL. */
+const json_t *core_conf_lookup(const json_t *obj, const char *path);
+
+/* loader.c */
+/* core_loader_load_all: resolve, dlopen and check every module entry of
+ * core->conf, validate its config, run each descriptor's check. Errors are
+ * appended to errors. Returns CONTOUR_EOK or the first error code. */
+int core_loader_load_all(core_t *core, json_t *errors);
+/* core_module_add_builtin: a module handle for a descriptor linked into the
+ * process (tests, benchmarks). config may be NULL (= {}); it is validated. */
+int core_module_add_builtin(core_t *core, const contour_module_desc_t *desc, json_t *config,
+                            json_t *errors, contour_module_t **out);
+/* core_modules_init_start: init every module in order, then start every
+ * module in order; on any failure roll back (stop started ones in reverse,
+ * free initialised ones in reverse, undo registrations) and return the error. */
+int core_modules_init_start(core_t *core);
+/* core_modules_stop_free: stop then free every module in reverse order and
+ * unload them. Idempotent. */
+void core_modules_stop_free(core_t *core);
+
+/* loop.c */
+/* core_loop_run: dispatch until SIGTERM/SIGINT or core_loop_exit(). */
+int core_loop_run(core_t *core);
+void core_loop_exit(core_t *core);
+
+/* store.c */
+core_store_t *core_store_new(core_t *core);
+void core_store_free(core_store_t *store);
+/* Every source registered so far has called contour_source_set_synced(). */
+int core_store_all_synced(const core_store_t *store);
+/* Called by the store whenever something changed or a source synced. */
+void core_store_set_change_hook(core_store_t *store, void (*fn)(void *ud), void *ud);
+void core_store_drop_module(core_store_t *store, contour_module_t *mod);
+
+/* pipeline.c */
+core_pipeline_t *core_pipeline_new(core_t *core);
+void core_pipeline_free(core_pipeline_t *p);
+/* core_pipeline_schedule: a change happened; arm the hold-off timer. */
+void core_pipeline_schedule(core_pipeline_t *p);
+/* core_pipeline_build_now: run one build at once if every source is synced.
+ * Returns CONTOUR_EOK, CONTOUR_ESTATE (not synced) or a processor's error. */
+int core_pipeline_build_now(core_pipeline_t *p);
+/* Builds completed since startup. */
+uint64_t core_pipeline_builds(const core_pipeline_t *p);
+void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod);
+
+/* snapshot.c */
+contour_snapshot_t *core_snapshot_new(uint64_t generation);
+void core_snapshot_seal(contour_snapshot_t *snap); /* no more attach/status */
+
+/* metrics.c */
+core_metrics_t *core_metrics_new(void);
+void core_metrics_free(core_metrics_t *m);
+void core_metrics_drop_module(core_metrics_t *m, contour_module_t *mod);
+
+#endif

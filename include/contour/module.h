@@ -1,0 +1,128 @@
+/* contour/module.h: the module ABI, and the entry point to the public API.
+ *
+ * A module is a shared object that exports exactly one symbol, the const
+ * descriptor `contour_module`, defined with CONTOUR_MODULE(). The core loads
+ * modules named in the config file, checks the descriptor, validates each
+ * module's `config:` against the descriptor's schema, then drives the
+ * lifecycle:
+ *
+ *   init(mod, config)  read config, allocate state, register capabilities
+ *                      (sources, processors, observers, subscriptions,
+ *                      metrics). No sockets, threads or armed timers yet.
+ *   start(mod)         open listeners, add events to the loop.
+ *   stop(mod)          stop accepting, drain, remove events. May be called
+ *                      twice, and is called for a module whose start failed.
+ *   free(mod)          release everything. Runs after every successful init,
+ *                      whether or not start ran.
+ *
+ * Modules are initialised and started in config order and stopped and freed
+ * in reverse. If any init or start fails, the core stops what it started,
+ * frees what it initialised, undoes that module's registrations and exits
+ * non-zero with the module's error. SIGTERM and SIGINT stop and free every
+ * module in reverse order and exit 0.
+ *
+ * Compatibility: the core accepts a module whose ABI major equals the core's
+ * and whose minor is not greater than the core's. Minor bumps only add
+ * (functions, trailing descriptor fields); anything else bumps the major.
+ *
+ * ABI change log
+ *   1.0 (2026-11-27)  first version: descriptor, config schema, log, loop,
+ *                     timers, store, sources, build pipeline, snapshots,
+ *                     metrics, YAML.
+ */
+#ifndef CONTOUR_MODULE_H
+#define CONTOUR_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include <contour/error.h>
+#include <contour/log.h>
+#include <contour/conf.h>
+#include <contour/loop.h>
+#include <contour/store.h>
+#include <contour/snapshot.h>
+#include <contour/metrics.h>
+#include <contour/yaml.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CONTOUR_ABI_MAJOR 1
+#define CONTOUR_ABI_MINOR 0
+
+/* The one symbol a module exports. */
+#define CONTOUR_MODULE_SYMBOL "contour_module"
+
+/* The handle of a loaded module. Opaque; modules receive it in every hook. */
+typedef struct contour_module contour_module_t;
+
+/* contour_module_desc_t: what a module declares about itself.
+ *
+ * Fill it with CONTOUR_MODULE(), which sets the ABI fields and `size`; name
+ * only the hooks you need (NULL hooks are skipped). */
+typedef struct contour_module_desc {
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	uint32_t size; /* sizeof(contour_module_desc_t) as the module saw it */
+	uint32_t flags; /* reserved, 0 */
+
+	const char *name;    /* must equal the config entry's `name` */
+	const char *version; /* the module's own version string */
+	const char *description;
+
+	/* Keys allowed in the module's `config:` mapping. NULL: none allowed. */
+	const contour_conf_item_t *schema;
+
+	/* check: rules that span several keys, run by `check-config` and before
+	 * init. `config` is the validated mapping with defaults filled in.
+	 * Return CONTOUR_EOK, or CONTOUR_ECONFIG with a message in err. */
+	int (*check)(const json_t *config, char *err, size_t errlen);
+
+	/* init: `config` as for check, borrowed until free returns. */
+	int (*init)(contour_module_t *mod, const json_t *config);
+	int (*start)(contour_module_t *mod);
+	void (*stop)(contour_module_t *mod);
+	void (*free)(contour_module_t *mod);
+
+	/* Room to grow without breaking modules built against 1.0. */
+	void *reserved[8];
+} contour_module_desc_t;
+
+#if defined(__GNUC__)
+#define CONTOUR_EXPORT __attribute__((visibility("default")))
+#else
+#define CONTOUR_EXPORT
+#endif
+
+/* CONTOUR_MODULE(.name = "x", .init = x_init, ...): define the descriptor. */
+#define CONTOUR_MODULE(...)                                                    \
+	CONTOUR_EXPORT extern const contour_module_desc_t contour_module;          \
+	const contour_module_desc_t contour_module = {                             \
+	    .abi_major = CONTOUR_ABI_MAJOR,                                        \
+	    .abi_minor = CONTOUR_ABI_MINOR,                                        \
+	    .size = sizeof(contour_module_desc_t),                                 \
+	    __VA_ARGS__}
+
+/* contour_module_name: the module's name, as in the config. */
+const char *contour_module_name(const contour_module_t *mod);
+
+/* contour_module_ctx_set / _get: the module's private state. The core never
+ * looks at it; the module frees it in its free hook. */
+void contour_module_ctx_set(contour_module_t *mod, void *ctx);
+void *contour_module_ctx_get(const contour_module_t *mod);
+
+/* contour_module_config_path: the config file the module was configured
+ * from (for resolving relative paths), or NULL for the embedded default. */
+const char *contour_module_config_path(const contour_module_t *mod);
+
+/* contour_module_config_line: the line of `key` in the module's own config
+ * mapping in that file, or 0; for messages that point the operator at it. */
+int contour_module_config_line(const contour_module_t *mod, const char *key);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,2 @@
+#include <contour/module.h>
+CONTOUR_MODULE(.name = "tm_initfail", .version = "0");

@@ -1,0 +1,170 @@
+/* tests/unit/testutil.c: helpers shared by the Check suites. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/testutil.h"
+
+char *tu_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char tmpl[4096];
+	snprintf(tmpl, sizeof(tmpl), "%s/contour-test-XXXXXX", base && *base ? base : "/tmp");
+	char *p = mkdtemp(tmpl);
+	ck_assert_msg(p != NULL, "mkdtemp: %s", strerror(errno));
+	return strdup(p);
+}
+
+void tu_rmrf(const char *path)
+{
+	struct stat st;
+	if (!path || lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			char sub[4096];
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			tu_rmrf(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void mkparents(char *path)
+{
+	for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(path, 0755);
+		*s = '/';
+	}
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *content)
+{
+	char path[4096], tmp[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	mkparents(path);
+	/* Write then rename, so a watcher never sees a half-written file. */
+	snprintf(tmp, sizeof(tmp), "%s/.tu-tmp-%d", dir, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	ck_assert_msg(f != NULL, "fopen %s: %s", tmp, strerror(errno));
+	fputs(content, f);
+	ck_assert(fclose(f) == 0);
+	ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", path, strerror(errno));
+	return strdup(path);
+}
+
+const char *tu_fixture(const char *name)
+{
+	static char buf[4096];
+	const char *top = getenv("top_srcdir");
+	snprintf(buf, sizeof(buf), "%s/tests/fixtures/%s", top ? top : ".", name);
+	return buf;
+}
+
+const char *tu_reference_dir(void)
+{
+	const char *d = getenv("CONTOUR_REFERENCE_DIR");
+	struct stat st;
+	if (!d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "reference folder not found (CONTOUR_REFERENCE_DIR=%s)\n", d ? d : "");
+		return NULL;
+	}
+	return d;
+}
+
+const char *tu_test_module(const char *name)
+{
+	static char buf[4096];
+	const char *d = getenv("CONTOUR_TEST_MODULE_DIR");
+	snprintf(buf, sizeof(buf), "%s/%s.so", d ? d : "tests/modules/.libs", name);
+	return buf;
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(arg);
+}
+
+void tu_run_loop_ms(core_t *core, int64_t ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	struct event *ev = evtimer_new(core->base, stop_cb, core->base);
+	evtimer_add(ev, &tv);
+	event_base_dispatch(core->base);
+	event_free(ev);
+}
+
+int tu_run_until(core_t *core, int (*pred)(void *ud), void *ud, int64_t timeout_ms)
+{
+	for (int64_t waited = 0; !pred(ud) && waited < timeout_ms; waited += 10)
+		tu_run_loop_ms(core, 10);
+	return pred(ud);
+}
+
+static FILE *capture;
+static char *capture_buf;
+static size_t capture_len;
+
+void tu_log_capture_start(void)
+{
+	tu_log_capture_stop();
+	capture = open_memstream(&capture_buf, &capture_len);
+	core_log_set_stream(capture);
+}
+
+const char *tu_log_text(void)
+{
+	if (!capture)
+		return "";
+	fflush(capture);
+	return capture_buf ? capture_buf : "";
+}
+
+void tu_log_capture_stop(void)
+{
+	core_log_set_stream(NULL);
+	if (capture)
+		fclose(capture);
+	free(capture_buf);
+	capture = NULL;
+	capture_buf = NULL;
+	capture_len = 0;
+}
+
+core_conf_t *tu_conf(const char *yaml, json_t *errors)
+{
+	core_conf_t *conf = NULL;
+	json_t *errs = errors ? errors : json_array();
+	int rc = core_conf_load_buf(yaml, strlen(yaml), "test.yaml", &conf, errs);
+	if (!errors) {
+		ck_assert_msg(rc == CONTOUR_EOK, "config failed: %s",
+		              json_dumps(errs, JSON_COMPACT) ? json_dumps(errs, JSON_COMPACT) : "");
+		json_decref(errs);
+	}
+	return conf;
+}
+
+int tu_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

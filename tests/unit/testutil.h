@@ -1,0 +1,41 @@
+/* tests/unit/testutil.h: helpers shared by the Check suites. */
+#ifndef TESTS_TESTUTIL_H
+#define TESTS_TESTUTIL_H
+
+#include <stdint.h>
+#include <check.h>
+#include <jansson.h>
+#include "core/core.h"
+
+/* A new empty directory under $TMPDIR; free() the path, tu_rmrf() the tree. */
+char *tu_tmpdir(void);
+void tu_rmrf(const char *path);
+/* Write (replace) dir/name with content; creates parent folders. Returns the
+ * full path (free it). */
+char *tu_write_file(const char *dir, const char *name, const char *content);
+/* Path of a file under tests/fixtures (static buffer, valid until next call). */
+const char *tu_fixture(const char *name);
+/* The upstream reference folder, or NULL (with a message) when it is missing. */
+const char *tu_reference_dir(void);
+/* Path of a test module .so under tests/modules/.libs (static buffer). */
+const char *tu_test_module(const char *name);
+
+/* Run the core's loop for ms milliseconds. */
+void tu_run_loop_ms(core_t *core, int64_t ms);
+/* Run the loop until pred(ud) is true or timeout_ms passes; returns pred. */
+int tu_run_until(core_t *core, int (*pred)(void *ud), void *ud, int64_t timeout_ms);
+
+/* Capture log lines: start sends them to a buffer; tu_log_text() returns all
+ * captured so far (static, valid until the next call); stop restores stderr. */
+void tu_log_capture_start(void);
+const char *tu_log_text(void);
+void tu_log_capture_stop(void);
+
+/* Load YAML text as a core_conf_t (the whole config file); ck_assert on
+ * parse failure unless errors is non-NULL. */
+core_conf_t *tu_conf(const char *yaml, json_t *errors);
+
+/* Run a suite with CK_ENV-default settings; returns the exit status for main. */
+int tu_run_suite(Suite *s);
+
+#endif
