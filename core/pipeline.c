@@ -13,3 +13,4 @@ int contour_register_processor(contour_module_t *mod, const char *name, int orde
 int contour_register_observer(contour_module_t *mod, const char *name, contour_observer_fn fn, void *ud) { return CONTOUR_EOK; }
 void contour_build_request(contour_module_t *mod) {}
 contour_snapshot_t *contour_snapshot_current(contour_module_t *mod) { return NULL; }
+void core_pipeline_release_snapshot(core_pipeline_t *p) {}
