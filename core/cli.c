@@ -1,3 +1,279 @@
+/* core/cli.c: `contour serve | check-config | version | help`.
+ *
+ * Flags follow upstream's spelling (`--config-path`, `--log-format`,
+ * `--debug`), accept both `--flag value` and `--flag=value`, and global flags
+ * may come before or after the sub-command, as kingpin allows.
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/cli.h"
-int core_cli_main(int argc, char **argv) { return 0; }
+#include "core/core.h"
+
+typedef struct cli_opts {
+	const char *config;
+	const char *log_format;
+	int debug;
+	const char *positional[8];
+	int npositional;
+} cli_opts_t;
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(cli_opts_t *o);
+	const char *args;
+	const char *summary;
+} cli_command_t;
+
+static int cmd_serve(cli_opts_t *o);
+static int cmd_check_config(cli_opts_t *o);
+static int cmd_version(cli_opts_t *o);
+static int cmd_help(cli_opts_t *o);
+
+static const cli_command_t commands[] = {
+    {"serve", cmd_serve, "[--config-path FILE]",
+     "Run the controller: load the modules named in the config and serve."},
+    {"check-config", cmd_check_config, "FILE",
+     "Validate a config file and every module's section; start nothing."},
+    {"version", cmd_version, "", "Print the version and the module ABI."},
+    {"help", cmd_help, "[COMMAND]", "Show this help."},
+    {NULL, NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: contour [--log-format text|json] [--debug] <command> [<args>]\n\n"
+	           "Contour: a Kubernetes ingress controller for Envoy, as a small core with\n"
+	           "loadable modules.\n\nCommands:\n");
+	for (const cli_command_t *c = commands; c->name; c++)
+		fprintf(f, "  %-13s %s\n", c->name, c->summary);
+	fprintf(f,
+	        "\nFlags:\n"
+	        "  -c, --config-path FILE  config file (alias --config); without it, serve\n"
+	        "                          runs the built-in default (file-watch on the\n"
+	        "                          bundled examples)\n"
+	        "      --log-format FORMAT text (default) or json\n"
+	        "  -d, --debug             log at debug level\n"
+	        "\nEnvironment:\n"
+	        "  CONTOUR_MODULE_PATH     colon-separated folders searched for modules first\n"
+	        "                          (compiled-in folder: %s)\n",
+	        CONTOUR_MODULE_DIR);
+}
+
+static const cli_command_t *find_command(const char *name)
+{
+	for (const cli_command_t *c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+/* The value of a flag given as `--flag=value` or `--flag value`. */
+static const char *flag_value(int argc, char **argv, int *i, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq)
+		return eq + 1;
+	if (*i + 1 < argc)
+		return argv[++*i];
+	return NULL;
+}
+
+static int flag_is(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return !strncmp(arg, name, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int apply_logging(cli_opts_t *o, const core_conf_t *conf)
+{
+	core_log_format_t fmt = CORE_LOG_TEXT;
+	if (o->log_format && core_log_format_parse(o->log_format, &fmt) != CONTOUR_EOK) {
+		fprintf(stderr, "contour: --log-format must be text or json, not '%s'\n",
+		        o->log_format);
+		return 1;
+	}
+	int debug = o->debug;
+	if (!debug && conf)
+		debug = json_is_true(core_conf_lookup(conf->global, "debug"));
+	core_log_configure(fmt, debug ? CONTOUR_LOG_DEBUG : CONTOUR_LOG_INFO);
+	return 0;
+}
+
+static void print_errors(const json_t *errors, int as_log)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(errors, i, e)
+	{
+		if (as_log)
+			contour_log(NULL, CONTOUR_LOG_ERR, "%s", json_string_value(e));
+		else
+			fprintf(stderr, "%s\n", json_string_value(e));
+	}
+}
+
+static int load_conf(cli_opts_t *o, core_conf_t **conf, json_t *errors)
+{
+	if (o->config)
+		return core_conf_load_file(o->config, conf, errors);
+	const char *def = core_conf_default_text();
+	return core_conf_load_buf(def, strlen(def), NULL, conf, errors);
+}
+
+static int cmd_serve(cli_opts_t *o)
+{
+	json_t *errors = json_array();
+	core_conf_t *conf = NULL;
+	core_t *core = NULL;
+	int status = 1;
+
+	if (apply_logging(o, NULL))
+		goto out;
+	if (load_conf(o, &conf, errors) != CONTOUR_EOK) {
+		print_errors(errors, 1);
+		goto out;
+	}
+	if (apply_logging(o, conf))
+		goto out;
+	core = core_new(NULL);
+	if (!core) {
+		contour_log(NULL, CONTOUR_LOG_ERR, "cannot create the event loop");
+		goto out;
+	}
+	core->conf = conf;
+	conf = NULL;
+	if (core_loader_load_all(core, errors) != CONTOUR_EOK) {
+		print_errors(errors, 1);
+		goto out;
+	}
+	int rc = core_modules_init_start(core);
+	if (rc != CONTOUR_EOK) {
+		contour_log(NULL, CONTOUR_LOG_ERR, "startup failed: %s", contour_strerror(rc));
+		goto out;
+	}
+	contour_log(NULL, CONTOUR_LOG_INFO, "contour %s started: %zu modules, config %s",
+	            PACKAGE_VERSION, core->nmods,
+	            core->conf->path ? core->conf->path : "(built-in default)");
+	if (core_loop_run(core) != CONTOUR_EOK)
+		goto out;
+	status = 0;
+out:
+	core_free(core);
+	if (status == 0)
+		contour_log(NULL, CONTOUR_LOG_INFO, "stopped");
+	core_conf_free(conf);
+	json_decref(errors);
+	return status;
+}
+
+static int cmd_check_config(cli_opts_t *o)
+{
+	if (!o->config && o->npositional == 1)
+		o->config = o->positional[0];
+	if (!o->config || o->npositional > 1) {
+		fprintf(stderr, "usage: contour check-config FILE\n");
+		return 1;
+	}
+	if (apply_logging(o, NULL))
+		return 1;
+	json_t *errors = json_array();
+	core_conf_t *conf = NULL;
+	core_t *core = NULL;
+	int status = 1;
+	if (core_conf_load_file(o->config, &conf, errors) != CONTOUR_EOK)
+		goto out;
+	core = core_new(NULL);
+	if (!core)
+		goto out;
+	core->conf = conf;
+	conf = NULL;
+	/* Loading runs every module's schema and check hook; nothing starts. */
+	if (core_loader_load_all(core, errors) != CONTOUR_EOK)
+		goto out;
+	printf("%s: OK (%zu modules)\n", o->config, core->nmods);
+	status = 0;
+out:
+	print_errors(errors, 0);
+	core_free(core);
+	core_conf_free(conf);
+	json_decref(errors);
+	return status;
+}
+
+static int cmd_version(cli_opts_t *o)
+{
+	printf("contour %s (module ABI %d.%d)\n", PACKAGE_VERSION, CONTOUR_ABI_MAJOR,
+	       CONTOUR_ABI_MINOR);
+	return 0;
+}
+
+static int cmd_help(cli_opts_t *o)
+{
+	if (o->npositional == 1) {
+		const cli_command_t *c = find_command(o->positional[0]);
+		if (!c) {
+			fprintf(stderr, "contour: unknown command '%s'\n", o->positional[0]);
+			usage(stderr);
+			return 2;
+		}
+		printf("usage: contour %s %s\n\n%s\n", c->name, c->args, c->summary);
+		return 0;
+	}
+	usage(stdout);
+	return 0;
+}
+
+int core_cli_main(int argc, char **argv)
+{
+	cli_opts_t o = {0};
+	const cli_command_t *cmd = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (flag_is(a, "--config") || flag_is(a, "--config-path") || !strcmp(a, "-c")) {
+			if (!(o.config = flag_value(argc, argv, &i, a)))
+				goto missing;
+		} else if (flag_is(a, "--log-format")) {
+			if (!(o.log_format = flag_value(argc, argv, &i, a)))
+				goto missing;
+		} else if (!strcmp(a, "--debug") || !strcmp(a, "-d")) {
+			o.debug = 1;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "contour: unknown flag '%s'; see 'contour help'\n", a);
+			return 1;
+		} else if (!cmd) {
+			cmd = find_command(a);
+			if (!cmd) {
+				fprintf(stderr, "contour: unknown command '%s'\n\n", a);
+				usage(stderr);
+				return 2;
+			}
+		} else if (o.npositional < (int)(sizeof(o.positional) / sizeof(o.positional[0]))) {
+			o.positional[o.npositional++] = a;
+		} else {
+			fprintf(stderr, "contour: too many arguments\n");
+			return 1;
+		}
+		continue;
+	missing:
+		fprintf(stderr, "contour: flag '%s' needs a value\n", a);
+		return 1;
+	}
+	if (!cmd) {
+		usage(stderr);
+		return 2;
+	}
+	if (cmd->run != cmd_help && cmd->run != cmd_check_config && o.npositional) {
+		fprintf(stderr, "contour %s: unexpected argument '%s'\n", cmd->name,
+		        o.positional[0]);
+		return 1;
+	}
+	return cmd->run(&o);
+}

@@ -48,7 +48,7 @@ void core_free(core_t *core)
 	core_store_free(core->store);
 	core_metrics_free(core->metrics);
 	core_conf_free(core->conf);
-	free(core->mods);
+
 	if (core->own_base && core->base)
 		event_base_free(core->base);
 	free(core);

@@ -140,6 +140,9 @@ int core_pipeline_build_now(core_pipeline_t *p);
 /* Builds completed since startup. */
 uint64_t core_pipeline_builds(const core_pipeline_t *p);
 void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod);
+/* core_pipeline_release_snapshot: drop the core's reference to the current
+ * snapshot (before modules whose code its attachments point into unload). */
+void core_pipeline_release_snapshot(core_pipeline_t *p);
 
 /* snapshot.c */
 contour_snapshot_t *core_snapshot_new(uint64_t generation);

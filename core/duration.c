@@ -13,8 +13,8 @@ static const struct {
 	const char *unit;
 	double ms;
 } units[] = {
-    {"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1}, {"s", 1000}, {"m", 60000},
-    {"h", 3600000},
+    {"ns", 1e-6}, {"us", 1e-3}, {"\xc2\xb5s", 1e-3}, {"ms", 1},
+    {"s", 1000},  {"m", 60000}, {"h", 3600000},
 };
 
 int contour_duration_parse(const char *text, int64_t *ms)

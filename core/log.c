@@ -45,10 +45,14 @@ int contour_log_enabled(contour_log_level_t level)
 static const char *level_name(contour_log_level_t level)
 {
 	switch (level) {
-	case CONTOUR_LOG_ERR: return "error";
-	case CONTOUR_LOG_WARN: return "warning";
-	case CONTOUR_LOG_INFO: return "info";
-	default: return "debug";
+	case CONTOUR_LOG_ERR:
+		return "error";
+	case CONTOUR_LOG_WARN:
+		return "warning";
+	case CONTOUR_LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 
@@ -90,9 +94,10 @@ void contour_logv(contour_module_t *mod, contour_log_level_t level, const char *
 	const char *name = contour_module_name(mod);
 
 	if (log_format == CORE_LOG_JSON) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "level", level_name(level), "module", name,
-		                      "msg", msg, "time", ts);
-		char *line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "level", level_name(level), "module",
+		                      name, "msg", msg, "time", ts);
+		char *line =
+		    o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
 		if (line)
 			fprintf(f, "%s\n", line);
 		free(line);

@@ -317,3 +317,13 @@ contour_snapshot_t *contour_snapshot_current(contour_module_t *mod)
 		return NULL;
 	return mod->core->pipeline->current;
 }
+
+/* Merge resolution (wt-filewatch): main declared this after wt-store wrote the
+ * pipeline; minimal version until wt-store provides its own. */
+void core_pipeline_release_snapshot(core_pipeline_t *p)
+{
+	if (!p)
+		return;
+	contour_snapshot_unref(p->current);
+	p->current = NULL;
+}

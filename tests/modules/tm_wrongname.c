@@ -1,2 +1,5 @@
+/* tests/modules/tm_wrongname.c: the file is tm_wrongname.so but the
+ * descriptor says otherwise. */
 #include <contour/module.h>
-CONTOUR_MODULE(.name = "tm_wrongname", .version = "0");
+
+CONTOUR_MODULE(.name = "something-else", .version = "0");

@@ -1,6 +1,9 @@
 #include "config.h"
 #include "tests/unit/testutil.h"
-START_TEST(test_placeholder) { ck_assert_msg(0, "not written yet"); }
+START_TEST(test_placeholder)
+{
+	ck_assert_msg(0, "not written yet");
+}
 END_TEST
 int main(void)
 {

@@ -82,7 +82,8 @@ const char *tu_reference_dir(void)
 	const char *d = getenv("CONTOUR_REFERENCE_DIR");
 	struct stat st;
 	if (!d || stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "reference folder not found (CONTOUR_REFERENCE_DIR=%s)\n", d ? d : "");
+		fprintf(stderr, "reference folder not found (CONTOUR_REFERENCE_DIR=%s)\n",
+		        d ? d : "");
 		return NULL;
 	}
 	return d;
