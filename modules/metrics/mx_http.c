@@ -69,17 +69,24 @@ static void mx_http_reply(mx_ctx_t *ctx, struct evhttp_request *req, int code, c
 	evhttp_add_header(hdr, "X-Content-Type-Options", "nosniff");
 	if (code == HTTP_BADMETHOD)
 		evhttp_add_header(hdr, "Allow", "GET, HEAD");
-	int rc = owned ? evbuffer_add_reference(out, body, len, mx_http_free_body, NULL)
-	               : evbuffer_add(out, body, len);
-	if (rc != 0) {
+	/* libevent 2.1 writes a HEAD reply's body to the wire (and omits
+	 * Content-Length), which breaks framing for the next request on a
+	 * kept-alive connection: send the length alone. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char clen[32];
+		snprintf(clen, sizeof(clen), "%zu", len);
+		evhttp_add_header(hdr, "Content-Length", clen);
+		if (owned)
+			free(body);
+	} else if ((owned ? evbuffer_add_reference(out, body, len, mx_http_free_body, NULL)
+	                  : evbuffer_add(out, body, len)) != 0) {
+		/* evbuffer_add_reference calls no cleanup when it fails. */
 		if (owned)
 			free(body);
 		code = HTTP_INTERNAL;
 		reason = "Internal Server Error";
 		evbuffer_drain(out, evbuffer_get_length(out));
 	}
-	/* For HEAD, evhttp sends the headers (Content-Length included) and
-	 * drops the body. */
 	evhttp_send_reply(req, code, reason, NULL);
 	mx_http_count(ctx, code);
 }
