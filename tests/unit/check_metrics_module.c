@@ -295,10 +295,21 @@ START_TEST(test_limits)
 	ck_assert_int_eq(r.code, 413);
 	free(r.body);
 	free(big);
+	/* A client that sends half a request and stalls does not hold up
+	 * others: the loop keeps serving while its timeout runs. */
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+	                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                          .sin_port = htons((uint16_t)port)};
+	int slow = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(slow, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	const char *half = "GET /metrics HTTP/1.1\r\nHo";
+	ck_assert_int_eq(send(slow, half, strlen(half), 0), (ssize_t)strlen(half));
+	tu_run_loop_ms(core, 50);
 	/* The server still answers afterwards. */
 	r = mx_get(port, "/healthz");
 	ck_assert_int_eq(r.code, 200);
 	free(r.body);
+	close(slow);
 }
 END_TEST
 
