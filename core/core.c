@@ -13,7 +13,17 @@ core_t *core_new(struct event_base *base)
 	if (!core)
 		return NULL;
 	core->own_base = base == NULL;
-	core->base = base ? base : event_base_new();
+	if (!base) {
+		/* Precise timers: the hold-off is measured against the monotonic
+		 * clock, and the coarse one fires a few milliseconds early. */
+		struct event_config *cfg = event_config_new();
+		if (cfg) {
+			event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+			base = event_base_new_with_config(cfg);
+			event_config_free(cfg);
+		}
+	}
+	core->base = base;
 	core->self.core = core;
 	core->self.name = (char *)"core";
 	core->self.file = (char *)"(core)";

@@ -239,6 +239,11 @@ void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod)
 			p->obs[j++] = p->obs[i];
 	}
 	p->nobs = j;
+	/* The current snapshot may hold data whose free_fn lives in mod's
+	 * code, which is about to be unloaded: release the core's reference
+	 * now. (Before the first build, as on an init failure, there is none.) */
+	contour_snapshot_unref(p->current);
+	p->current = NULL;
 }
 
 /* Names are unique across processors and observers, so a log line naming
@@ -318,8 +323,6 @@ contour_snapshot_t *contour_snapshot_current(contour_module_t *mod)
 	return mod->core->pipeline->current;
 }
 
-/* Merge resolution (wt-filewatch): main declared this after wt-store wrote the
- * pipeline; minimal version until wt-store provides its own. */
 void core_pipeline_release_snapshot(core_pipeline_t *p)
 {
 	if (!p)
