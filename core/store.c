@@ -462,7 +462,7 @@ int contour_store_put_new(contour_source_t *src, json_t *obj)
 		goto fail;
 	core_store_t *s = src->store;
 	if (contour_object_key_of(obj, &key, &what) != CONTOUR_EOK) {
-		contour_log(src->mod, CONTOUR_LOG_WARN, "source %s: object without %s ignored",
+		contour_log(src->mod, CONTOUR_LOG_DEBUG, "source %s: object without %s ignored",
 		            src->name, what);
 		goto fail;
 	}
