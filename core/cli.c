@@ -131,8 +131,6 @@ static int cmd_serve(cli_opts_t *o)
 	core_t *core = NULL;
 	int status = 1;
 
-	if (apply_logging(o, NULL))
-		goto out;
 	if (load_conf(o, &conf, errors) != CONTOUR_EOK) {
 		print_errors(errors, 1);
 		goto out;
@@ -178,8 +176,6 @@ static int cmd_check_config(cli_opts_t *o)
 		fprintf(stderr, "usage: contour check-config FILE\n");
 		return 1;
 	}
-	if (apply_logging(o, NULL))
-		return 1;
 	json_t *errors = json_array();
 	core_conf_t *conf = NULL;
 	core_t *core = NULL;
@@ -275,5 +271,8 @@ int core_cli_main(int argc, char **argv)
 		        o.positional[0]);
 		return 1;
 	}
+	/* A bad --log-format is an error whatever the command. */
+	if (apply_logging(&o, NULL))
+		return 1;
 	return cmd->run(&o);
 }

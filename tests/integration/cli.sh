@@ -1,2 +1,85 @@
 #!/bin/sh
-exit 0
+# The command line: sub-commands, exit codes, check-config's messages.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+
+expect_rc 0 "$CONTOUR" version
+expect_in "$T/out" "contour "
+expect_in "$T/out" "(module ABI 1."
+ok version
+
+expect_rc 2 "$CONTOUR" no-such-command
+expect_in "$T/err" "unknown command 'no-such-command'"
+expect_in "$T/err" "usage: contour"
+expect_rc 2 "$CONTOUR"
+expect_in "$T/err" "usage: contour"
+ok "unknown or missing command exits 2 with usage"
+
+expect_rc 0 "$CONTOUR" help
+expect_in "$T/out" "check-config"
+expect_rc 0 "$CONTOUR" help serve
+expect_in "$T/out" "usage: contour serve"
+ok help
+
+expect_rc 1 "$CONTOUR" serve --no-such-flag
+expect_in "$T/err" "unknown flag '--no-such-flag'"
+expect_rc 1 "$CONTOUR" --log-format xml version
+expect_rc 1 "$CONTOUR" serve --log-format=xml
+expect_in "$T/err" "--log-format must be text or json"
+ok "bad flags exit 1"
+
+expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/local.yaml"
+expect_in "$T/out" "local.yaml: OK (1 modules)"
+ok "check-config on conf/local.yaml"
+
+cat >"$T/bad-key.yaml" <<'YAML'
+debug: false
+colour: blue
+modules:
+  - name: file-watch
+    config: {paths: [.]}
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/bad-key.yaml"
+expect_in "$T/err" "$T/bad-key.yaml:2: colour: unknown key"
+ok "unknown global key"
+
+cat >"$T/bad-yaml.yaml" <<'YAML'
+modules:
+  - name: file-watch
+    config: {paths: [.]
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/bad-yaml.yaml"
+expect_in "$T/err" "$T/bad-yaml.yaml:4:"
+ok "YAML syntax error with line and column"
+
+cat >"$T/bad-module.yaml" <<'YAML'
+modules:
+  - name: file-watch
+    config:
+      pathz: [.]
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/bad-module.yaml"
+expect_in "$T/err" "$T/bad-module.yaml:4: modules.file-watch.config.pathz: unknown key"
+expect_in "$T/err" "modules.file-watch.config.paths: required key is missing"
+ok "module config errors"
+
+cat >"$T/no-module.yaml" <<'YAML'
+modules:
+  - name: file-watch
+    config: {paths: [.]}
+  - name: not-a-module
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/no-module.yaml"
+expect_in "$T/err" "$T/no-module.yaml:4: modules.not-a-module: module 'not-a-module' not found"
+ok "missing module"
+
+expect_rc 1 "$CONTOUR" check-config "$T/does-not-exist.yaml"
+expect_in "$T/err" "$T/does-not-exist.yaml"
+expect_rc 1 "$CONTOUR" check-config
+ok "check-config without a readable file"
+
+# serve stops at startup with the same messages, logged.
+expect_rc 1 "$CONTOUR" serve --config-path "$T/bad-key.yaml"
+expect_in "$T/err" "bad-key.yaml:2: colour: unknown key"
+expect_rc 1 "$CONTOUR" serve -c "$T/bad-module.yaml"
+expect_in "$T/err" "modules.file-watch.config.pathz: unknown key"
+ok "serve refuses a bad config"

@@ -1,0 +1,82 @@
+#!/bin/sh
+# quickstart.sh: the README's two commands, for a fresh Debian 12 machine, as root.
+#
+#   ./quickstart.sh run    install packages, build, install, and run
+#                          `contour serve --config conf/local.yaml` in the foreground
+#   ./quickstart.sh test   install packages, build, and pass the whole test suite:
+#                          `make check`, again under ASan/UBSan, and `make distcheck`
+#
+# Builds happen out of tree, in build/ and build-asan/, so both can coexist.
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Every build dependency comes from Debian 12; configure names the package
+# for anything missing.
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config
+	libevent-dev libssl-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
+	libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev check"
+# The tests also use promtool (Debian's prometheus package), curl and
+# clang (libFuzzer replay is built with the default compiler; clang is only
+# needed for `make fuzz`).
+TEST_DEPS="prometheus curl"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+install_deps() {
+	if command -v apt-get >/dev/null 2>&1; then
+		step "installing Debian packages"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq --no-install-recommends $BUILD_DEPS "$@" >/dev/null
+	fi
+}
+
+configure_in() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ]; then
+		(cd "$dir" && "$top/configure" -q "$@")
+	fi
+}
+
+build() {
+	step "bootstrapping and building"
+	[ -x configure ] || autoreconf -fi
+	configure_in build
+	make -C build -j"$jobs" >/dev/null
+}
+
+case "${1:-}" in
+run)
+	install_deps
+	build
+	step "installing to /usr/local"
+	make -C build install >/dev/null
+	ldconfig 2>/dev/null || true
+	step "contour serve --config conf/local.yaml (Ctrl-C to stop)"
+	exec contour serve --config conf/local.yaml
+	;;
+test)
+	# shellcheck disable=SC2086
+	install_deps $TEST_DEPS
+	build
+	step "make check"
+	make -C build -j"$jobs" check || { cat build/test-suite.log; exit 1; }
+	step "make check under AddressSanitizer and UndefinedBehaviorSanitizer"
+	configure_in build-asan --enable-sanitizers
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		make -C build-asan -j"$jobs" check || { cat build-asan/test-suite.log; exit 1; }
+	step "make distcheck"
+	make -C build -j"$jobs" distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
+	grep -E '^(contour-.*archives ready|=+)$' build/distcheck.log | head -3 || true
+	step "all tests passed"
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac
