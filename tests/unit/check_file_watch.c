@@ -31,6 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_INFO);
 	core_free(core);
 	core = NULL;
 	tu_log_capture_stop();
@@ -218,6 +219,22 @@ START_TEST(test_relative_path_from_cwd)
 }
 END_TEST
 
+START_TEST(test_relative_path_from_config_file)
+{
+	/* The config file lives in dir/etc; `../m` is dir/m whatever the cwd. */
+	fw_write("m/a.yaml", cm_yaml("cfg-rel", "1"));
+	char *cfg = tu_write_file(dir, "etc/contour.yaml",
+	                          "modules:\n  - name: file-watch\n    config:\n"
+	                          "      paths: [../m]\n");
+	json_t *errs = json_array();
+	ck_assert_int_eq(core_conf_load_file(cfg, &core->conf, errs), CONTOUR_EOK);
+	json_decref(errs);
+	fw_start_dir("../m");
+	ck_assert_str_eq(fw_cm_data("default", "cfg-rel", "v"), "1");
+	free(cfg);
+}
+END_TEST
+
 START_TEST(test_named_file)
 {
 	char *file = tu_write_file(dir, "one.yaml", cm_yaml("named", "1"));
@@ -398,6 +415,43 @@ START_TEST(test_configmap_mount)
 	free(data);
 	free(cfg);
 	free(tmp);
+}
+END_TEST
+
+static int count_rescans(void)
+{
+	int n = 0;
+	for (const char *p = tu_log_text(); (p = strstr(p, "rescan:")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* rescan-delay: a burst of changes is one rescan, after the delay. */
+START_TEST(test_rescan_delay_coalesces)
+{
+	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_DEBUG);
+	fw_write("a.yaml", cm_yaml("a", "1"));
+	json_t *errs = json_array();
+	json_t *cfg = json_pack("{s:[s], s:s}", "paths", dir, "rescan-delay", "300ms");
+	ck_assert_int_eq(core_module_add_builtin(core, &contour_module, cfg, errs, &mod),
+	                 CONTOUR_EOK);
+	json_decref(cfg);
+	json_decref(errs);
+	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
+	ck_assert_int_eq(count_rescans(), 0);
+
+	fw_write("b.yaml", cm_yaml("b", "1"));
+	fw_write("c.yaml", cm_yaml("c", "1"));
+	fw_write("a.yaml", cm_yaml("a", "2"));
+	tu_run_loop_ms(core, 100);
+	ck_assert_ptr_null(fw_cm("default", "b")); /* still waiting */
+	ck_assert(fw_wait_cm("default", "c", NULL, NULL));
+	ck_assert_ptr_nonnull(fw_cm("default", "b"));
+	ck_assert_str_eq(fw_cm_data("default", "a", "v"), "2");
+	tu_run_loop_ms(core, 400);
+	ck_assert_msg(count_rescans() == 1, "%d rescans: %s", count_rescans(), tu_log_text());
+	ck_assert_msg(strstr(tu_log_text(), "3 files, 3 read, 0 failed, 0 gone; 3 objects"),
+	              "log: %s", tu_log_text());
 }
 END_TEST
 
@@ -663,6 +717,7 @@ int main(void)
 	tcase_add_test(tc, test_missing_path_fails_start);
 	tcase_add_test(tc, test_empty_paths_rejected);
 	tcase_add_test(tc, test_relative_path_from_cwd);
+	tcase_add_test(tc, test_relative_path_from_config_file);
 	tcase_add_test(tc, test_named_file);
 	tcase_add_test(tc, test_reference_examples);
 	suite_add_tcase(s, tc);
@@ -675,6 +730,7 @@ int main(void)
 	tcase_add_test(tc, test_watched_dir_vanishes_and_returns);
 	tcase_add_test(tc, test_symlinks);
 	tcase_add_test(tc, test_configmap_mount);
+	tcase_add_test(tc, test_rescan_delay_coalesces);
 	tcase_add_test(tc, test_stop_is_idempotent);
 	suite_add_tcase(s, tc);
 
