@@ -239,6 +239,11 @@ void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod)
 			p->obs[j++] = p->obs[i];
 	}
 	p->nobs = j;
+	/* The current snapshot may hold data whose free_fn lives in mod's
+	 * code, which is about to be unloaded: release the core's reference
+	 * now. (Before the first build, as on an init failure, there is none.) */
+	contour_snapshot_unref(p->current);
+	p->current = NULL;
 }
 
 /* Names are unique across processors and observers, so a log line naming

@@ -534,9 +534,12 @@ START_TEST(test_drop_module)
 	ck_assert_str_eq(st.trace, "m1 o1 m3 obsB ");
 
 	core_pipeline_drop_module(core->pipeline, &other);
+	/* Its code may be unloaded next: the snapshot it fed is released. */
+	ck_assert_ptr_null(contour_snapshot_current(&m));
 	st.trace[0] = '\0';
 	ck_assert_int_eq(core_pipeline_build_now(core->pipeline), CONTOUR_EOK);
 	ck_assert_str_eq(st.trace, "m1 m3 ");
+	ck_assert_uint_eq(contour_snapshot_generation(contour_snapshot_current(&m)), 2);
 	/* The names are free again. */
 	ck_assert_int_eq(contour_register_observer(&m, "oobs", observer_b, NULL), CONTOUR_EOK);
 }
