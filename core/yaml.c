@@ -379,16 +379,15 @@ static int yaml_match_int(const char *s, size_t n, int want_real, json_t **out)
 	if (!overflow && u > (uint64_t)INT64_MAX + (uint64_t)neg)
 		overflow = 1;
 	if (overflow || want_real) {
-		/* Decimal text goes through strtod for correct rounding. */
 		if (base == 10 && !overflow) {
 			d = (double)u;
-		} else if (base == 10) {
+		} else if (base == 10 && n < 512) {
+			/* Long decimal text goes through strtod for correct
+			 * rounding; the accumulated d is only a fallback. */
 			char tmp[512];
-			if (n < sizeof(tmp)) {
-				memcpy(tmp, s, n);
-				tmp[n] = '\0';
-				d = strtod(tmp, NULL);
-			}
+			memcpy(tmp, s, n);
+			tmp[n] = '\0';
+			d = fabs(strtod(tmp, NULL));
 		}
 		if (neg)
 			d = -d;

@@ -1,0 +1,124 @@
+/* modules/metrics/metrics.c: the metrics module's entry point.
+ *
+ * Serves the core's metrics registry over HTTP, as upstream Contour serves
+ * `:8000/metrics` and `/healthz` (its --http-address and --http-port). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "modules/metrics/mx.h"
+
+/* The build may pass -DCONTOUR_REVISION='"<git sha>"' and
+ * -DCONTOUR_BRANCH='"<branch>"'; upstream sets these with -ldflags. */
+#ifndef CONTOUR_REVISION
+#define MX_REVISION "unknown"
+#define MX_BRANCH   "unknown"
+#else
+#define MX_REVISION CONTOUR_REVISION
+#ifdef CONTOUR_BRANCH
+#define MX_BRANCH CONTOUR_BRANCH
+#else
+#define MX_BRANCH "unknown"
+#endif
+#endif
+
+static const contour_conf_item_t mx_schema[] = {
+    {.key = "address",
+     .type = CONTOUR_CONF_STR,
+     .def = "0.0.0.0",
+     .help = "numeric IPv4 or IPv6 address to listen on (upstream's --http-address)"},
+    {.key = "port",
+     .type = CONTOUR_CONF_INT,
+     .def = "8000",
+     .min = 0,
+     .max = 65535,
+     .help = "TCP port (upstream's --http-port); 0 picks a free port and logs it"},
+    {.key = NULL},
+};
+
+/* Numeric only: resolving a name would block the loop, and a name that
+ * resolves to several addresses leaves unclear what is being listened on. */
+static int mx_check(const json_t *config, char *err, size_t errlen)
+{
+	const char *address = json_string_value(json_object_get(config, "address"));
+	struct in6_addr a6;
+	if (address &&
+	    (inet_pton(AF_INET, address, &a6) == 1 || inet_pton(AF_INET6, address, &a6) == 1))
+		return CONTOUR_EOK;
+	snprintf(err, errlen, "address: '%s' is not a numeric IPv4 or IPv6 address",
+	         address ? address : "");
+	return CONTOUR_ECONFIG;
+}
+
+static const char *const mx_build_labels[] = {"branch", "revision", "version", NULL};
+static const char *const mx_request_labels[] = {"code", NULL};
+
+static int mx_init(contour_module_t *mod, const json_t *config)
+{
+	int rc;
+	mx_ctx_t *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return CONTOUR_ENOMEM;
+	ctx->mod = mod;
+	ctx->address = contour_conf_get_str(mod, "address", "0.0.0.0");
+	ctx->port = (int)contour_conf_get_int(mod, "port", 8000);
+
+	/* Upstream's name, help and labels, so existing dashboards work. */
+	contour_metric_desc_t build = {
+	    .type = CONTOUR_METRIC_GAUGE,
+	    .name = "contour_build_info",
+	    .help = "Build information for Contour. Labels include the branch and git SHA that "
+	            "Contour was built from, and the Contour version.",
+	    .labels = mx_build_labels,
+	};
+	contour_metric_desc_t requests = {
+	    .type = CONTOUR_METRIC_COUNTER,
+	    .name = "contour_metrics_http_requests_total",
+	    .help = "HTTP requests answered by the metrics module's server, by status code.",
+	    .labels = mx_request_labels,
+	};
+	rc = contour_register_metric(mod, &build, &ctx->build_info);
+	if (rc != CONTOUR_EOK)
+		goto fail;
+	rc = contour_register_metric(mod, &requests, &ctx->requests);
+	if (rc != CONTOUR_EOK)
+		goto fail;
+	const char *values[] = {MX_BRANCH, MX_REVISION, PACKAGE_VERSION};
+	contour_metric_set(ctx->build_info, values, 1);
+	contour_module_ctx_set(mod, ctx);
+	return CONTOUR_EOK;
+fail:
+	/* The core drops this module's registrations when init fails. */
+	contour_log(mod, CONTOUR_LOG_ERR, "cannot register metrics: %s", contour_strerror(rc));
+	free(ctx);
+	return rc;
+}
+
+static int mx_start(contour_module_t *mod)
+{
+	return mx_http_start(contour_module_ctx_get(mod));
+}
+
+static void mx_stop(contour_module_t *mod)
+{
+	mx_http_stop(contour_module_ctx_get(mod));
+}
+
+static void mx_free(contour_module_t *mod)
+{
+	mx_ctx_t *ctx = contour_module_ctx_get(mod);
+	if (!ctx)
+		return;
+	/* stop normally ran; this covers a core that skipped it. */
+	mx_http_stop(ctx);
+	free(ctx);
+	contour_module_ctx_set(mod, NULL);
+}
+
+CONTOUR_MODULE(.name = "metrics", .version = PACKAGE_VERSION,
+               .description = "serves the metrics registry on /metrics, and /healthz",
+               .schema = mx_schema, .check = mx_check, .init = mx_init, .start = mx_start,
+               .stop = mx_stop, .free = mx_free);
