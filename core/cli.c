@@ -148,7 +148,9 @@ static int cmd_serve(cli_opts_t *o)
 		print_errors(errors, 1);
 		goto out;
 	}
-	int rc = core_modules_init_start(core);
+	int rc = core_loop_signals_install(core);
+	if (rc == CONTOUR_EOK)
+		rc = core_modules_init_start(core);
 	if (rc != CONTOUR_EOK) {
 		contour_log(NULL, CONTOUR_LOG_ERR, "startup failed: %s", contour_strerror(rc));
 		goto out;

@@ -52,6 +52,7 @@ void core_free(core_t *core)
 	if (!core)
 		return;
 	core_modules_stop_free(core);
+	core_loop_signals_remove(core);
 	/* The pipeline drops its snapshot (and the observers' data) before the
 	 * store and the metrics it records into go away. */
 	core_pipeline_free(core->pipeline);

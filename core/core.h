@@ -49,6 +49,7 @@ struct core {
 	contour_module_t **mods;   /* in config order */
 	size_t nmods;
 	int64_t holdoff_ms, holdoff_max_ms;
+	struct event *sig_term, *sig_int, *sig_hup;
 };
 
 /* core.c */
@@ -116,7 +117,14 @@ int core_modules_init_start(core_t *core);
 void core_modules_stop_free(core_t *core);
 
 /* loop.c */
-/* core_loop_run: dispatch until SIGTERM/SIGINT or core_loop_exit(). */
+/* core_loop_signals_install: route SIGTERM/SIGINT to a clean loop exit
+ * (SIGHUP is logged and ignored, SIGPIPE ignored). Install before starting
+ * modules, so a signal that arrives during startup waits for the loop
+ * instead of killing the process. Idempotent; removed by core_free. */
+int core_loop_signals_install(core_t *core);
+void core_loop_signals_remove(core_t *core);
+/* core_loop_run: install the signals if needed, then dispatch until
+ * SIGTERM/SIGINT or core_loop_exit(). */
 int core_loop_run(core_t *core);
 void core_loop_exit(core_t *core);
 

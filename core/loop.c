@@ -89,28 +89,39 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 	contour_log(NULL, CONTOUR_LOG_INFO, "received SIGHUP: reload is not supported, ignoring");
 }
 
-int core_loop_run(core_t *core)
+int core_loop_signals_install(core_t *core)
 {
-	struct event *term = evsignal_new(core->base, SIGTERM, signal_cb, core);
-	struct event *intr = evsignal_new(core->base, SIGINT, signal_cb, core);
-	struct event *hup = evsignal_new(core->base, SIGHUP, sighup_cb, core);
-	int rc = CONTOUR_ENOMEM;
-	if (!term || !intr || !hup)
-		goto out;
-	evsignal_add(term, NULL);
-	evsignal_add(intr, NULL);
-	evsignal_add(hup, NULL);
+	if (core->sig_term)
+		return CONTOUR_EOK;
+	core->sig_term = evsignal_new(core->base, SIGTERM, signal_cb, core);
+	core->sig_int = evsignal_new(core->base, SIGINT, signal_cb, core);
+	core->sig_hup = evsignal_new(core->base, SIGHUP, sighup_cb, core);
+	if (!core->sig_term || !core->sig_int || !core->sig_hup)
+		return CONTOUR_ENOMEM;
+	evsignal_add(core->sig_term, NULL);
+	evsignal_add(core->sig_int, NULL);
+	evsignal_add(core->sig_hup, NULL);
 	/* A peer closing a socket must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
-	rc = event_base_dispatch(core->base) < 0 ? CONTOUR_EIO : CONTOUR_EOK;
-out:
-	if (term)
-		event_free(term);
-	if (intr)
-		event_free(intr);
-	if (hup)
-		event_free(hup);
-	return rc;
+	return CONTOUR_EOK;
+}
+
+void core_loop_signals_remove(core_t *core)
+{
+	struct event **evs[] = {&core->sig_term, &core->sig_int, &core->sig_hup};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i])
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+}
+
+int core_loop_run(core_t *core)
+{
+	int rc = core_loop_signals_install(core);
+	if (rc != CONTOUR_EOK)
+		return rc;
+	return event_base_dispatch(core->base) < 0 ? CONTOUR_EIO : CONTOUR_EOK;
 }
 
 void core_loop_exit(core_t *core)

@@ -3,13 +3,20 @@
 # exits 0 on SIGTERM and on SIGINT; JSON logs are JSON.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
+# conf/local.yaml as shipped, but with the metrics port left to the kernel
+# (so the test never collides with a running contour) and the examples
+# folder made absolute (the copy lives elsewhere).
+sed -e 's|port: 8000|port: 0|' -e "s|\.\./examples|$top_srcdir/examples|" \
+	"$top_srcdir/conf/local.yaml" >"$T/local.yaml"
+grep -q 'port: 0' "$T/local.yaml" || fail "conf/local.yaml no longer sets port 8000"
+
 run_and_signal() {
 	sig=$1
 	shift
-	"$CONTOUR" "$@" serve --config "$top_srcdir/conf/local.yaml" >"$T/log" 2>&1 &
+	"$CONTOUR" "$@" serve --config "$T/local.yaml" >"$T/log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
-	wait_for "$T/log" "started: 1 modules"
+	wait_for "$T/log" "started: 2 modules"
 	wait_for "$T/log" "source file-watch synced"
 	kill -0 "$pid" || fail "contour exited early"
 	kill -"$sig" "$pid"
