@@ -952,22 +952,23 @@ int contour_yaml_parse(const char *buf, size_t len, json_t **docs, contour_yaml_
 			         YAML_MAX_INPUT >> 20);
 		return CONTOUR_EPARSE;
 	}
-	/* About 60 KiB of stack frames: on the heap, zeroed. */
+	/* The stack frames make ctx a few tens of KiB: heap, zeroed. */
+	rc = CONTOUR_ENOMEM;
 	if (!(ctx = calloc(1, sizeof(*ctx))))
-		goto nomem;
+		goto fail;
 	if (!yaml_parser_initialize(&ctx->parser)) {
 		free(ctx);
 		ctx = NULL;
-		goto nomem;
+		goto fail;
 	}
 	ctx->buf = buf ? buf : "";
 	ctx->len = len;
 	ctx->err = err;
 	yaml_parser_set_input_string(&ctx->parser, (const unsigned char *)ctx->buf, len);
 	if (!(ctx->docs = json_array()) || !(ctx->anchor_index = json_object()))
-		goto nomem;
+		goto fail;
 	if (pos && !(ctx->pos = yaml_pos_new()))
-		goto nomem;
+		goto fail;
 
 	for (;;) {
 		yaml_event_t ev;
@@ -993,11 +994,9 @@ int contour_yaml_parse(const char *buf, size_t len, json_t **docs, contour_yaml_
 	free(ctx);
 	return CONTOUR_EOK;
 
-nomem:
-	rc = CONTOUR_ENOMEM;
-	if (err)
-		snprintf(err->message, sizeof(err->message), "out of memory");
 fail:
+	if (rc == CONTOUR_ENOMEM && err && !err->message[0])
+		snprintf(err->message, sizeof(err->message), "out of memory");
 	if (ctx) {
 		json_decref(ctx->docs);
 		contour_yaml_pos_free(ctx->pos);
@@ -1007,13 +1006,14 @@ fail:
 	return rc;
 }
 
-/* Read a whole file, refusing more than YAML_MAX_INPUT without reading it. */
+/* Read a whole file, refusing more than YAML_MAX_INPUT. Returns 0, -errno,
+ * CONTOUR_ENOMEM or CONTOUR_EPARSE (too large), with err->message set. */
 static int yaml_read_file(const char *path, char **out, size_t *outlen, contour_yaml_error_t *err)
 {
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0, cap;
 	struct stat st;
-	int rc = 0;
+	int rc = CONTOUR_EPARSE; /* too large, unless set otherwise */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
@@ -1024,22 +1024,21 @@ static int yaml_read_file(const char *path, char **out, size_t *outlen, contour_
 		goto fail;
 	}
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > YAML_MAX_INPUT)
-		goto too_big;
+		goto fail;
+	/* The size is a hint (pipes have none, files grow): read to EOF. */
 	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
 	for (;;) {
-		if (len == cap) {
-			if (cap > YAML_MAX_INPUT)
-				goto too_big;
-			char *p = realloc(buf, cap * 2);
+		if (!buf || len == cap) {
+			if (buf && cap > YAML_MAX_INPUT)
+				goto fail;
+			size_t ncap = buf ? cap * 2 : cap;
+			char *p = realloc(buf, ncap);
 			if (!p) {
-				rc = -ENOMEM;
+				rc = CONTOUR_ENOMEM;
 				goto fail;
 			}
 			buf = p;
-			cap *= 2;
-		} else if (!buf && !(buf = malloc(cap))) {
-			rc = -ENOMEM;
-			goto fail;
+			cap = ncap;
 		}
 		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0 && errno == EINTR)
@@ -1053,22 +1052,19 @@ static int yaml_read_file(const char *path, char **out, size_t *outlen, contour_
 		len += (size_t)r;
 	}
 	if (len > YAML_MAX_INPUT)
-		goto too_big;
+		goto fail;
 	close(fd);
 	*out = buf;
 	*outlen = len;
 	return 0;
 
-too_big:
-	if (err)
+fail:
+	if (err && rc == CONTOUR_EPARSE)
 		snprintf(err->message, sizeof(err->message), "%s: larger than %zu MiB", path,
 		         YAML_MAX_INPUT >> 20);
-	free(buf);
-	close(fd);
-	return CONTOUR_EPARSE;
-fail:
-	if (err)
-		snprintf(err->message, sizeof(err->message), "%s: %s", path, strerror(-rc));
+	else if (err)
+		snprintf(err->message, sizeof(err->message), "%s: %s", path,
+		         rc == CONTOUR_ENOMEM ? "out of memory" : strerror(-rc));
 	free(buf);
 	if (fd >= 0)
 		close(fd);

@@ -87,7 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		size_t i;
 		json_t *doc;
-		json_array_foreach(docs2, i, doc) fuzz_yaml_walk(pos, doc, size);
+		json_array_foreach(docs2, i, doc)
+		{
+			fuzz_yaml_walk(pos, doc, size);
+		}
 	} else if (pos || docs2 || err.line != err2.line || err.column != err2.column ||
 	           strcmp(err.message, err2.message)) {
 		abort();

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/unit/testutil.h"
 
@@ -488,6 +489,17 @@ START_TEST(test_input_limit)
 	ck_assert_ptr_null(docs);
 	ck_assert_ptr_nonnull(strstr(err.message, "64 MiB"));
 	free(buf);
+
+	/* A file that large is refused by its size, without reading it. */
+	char *dir = tu_tmpdir();
+	char *path = tu_write_file(dir, "big.yaml", "a: 1\n");
+	ck_assert_int_eq(truncate(path, (off_t)big), 0);
+	ck_assert_int_eq(contour_yaml_parse_file(path, &docs, NULL, &err), CONTOUR_EPARSE);
+	ck_assert_ptr_null(docs);
+	ck_assert_ptr_nonnull(strstr(err.message, "big.yaml: larger than 64 MiB"));
+	free(path);
+	tu_rmrf(dir);
+	free(dir);
 }
 END_TEST
 
