@@ -72,8 +72,18 @@ test)
 		make -C build-asan -j"$jobs" check || { cat build-asan/test-suite.log; exit 1; }
 	step "make distcheck"
 	make -C build -j"$jobs" distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
-	grep -E '^(contour-.*archives ready|=+)$' build/distcheck.log | head -3 || true
+	grep -E 'archives ready' build/distcheck.log || true
+	# One summary line over the plain and the sanitizer runs.
+	passed=0
+	failed=0
+	for log in build/test-suite.log build-asan/test-suite.log; do
+		p=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+		f=$(sed -n 's/^# FAIL: *//p' "$log" | head -1)
+		passed=$((passed + ${p:-0}))
+		failed=$((failed + ${f:-0}))
+	done
 	step "all tests passed"
+	echo "tests: $passed passed, $failed failed"
 	;;
 *)
 	echo "usage: $0 run|test" >&2

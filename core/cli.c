@@ -54,7 +54,7 @@ static void usage(FILE *f)
 	        "\nFlags:\n"
 	        "  -c, --config-path FILE  config file (alias --config); without it, serve\n"
 	        "                          runs the built-in default (file-watch on the\n"
-	        "                          bundled examples)\n"
+	        "                          bundled examples, metrics on 127.0.0.1:8000)\n"
 	        "      --log-format FORMAT text (default) or json\n"
 	        "  -d, --debug             log at debug level\n"
 	        "\nEnvironment:\n"

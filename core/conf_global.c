@@ -158,11 +158,14 @@ const contour_conf_item_t core_global_schema[] = {
     END,
 };
 
-/* Used when `serve` has no --config, and for a file without `modules`. */
+/* Used when `serve` has no --config, and for a file without `modules`: the
+ * local role over the installed examples, serving on loopback only. */
 const char *core_conf_default_text(void)
 {
 	return "modules:\n"
 	       "  - name: file-watch\n"
 	       "    config:\n"
-	       "      paths: [\"" CONTOUR_DATA_DIR "/examples\"]\n";
+	       "      paths: [\"" CONTOUR_DATA_DIR "/examples\"]\n"
+	       "  - name: metrics\n"
+	       "    config: {address: 127.0.0.1, port: 8000}\n";
 }
