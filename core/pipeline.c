@@ -259,17 +259,25 @@ static int pipe_name_taken(const core_pipeline_t *p, const char *name)
 	return 0;
 }
 
+/* The checks shared by both registrations: lifecycle, arguments, and a name
+ * unique across processors and observers. */
+static int pipe_may_add(contour_module_t *mod, const char *what, const char *name, int has_fn)
+{
+	int rc = core_may_register(mod, what);
+	if (rc != CONTOUR_EOK)
+		return rc;
+	if (!name || !*name || !has_fn)
+		return CONTOUR_EINVAL;
+	return pipe_name_taken(mod->core->pipeline, name) ? CONTOUR_EEXIST : CONTOUR_EOK;
+}
+
 int contour_register_processor(contour_module_t *mod, const char *name, int order,
                                contour_processor_fn fn, void *ud)
 {
-	int rc = core_may_register(mod, "contour_register_processor");
+	int rc = pipe_may_add(mod, "contour_register_processor", name, fn != NULL);
 	if (rc != CONTOUR_EOK)
 		return rc;
-	if (!name || !*name || !fn)
-		return CONTOUR_EINVAL;
 	core_pipeline_t *p = mod->core->pipeline;
-	if (pipe_name_taken(p, name))
-		return CONTOUR_EEXIST;
 	pipe_proc_t *v = realloc(p->procs, (p->nprocs + 1) * sizeof(*v));
 	if (!v)
 		return CONTOUR_ENOMEM;
@@ -291,14 +299,10 @@ int contour_register_processor(contour_module_t *mod, const char *name, int orde
 int contour_register_observer(contour_module_t *mod, const char *name, contour_observer_fn fn,
                               void *ud)
 {
-	int rc = core_may_register(mod, "contour_register_observer");
+	int rc = pipe_may_add(mod, "contour_register_observer", name, fn != NULL);
 	if (rc != CONTOUR_EOK)
 		return rc;
-	if (!name || !*name || !fn)
-		return CONTOUR_EINVAL;
 	core_pipeline_t *p = mod->core->pipeline;
-	if (pipe_name_taken(p, name))
-		return CONTOUR_EEXIST;
 	pipe_obs_t *v = realloc(p->obs, (p->nobs + 1) * sizeof(*v));
 	if (!v)
 		return CONTOUR_ENOMEM;
