@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/dag_internal.h"
 
 core_t *core_new(struct event_base *base)
 {
@@ -58,6 +59,7 @@ void core_free(core_t *core)
 	core_pipeline_free(core->pipeline);
 	core_store_free(core->store);
 	core_metrics_free(core->metrics);
+	core_secret_cache_free(core->secret_cache);
 	core_conf_free(core->conf);
 
 	if (core->own_base && core->base)

@@ -50,6 +50,7 @@ struct core {
 	size_t nmods;
 	int64_t holdoff_ms, holdoff_max_ms;
 	struct event *sig_term, *sig_int, *sig_hup;
+	struct core_secret_cache *secret_cache; /* dag_lookup.c, across builds */
 };
 
 /* core.c */
@@ -153,7 +154,7 @@ void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod);
 void core_pipeline_release_snapshot(core_pipeline_t *p);
 
 /* snapshot.c */
-contour_snapshot_t *core_snapshot_new(uint64_t generation);
+contour_snapshot_t *core_snapshot_new(core_t *core, uint64_t generation); /* core may be NULL */
 void core_snapshot_seal(contour_snapshot_t *snap); /* no more attach/status */
 
 /* metrics.c */

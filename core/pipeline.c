@@ -179,7 +179,7 @@ int core_pipeline_build_now(core_pipeline_t *p)
 	p->pending = 0;
 
 	double start = pipe_clock(CLOCK_MONOTONIC);
-	contour_snapshot_t *snap = core_snapshot_new(p->generation + 1);
+	contour_snapshot_t *snap = core_snapshot_new(p->core, p->generation + 1);
 	if (!snap)
 		return CONTOUR_ENOMEM;
 	p->building = 1;

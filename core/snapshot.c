@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/dag_internal.h"
 
 typedef struct snap_attach {
 	char *name;
@@ -29,6 +30,7 @@ typedef struct snap_status {
 
 struct contour_snapshot {
 	unsigned refs;
+	contour_dag_t *dag;
 	int sealed;
 	uint64_t generation;
 	snap_attach_t *attach;
@@ -43,11 +45,16 @@ struct contour_snapshot {
 
 #define SNAP_INITIAL_BUCKETS 64
 
-contour_snapshot_t *core_snapshot_new(uint64_t generation)
+contour_snapshot_t *core_snapshot_new(core_t *core, uint64_t generation)
 {
 	contour_snapshot_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	s->dag = core_dag_new(core);
+	if (!s->dag) {
+		free(s);
+		return NULL;
+	}
 	s->refs = 1;
 	s->generation = generation;
 	s->sorted = 1;
@@ -68,6 +75,7 @@ static void snap_free(contour_snapshot_t *s)
 	}
 	free(s->order);
 	free(s->buckets);
+	core_dag_free(s->dag);
 	free(s);
 }
 
@@ -103,7 +111,15 @@ void core_snapshot_seal(contour_snapshot_t *snap)
 	if (!snap)
 		return;
 	snap_sort(snap);
+	if (core_dag_seal(snap->dag) != CONTOUR_EOK)
+		contour_log(NULL, CONTOUR_LOG_ERR, "snapshot %llu: out of memory sealing the DAG",
+		            (unsigned long long)snap->generation);
 	snap->sealed = 1;
+}
+
+contour_dag_t *contour_snapshot_dag(const contour_snapshot_t *snap)
+{
+	return snap ? snap->dag : NULL;
 }
 
 contour_snapshot_t *contour_snapshot_ref(contour_snapshot_t *snap)

@@ -29,6 +29,9 @@
  *   1.0 (2026-11-27)  first version: descriptor, config schema, log, loop,
  *                     timers, store, sources, build pipeline, snapshots,
  *                     metrics, YAML.
+ *   1.1 (2026-11-27)  dag.h: the routing graph in every snapshot, shared
+ *                     Service/Secret lookups and delegations;
+ *                     CONTOUR_MODULE_F_PROCESSOR.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -45,13 +48,19 @@
 #include <contour/snapshot.h>
 #include <contour/metrics.h>
 #include <contour/yaml.h>
+#include <contour/dag.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 0
+#define CONTOUR_ABI_MINOR 1
+
+/* Descriptor flags. */
+/* The module only registers processors over the store (no sockets, no
+ * sources): `contour render` loads every installed module with this flag. */
+#define CONTOUR_MODULE_F_PROCESSOR 0x1u
 
 /* The one symbol a module exports. */
 #define CONTOUR_MODULE_SYMBOL "contour_module"
@@ -67,7 +76,7 @@ typedef struct contour_module_desc {
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	uint32_t size; /* sizeof(contour_module_desc_t) as the module saw it */
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /* CONTOUR_MODULE_F_* */
 
 	const char *name;    /* must equal the config entry's `name` */
 	const char *version; /* the module's own version string */

@@ -116,7 +116,7 @@ END_TEST
 START_TEST(test_newer_minor_refused)
 {
 	const char *want[] = {"contour.yaml:2: modules.tm_minor:", "module 'tm_minor' (",
-	                      "tm_minor.so) needs ABI 1.1, newer than this contour's 1.0", NULL};
+	                      "tm_minor.so) needs ABI 1.2, newer than this contour's 1.1", NULL};
 	expect_refused("modules:\n  - name: tm_minor\n", want);
 }
 END_TEST
@@ -125,7 +125,7 @@ START_TEST(test_other_major_refused)
 {
 	const char *want[] = {
 	    "contour.yaml:4: modules.tm_major:", "(",
-	    "tm_major.so) was built for ABI 2.0, but this contour provides ABI 1.0", NULL};
+	    "tm_major.so) was built for ABI 2.0, but this contour provides ABI 1.1", NULL};
 	expect_refused("modules:\n  - name: tm_good\n    config: {nested: {mode: a}}\n"
 	               "  - name: tm_major\n",
 	               want);

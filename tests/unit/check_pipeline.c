@@ -408,7 +408,7 @@ static int status_walk(const contour_object_key_t *k, const json_t *status, void
 
 START_TEST(test_snapshot_statuses)
 {
-	contour_snapshot_t *s = core_snapshot_new(7);
+	contour_snapshot_t *s = core_snapshot_new(NULL, 7);
 	ck_assert_uint_eq(contour_snapshot_generation(s), 7);
 	static const contour_object_key_t keys[] = {
 	    {"v1", "Service", "b", "x"}, {"v1", "Secret", "a", "x"},  {"a/v1", "Thing", "", "x"},

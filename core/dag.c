@@ -1,0 +1,530 @@
+/* core/dag.c: building and sealing the DAG.
+ *
+ * Processors fill one DAG per build through the functions here; everything
+ * lives in the DAG's arena and dies with the snapshot. Lookups by name go
+ * through string maps whose keys are arena strings.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dag_internal.h"
+
+#define DAG_SEALED(dag) ((dag)->priv->sealed)
+
+contour_dag_t *core_dag_new(core_t *core)
+{
+	core_arena_t *arena = core_arena_new(0);
+	if (!arena)
+		return NULL;
+	contour_dag_t *dag = core_arena_alloc(arena, sizeof(*dag));
+	struct contour_dag_private *p = core_arena_alloc(arena, sizeof(*p));
+	if (!dag || !p) {
+		core_arena_free(arena);
+		return NULL;
+	}
+	dag->priv = p;
+	p->core = core;
+	p->arena = arena;
+	p->vhosts = core_strmap_new();
+	p->svhosts = core_strmap_new();
+	p->clusters = core_strmap_new();
+	p->secrets = core_strmap_new();
+	p->delegations = core_strmap_new();
+	if (!p->vhosts || !p->svhosts || !p->clusters || !p->secrets || !p->delegations) {
+		core_dag_free(dag);
+		return NULL;
+	}
+	dag->http = (contour_dag_listener_t){.name = "ingress_http", .address = "0.0.0.0", .port = 8080};
+	dag->https =
+	    (contour_dag_listener_t){.name = "ingress_https", .address = "0.0.0.0", .port = 8443};
+	return dag;
+}
+
+void core_dag_free(contour_dag_t *dag)
+{
+	if (!dag)
+		return;
+	struct contour_dag_private *p = dag->priv;
+	core_strmap_free(p->vhosts);
+	core_strmap_free(p->svhosts);
+	core_strmap_free(p->clusters);
+	core_strmap_free(p->secrets);
+	core_strmap_free(p->delegations);
+	core_arena_free(p->arena); /* holds dag and p themselves */
+}
+
+core_t *core_dag_core(const contour_dag_t *dag)
+{
+	return dag->priv->core;
+}
+
+void *contour_dag_new(contour_dag_t *dag, size_t size)
+{
+	return core_arena_alloc(dag->priv->arena, size);
+}
+
+const char *contour_dag_strdup(contour_dag_t *dag, const char *s)
+{
+	return core_arena_strdup(dag->priv->arena, s);
+}
+
+const char *contour_dag_printf(contour_dag_t *dag, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		return core_arena_strndup(dag->priv->arena, small, (size_t)n);
+	char *big = core_arena_alloc(dag->priv->arena, (size_t)n + 1);
+	if (!big)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return big;
+}
+
+/* Arena arrays grow by copying into a doubled block; the old block stays in
+ * the arena (it dies with it). The capacity is implicit: 4 for 1 to 4
+ * elements, then the next power of two, so a full block is one whose count
+ * is 4 or a larger power of two. Lists must only ever grow through here. */
+void *contour_dag_push(contour_dag_t *dag, void *list, size_t *count, const void *elem,
+                       size_t elem_size)
+{
+	void **lp = list;
+	size_t n = *count;
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+		size_t cap = n ? n * 2 : 4;
+		unsigned char *grown = core_arena_alloc(dag->priv->arena, cap * elem_size);
+		if (!grown)
+			return NULL;
+		if (n)
+			memcpy(grown, *lp, n * elem_size);
+		*lp = grown;
+	}
+	unsigned char *slot = (unsigned char *)*lp + n * elem_size;
+	memcpy(slot, elem, elem_size);
+	*count = n + 1;
+	return slot;
+}
+
+static char *dag_lower(contour_dag_t *dag, const char *s)
+{
+	char *d = core_arena_strdup(dag->priv->arena, s);
+	for (char *c = d; c && *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return d;
+}
+
+contour_dag_vhost_t *contour_dag_find_vhost(const contour_dag_t *dag, const char *fqdn)
+{
+	char low[512];
+	snprintf(low, sizeof(low), "%s", fqdn);
+	for (char *c = low; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return core_strmap_get(dag->priv->vhosts, low);
+}
+
+contour_dag_svhost_t *contour_dag_find_svhost(const contour_dag_t *dag, const char *fqdn)
+{
+	char low[512];
+	snprintf(low, sizeof(low), "%s", fqdn);
+	for (char *c = low; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return core_strmap_get(dag->priv->svhosts, low);
+}
+
+contour_dag_vhost_t *contour_dag_vhost(contour_dag_t *dag, const char *fqdn)
+{
+	if (DAG_SEALED(dag))
+		return NULL;
+	contour_dag_vhost_t *v = contour_dag_find_vhost(dag, fqdn);
+	if (v)
+		return v;
+	v = contour_dag_new(dag, sizeof(*v));
+	if (!v || !(v->fqdn = dag_lower(dag, fqdn)))
+		return NULL;
+	if (core_strmap_put(dag->priv->vhosts, v->fqdn, v) != 0)
+		return NULL;
+	return v;
+}
+
+contour_dag_svhost_t *contour_dag_svhost(contour_dag_t *dag, const char *fqdn)
+{
+	if (DAG_SEALED(dag))
+		return NULL;
+	contour_dag_svhost_t *s = contour_dag_find_svhost(dag, fqdn);
+	if (s)
+		return s;
+	s = contour_dag_new(dag, sizeof(*s));
+	if (!s || !(s->vhost.fqdn = dag_lower(dag, fqdn)))
+		return NULL;
+	s->min_tls_version = "1.2";
+	s->max_tls_version = "1.3";
+	if (core_strmap_put(dag->priv->svhosts, s->vhost.fqdn, s) != 0)
+		return NULL;
+	return s;
+}
+
+/* A growable string builder on the heap, for canonical keys. */
+typedef struct dag_buf {
+	char *p;
+	size_t len, cap;
+} dag_buf_t;
+
+static void buf_add(dag_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_add(dag_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *grown = realloc(b->p, cap);
+		if (!grown)
+			return;
+		b->p = grown;
+		b->cap = cap;
+	}
+}
+
+/* Strings in keys are length-prefixed so no value can fake a separator. */
+static void buf_str(dag_buf_t *b, const char *s)
+{
+	s = s ? s : "";
+	buf_add(b, "%zu:%s;", strlen(s), s);
+}
+
+static const char *route_key(contour_dag_t *dag, const contour_dag_route_t *r)
+{
+	dag_buf_t b = {0};
+	buf_add(&b, "p%d", (int)r->path.type);
+	buf_str(&b, r->path.value);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const contour_dag_header_match_t *h = &r->headers[i];
+		buf_add(&b, "h%d%d%d%d", (int)h->type, h->invert, h->ignore_case,
+		        h->treat_missing_as_empty);
+		buf_str(&b, h->name);
+		buf_str(&b, h->value);
+	}
+	for (size_t i = 0; i < r->nqueries; i++) {
+		const contour_dag_query_match_t *q = &r->queries[i];
+		buf_add(&b, "q%d%d", (int)q->type, q->ignore_case);
+		buf_str(&b, q->name);
+		buf_str(&b, q->value);
+	}
+	const char *key = b.p ? contour_dag_strdup(dag, b.p) : NULL;
+	free(b.p);
+	return key;
+}
+
+int contour_dag_add_route(contour_dag_t *dag, contour_dag_vhost_t *vhost,
+                          contour_dag_route_t *route)
+{
+	if (DAG_SEALED(dag))
+		return CONTOUR_ESTATE;
+	route->key = route_key(dag, route);
+	if (!route->key)
+		return CONTOUR_ENOMEM;
+	for (size_t i = 0; i < vhost->nroutes; i++) {
+		if (!strcmp(vhost->routes[i]->key, route->key)) {
+			vhost->routes[i] = route;
+			return CONTOUR_EOK;
+		}
+	}
+	return contour_dag_push(dag, &vhost->routes, &vhost->nroutes, &route, sizeof(route))
+	           ? CONTOUR_EOK
+	           : CONTOUR_ENOMEM;
+}
+
+static const char *cluster_key(contour_dag_t *dag, const contour_dag_cluster_t *c)
+{
+	dag_buf_t b = {0};
+	const contour_dag_service_t *s = &c->service;
+	buf_str(&b, s->namespace_);
+	buf_str(&b, s->name);
+	buf_add(&b, "%u/%u", s->port, s->health_port);
+	buf_str(&b, s->port_name);
+	buf_str(&b, s->health_port_name);
+	buf_str(&b, s->external_name);
+	buf_str(&b, c->protocol);
+	buf_str(&b, c->sni);
+	if (c->validation_ca) {
+		buf_str(&b, c->validation_ca->namespace_);
+		buf_str(&b, c->validation_ca->name);
+	}
+	buf_add(&b, "san%zu", c->nsubject_names);
+	for (size_t i = 0; i < c->nsubject_names; i++)
+		buf_str(&b, c->subject_names[i]);
+	buf_add(&b, "lb%d", (int)c->lb_strategy);
+	const contour_dag_health_check_t *h = c->health_check;
+	if (h) {
+		buf_add(&b, "hc%d/%lld/%lld/%u/%u", h->tcp, (long long)h->interval_ms,
+		        (long long)h->timeout_ms, h->unhealthy_threshold, h->healthy_threshold);
+		buf_str(&b, h->path);
+		buf_str(&b, h->host);
+		for (size_t i = 0; i < h->nexpected_statuses; i++)
+			buf_add(&b, "%u-%u,", h->expected_statuses[i].start,
+			        h->expected_statuses[i].end);
+	}
+	if (c->slow_start)
+		buf_add(&b, "ss%lld/%g/%u", (long long)c->slow_start->window_ms,
+		        c->slow_start->aggression, c->slow_start->min_weight_percent);
+	buf_add(&b, "idle%lld", (long long)c->idle_connection_timeout_ms);
+	const contour_dag_circuit_breakers_t *cb = &c->circuit_breakers;
+	buf_add(&b, "cb%u/%u/%u/%u/%u", cb->max_connections, cb->max_pending_requests,
+	        cb->max_requests, cb->max_retries, cb->per_host_max_connections);
+	const char *key = b.p ? contour_dag_strdup(dag, b.p) : NULL;
+	free(b.p);
+	return key;
+}
+
+contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
+                                                  const contour_dag_cluster_t *tmpl)
+{
+	if (DAG_SEALED(dag))
+		return NULL;
+	const char *key = cluster_key(dag, tmpl);
+	if (!key)
+		return NULL;
+	contour_dag_cluster_t *c = core_strmap_get(dag->priv->clusters, key);
+	if (c)
+		return c;
+	c = contour_dag_new(dag, sizeof(*c));
+	if (!c)
+		return NULL;
+	*c = *tmpl;
+	c->key = key;
+	if (!c->protocol)
+		c->protocol = "";
+	if (!c->service.port_name)
+		c->service.port_name = "";
+	if (core_strmap_put(dag->priv->clusters, key, c) != 0)
+		return NULL;
+	return c;
+}
+
+static const char *secret_map_key(char *buf, size_t len, contour_dag_secret_type_t type,
+                                  const char *ns, const char *name)
+{
+	snprintf(buf, len, "%d/%s/%s", (int)type, ns, name);
+	return buf;
+}
+
+contour_dag_secret_t *core_dag_secret_get(const contour_dag_t *dag, contour_dag_secret_type_t type,
+                                          const char *ns, const char *name)
+{
+	char key[600];
+	return core_strmap_get(dag->priv->secrets, secret_map_key(key, sizeof(key), type, ns, name));
+}
+
+int core_dag_secret_put(contour_dag_t *dag, contour_dag_secret_t *s)
+{
+	char key[600];
+	secret_map_key(key, sizeof(key), s->type, s->namespace_, s->name);
+	const char *k = contour_dag_strdup(dag, key);
+	if (!k || core_strmap_put(dag->priv->secrets, k, s) != 0)
+		return CONTOUR_ENOMEM;
+	return CONTOUR_EOK;
+}
+
+/* Delegations: "ns/name" -> a NULL-terminated arena list of targets. */
+typedef struct dag_delegation {
+	const char *target;
+	struct dag_delegation *next;
+} dag_delegation_t;
+
+int contour_dag_delegate(contour_dag_t *dag, const char *secret_ns, const char *secret_name,
+                         const char *target_ns)
+{
+	if (DAG_SEALED(dag))
+		return CONTOUR_ESTATE;
+	const char *key = contour_dag_printf(dag, "%s/%s", secret_ns, secret_name);
+	dag_delegation_t *d = contour_dag_new(dag, sizeof(*d));
+	if (!key || !d || !(d->target = contour_dag_strdup(dag, target_ns)))
+		return CONTOUR_ENOMEM;
+	d->next = core_strmap_get(dag->priv->delegations, key);
+	return core_strmap_put(dag->priv->delegations, key, d) == 0 ? CONTOUR_EOK : CONTOUR_ENOMEM;
+}
+
+int contour_dag_delegation_permitted(const contour_dag_t *dag, const char *secret_ns,
+                                     const char *secret_name, const char *target_ns)
+{
+	if (!strcmp(secret_ns, target_ns))
+		return 1;
+	char key[600];
+	snprintf(key, sizeof(key), "%s/%s", secret_ns, secret_name);
+	for (dag_delegation_t *d = core_strmap_get(dag->priv->delegations, key); d; d = d->next)
+		if (!strcmp(d->target, "*") || !strcmp(d->target, target_ns))
+			return 1;
+	return 0;
+}
+
+/* Sealing. */
+
+typedef struct dag_seal {
+	contour_dag_t *dag;
+	core_strmap_t *clusters_seen, *secrets_seen;
+	int fallback_used;
+	int failed;
+} dag_seal_t;
+
+static void seal_cluster(dag_seal_t *s, contour_dag_cluster_t *c)
+{
+	if (!c || core_strmap_get(s->clusters_seen, c->key))
+		return;
+	if (core_strmap_put(s->clusters_seen, c->key, c) != 0 ||
+	    !contour_dag_push(s->dag, &s->dag->clusters, &s->dag->nclusters, &c, sizeof(c)))
+		s->failed = 1;
+}
+
+static void seal_secret(dag_seal_t *s, contour_dag_secret_t *sec)
+{
+	char key[600];
+	if (!sec)
+		return;
+	snprintf(key, sizeof(key), "%s/%s", sec->namespace_, sec->name);
+	if (core_strmap_get(s->secrets_seen, key))
+		return;
+	const char *k = contour_dag_strdup(s->dag, key);
+	if (!k || core_strmap_put(s->secrets_seen, k, sec) != 0 ||
+	    !contour_dag_push(s->dag, &s->dag->secrets, &s->dag->nsecrets, &sec, sizeof(sec)))
+		s->failed = 1;
+}
+
+static void seal_routes(dag_seal_t *s, const contour_dag_vhost_t *v)
+{
+	for (size_t i = 0; i < v->nroutes; i++) {
+		const contour_dag_route_t *r = v->routes[i];
+		/* An HTTPS redirect sends nowhere; its backends stay on the TLS side. */
+		if (r->https_redirect)
+			continue;
+		for (size_t j = 0; j < r->nbackends; j++)
+			seal_cluster(s, r->backends[j].cluster);
+		for (size_t j = 0; j < r->nmirrors; j++)
+			seal_cluster(s, r->mirrors[j].cluster);
+	}
+}
+
+static int seal_vhost(const char *key, void *value, void *ud)
+{
+	dag_seal_t *s = ud;
+	contour_dag_vhost_t *v = value;
+	/* A plain vhost exists only if it has at least one route. */
+	if (v->nroutes == 0)
+		return 0;
+	if (!contour_dag_push(s->dag, &s->dag->vhosts, &s->dag->nvhosts, &v, sizeof(v)))
+		s->failed = 1;
+	seal_routes(s, v);
+	return 0;
+}
+
+static int seal_svhost(const char *key, void *value, void *ud)
+{
+	dag_seal_t *s = ud;
+	contour_dag_svhost_t *sv = value;
+	/* A TLS vhost publishes a chain only with a valid secret and at least one
+	 * route, or with a TCP proxy (upstream's rule). */
+	if (!(sv->tcpproxy || (sv->secret && sv->vhost.nroutes > 0)))
+		return 0;
+	if (!contour_dag_push(s->dag, &s->dag->svhosts, &s->dag->nsvhosts, &sv, sizeof(sv)))
+		s->failed = 1;
+	if (sv->tcpproxy)
+		for (size_t j = 0; j < sv->tcpproxy->nbackends; j++)
+			seal_cluster(s, sv->tcpproxy->backends[j].cluster);
+	else
+		seal_routes(s, &sv->vhost);
+	seal_secret(s, sv->secret);
+	if (sv->fallback_certificate)
+		s->fallback_used = 1;
+	return 0;
+}
+
+static int cmp_vhost(const void *a, const void *b)
+{
+	return strcmp((*(contour_dag_vhost_t *const *)a)->fqdn, (*(contour_dag_vhost_t *const *)b)->fqdn);
+}
+
+static int cmp_svhost(const void *a, const void *b)
+{
+	return strcmp((*(contour_dag_svhost_t *const *)a)->vhost.fqdn,
+	              (*(contour_dag_svhost_t *const *)b)->vhost.fqdn);
+}
+
+static int cmp_cluster(const void *a, const void *b)
+{
+	return strcmp((*(contour_dag_cluster_t *const *)a)->key,
+	              (*(contour_dag_cluster_t *const *)b)->key);
+}
+
+static int cmp_secret(const void *a, const void *b)
+{
+	const contour_dag_secret_t *x = *(contour_dag_secret_t *const *)a;
+	const contour_dag_secret_t *y = *(contour_dag_secret_t *const *)b;
+	int c = strcmp(x->namespace_, y->namespace_);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+int core_dag_seal(contour_dag_t *dag)
+{
+	if (DAG_SEALED(dag))
+		return CONTOUR_EOK;
+	dag_seal_t s = {.dag = dag};
+	s.clusters_seen = core_strmap_new();
+	s.secrets_seen = core_strmap_new();
+	if (!s.clusters_seen || !s.secrets_seen) {
+		core_strmap_free(s.clusters_seen);
+		core_strmap_free(s.secrets_seen);
+		return CONTOUR_ENOMEM;
+	}
+	core_strmap_foreach(dag->priv->vhosts, seal_vhost, &s);
+	core_strmap_foreach(dag->priv->svhosts, seal_svhost, &s);
+	if (s.fallback_used)
+		seal_secret(&s, dag->fallback_secret);
+	else
+		dag->fallback_secret = NULL;
+	core_strmap_free(s.clusters_seen);
+	core_strmap_free(s.secrets_seen);
+	if (s.failed)
+		return CONTOUR_ENOMEM;
+
+	if (dag->nvhosts)
+		qsort(dag->vhosts, dag->nvhosts, sizeof(*dag->vhosts), cmp_vhost);
+	if (dag->nsvhosts)
+		qsort(dag->svhosts, dag->nsvhosts, sizeof(*dag->svhosts), cmp_svhost);
+	if (dag->nclusters)
+		qsort(dag->clusters, dag->nclusters, sizeof(*dag->clusters), cmp_cluster);
+	if (dag->nsecrets)
+		qsort(dag->secrets, dag->nsecrets, sizeof(*dag->secrets), cmp_secret);
+
+	/* Secrets and clusters first: vhost hashes fold theirs in. */
+	for (size_t i = 0; i < dag->nsecrets; i++)
+		dag->secrets[i]->hash = core_dag_hash_secret(dag->secrets[i]);
+	for (size_t i = 0; i < dag->nclusters; i++)
+		dag->clusters[i]->hash = core_dag_hash_cluster(dag->clusters[i]);
+	for (size_t i = 0; i < dag->nvhosts; i++)
+		dag->vhosts[i]->hash = core_dag_hash_vhost(dag->vhosts[i]);
+	for (size_t i = 0; i < dag->nsvhosts; i++)
+		dag->svhosts[i]->hash = core_dag_hash_svhost(dag->svhosts[i]);
+	dag->priv->sealed = 1;
+	return CONTOUR_EOK;
+}

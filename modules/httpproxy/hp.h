@@ -1,0 +1,173 @@
+/* modules/httpproxy/hp.h: the httpproxy module's private interfaces.
+ *
+ *   hp_status.c   the status accumulator: upstream's `Valid` DetailedCondition
+ *                 with errors[] and warnings[], and currentStatus/description
+ *   hp_policy.c   pure translations of spec fragments (conditions, header,
+ *                 timeout, retry, health-check, load-balancer, rewrite,
+ *                 redirect, direct-response, CORS, IP-filter, slow-start
+ *                 policies) into DAG structs, adding upstream's errors and
+ *                 warnings to a status
+ *   hp_proxy.c    the processor: roots, TLS, includes, routes, services,
+ *                 tcpproxy, orphans; one status per HTTPProxy per build
+ *   httpproxy.c   the module: descriptor, schema, registration
+ *
+ * Upstream's behaviour is the specification (internal/dag/httpproxy_processor.go,
+ * conditions.go, policy.go); messages must match it byte for byte.
+ */
+#ifndef HP_H
+#define HP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <contour/module.h>
+
+#define HP_API_VERSION "projectcontour.io/v1"
+#define HP_KIND "HTTPProxy"
+
+/* ---- hp_status.c ------------------------------------------------------ */
+
+typedef struct hp_status hp_status_t;
+
+/* hp_status_new: an empty (valid) status for an HTTPProxy object; proxy is
+ * borrowed for observedGeneration. */
+hp_status_t *hp_status_new(const json_t *proxy);
+void hp_status_free(hp_status_t *st);
+
+/* hp_status_error: add an errors[] entry {type, status "True", reason,
+ * message}. The Valid condition turns False/ErrorPresent. Messages longer
+ * than 32760 bytes are truncated, as upstream does. */
+void hp_status_error(hp_status_t *st, const char *type, const char *reason, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+/* hp_status_warning: add a warnings[] entry; the condition stays as it is. */
+void hp_status_warning(hp_status_t *st, const char *type, const char *reason, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+int hp_status_nerrors(const hp_status_t *st);
+/* The vhost (fqdn) the proxy serves, for metrics; borrowed string copied. */
+void hp_status_set_vhost(hp_status_t *st, const char *fqdn);
+const char *hp_status_vhost(const hp_status_t *st);
+
+/* hp_status_to_json: upstream's `status` stanza:
+ *   {"currentStatus": "valid"|"invalid"|"orphaned", "description": ...,
+ *    "loadBalancer": {},
+ *    "conditions": [{"type": "Valid", "status": "True"|"False",
+ *                    "observedGeneration": N, "lastTransitionTime": T,
+ *                    "reason": ..., "message": ...,
+ *                    "errors": [...], "warnings": [...]}]}
+ * errors/warnings are omitted when empty; T is an RFC 3339 UTC time. A new
+ * reference. */
+json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time);
+
+/* ---- hp_policy.c ------------------------------------------------------- */
+/* Each function reads a spec fragment (borrowed JSON, may be NULL when the
+ * field is absent), fills DAG structs allocated in dag's arena, and reports
+ * upstream's errors and warnings on st. Returns 0 on success, -1 when an
+ * error was added (the caller stops as upstream does at that point). */
+
+/* Conditions. `conds` is the list of MatchCondition objects accumulated
+ * along the include chain (include conditions first, then the route's). */
+/* includeMatchConditionsValid + pathMatchConditionsValid on an include's own
+ * conditions: IncludeError/PathMatchConditionsNotValid "include: <err>";
+ * then header and query validity (RouteError/HeaderMatchConditionsNotValid,
+ * RouteError/QueryParameterMatchConditionsNotValid). */
+int hp_policy_include_conditions(const json_t *conds, hp_status_t *st);
+/* pathMatchConditionsValid for a route: RouteError/PathMatchConditionsNotValid
+ * "route: <err>" (including regex compile errors); then header and query
+ * validity over the merged list. */
+int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
+/* Merge the accumulated conditions into route->path (mergePathMatchConditions:
+ * concatenation with // collapsed; regex if any regex; exact if the leaf is
+ * exact; prefix otherwise; empty -> prefix "/"), route->headers and
+ * route->queries. */
+int hp_policy_merge_conditions(contour_dag_t *dag, const json_t *conds,
+                               contour_dag_route_t *route);
+
+/* Duplicate include conditions (includeMatchConditionsIdentical): a tracker
+ * per proxy being processed. hp_seen_check_add returns 1 when conds
+ * duplicate an earlier include's (never for an empty set or a bare "/"). */
+typedef struct hp_seen hp_seen_t;
+hp_seen_t *hp_seen_new(void);
+int hp_seen_check_add(hp_seen_t *seen, const json_t *conds);
+void hp_seen_free(hp_seen_t *seen);
+
+/* Header policies (route or service level). `what` is "route" or
+ * "service": selects upstream's error types and wording. request=1 for
+ * requestHeadersPolicy (Host allowed: becomes host_rewrite, or
+ * host_rewrite_header for %REQ(x)% at route level; dynamic Host is an error
+ * at service level), 0 for responseHeadersPolicy (Host is an error).
+ * %CONTOUR_NAMESPACE%, %CONTOUR_SERVICE_NAME%, %CONTOUR_SERVICE_PORT% are
+ * expanded with ns/svc/port (svc NULL at route level: left as is). */
+int hp_policy_headers(contour_dag_t *dag, const json_t *policy, int request, const char *what,
+                      const char *ns, const char *svc, uint32_t port,
+                      contour_dag_header_policy_t **out, hp_status_t *st);
+
+/* timeoutPolicy -> route->timeouts and *idle_connection_ms (cluster level);
+ * RouteError/TimeoutPolicyNotValid with upstream's parse messages. */
+int hp_policy_timeouts(const json_t *policy, contour_dag_timeout_policy_t *out,
+                       int64_t *idle_connection_ms, hp_status_t *st);
+/* retryPolicy (count rules: -1 -> 0, 0 or 1 -> 1, n -> n; retryOn default
+ * "5xx"; an unparsable perTryTimeout falls back to default). NULL policy:
+ * *out = NULL. */
+int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_policy_t **out,
+                    hp_status_t *st);
+/* healthCheckPolicy (HTTP when tcp=0, TCP for tcpproxy) with upstream's
+ * defaults; RouteError/HealthCheckPolicyInvalid for bad expected statuses. */
+int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
+                           contour_dag_health_check_t **out, hp_status_t *st);
+/* loadBalancerPolicy: strategy (unknown -> RoundRobin) and request hash
+ * policies (invalid entries ignored with upstream's SpecError/IgnoredField
+ * warnings; none valid -> RoundRobin with a warning). Cookie adds the
+ * session-affinity cookie hash policy. For tcpproxy (tcp=1) Cookie and
+ * RequestHash are ignored with TCPProxyError/IgnoredField. */
+int hp_policy_load_balancer(contour_dag_t *dag, const json_t *policy, int tcp,
+                            contour_dag_lb_strategy_t *strategy,
+                            contour_dag_hash_policy_t **hash, size_t *nhash, hp_status_t *st);
+/* pathRewritePolicy.replacePrefix against the route's merged conditions:
+ * PrefixReplaceError MustHavePrefix / DuplicateReplacement /
+ * AmbiguousReplacement. */
+int hp_policy_prefix_rewrite(contour_dag_t *dag, const json_t *policy,
+                             const contour_dag_route_t *route, hp_status_t *st,
+                             contour_dag_prefix_rewrite_t **out, size_t *nout);
+/* requestRedirectPolicy / directResponsePolicy. */
+int hp_policy_redirect(contour_dag_t *dag, const json_t *policy, contour_dag_redirect_t **out,
+                       hp_status_t *st);
+int hp_policy_direct_response(contour_dag_t *dag, const json_t *policy,
+                              contour_dag_direct_response_t **out, hp_status_t *st);
+/* corsPolicy: CORSError/PolicyDidNotParse "Spec.VirtualHost.CORSPolicy: ...". */
+int hp_policy_cors(contour_dag_t *dag, const json_t *policy, contour_dag_cors_t **out,
+                   hp_status_t *st);
+/* ipAllowPolicy/ipDenyPolicy at vhost (route=0) or route (route=1) level,
+ * with upstream's IPFilterError reasons; both NULL -> *out = NULL. */
+int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *deny, int route,
+                        contour_dag_ip_filter_t **out, hp_status_t *st);
+/* slowStartPolicy for a service under `strategy`: ServiceError/SlowStartInvalid. */
+int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
+                         contour_dag_lb_strategy_t strategy, contour_dag_slow_start_t **out,
+                         hp_status_t *st);
+
+/* Go-style durations as upstream's timeout package reads them:
+ * "infinity"/"infinite" -> CONTOUR_DAG_TIMEOUT_INFINITE, "" or absent ->
+ * CONTOUR_DAG_TIMEOUT_DEFAULT, "0s" -> 0 ... Returns 0, or -1 with Go's
+ * error text in err ("time: missing unit in duration \"600\""). */
+int hp_parse_timeout(const char *s, int64_t *ms, char *err, size_t errlen);
+
+/* ---- hp_proxy.c ---------------------------------------------------------- */
+
+/* The processor registered by httpproxy.c (order CONTOUR_ORDER_PRIMARY). */
+int hp_process(contour_snapshot_t *building, void *ud);
+
+/* Settings read once at init from the global config. */
+typedef struct hp_settings {
+	json_t *root_namespaces;   /* array of strings; empty = any namespace */
+	json_t *ingress_classes;   /* array of strings; empty = "contour" only */
+	int disable_permit_insecure;
+	const char *fallback_ns, *fallback_name; /* tls.fallback-certificate */
+} hp_settings_t;
+
+typedef struct httpproxy_ctx {
+	contour_module_t *mod;
+	hp_settings_t settings;
+	contour_metric_t *m_total, *m_root, *m_valid, *m_invalid, *m_orphaned;
+} httpproxy_ctx_t;
+
+#endif

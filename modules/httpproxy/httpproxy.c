@@ -1,0 +1,67 @@
+/* modules/httpproxy/httpproxy.c: the httpproxy module: HTTPProxy
+ * (projectcontour.io/v1) objects in the store become virtual hosts, routes
+ * and clusters in the DAG, and every HTTPProxy gets upstream's status. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/httpproxy/hp.h"
+
+static httpproxy_ctx_t httpproxy_state;
+
+static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
+{
+	s->root_namespaces = contour_conf_global_str_list(mod, "root-namespaces");
+	s->ingress_classes = contour_conf_global_str_list(mod, "ingress-class-name");
+	s->disable_permit_insecure =
+	    json_is_true(contour_conf_global(mod, "disablePermitInsecure"));
+	s->fallback_ns = json_string_value(
+	    contour_conf_global(mod, "tls.fallback-certificate.namespace"));
+	s->fallback_name =
+	    json_string_value(contour_conf_global(mod, "tls.fallback-certificate.name"));
+}
+
+static int httpproxy_init(contour_module_t *mod, const json_t *config)
+{
+	httpproxy_ctx_t *ctx = &httpproxy_state;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->mod = mod;
+	httpproxy_settings_read(mod, &ctx->settings);
+	if (!ctx->settings.root_namespaces || !ctx->settings.ingress_classes)
+		return CONTOUR_ENOMEM;
+	contour_module_ctx_set(mod, ctx);
+	/* Upstream's gauges, labelled as upstream labels them. */
+	static const char *const ns_label[] = {"namespace", NULL};
+	static const char *const ns_vhost[] = {"namespace", "vhost", NULL};
+	const contour_metric_desc_t descs[] = {
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy", "Total number of HTTPProxies that exist regardless of status.", ns_label, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_root", "Total number of root HTTPProxies. Note there will only be a single root HTTPProxy per vhost.", ns_label, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_valid", "Total number of valid HTTPProxies.", ns_vhost, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_invalid", "Total number of invalid HTTPProxies.", ns_vhost, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_orphaned", "Total number of orphaned HTTPProxies which have no root delegating to them.", ns_label, NULL, 0},
+	};
+	contour_metric_t **outs[] = {&ctx->m_total, &ctx->m_root, &ctx->m_valid, &ctx->m_invalid,
+	                             &ctx->m_orphaned};
+	for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++) {
+		int rc = contour_register_metric(mod, &descs[i], outs[i]);
+		if (rc != CONTOUR_EOK)
+			return rc;
+	}
+	return contour_register_processor(mod, "httpproxy", CONTOUR_ORDER_PRIMARY, hp_process, ctx);
+}
+
+static void httpproxy_free(contour_module_t *mod)
+{
+	httpproxy_ctx_t *ctx = contour_module_ctx_get(mod);
+	if (!ctx)
+		return;
+	json_decref(ctx->settings.root_namespaces);
+	json_decref(ctx->settings.ingress_classes);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+CONTOUR_MODULE(.name = "httpproxy", .version = PACKAGE_VERSION,
+               .description = "HTTPProxy processor: routes, TLS, includes and status",
+               .flags = CONTOUR_MODULE_F_PROCESSOR, .init = httpproxy_init,
+               .free = httpproxy_free);
