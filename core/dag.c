@@ -39,7 +39,8 @@ contour_dag_t *core_dag_new(core_t *core)
 		core_dag_free(dag);
 		return NULL;
 	}
-	dag->http = (contour_dag_listener_t){.name = "ingress_http", .address = "0.0.0.0", .port = 8080};
+	dag->http =
+	    (contour_dag_listener_t){.name = "ingress_http", .address = "0.0.0.0", .port = 8080};
 	dag->https =
 	    (contour_dag_listener_t){.name = "ingress_https", .address = "0.0.0.0", .port = 8443};
 	return dag;
@@ -334,7 +335,8 @@ contour_dag_secret_t *core_dag_secret_get(const contour_dag_t *dag, contour_dag_
                                           const char *ns, const char *name)
 {
 	char key[600];
-	return core_strmap_get(dag->priv->secrets, secret_map_key(key, sizeof(key), type, ns, name));
+	return core_strmap_get(dag->priv->secrets,
+	                       secret_map_key(key, sizeof(key), type, ns, name));
 }
 
 int core_dag_secret_put(contour_dag_t *dag, contour_dag_secret_t *s)
@@ -461,7 +463,8 @@ static int seal_svhost(const char *key, void *value, void *ud)
 
 static int cmp_vhost(const void *a, const void *b)
 {
-	return strcmp((*(contour_dag_vhost_t *const *)a)->fqdn, (*(contour_dag_vhost_t *const *)b)->fqdn);
+	return strcmp((*(contour_dag_vhost_t *const *)a)->fqdn,
+	              (*(contour_dag_vhost_t *const *)b)->fqdn);
 }
 
 static int cmp_svhost(const void *a, const void *b)

@@ -101,7 +101,8 @@ static uint64_t h_route(uint64_t h, const contour_dag_route_t *r)
 	}
 	h = h_headers(h_headers(h, r->request_headers), r->response_headers);
 	for (size_t i = 0; i < r->nprefix_rewrites; i++)
-		h = h_str(h_str(h, r->prefix_rewrites[i].prefix), r->prefix_rewrites[i].replacement);
+		h = h_str(h_str(h, r->prefix_rewrites[i].prefix),
+		          r->prefix_rewrites[i].replacement);
 	for (size_t i = 0; i < r->nhash_policies; i++) {
 		const contour_dag_hash_policy_t *p = &r->hash_policies[i];
 		h = h_str(h_u64(h, (uint64_t)p->type << 1 | (uint64_t)p->terminal), p->name);
@@ -126,7 +127,8 @@ uint64_t core_dag_hash_vhost(const contour_dag_vhost_t *v)
 		h = h_route(h, v->routes[i]);
 	if (v->cors) {
 		const contour_dag_cors_t *c = v->cors;
-		h = h_u64(h, (uint64_t)c->allow_credentials << 1 | (uint64_t)c->allow_private_network);
+		h = h_u64(h,
+		          (uint64_t)c->allow_credentials << 1 | (uint64_t)c->allow_private_network);
 		h = h_strs(h, c->allow_origin, c->nallow_origin);
 		h = h_strs(h, c->allow_methods, c->nallow_methods);
 		h = h_strs(h, c->allow_headers, c->nallow_headers);
@@ -146,10 +148,11 @@ uint64_t core_dag_hash_svhost(const contour_dag_svhost_t *s)
 	if (cv) {
 		h = h_u64(h, cv->ca ? core_dag_hash_secret(cv->ca) : 1);
 		h = h_u64(h, cv->crl ? core_dag_hash_secret(cv->crl) : 1);
-		h = h_u64(h, (uint64_t)cv->skip_verify | (uint64_t)cv->optional << 1 |
-		                 (uint64_t)cv->crl_only_leaf << 2 | (uint64_t)cv->forward.subject << 3 |
-		                 (uint64_t)cv->forward.cert << 4 | (uint64_t)cv->forward.chain << 5 |
-		                 (uint64_t)cv->forward.dns << 6 | (uint64_t)cv->forward.uri << 7);
+		h = h_u64(
+		    h, (uint64_t)cv->skip_verify | (uint64_t)cv->optional << 1 |
+		           (uint64_t)cv->crl_only_leaf << 2 | (uint64_t)cv->forward.subject << 3 |
+		           (uint64_t)cv->forward.cert << 4 | (uint64_t)cv->forward.chain << 5 |
+		           (uint64_t)cv->forward.dns << 6 | (uint64_t)cv->forward.uri << 7);
 	}
 	if (s->tcpproxy)
 		for (size_t i = 0; i < s->tcpproxy->nbackends; i++)

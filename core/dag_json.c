@@ -1,6 +1,554 @@
-/* core/dag_json.c: stub */
+/* core/dag_json.c: the sealed DAG as JSON (`contour render --format dag`)
+ * and as a Graphviz digraph (`--format dot`, upstream's /debug/dag).
+ *
+ * Private keys never leave: a TLS secret shows its name, type and whether a
+ * key is present, never the key. Certificates are public but long, so the
+ * JSON leaves the PEM out altogether. */
 #include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
 #include "core/dag_internal.h"
-json_t *contour_dag_to_json(const contour_dag_t *dag) { return json_object(); }
-char *contour_dag_to_dot(const contour_dag_t *dag) { return NULL; }
+
+static const char *path_type_name(contour_dag_path_type_t t)
+{
+	switch (t) {
+	case CONTOUR_DAG_PATH_EXACT:
+		return "exact";
+	case CONTOUR_DAG_PATH_REGEX:
+		return "regex";
+	case CONTOUR_DAG_PATH_SEGMENT_PREFIX:
+		return "segment-prefix";
+	default:
+		return "prefix";
+	}
+}
+
+static const char *match_type_name(contour_dag_match_type_t t)
+{
+	switch (t) {
+	case CONTOUR_DAG_MATCH_CONTAINS:
+		return "contains";
+	case CONTOUR_DAG_MATCH_PRESENT:
+		return "present";
+	case CONTOUR_DAG_MATCH_REGEX:
+		return "regex";
+	case CONTOUR_DAG_MATCH_PREFIX:
+		return "prefix";
+	case CONTOUR_DAG_MATCH_SUFFIX:
+		return "suffix";
+	default:
+		return "exact";
+	}
+}
+
+static const char *lb_name(contour_dag_lb_strategy_t s)
+{
+	switch (s) {
+	case CONTOUR_DAG_LB_WEIGHTED_LEAST_REQUEST:
+		return "WeightedLeastRequest";
+	case CONTOUR_DAG_LB_RANDOM:
+		return "Random";
+	case CONTOUR_DAG_LB_COOKIE:
+		return "Cookie";
+	case CONTOUR_DAG_LB_REQUEST_HASH:
+		return "RequestHash";
+	default:
+		return "RoundRobin";
+	}
+}
+
+static const char *hash_type_name(contour_dag_hash_type_t t)
+{
+	switch (t) {
+	case CONTOUR_DAG_HASH_QUERY:
+		return "query";
+	case CONTOUR_DAG_HASH_SOURCE_IP:
+		return "source-ip";
+	case CONTOUR_DAG_HASH_COOKIE:
+		return "cookie";
+	default:
+		return "header";
+	}
+}
+
+/* Set key only when the value is meaningful, so the JSON stays small. */
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static void set_int(json_t *o, const char *k, long long v)
+{
+	if (v)
+		json_object_set_new(o, k, json_integer(v));
+}
+
+static void set_timeout(json_t *o, const char *k, int64_t ms)
+{
+	if (ms == CONTOUR_DAG_TIMEOUT_INFINITE)
+		json_object_set_new(o, k, json_string("infinity"));
+	else if (ms != CONTOUR_DAG_TIMEOUT_DEFAULT && ms != 0)
+		json_object_set_new(o, k, json_integer(ms));
+}
+
+static json_t *strs_json(const char **v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *header_policy_json(const contour_dag_header_policy_t *p)
+{
+	if (!p)
+		return NULL;
+	json_t *o = json_object();
+	if (p->nset) {
+		json_t *set = json_array();
+		for (size_t i = 0; i < p->nset; i++)
+			json_array_append_new(set, json_pack("{s:s, s:s}", "name", p->set[i].name,
+			                                     "value", p->set[i].value));
+		json_object_set_new(o, "set", set);
+	}
+	if (p->nremove)
+		json_object_set_new(o, "remove", strs_json(p->remove, p->nremove));
+	set_str(o, "hostRewrite", p->host_rewrite);
+	set_str(o, "hostRewriteHeader", p->host_rewrite_header);
+	return o;
+}
+
+static json_t *ip_filter_json(const contour_dag_ip_filter_t *f)
+{
+	if (!f)
+		return NULL;
+	json_t *rules = json_array();
+	for (size_t i = 0; i < f->nrules; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:s}", "source",
+		                                       f->rules[i].remote ? "Remote" : "Peer",
+		                                       "cidr", f->rules[i].cidr));
+	return json_pack("{s:s, s:o}", "policy", f->allow ? "allow" : "deny", "rules", rules);
+}
+
+static void set_new(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set_new(o, k, v);
+}
+
+static json_t *backend_json(const contour_dag_backend_t *b)
+{
+	json_t *o = json_pack("{s:s, s:I}", "cluster", b->cluster ? b->cluster->key : "", "weight",
+	                      (json_int_t)b->weight);
+	set_new(o, "requestHeaders", header_policy_json(b->request_headers));
+	set_new(o, "responseHeaders", header_policy_json(b->response_headers));
+	return o;
+}
+
+static json_t *route_json(const contour_dag_route_t *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "match",
+	                    json_pack("{s:s, s:s}", "type", path_type_name(r->path.type), "path",
+	                              r->path.value ? r->path.value : ""));
+	if (r->nheaders) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nheaders; i++) {
+			const contour_dag_header_match_t *h = &r->headers[i];
+			json_t *m = json_pack("{s:s, s:s}", "name", h->name, "type",
+			                      match_type_name(h->type));
+			set_str(m, "value", h->value);
+			if (h->invert)
+				json_object_set_new(m, "invert", json_true());
+			if (h->ignore_case)
+				json_object_set_new(m, "ignoreCase", json_true());
+			if (h->treat_missing_as_empty)
+				json_object_set_new(m, "treatMissingAsEmpty", json_true());
+			json_array_append_new(a, m);
+		}
+		json_object_set_new(o, "headers", a);
+	}
+	if (r->nqueries) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nqueries; i++) {
+			const contour_dag_query_match_t *q = &r->queries[i];
+			json_t *m = json_pack("{s:s, s:s}", "name", q->name, "type",
+			                      match_type_name(q->type));
+			set_str(m, "value", q->value);
+			if (q->ignore_case)
+				json_object_set_new(m, "ignoreCase", json_true());
+			json_array_append_new(a, m);
+		}
+		json_object_set_new(o, "queryParameters", a);
+	}
+	if (r->https_redirect) {
+		json_object_set_new(o, "httpsRedirect", json_true());
+	} else if (r->redirect) {
+		const contour_dag_redirect_t *d = r->redirect;
+		json_t *m = json_object();
+		set_str(m, "scheme", d->scheme);
+		set_str(m, "hostname", d->hostname);
+		set_str(m, "path", d->path);
+		set_str(m, "prefix", d->prefix);
+		set_int(m, "port", d->port);
+		set_int(m, "statusCode", d->status_code);
+		json_object_set_new(o, "redirect", m);
+	} else if (r->direct_response) {
+		json_t *m =
+		    json_pack("{s:I}", "statusCode", (json_int_t)r->direct_response->status_code);
+		set_str(m, "body", r->direct_response->body);
+		json_object_set_new(o, "directResponse", m);
+	}
+	if (r->nbackends && !r->https_redirect) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nbackends; i++)
+			json_array_append_new(a, backend_json(&r->backends[i]));
+		json_object_set_new(o, "backends", a);
+	}
+	if (r->nmirrors) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nmirrors; i++)
+			json_array_append_new(a, json_pack("{s:s, s:I}", "cluster",
+			                                   r->mirrors[i].cluster->key, "percent",
+			                                   (json_int_t)r->mirrors[i].percent));
+		json_object_set_new(o, "mirrors", a);
+	}
+	if (r->websockets)
+		json_object_set_new(o, "websockets", json_true());
+	set_timeout(o, "timeoutMs", r->timeouts.response_ms);
+	set_timeout(o, "idleTimeoutMs", r->timeouts.idle_ms);
+	if (r->retry) {
+		json_t *m =
+		    json_pack("{s:s, s:I}", "retryOn", r->retry->retry_on ? r->retry->retry_on : "",
+		              "numRetries", (json_int_t)r->retry->num_retries);
+		set_timeout(m, "perTryTimeoutMs", r->retry->per_try_timeout_ms);
+		if (r->retry->nretriable_status_codes) {
+			json_t *codes = json_array();
+			for (size_t i = 0; i < r->retry->nretriable_status_codes; i++)
+				json_array_append_new(
+				    codes, json_integer(r->retry->retriable_status_codes[i]));
+			json_object_set_new(m, "retriableStatusCodes", codes);
+		}
+		json_object_set_new(o, "retry", m);
+	}
+	set_new(o, "requestHeaders", header_policy_json(r->request_headers));
+	set_new(o, "responseHeaders", header_policy_json(r->response_headers));
+	if (r->nprefix_rewrites) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nprefix_rewrites; i++)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s}", "prefix", r->prefix_rewrites[i].prefix,
+			                 "replacement", r->prefix_rewrites[i].replacement));
+		json_object_set_new(o, "prefixRewrites", a);
+	}
+	if (r->nhash_policies) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < r->nhash_policies; i++) {
+			const contour_dag_hash_policy_t *p = &r->hash_policies[i];
+			json_t *m = json_pack("{s:s}", "type", hash_type_name(p->type));
+			set_str(m, "name", p->name);
+			if (p->terminal)
+				json_object_set_new(m, "terminal", json_true());
+			json_array_append_new(a, m);
+		}
+		json_object_set_new(o, "hashPolicies", a);
+	}
+	set_new(o, "ipFilter", ip_filter_json(r->ip_filter));
+	if (r->origin.kind)
+		json_object_set_new(o, "origin",
+		                    json_pack("{s:s, s:s, s:s}", "kind", r->origin.kind,
+		                              "namespace",
+		                              r->origin.namespace_ ? r->origin.namespace_ : "",
+		                              "name", r->origin.name ? r->origin.name : ""));
+	return o;
+}
+
+static json_t *vhost_json(const contour_dag_vhost_t *v)
+{
+	json_t *routes = json_array();
+	for (size_t i = 0; i < v->nroutes; i++)
+		json_array_append_new(routes, route_json(v->routes[i]));
+	json_t *o = json_pack("{s:s, s:o}", "fqdn", v->fqdn, "routes", routes);
+	if (v->cors) {
+		const contour_dag_cors_t *c = v->cors;
+		json_t *m = json_object();
+		if (c->allow_credentials)
+			json_object_set_new(m, "allowCredentials", json_true());
+		if (c->allow_private_network)
+			json_object_set_new(m, "allowPrivateNetwork", json_true());
+		json_object_set_new(m, "allowOrigin", strs_json(c->allow_origin, c->nallow_origin));
+		json_object_set_new(m, "allowMethods",
+		                    strs_json(c->allow_methods, c->nallow_methods));
+		json_object_set_new(m, "allowHeaders",
+		                    strs_json(c->allow_headers, c->nallow_headers));
+		json_object_set_new(m, "exposeHeaders",
+		                    strs_json(c->expose_headers, c->nexpose_headers));
+		set_str(m, "maxAge", c->max_age);
+		json_object_set_new(o, "cors", m);
+	}
+	set_new(o, "ipFilter", ip_filter_json(v->ip_filter));
+	return o;
+}
+
+static json_t *secret_ref(const contour_dag_secret_t *s)
+{
+	return s ? json_sprintf("%s/%s", s->namespace_, s->name) : json_null();
+}
+
+static json_t *svhost_json(const contour_dag_svhost_t *s)
+{
+	json_t *o = vhost_json(&s->vhost);
+	if (s->secret)
+		json_object_set_new(o, "secret", secret_ref(s->secret));
+	set_str(o, "minTLSVersion", s->min_tls_version);
+	set_str(o, "maxTLSVersion", s->max_tls_version);
+	if (s->passthrough)
+		json_object_set_new(o, "passthrough", json_true());
+	if (s->fallback_certificate)
+		json_object_set_new(o, "fallbackCertificate", json_true());
+	const contour_dag_client_validation_t *cv = s->client_validation;
+	if (cv) {
+		json_t *m = json_object();
+		if (cv->ca)
+			json_object_set_new(m, "ca", secret_ref(cv->ca));
+		if (cv->crl)
+			json_object_set_new(m, "crl", secret_ref(cv->crl));
+		if (cv->skip_verify)
+			json_object_set_new(m, "skipClientCertValidation", json_true());
+		if (cv->optional)
+			json_object_set_new(m, "optionalClientCertificate", json_true());
+		if (cv->crl_only_leaf)
+			json_object_set_new(m, "crlOnlyVerifyLeafCert", json_true());
+		json_object_set_new(o, "clientValidation", m);
+	}
+	if (s->tcpproxy) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < s->tcpproxy->nbackends; i++)
+			json_array_append_new(a, backend_json(&s->tcpproxy->backends[i]));
+		json_object_set_new(o, "tcpproxy", json_pack("{s:o}", "backends", a));
+	}
+	return o;
+}
+
+static json_t *health_check_json(const contour_dag_health_check_t *h)
+{
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I, s:I, s:I}", "type", h->tcp ? "tcp" : "http", "intervalMs",
+	              (json_int_t)h->interval_ms, "timeoutMs", (json_int_t)h->timeout_ms,
+	              "unhealthyThreshold", (json_int_t)h->unhealthy_threshold, "healthyThreshold",
+	              (json_int_t)h->healthy_threshold);
+	set_str(o, "path", h->path);
+	set_str(o, "host", h->host);
+	return o;
+}
+
+static json_t *cluster_json(const contour_dag_cluster_t *c)
+{
+	const contour_dag_service_t *s = &c->service;
+	json_t *svc = json_pack("{s:s, s:s, s:I}", "namespace", s->namespace_, "name", s->name,
+	                        "port", (json_int_t)s->port);
+	if (s->port_name && *s->port_name)
+		json_object_set_new(svc, "portName", json_string(s->port_name));
+	set_str(svc, "externalName", s->external_name);
+	set_int(svc, "healthPort", s->health_port);
+	json_t *o = json_pack("{s:o, s:s}", "service", svc, "lbStrategy", lb_name(c->lb_strategy));
+	if (c->protocol && *c->protocol)
+		json_object_set_new(o, "protocol", json_string(c->protocol));
+	set_str(o, "sni", c->sni);
+	if (c->validation_ca || c->nsubject_names) {
+		json_t *v = json_object();
+		if (c->validation_ca)
+			json_object_set_new(v, "caSecret", secret_ref(c->validation_ca));
+		json_object_set_new(v, "subjectNames",
+		                    strs_json(c->subject_names, c->nsubject_names));
+		json_object_set_new(o, "upstreamValidation", v);
+	}
+	if (c->health_check)
+		json_object_set_new(o, "healthCheck", health_check_json(c->health_check));
+	if (c->slow_start)
+		json_object_set_new(o, "slowStart",
+		                    json_pack("{s:I, s:f, s:I}", "windowMs",
+		                              (json_int_t)c->slow_start->window_ms, "aggression",
+		                              c->slow_start->aggression, "minWeightPercent",
+		                              (json_int_t)c->slow_start->min_weight_percent));
+	set_timeout(o, "idleConnectionTimeoutMs", c->idle_connection_timeout_ms);
+	const contour_dag_circuit_breakers_t *cb = &c->circuit_breakers;
+	if (cb->max_connections || cb->max_pending_requests || cb->max_requests ||
+	    cb->max_retries || cb->per_host_max_connections) {
+		json_t *m = json_object();
+		set_int(m, "maxConnections", cb->max_connections);
+		set_int(m, "maxPendingRequests", cb->max_pending_requests);
+		set_int(m, "maxRequests", cb->max_requests);
+		set_int(m, "maxRetries", cb->max_retries);
+		set_int(m, "perHostMaxConnections", cb->per_host_max_connections);
+		json_object_set_new(o, "circuitBreakers", m);
+	}
+	json_object_set_new(o, "key", json_string(c->key));
+	return o;
+}
+
+static const char *secret_type_name(contour_dag_secret_type_t t)
+{
+	switch (t) {
+	case CONTOUR_DAG_SECRET_CA:
+		return "ca";
+	case CONTOUR_DAG_SECRET_CRL:
+		return "crl";
+	default:
+		return "tls";
+	}
+}
+
+json_t *contour_dag_to_json(const contour_dag_t *dag)
+{
+	json_t *vhosts = json_array(), *svhosts = json_array(), *clusters = json_array(),
+	       *secrets = json_array();
+	for (size_t i = 0; i < dag->nvhosts; i++)
+		json_array_append_new(vhosts, vhost_json(dag->vhosts[i]));
+	for (size_t i = 0; i < dag->nsvhosts; i++)
+		json_array_append_new(svhosts, svhost_json(dag->svhosts[i]));
+	for (size_t i = 0; i < dag->nclusters; i++)
+		json_array_append_new(clusters, cluster_json(dag->clusters[i]));
+	for (size_t i = 0; i < dag->nsecrets; i++) {
+		const contour_dag_secret_t *s = dag->secrets[i];
+		json_array_append_new(secrets,
+		                      json_pack("{s:s, s:s, s:s, s:b}", "namespace", s->namespace_,
+		                                "name", s->name, "type", secret_type_name(s->type),
+		                                "hasKey", s->key != NULL));
+	}
+	return json_pack("{s:{s:s, s:s, s:I, s:o}, s:{s:s, s:s, s:I, s:o}, s:o, s:o}", "http",
+	                 "name", dag->http.name, "address", dag->http.address, "port",
+	                 (json_int_t)dag->http.port, "virtualhosts", vhosts, "https", "name",
+	                 dag->https.name, "address", dag->https.address, "port",
+	                 (json_int_t)dag->https.port, "virtualhosts", svhosts, "clusters", clusters,
+	                 "secrets", secrets);
+}
+
+/* Dot output. */
+
+typedef struct dot_buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+} dot_buf_t;
+
+static void dot_add(dot_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dot_add(dot_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if (b->p && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		char *g = realloc(b->p, cap);
+		if (!g) {
+			b->failed = 1;
+			return;
+		}
+		b->p = g;
+		b->cap = cap;
+	}
+}
+
+/* Labels are quoted DOT strings: escape quotes and backslashes. */
+static void dot_label(dot_buf_t *b, const char *s)
+{
+	dot_add(b, "\"");
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			dot_add(b, "\\%c", *s);
+		else
+			dot_add(b, "%c", *s);
+	}
+	dot_add(b, "\"");
+}
+
+static void dot_routes(dot_buf_t *b, const char *vid, const contour_dag_vhost_t *v)
+{
+	for (size_t i = 0; i < v->nroutes; i++) {
+		const contour_dag_route_t *r = v->routes[i];
+		dot_add(b, "  \"%s/r%zu\" [shape=box, label=", vid, i);
+		char lab[512];
+		snprintf(lab, sizeof(lab), "%s %s%s", path_type_name(r->path.type),
+		         r->path.value ? r->path.value : "",
+		         r->https_redirect ? " (https redirect)" : "");
+		dot_label(b, lab);
+		dot_add(b, "];\n  \"%s\" -> \"%s/r%zu\";\n", vid, vid, i);
+		if (r->https_redirect)
+			continue;
+		for (size_t j = 0; j < r->nbackends; j++) {
+			dot_add(b, "  \"%s/r%zu\" -> ", vid, i);
+			dot_label(b, r->backends[j].cluster->key);
+			dot_add(b, " [label=\"%u\"];\n", r->backends[j].weight);
+		}
+	}
+}
+
+char *contour_dag_to_dot(const contour_dag_t *dag)
+{
+	dot_buf_t b = {0};
+	dot_add(&b, "digraph DAG {\n  rankdir=LR;\n");
+	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->http.name,
+	        dag->http.name, dag->http.address, dag->http.port);
+	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->https.name,
+	        dag->https.name, dag->https.address, dag->https.port);
+	char vid[600];
+	for (size_t i = 0; i < dag->nvhosts; i++) {
+		const contour_dag_vhost_t *v = dag->vhosts[i];
+		snprintf(vid, sizeof(vid), "http/%s", v->fqdn);
+		dot_add(&b, "  \"%s\" [label=\"%s\"];\n  \"%s\" -> \"%s\";\n", vid, v->fqdn,
+		        dag->http.name, vid);
+		dot_routes(&b, vid, v);
+	}
+	for (size_t i = 0; i < dag->nsvhosts; i++) {
+		const contour_dag_svhost_t *s = dag->svhosts[i];
+		snprintf(vid, sizeof(vid), "https/%s", s->vhost.fqdn);
+		dot_add(&b, "  \"%s\" [label=\"%s (tls)\"];\n  \"%s\" -> \"%s\";\n", vid,
+		        s->vhost.fqdn, dag->https.name, vid);
+		if (s->secret)
+			dot_add(&b, "  \"%s\" -> \"secret/%s/%s\";\n", vid, s->secret->namespace_,
+			        s->secret->name);
+		dot_routes(&b, vid, &s->vhost);
+		if (s->tcpproxy)
+			for (size_t j = 0; j < s->tcpproxy->nbackends; j++) {
+				dot_add(&b, "  \"%s\" -> ", vid);
+				dot_label(&b, s->tcpproxy->backends[j].cluster->key);
+				dot_add(&b, " [label=\"tcp\"];\n");
+			}
+	}
+	for (size_t i = 0; i < dag->nclusters; i++) {
+		const contour_dag_cluster_t *c = dag->clusters[i];
+		dot_add(&b, "  ");
+		dot_label(&b, c->key);
+		dot_add(&b, " [shape=ellipse, label=\"%s/%s:%u%s%s\"];\n", c->service.namespace_,
+		        c->service.name, c->service.port, *c->protocol ? " " : "", c->protocol);
+	}
+	for (size_t i = 0; i < dag->nsecrets; i++)
+		dot_add(&b, "  \"secret/%s/%s\" [shape=note, label=\"%s/%s\"];\n",
+		        dag->secrets[i]->namespace_, dag->secrets[i]->name,
+		        dag->secrets[i]->namespace_, dag->secrets[i]->name);
+	dot_add(&b, "}\n");
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

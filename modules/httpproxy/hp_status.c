@@ -16,7 +16,7 @@
 
 struct hp_status {
 	json_int_t generation;
-	json_t *errors;   /* array of sub-conditions */
+	json_t *errors; /* array of sub-conditions */
 	json_t *warnings;
 	int orphaned;
 	char *vhost;
@@ -27,8 +27,8 @@ hp_status_t *hp_status_new(const json_t *proxy)
 	hp_status_t *st = calloc(1, sizeof(*st));
 	if (!st)
 		return NULL;
-	st->generation = json_integer_value(
-	    json_object_get(json_object_get(proxy, "metadata"), "generation"));
+	st->generation =
+	    json_integer_value(json_object_get(json_object_get(proxy, "metadata"), "generation"));
 	st->errors = json_array();
 	st->warnings = json_array();
 	if (!st->errors || !st->warnings) {
@@ -66,8 +66,8 @@ static void hp_status_add(json_t *list, const char *type, const char *reason, co
 		vsnprintf(msg, (size_t)n + 1, fmt, ap);
 	}
 	size_t len = (size_t)n > HP_STATUS_MAX_MESSAGE ? HP_STATUS_MAX_MESSAGE : (size_t)n;
-	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s%}", "type", type, "status", "True",
-	                                      "reason", reason, "message", msg, len));
+	json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s%}", "type", type, "status",
+	                                      "True", "reason", reason, "message", msg, len));
 	if (msg != small)
 		free(msg);
 }
@@ -82,8 +82,7 @@ void hp_status_error(hp_status_t *st, const char *type, const char *reason, cons
 		st->orphaned = 1;
 }
 
-void hp_status_warning(hp_status_t *st, const char *type, const char *reason, const char *fmt,
-                       ...)
+void hp_status_warning(hp_status_t *st, const char *type, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

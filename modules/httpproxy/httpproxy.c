@@ -16,8 +16,8 @@ static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
 	s->ingress_classes = contour_conf_global_str_list(mod, "ingress-class-name");
 	s->disable_permit_insecure =
 	    json_is_true(contour_conf_global(mod, "disablePermitInsecure"));
-	s->fallback_ns = json_string_value(
-	    contour_conf_global(mod, "tls.fallback-certificate.namespace"));
+	s->fallback_ns =
+	    json_string_value(contour_conf_global(mod, "tls.fallback-certificate.namespace"));
 	s->fallback_name =
 	    json_string_value(contour_conf_global(mod, "tls.fallback-certificate.name"));
 }
@@ -35,11 +35,19 @@ static int httpproxy_init(contour_module_t *mod, const json_t *config)
 	static const char *const ns_label[] = {"namespace", NULL};
 	static const char *const ns_vhost[] = {"namespace", "vhost", NULL};
 	const contour_metric_desc_t descs[] = {
-	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy", "Total number of HTTPProxies that exist regardless of status.", ns_label, NULL, 0},
-	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_root", "Total number of root HTTPProxies. Note there will only be a single root HTTPProxy per vhost.", ns_label, NULL, 0},
-	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_valid", "Total number of valid HTTPProxies.", ns_vhost, NULL, 0},
-	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_invalid", "Total number of invalid HTTPProxies.", ns_vhost, NULL, 0},
-	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_orphaned", "Total number of orphaned HTTPProxies which have no root delegating to them.", ns_label, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy",
+	     "Total number of HTTPProxies that exist regardless of status.", ns_label, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_root",
+	     "Total number of root HTTPProxies. Note there will only be a single root HTTPProxy "
+	     "per vhost.",
+	     ns_label, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_valid", "Total number of valid HTTPProxies.",
+	     ns_vhost, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_invalid",
+	     "Total number of invalid HTTPProxies.", ns_vhost, NULL, 0},
+	    {CONTOUR_METRIC_GAUGE, "contour_httpproxy_orphaned",
+	     "Total number of orphaned HTTPProxies which have no root delegating to them.",
+	     ns_label, NULL, 0},
 	};
 	contour_metric_t **outs[] = {&ctx->m_total, &ctx->m_root, &ctx->m_valid, &ctx->m_invalid,
 	                             &ctx->m_orphaned};
@@ -63,5 +71,4 @@ static void httpproxy_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "httpproxy", .version = PACKAGE_VERSION,
                .description = "HTTPProxy processor: routes, TLS, includes and status",
-               .flags = CONTOUR_MODULE_F_PROCESSOR, .init = httpproxy_init,
-               .free = httpproxy_free);
+               .flags = CONTOUR_MODULE_F_PROCESSOR, .init = httpproxy_init, .free = httpproxy_free);
