@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/cli.h"
 #include "core/core.h"
@@ -16,6 +17,7 @@
 typedef struct cli_opts {
 	const char *config;
 	const char *log_format;
+	const char *format; /* render */
 	int debug;
 	const char *positional[8];
 	int npositional;
@@ -31,6 +33,7 @@ typedef struct cli_command {
 static int cmd_serve(cli_opts_t *o);
 static int cmd_check_config(cli_opts_t *o);
 static int cmd_version(cli_opts_t *o);
+static int cmd_render(cli_opts_t *o);
 static int cmd_help(cli_opts_t *o);
 
 static const cli_command_t commands[] = {
@@ -38,6 +41,8 @@ static const cli_command_t commands[] = {
      "Run the controller: load the modules named in the config and serve."},
     {"check-config", cmd_check_config, "FILE",
      "Validate a config file and every module's section; start nothing."},
+    {"render", cmd_render, "[--config FILE] [--format status|dag|dot] PATH...",
+     "Read manifests, run the processors once, print status, the DAG or a graph."},
     {"version", cmd_version, "", "Print the version and the module ABI."},
     {"help", cmd_help, "[COMMAND]", "Show this help."},
     {NULL, NULL, NULL, NULL},
@@ -202,6 +207,155 @@ out:
 	return status;
 }
 
+/* The status records of a snapshot as render prints them. */
+typedef struct render_status {
+	json_t *list;
+} render_status_t;
+
+static int render_collect(const contour_object_key_t *key, const json_t *status, void *ud)
+{
+	render_status_t *r = ud;
+	json_array_append_new(r->list,
+	                      json_pack("{s:s, s:s, s:s, s:s, s:O}", "apiVersion", key->api_version,
+	                                "kind", key->kind, "namespace", key->namespace_, "name",
+	                                key->name, "status", status));
+	return 0;
+}
+
+static int render_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	static const char *const fields[] = {"kind", "namespace", "name", "apiVersion"};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		int c = strcmp(json_string_value(json_object_get(x, fields[i])),
+		               json_string_value(json_object_get(y, fields[i])));
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/* Sorted by kind, namespace and name, as the format says. */
+static json_t *render_statuses(contour_snapshot_t *snap)
+{
+	render_status_t r = {.list = json_array()};
+	contour_snapshot_foreach_status(snap, render_collect, &r);
+	size_t n = json_array_size(r.list);
+	json_t **items = calloc(n ? n : 1, sizeof(*items));
+	for (size_t i = 0; items && i < n; i++)
+		items[i] = json_incref(json_array_get(r.list, i));
+	if (items)
+		qsort(items, n, sizeof(*items), render_cmp);
+	json_t *sorted = json_array();
+	for (size_t i = 0; items && i < n; i++)
+		json_array_append_new(sorted, items[i]);
+	free(items);
+	json_decref(r.list);
+	return sorted;
+}
+
+/* Manifest paths for file-watch, made absolute: it resolves relative paths
+ * against the config file's folder, but on the command line they are the
+ * operator's, relative to the cwd. */
+static json_t *render_paths(cli_opts_t *o)
+{
+	json_t *paths = json_array();
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	for (int i = 0; i < o->npositional; i++) {
+		const char *p = o->positional[i];
+		if (p[0] == '/')
+			json_array_append_new(paths, json_string(p));
+		else
+			json_array_append_new(paths, json_sprintf("%s/%s", cwd, p));
+	}
+	return paths;
+}
+
+static int cmd_render(cli_opts_t *o)
+{
+	const char *format = o->format ? o->format : "status";
+	if (strcmp(format, "status") && strcmp(format, "dag") && strcmp(format, "dot")) {
+		fprintf(stderr, "contour render: --format must be status, dag or dot, not '%s'\n",
+		        format);
+		return 1;
+	}
+	if (o->npositional == 0) {
+		fprintf(stderr, "usage: contour render [--config FILE] [--format status|dag|dot] "
+		                "PATH...\n");
+		return 1;
+	}
+	/* Keep stdout for the result and stderr for problems only. */
+	if (!o->debug) {
+		core_log_format_t fmt = CORE_LOG_TEXT;
+		if (o->log_format)
+			core_log_format_parse(o->log_format, &fmt);
+		core_log_configure(fmt, CONTOUR_LOG_WARN);
+	}
+
+	json_t *errors = json_array();
+	core_conf_t *conf = NULL;
+	core_t *core = NULL;
+	json_t *fw = NULL;
+	int status = 1;
+	int rc = o->config ? core_conf_load_file(o->config, &conf, errors)
+	                   : core_conf_load_buf("", 0, NULL, &conf, errors);
+	if (rc != CONTOUR_EOK)
+		goto out;
+	core = core_new(NULL);
+	if (!core)
+		goto out;
+	core->conf = conf;
+	conf = NULL;
+	/* The same processors as serve: those the config lists, or, with no
+	 * module list, every installed processor module. */
+	if (core->conf->modules_defaulted) {
+		rc = core_loader_add_processors(core, errors);
+	} else {
+		rc = core_loader_load_all(core, errors);
+		core_loader_keep_processors(core);
+	}
+	if (rc != CONTOUR_EOK)
+		goto out;
+	fw = json_pack("{s:o}", "paths", render_paths(o));
+	if (core_loader_add(core, "file-watch", fw, errors, NULL) != CONTOUR_EOK)
+		goto out;
+	if (core_modules_init_start(core) != CONTOUR_EOK)
+		goto out;
+	rc = core_pipeline_build_now(core->pipeline);
+	contour_snapshot_t *snap = contour_snapshot_current(&core->self);
+	if (rc != CONTOUR_EOK || !snap) {
+		fprintf(stderr, "contour render: the build failed: %s\n", contour_strerror(rc));
+		goto out;
+	}
+	if (!strcmp(format, "dot")) {
+		char *dot = contour_dag_to_dot(contour_snapshot_dag(snap));
+		if (!dot)
+			goto out;
+		fputs(dot, stdout);
+		free(dot);
+	} else {
+		json_t *out = !strcmp(format, "dag")
+		                  ? contour_dag_to_json(contour_snapshot_dag(snap))
+		                  : render_statuses(snap);
+		if (!out || json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+			json_decref(out);
+			goto out;
+		}
+		fputc('\n', stdout);
+		json_decref(out);
+	}
+	status = fflush(stdout) == 0 ? 0 : 1;
+out:
+	print_errors(errors, 0);
+	core_free(core);
+	core_conf_free(conf);
+	json_decref(fw);
+	json_decref(errors);
+	return status;
+}
+
 static int cmd_version(cli_opts_t *o)
 {
 	printf("contour %s (module ABI %d.%d)\n", PACKAGE_VERSION, CONTOUR_ABI_MAJOR,
@@ -234,6 +388,9 @@ int core_cli_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (flag_is(a, "--config") || flag_is(a, "--config-path") || !strcmp(a, "-c")) {
 			if (!(o.config = flag_value(argc, argv, &i, a)))
+				goto missing;
+		} else if (flag_is(a, "--format")) {
+			if (!(o.format = flag_value(argc, argv, &i, a)))
 				goto missing;
 		} else if (flag_is(a, "--log-format")) {
 			if (!(o.log_format = flag_value(argc, argv, &i, a)))
@@ -268,7 +425,8 @@ int core_cli_main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (cmd->run != cmd_help && cmd->run != cmd_check_config && o.npositional) {
+	if (cmd->run != cmd_help && cmd->run != cmd_check_config && cmd->run != cmd_render &&
+	    o.npositional) {
 		fprintf(stderr, "contour %s: unexpected argument '%s'\n", cmd->name,
 		        o.positional[0]);
 		return 1;

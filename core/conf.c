@@ -309,6 +309,7 @@ static int conf_modules(core_conf_t *conf, json_t *errors)
 	int nerr = 0;
 	if (!mods) {
 		/* Upstream's contour.yaml has no module list: run the default set. */
+		conf->modules_defaulted = 1;
 		json_t *docs = NULL;
 		const char *def = core_conf_default_text();
 		if (contour_yaml_parse(def, strlen(def), &docs, NULL, NULL) != CONTOUR_EOK)

@@ -76,6 +76,7 @@ struct core_conf {
 	json_t *root;            /* the whole document */
 	json_t *global;          /* root without `modules`, defaults filled */
 	contour_yaml_pos_t *pos; /* positions in root */
+	int modules_defaulted;   /* the file had no `modules:` list */
 };
 /* core_conf_load: parse and validate the top level and the global keys.
  * Module sections are checked later, once the modules' schemas are known.
@@ -105,6 +106,16 @@ const json_t *core_conf_lookup(const json_t *obj, const char *path);
  * core->conf, validate its config, run each descriptor's check. Errors are
  * appended to errors. Returns CONTOUR_EOK or the first error code. */
 int core_loader_load_all(core_t *core, json_t *errors);
+/* core_loader_add: load module `name` from the search path with config
+ * (borrowed; NULL = {}), appended after those already loaded. */
+int core_loader_add(core_t *core, const char *name, json_t *config, json_t *errors,
+                    contour_module_t **out);
+/* core_loader_add_processors: load every module in the search path whose
+ * descriptor has CONTOUR_MODULE_F_PROCESSOR and is not loaded yet. */
+int core_loader_add_processors(core_t *core, json_t *errors);
+/* core_loader_keep_processors: unload every loaded module (not yet
+ * initialised) that is not a processor. */
+void core_loader_keep_processors(core_t *core);
 /* core_module_add_builtin: a module handle for a descriptor linked into the
  * process (tests, benchmarks). config may be NULL (= {}); it is validated. */
 int core_module_add_builtin(core_t *core, const contour_module_desc_t *desc, json_t *config,

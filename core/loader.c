@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <libgen.h>
 #include <stddef.h>
@@ -191,15 +192,16 @@ static contour_module_t *find_loaded(core_t *core, const char *name)
 	return NULL;
 }
 
-static int load_one(core_t *core, json_t *mods, size_t idx, json_t *errors)
+/* Load the module `name` (from `path` when given, else the search path),
+ * check it and validate its config. line is the config entry's, or 0. */
+static int load_named(core_t *core, const char *name, const char *path, json_t *config, int line,
+                      json_t *errors, contour_module_t **out)
 {
 	core_conf_t *conf = core->conf;
-	json_t *entry = json_array_get(mods, idx);
-	const char *name = json_string_value(json_object_get(entry, "name"));
-	const char *path = json_string_value(json_object_get(entry, "path"));
-	int line = conf->pos ? contour_yaml_pos_index_line(conf->pos, mods, idx) : 0;
 	char key[128], tried[2048];
 	snprintf(key, sizeof(key), "modules.%s", name);
+	if (out)
+		*out = NULL;
 
 	contour_module_t *prev = find_loaded(core, name);
 	if (prev) {
@@ -249,7 +251,119 @@ static int load_one(core_t *core, json_t *mods, size_t idx, json_t *errors)
 	mod->dl = dl;
 	mod->desc = desc;
 	mod->config_line = line;
-	return module_configure(core, mod, json_object_get(entry, "config"), line, errors);
+	rc = module_configure(core, mod, config, line, errors);
+	if (rc == CONTOUR_EOK && out)
+		*out = mod;
+	return rc;
+}
+
+static int load_one(core_t *core, json_t *mods, size_t idx, json_t *errors)
+{
+	core_conf_t *conf = core->conf;
+	json_t *entry = json_array_get(mods, idx);
+	int line = conf->pos ? contour_yaml_pos_index_line(conf->pos, mods, idx) : 0;
+	return load_named(core, json_string_value(json_object_get(entry, "name")),
+	                  json_string_value(json_object_get(entry, "path")),
+	                  json_object_get(entry, "config"), line, errors, NULL);
+}
+
+int core_loader_add(core_t *core, const char *name, json_t *config, json_t *errors,
+                    contour_module_t **out)
+{
+	return load_named(core, name, NULL, config, 0, errors, out);
+}
+
+/* Peek at a shared object's descriptor without keeping it loaded. */
+static int peek_flags(const char *file, const char *name, uint32_t *flags)
+{
+	void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	if (!dl)
+		return CONTOUR_ENOENT;
+	const contour_module_desc_t *d = dlsym(dl, CONTOUR_MODULE_SYMBOL);
+	int rc = CONTOUR_EABI;
+	if (d && d->abi_major == CONTOUR_ABI_MAJOR && d->abi_minor <= CONTOUR_ABI_MINOR &&
+	    d->size >= DESC_MIN_SIZE && d->name && !strcmp(d->name, name)) {
+		*flags = d->flags;
+		rc = CONTOUR_EOK;
+	}
+	dlclose(dl);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int core_loader_add_processors(core_t *core, json_t *errors)
+{
+	json_t *dirs = json_array();
+	json_t *names = json_object(); /* name -> first file found, search order wins */
+	size_t i;
+	json_t *d;
+	search_dirs(core->conf, dirs);
+	json_array_foreach(dirs, i, d)
+	{
+		DIR *dir = opendir(json_string_value(d));
+		struct dirent *e;
+		while (dir && (e = readdir(dir)) != NULL) {
+			size_t n = strlen(e->d_name);
+			if (n <= 3 || strcmp(e->d_name + n - 3, ".so"))
+				continue;
+			char name[256];
+			snprintf(name, sizeof(name), "%.*s", (int)(n - 3), e->d_name);
+			if (json_object_get(names, name))
+				continue;
+			char file[4096];
+			snprintf(file, sizeof(file), "%s/%s", json_string_value(d), e->d_name);
+			uint32_t flags = 0;
+			if (peek_flags(file, name, &flags) == CONTOUR_EOK &&
+			    (flags & CONTOUR_MODULE_F_PROCESSOR))
+				json_object_set_new(names, name, json_string(file));
+		}
+		if (dir)
+			closedir(dir);
+	}
+	/* Load in name order, so the run is the same whatever readdir says;
+	 * processors order themselves by their declared order anyway. */
+	size_t n = json_object_size(names), k = 0;
+	const char **sorted = calloc(n ? n : 1, sizeof(*sorted));
+	const char *name;
+	json_t *file;
+	int rc = CONTOUR_EOK;
+	json_object_foreach(names, name, file)
+	{
+		if (sorted)
+			sorted[k++] = name;
+	}
+	if (sorted)
+		qsort(sorted, k, sizeof(*sorted), cmp_str);
+	for (size_t j = 0; sorted && j < k; j++) {
+		if (find_loaded(core, sorted[j]))
+			continue;
+		int r = load_named(core, sorted[j],
+		                   json_string_value(json_object_get(names, sorted[j])), NULL, 0,
+		                   errors, NULL);
+		if (r != CONTOUR_EOK && rc == CONTOUR_EOK)
+			rc = r;
+	}
+	free(sorted);
+	json_decref(names);
+	json_decref(dirs);
+	return sorted ? rc : CONTOUR_ENOMEM;
+}
+
+void core_loader_keep_processors(core_t *core)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < core->nmods; i++) {
+		contour_module_t *mod = core->mods[i];
+		if (mod->desc->flags & CONTOUR_MODULE_F_PROCESSOR)
+			core->mods[j++] = mod;
+		else
+			module_unload(mod);
+	}
+	core->nmods = j;
 }
 
 int core_loader_load_all(core_t *core, json_t *errors)
