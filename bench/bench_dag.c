@@ -112,7 +112,7 @@ static void fill(contour_source_t *src)
 	free(crt);
 	free(key);
 	for (int i = 0; i < NPROXIES; i++) {
-		char name[64], fqdn[96], svc[2][64], secret[64], slice[96];
+		char name[64], fqdn[96], svc[2][64], secret[64], slice[160];
 		snprintf(name, sizeof(name), "app-%d", i);
 		snprintf(fqdn, sizeof(fqdn), "app-%d.bench.example.com", i);
 		for (int s = 0; s < 2; s++) {
