@@ -121,6 +121,18 @@ START_TEST(test_newer_minor_refused)
 }
 END_TEST
 
+START_TEST(test_older_minor_accepted)
+{
+	core_t *core = core_with("modules:\n  - name: tm_oldminor\n");
+	json_t *errors = json_array();
+	ck_assert_int_eq(core_loader_load_all(core, errors), CONTOUR_EOK);
+	ck_assert_int_eq(core->mods[0]->desc->abi_minor, 0);
+	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
+	json_decref(errors);
+	core_free(core);
+}
+END_TEST
+
 START_TEST(test_other_major_refused)
 {
 	const char *want[] = {
@@ -329,6 +341,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_good_lifecycle);
 	tcase_add_test(tc, test_search_path_and_explicit_path);
+	tcase_add_test(tc, test_older_minor_accepted);
 	suite_add_tcase(s, tc);
 	TCase *te = tcase_create("errors");
 	tcase_add_checked_fixture(te, setup, teardown);
