@@ -75,6 +75,14 @@ int hp_policy_include_conditions(const json_t *conds, hp_status_t *st);
  * "route: <err>" (including regex compile errors); then header and query
  * validity over the merged list. */
 int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
+/* The exact form: upstream applies "at most one prefix/exact/regex" to the
+ * route's own conditions only, and header/query validity to the merged
+ * list (inherited then own). Prefer this one. */
+int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own,
+                                     hp_status_t *st);
+/* A Go-RE2-compatible syntax check; 0, or -1 with Go's error text in err
+ * ("error parsing regexp: missing closing ): `/foo(`"). */
+int hp_regex_check(const char *re, char *err, size_t errlen);
 /* Merge the accumulated conditions into route->path (mergePathMatchConditions:
  * concatenation with // collapsed; regex if any regex; exact if the leaf is
  * exact; prefix otherwise; empty -> prefix "/"), route->headers and

@@ -18,9 +18,6 @@
 
 #include "modules/httpproxy/hp.h"
 
-/* Shared with hp_policy.c (CORS origins); not in hp.h, see the report. */
-int hp_regex_check(const char *re, char *err, size_t errlen);
-int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
 
 static const char *hp_cond_str(const json_t *obj, const char *key)
 {

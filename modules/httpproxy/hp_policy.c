@@ -21,8 +21,6 @@
 
 #include "modules/httpproxy/hp.h"
 
-/* hp_cond.c; not in hp.h, see the report. */
-int hp_regex_check(const char *re, char *err, size_t errlen);
 
 /* k8s.io/apimachinery IsHTTPHeaderName's message, as Go prints []string. */
 #define HP_HEADER_NAME_MSG                                                                         \
