@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -429,28 +428,34 @@ static int sc_der_second_tag(const unsigned char *p, size_t n)
 	return i < n ? p[i] : -1;
 }
 
-/* One DER key in the structure its PEM type promises: OpenSSL's decoders
- * also take PKCS#8 under an "RSA PRIVATE KEY" or "EC PRIVATE KEY" header,
- * which Go refuses, so the shape is checked first. */
-static EVP_PKEY *sc_parse_key(const sc_pem_t *b, const char *structure, const char *keytype)
+/* One DER key in the structure its PEM type promises. d2i_PrivateKey also
+ * takes PKCS#8 under an "RSA PRIVATE KEY" or "EC PRIVATE KEY" header, which
+ * Go refuses, so the shape is checked first. (OpenSSL's OSSL_DECODER would
+ * do the same job some hundred times slower: its provider look-ups take a
+ * lock per step.) */
+static EVP_PKEY *sc_parse_key(const sc_pem_t *b, int keytype)
 {
-	EVP_PKEY *pkey = NULL;
-	if (keytype) {
-		int want = !strcmp(keytype, "RSA") ? 0x02 : 0x04;
-		if (sc_der_second_tag(b->der, b->der_len) != want)
-			return NULL;
-	}
-	OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
-	    &pkey, "DER", structure, keytype, OSSL_KEYMGMT_SELECT_KEYPAIR, NULL, NULL);
-	if (!dctx)
-		return NULL;
 	const unsigned char *p = b->der;
-	size_t n = b->der_len;
-	if (!OSSL_DECODER_from_data(dctx, &p, &n) || n != 0) {
+	EVP_PKEY *pkey = NULL;
+	if (keytype == EVP_PKEY_NONE) {
+		/* PKCS#8: d2i_AutoPrivateKey reads the algorithm from it. */
+		if (sc_der_second_tag(b->der, b->der_len) != 0x30)
+			return NULL;
+		pkey = d2i_AutoPrivateKey(NULL, &p, (long)b->der_len);
+		if (pkey && p != b->der + b->der_len) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+		return pkey;
+	}
+	int want = keytype == EVP_PKEY_RSA ? 0x02 : 0x04;
+	if (sc_der_second_tag(b->der, b->der_len) != want)
+		return NULL;
+	pkey = d2i_PrivateKey(keytype, NULL, &p, (long)b->der_len);
+	if (pkey && p != b->der + b->der_len) {
 		EVP_PKEY_free(pkey);
 		pkey = NULL;
 	}
-	OSSL_DECODER_CTX_free(dctx);
 	return pkey;
 }
 
@@ -464,13 +469,13 @@ static int sc_private_key(const unsigned char *p, size_t n, EVP_PKEY **out, char
 		EVP_PKEY *k = NULL;
 		const char *why = NULL;
 		if (sc_is_type(&b, "PRIVATE KEY")) {
-			if (!(k = sc_parse_key(&b, "PrivateKeyInfo", NULL)))
+			if (!(k = sc_parse_key(&b, EVP_PKEY_NONE)))
 				why = "x509: failed to parse private key";
 		} else if (sc_is_type(&b, "RSA PRIVATE KEY")) {
-			if (!(k = sc_parse_key(&b, "type-specific", "RSA")))
+			if (!(k = sc_parse_key(&b, EVP_PKEY_RSA)))
 				why = "x509: failed to parse private key";
 		} else if (sc_is_type(&b, "EC PRIVATE KEY")) {
-			if (!(k = sc_parse_key(&b, "type-specific", "EC")))
+			if (!(k = sc_parse_key(&b, EVP_PKEY_EC)))
 				why = "x509: failed to parse EC private key";
 		} else if (!sc_is_type(&b, "EC PARAMETERS")) {
 			rc = sc_fail(err, errlen, "unexpected block type '" SC_TYPE_FMT "'",
