@@ -391,7 +391,9 @@ contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
                                                   const contour_dag_cluster_t *tmpl);
 
 /* Delegations (TLSCertificateDelegation): filled by the tls-delegation
- * processor, which runs early. target_ns "*" means every namespace. */
+ * processor, which runs early. target_ns "*" means every namespace; as
+ * upstream, a "*" counts only when it is a delegation's sole target, which
+ * the caller decides (tls-delegation passes it only then). */
 int contour_dag_delegate(contour_dag_t *dag, const char *secret_ns, const char *secret_name,
                          const char *target_ns);
 /* A Secret in secret_ns may be used from target_ns: same namespace, or
