@@ -215,7 +215,7 @@ static int hp_has(const char *ns, const char *name, const char *list, const char
 static void hp_assert_only_error(const char *ns, const char *name, const char *type,
                                  const char *reason, const char *message)
 {
-	hp_assert_current(ns, name, "invalid");
+	hp_assert_current(ns, name, strcmp(type, "Orphaned") ? "invalid" : "orphaned");
 	hp_assert_error(ns, name, type, reason, message);
 	ck_assert_msg(json_array_size(json_object_get(hp_cond(ns, name), "errors")) == 1,
 	              "more than one error: %s", hp_dump(hp_status(ns, name)));
@@ -427,6 +427,397 @@ START_TEST(class_configured)
 }
 END_TEST
 
+/* ---- TLS (SEED/CORE) ---- */
+
+#define TLSROOT(name, fqdn, tls, routes)                                                           \
+	"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                      \
+	"metadata: {namespace: roots, name: " name "}\n"                                           \
+	"spec:\n  virtualhost:\n    fqdn: " fqdn "\n    tls: " tls "\n  routes: " routes "\n---\n"
+#define HOME_ROUTE   "[{services: [{name: home, port: 80}]}]"
+#define FALLBACK_TLS "{secretName: tls-cert, enableFallbackCertificate: true}"
+
+START_TEST(tls_termination_and_redirect)
+{
+	hp_run(NULL, TLSROOT("tls", "tls.example.com",
+	                     "{secretName: tls-cert, minimumProtocolVersion: \"1.3\"}",
+	                     "[{conditions: [{prefix: /}], services: [{name: home, port: 80}]},"
+	                     " {conditions: [{prefix: /insecure}], permitInsecure: true,"
+	                     "  services: [{name: kuard, port: 80}]}]"));
+	hp_assert_valid("roots", "tls");
+	const contour_dag_svhost_t *sv = hp_svhost("tls.example.com");
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_ptr_nonnull(sv->secret);
+	ck_assert_str_eq(sv->secret->namespace_, "roots");
+	ck_assert_str_eq(sv->secret->name, "tls-cert");
+	ck_assert_str_eq(sv->min_tls_version, "1.3");
+	ck_assert_str_eq(sv->max_tls_version, "1.3");
+	ck_assert_uint_eq(sv->vhost.nroutes, 2);
+	ck_assert_int_eq(hp_prefix(&sv->vhost, "/")->https_redirect, 0);
+	hp_assert_backend(hp_prefix(&sv->vhost, "/"), 0, "roots", "home", 80);
+	const contour_dag_vhost_t *vh = hp_vhost("tls.example.com");
+	ck_assert_int_eq(hp_prefix(vh, "/")->https_redirect, 1);
+	ck_assert_int_eq(hp_prefix(vh, "/insecure")->https_redirect, 0);
+	hp_assert_backend(hp_prefix(vh, "/insecure"), 0, "roots", "kuard", 80);
+	ck_assert_uint_eq(hp_dag()->nsecrets, 1);
+}
+END_TEST
+
+START_TEST(tls_disable_permit_insecure)
+{
+	hp_run("disablePermitInsecure: true\n",
+	       TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}",
+	               "[{permitInsecure: true, services: [{name: home, port: 80}]}]"));
+	hp_assert_valid("roots", "tls");
+	ck_assert_int_eq(hp_prefix(hp_vhost("tls.example.com"), "/")->https_redirect, 1);
+	ck_assert_int_eq(hp_prefix(&hp_svhost("tls.example.com")->vhost, "/")->https_redirect, 0);
+}
+END_TEST
+
+START_TEST(tls_config_errors)
+{
+	hp_run(NULL,
+	       TLSROOT("both", "both.example.com", "{secretName: tls-cert, passthrough: true}",
+	               HOME_ROUTE) TLSROOT("neither", "neither.example.com",
+	                                   "{minimumProtocolVersion: \"1.2\"}", HOME_ROUTE)
+	           TLSROOT("ptcv", "ptcv.example.com",
+	                   "{passthrough: true, clientValidation: {caSecret: ca}}", HOME_ROUTE)
+	               TLSROOT("versions", "versions.example.com",
+	                       "{secretName: tls-cert, minimumProtocolVersion: \"1.3\","
+	                       " maximumProtocolVersion: \"1.2\"}",
+	                       HOME_ROUTE) TLSROOT("missing", "missing.example.com",
+	                                           "{secretName: nope}", HOME_ROUTE)
+	                   TLSROOT("badcert", "badcert.example.com", "{secretName: wrong-type}",
+	                           HOME_ROUTE) ROOT("roots", "ok", "ok.example.com", ""));
+	hp_assert_only_error(
+	    "roots", "both", "TLSError", "TLSConfigNotValid",
+	    "Spec.VirtualHost.TLS: both Passthrough and SecretName were specified");
+	hp_assert_only_error("roots", "neither", "TLSError", "TLSConfigNotValid",
+	                     "Spec.VirtualHost.TLS: neither Passthrough nor SecretName were "
+	                     "specified");
+	hp_assert_only_error("roots", "ptcv", "TLSError", "TLSIncompatibleFeatures",
+	                     "Spec.VirtualHost.TLS passthrough cannot be combined with "
+	                     "tls.clientValidation");
+	hp_assert_only_error("roots", "versions", "TLSError", "TLSConfigNotValid",
+	                     "Spec.Virtualhost.TLS the minimum protocol version is greater than "
+	                     "the maximum protocol version");
+	hp_assert_only_error("roots", "missing", "TLSError", "SecretNotValid",
+	                     "Spec.VirtualHost.TLS Secret \"nope\" is invalid: Secret not found");
+	hp_assert_only_error(
+	    "roots", "badcert", "TLSError", "SecretNotValid",
+	    "Spec.VirtualHost.TLS Secret \"wrong-type\" is invalid: secret type is "
+	    "not \"kubernetes.io/tls\" or \"Opaque\"");
+	/* None of them publishes anything; the valid neighbour does. */
+	ck_assert_uint_eq(hp_dag()->nsvhosts, 0);
+	ck_assert_ptr_null(hp_vhost("both.example.com"));
+	ck_assert_ptr_null(hp_vhost("missing.example.com"));
+	hp_assert_valid("roots", "ok");
+	ck_assert_ptr_nonnull(hp_vhost("ok.example.com"));
+}
+END_TEST
+
+START_TEST(tls_passthrough_with_fallback_still_routes)
+{
+	/* upstream records the error and carries on. */
+	hp_run("tls:\n  fallback-certificate: {namespace: projectcontour, name: fallback}\n",
+	       PROXY("roots", "pt",
+	             "  virtualhost:\n    fqdn: pt.example.com\n"
+	             "    tls: {passthrough: true, enableFallbackCertificate: true}\n"
+	             "  tcpproxy: {services: [{name: secure, port: 443}]}\n"));
+	hp_assert_only_error("roots", "pt", "TLSError", "TLSIncompatibleFeatures",
+	                     "Spec.VirtualHost.TLS: both Passthrough and enableFallbackCertificate "
+	                     "were specified");
+	const contour_dag_svhost_t *sv = hp_svhost("pt.example.com");
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_ptr_nonnull(sv->tcpproxy);
+}
+END_TEST
+
+START_TEST(tls_delegation)
+{
+	const char *objs =
+	    TLSROOT("cross", "cross.example.com", "{secretName: delegated/shared-cert}", HOME_ROUTE)
+	        PROXY("marketing", "mkt",
+	              "  virtualhost: {fqdn: mkt.example.com, tls: {secretName: "
+	              "delegated/shared-cert}}\n"
+	              "  routes: [{services: [{name: site, port: 80}]}]\n");
+	hp_run(NULL, objs);
+	hp_assert_only_error("roots", "cross", "TLSError", "DelegationNotPermitted",
+	                     "Spec.VirtualHost.TLS Secret \"delegated/shared-cert\" certificate "
+	                     "delegation not permitted");
+	hp_assert_current("marketing", "mkt", "invalid");
+
+	/* Delegate to roots by name, and to everyone with "*". */
+	hp_put("apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	       "metadata: {namespace: delegated, name: d}\n"
+	       "spec: {delegations: [{secretName: shared-cert, targetNamespaces: [roots]}]}\n");
+	hp_rebuild();
+	hp_assert_valid("roots", "cross");
+	hp_assert_current("marketing", "mkt", "invalid");
+	ck_assert_str_eq(hp_svhost("cross.example.com")->secret->namespace_, "delegated");
+	hp_put("apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	       "metadata: {namespace: delegated, name: d}\n"
+	       "spec: {delegations: [{secretName: shared-cert, targetNamespaces: [\"*\"]}]}\n");
+	hp_rebuild();
+	hp_assert_valid("marketing", "mkt");
+	ck_assert_ptr_nonnull(hp_svhost("mkt.example.com"));
+}
+END_TEST
+
+START_TEST(tls_fallback)
+{
+	hp_run(NULL, TLSROOT("fb", "fb.example.com", FALLBACK_TLS, HOME_ROUTE));
+	hp_assert_only_error("roots", "fb", "TLSError", "FallbackNotPresent",
+	                     "Spec.Virtualhost.TLS enabled fallback but the fallback Certificate "
+	                     "Secret is not configured in Contour configuration file");
+}
+END_TEST
+
+START_TEST(tls_fallback_delegation)
+{
+	hp_run("tls:\n  fallback-certificate: {namespace: projectcontour, name: fallback}\n",
+	       TLSROOT("fb", "fb.example.com", FALLBACK_TLS, HOME_ROUTE)
+	           TLSROOT("fbcv", "fbcv.example.com",
+	                   "{secretName: tls-cert, enableFallbackCertificate: true,"
+	                   " clientValidation: {caSecret: ca}}",
+	                   HOME_ROUTE));
+	hp_assert_only_error("roots", "fb", "TLSError", "FallbackNotDelegated",
+	                     "Spec.VirtualHost.TLS Secret \"projectcontour/fallback\" is not "
+	                     "configured for certificate delegation");
+	hp_assert_only_error("roots", "fbcv", "TLSError", "TLSIncompatibleFeatures",
+	                     "Spec.Virtualhost.TLS fallback & client validation are incompatible");
+	ck_assert_ptr_null(hp_dag()->fallback_secret);
+	hp_put("apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	       "metadata: {namespace: projectcontour, name: fallback}\n"
+	       "spec: {delegations: [{secretName: fallback, targetNamespaces: [\"*\"]}]}\n");
+	hp_rebuild();
+	hp_assert_valid("roots", "fb");
+	const contour_dag_svhost_t *sv = hp_svhost("fb.example.com");
+	ck_assert_int_eq(sv->fallback_certificate, 1);
+	ck_assert_ptr_nonnull(hp_dag()->fallback_secret);
+	ck_assert_str_eq(hp_dag()->fallback_secret->name, "fallback");
+}
+END_TEST
+
+START_TEST(tls_client_validation)
+{
+	hp_run(NULL,
+	       TLSROOT("cv", "cv.example.com",
+	               "{secretName: tls-cert, clientValidation: {caSecret: ca,"
+	               " optionalClientCertificate: true,"
+	               " forwardClientCertificate: {subject: true, dns: true}}}",
+	               HOME_ROUTE)
+	           TLSROOT("noca", "noca.example.com",
+	                   "{secretName: tls-cert, clientValidation: {optionalClientCertificate: "
+	                   "true}}",
+	                   HOME_ROUTE) TLSROOT("skip", "skip.example.com",
+	                                       "{secretName: tls-cert, clientValidation: "
+	                                       "{skipClientCertValidation: true}}",
+	                                       HOME_ROUTE)
+	               TLSROOT("badca", "badca.example.com",
+	                       "{secretName: tls-cert, clientValidation: {caSecret: nope}}",
+	                       HOME_ROUTE)
+	                   TLSROOT("xca", "xca.example.com",
+	                           "{secretName: tls-cert, clientValidation: {caSecret: "
+	                           "delegated/shared-ca}}",
+	                           HOME_ROUTE));
+	hp_assert_valid("roots", "cv");
+	const contour_dag_client_validation_t *cv = hp_svhost("cv.example.com")->client_validation;
+	ck_assert_ptr_nonnull(cv);
+	ck_assert_ptr_nonnull(cv->ca);
+	ck_assert_str_eq(cv->ca->name, "ca");
+	ck_assert_int_eq(cv->optional, 1);
+	ck_assert_int_eq(cv->skip_verify, 0);
+	ck_assert_int_eq(cv->forward.subject, 1);
+	ck_assert_int_eq(cv->forward.dns, 1);
+	ck_assert_int_eq(cv->forward.cert, 0);
+	/* No CA and no skip: an error, yet upstream still builds the vhost. */
+	hp_assert_only_error("roots", "noca", "TLSError", "ClientValidationInvalid",
+	                     "Spec.VirtualHost.TLS client validation is invalid: CA Secret must be "
+	                     "specified");
+	ck_assert_ptr_nonnull(hp_svhost("noca.example.com"));
+	hp_assert_valid("roots", "skip");
+	ck_assert_int_eq(hp_svhost("skip.example.com")->client_validation->skip_verify, 1);
+	hp_assert_only_error("roots", "badca", "TLSError", "ClientValidationInvalid",
+	                     "Spec.VirtualHost.TLS client validation is invalid: invalid CA Secret "
+	                     "\"roots/nope\": Secret not found");
+	ck_assert_ptr_null(hp_svhost("badca.example.com"));
+	hp_assert_only_error("roots", "xca", "TLSError", "DelegationNotPermitted",
+	                     "Spec.VirtualHost.TLS CA Secret \"delegated/shared-ca\" is invalid: "
+	                     "certificate delegation not permitted");
+}
+END_TEST
+
+START_TEST(tls_wildcard_fqdn)
+{
+	hp_run(NULL, TLSROOT("wild", "\"*.example.com\"", "{secretName: tls-cert}", HOME_ROUTE));
+	hp_assert_valid("roots", "wild");
+	const contour_dag_route_t *r = hp_prefix(&hp_svhost("*.example.com")->vhost, "/");
+	ck_assert_uint_eq(r->nheaders, 1);
+	ck_assert_str_eq(r->headers[0].name, ":authority");
+	ck_assert_int_eq(r->headers[0].type, CONTOUR_DAG_MATCH_REGEX);
+	ck_assert_str_eq(r->headers[0].value,
+	                 "^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.example\\.com(:[0-9]+)?");
+}
+END_TEST
+
+/* ---- includes and orphans (SEED) ---- */
+
+START_TEST(includes_merge_and_cross_namespace)
+{
+	hp_run(NULL,
+	       PROXY("roots", "root",
+	             "  virtualhost: {fqdn: inc.example.com}\n"
+	             "  includes:\n"
+	             "  - {name: blog, namespace: teama, conditions: [{prefix: /blog}]}\n"
+	             "  - {name: local, conditions: [{prefix: /local}, {header: {name: x-a, "
+	             "present: true}}]}\n"
+	             "  routes: [{services: [{name: home, port: 80}]}]\n")
+	           PROXY("teama", "blog",
+	                 "  routes:\n"
+	                 "  - {services: [{name: blog, port: 80}]}\n"
+	                 "  - {conditions: [{prefix: /}], services: [{name: blog, port: 80}]}\n"
+	                 "  - {conditions: [{prefix: /admin}], services: [{name: blog, port: "
+	                 "80}]}\n") PROXY("roots", "local",
+	                                  "  routes: [{conditions: [{prefix: /x}], services: "
+	                                  "[{name: kuard, port: 80}]}]\n"));
+	hp_assert_valid("roots", "root");
+	hp_assert_valid("teama", "blog");
+	hp_assert_valid("roots", "local");
+	const contour_dag_vhost_t *vh = hp_vhost("inc.example.com");
+	ck_assert_uint_eq(vh->nroutes, 5);
+	hp_assert_backend(hp_prefix(vh, "/blog"), 0, "teama", "blog", 80);
+	hp_assert_backend(hp_prefix(vh, "/blog/"), 0, "teama", "blog", 80);
+	hp_assert_backend(hp_prefix(vh, "/blog/admin"), 0, "teama", "blog", 80);
+	const contour_dag_route_t *x = hp_prefix(vh, "/local/x");
+	hp_assert_backend(x, 0, "roots", "kuard", 80);
+	ck_assert_uint_eq(x->nheaders, 1);
+	ck_assert_str_eq(x->headers[0].name, "x-a");
+	ck_assert_int_eq(x->headers[0].type, CONTOUR_DAG_MATCH_PRESENT);
+	ck_assert_str_eq(x->origin.name, "local");
+	hp_assert_backend(hp_prefix(vh, "/"), 0, "roots", "home", 80);
+}
+END_TEST
+
+START_TEST(includes_errors_and_502)
+{
+	hp_run(NULL, PROXY("roots", "root",
+	                   "  virtualhost: {fqdn: inc.example.com}\n"
+	                   "  includes:\n"
+	                   "  - {name: missing, conditions: [{prefix: /missing}]}\n"
+	                   "  - {name: nocond}\n"
+	                   "  - {name: other, conditions: [{prefix: /other}]}\n"
+	                   "  - {name: child, conditions: [{exact: /foo}]}\n"
+	                   "  - {name: child, conditions: [{prefix: /a}]}\n"
+	                   "  - {name: child, namespace: roots, conditions: [{prefix: /a}]}\n"
+	                   "  routes: [{services: [{name: home, port: 80}]}]\n")
+	                 ROOT("roots", "other", "other.example.com", "")
+	                     PROXY("roots", "child",
+	                           "  routes: [{services: [{name: kuard, port: 80}]}]\n"));
+	hp_assert_current("roots", "root", "invalid");
+	hp_assert_error("roots", "root", "IncludeError", "IncludeNotFound",
+	                "include roots/missing not found");
+	hp_assert_error("roots", "root", "IncludeError", "IncludeNotFound",
+	                "include roots/nocond not found");
+	hp_assert_error("roots", "root", "IncludeError", "RootIncludesRoot",
+	                "root httpproxy cannot include another root httpproxy (roots/other)");
+	hp_assert_error("roots", "root", "IncludeError", "PathMatchConditionsNotValid",
+	                "include: exact conditions are not allowed in includes block");
+	hp_assert_error("roots", "root", "IncludeError", "DuplicateMatchConditions",
+	                "duplicate conditions defined on an include");
+	ck_assert_uint_eq(json_array_size(json_object_get(hp_cond("roots", "root"), "errors")), 5);
+	const contour_dag_vhost_t *vh = hp_vhost("inc.example.com");
+	/* 502 only for includes with conditions; the valid parts still route. */
+	ck_assert_uint_eq(hp_prefix(vh, "/missing")->direct_response->status_code, 502);
+	ck_assert_uint_eq(hp_prefix(vh, "/missing")->nbackends, 0);
+	ck_assert_uint_eq(hp_prefix(vh, "/other")->direct_response->status_code, 502);
+	hp_assert_backend(hp_prefix(vh, "/a"), 0, "roots", "kuard", 80);
+	hp_assert_backend(hp_prefix(vh, "/"), 0, "roots", "home", 80);
+	ck_assert_uint_eq(vh->nroutes, 4);
+	hp_assert_valid("roots", "child");
+	hp_assert_valid("roots", "other");
+}
+END_TEST
+
+START_TEST(includes_cycle)
+{
+	hp_run(NULL,
+	       PROXY("roots", "parent",
+	             "  virtualhost: {fqdn: cycle.example.com}\n"
+	             "  includes: [{name: child, conditions: [{prefix: /c}]}]\n"
+	             "  routes: [{services: [{name: home, port: 80}]}]\n")
+	           PROXY("roots", "child",
+	                 "  includes: [{name: grandchild}]\n"
+	                 "  routes: [{services: [{name: kuard, port: 80}]}]\n")
+	               PROXY("roots", "grandchild",
+	                     "  includes: [{name: child}]\n"
+	                     "  routes: [{conditions: [{prefix: /g}], services: [{name: kuard, "
+	                     "port: 80}]}]\n")
+	                   PROXY("roots", "selfroot",
+	                         "  virtualhost: {fqdn: self.example.com}\n"
+	                         "  includes: [{name: selfroot, conditions: [{prefix: /s}]}]\n"
+	                         "  routes: [{services: [{name: home, port: 80}]}]\n"));
+	hp_assert_valid("roots", "parent");
+	hp_assert_valid("roots", "grandchild");
+	/* The child's later, valid visit does not hide the cycle error. */
+	hp_assert_only_error("roots", "child", "IncludeError", "IncludeCreatesCycle",
+	                     "include creates an include cycle: roots/parent -> roots/child -> "
+	                     "roots/grandchild -> roots/child");
+	const contour_dag_vhost_t *vh = hp_vhost("cycle.example.com");
+	hp_assert_backend(hp_prefix(vh, "/c"), 0, "roots", "kuard", 80);
+	hp_assert_backend(hp_prefix(vh, "/c/g"), 0, "roots", "kuard", 80);
+	hp_assert_only_error("roots", "selfroot", "IncludeError", "RootIncludesRoot",
+	                     "root httpproxy cannot include another root httpproxy "
+	                     "(roots/selfroot)");
+	ck_assert_uint_eq(
+	    hp_prefix(hp_vhost("self.example.com"), "/s")->direct_response->status_code, 502);
+}
+END_TEST
+
+START_TEST(orphans)
+{
+	hp_run(NULL,
+	       PROXY("teama", "lonely", "  routes: [{services: [{name: blog, port: 80}]}]\n")
+	           PROXY("roots", "badroot",
+	                 "  virtualhost: {fqdn: bad.example.com, tls: {secretName: nope}}\n"
+	                 "  includes: [{name: kid}]\n")
+	               PROXY("roots", "kid", "  routes: [{services: [{name: home, port: 80}]}]\n")
+	                   ROOT("roots", "good", "good.example.com", ""));
+	const char *msg = "this HTTPProxy is not part of a delegation chain from a root HTTPProxy";
+	hp_assert_only_error("teama", "lonely", "Orphaned", "Orphaned", msg);
+	hp_assert_current("teama", "lonely", "orphaned");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(hp_status("teama", "lonely"), "description")), msg);
+	/* A child of a root that failed before its includes is orphaned too. */
+	hp_assert_current("roots", "kid", "orphaned");
+	hp_assert_current("roots", "badroot", "invalid");
+	hp_assert_valid("roots", "good");
+
+	/* Gauges: per namespace (and vhost for valid/invalid). */
+	httpproxy_ctx_t *ctx = NULL;
+	for (size_t i = 0; i < core->nmods; i++)
+		if (!strcmp(core->mods[i]->name, "httpproxy"))
+			ctx = core->mods[i]->ctx;
+	ck_assert_ptr_nonnull(ctx);
+	const char *roots[] = {"roots"}, *teama[] = {"teama"};
+	const char *good[] = {"roots", "good.example.com"}, *bad[] = {"roots", "bad.example.com"};
+	ck_assert_double_eq(contour_metric_value(ctx->m_total, roots), 3);
+	ck_assert_double_eq(contour_metric_value(ctx->m_total, teama), 1);
+	ck_assert_double_eq(contour_metric_value(ctx->m_orphaned, roots), 1);
+	ck_assert_double_eq(contour_metric_value(ctx->m_orphaned, teama), 1);
+	ck_assert_double_eq(contour_metric_value(ctx->m_valid, good), 1);
+	ck_assert_double_eq(contour_metric_value(ctx->m_invalid, bad), 1);
+	ck_assert_double_eq(contour_metric_value(ctx->m_root, roots), 1);
+
+	/* Deleting the orphan resets its gauges on the next build. */
+	contour_object_key_t key = {"projectcontour.io/v1", "HTTPProxy", "teama", "lonely"};
+	ck_assert_int_eq(contour_store_delete(src, &key), CONTOUR_EOK);
+	hp_rebuild();
+	ck_assert_ptr_null(hp_status("teama", "lonely"));
+	ck_assert_double_eq(contour_metric_value(ctx->m_total, teama), 0);
+	ck_assert_double_eq(contour_metric_value(ctx->m_orphaned, teama), 0);
+}
+END_TEST
+
 Suite *httpproxy_suite(void);
 Suite *httpproxy_suite(void)
 {
@@ -441,6 +832,27 @@ Suite *httpproxy_suite(void)
 	tcase_add_test(tc, ip_filters_incompatible);
 	tcase_add_test(tc, class_default);
 	tcase_add_test(tc, class_configured);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tls");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, tls_termination_and_redirect);
+	tcase_add_test(tc, tls_disable_permit_insecure);
+	tcase_add_test(tc, tls_config_errors);
+	tcase_add_test(tc, tls_passthrough_with_fallback_still_routes);
+	tcase_add_test(tc, tls_delegation);
+	tcase_add_test(tc, tls_fallback);
+	tcase_add_test(tc, tls_fallback_delegation);
+	tcase_add_test(tc, tls_client_validation);
+	tcase_add_test(tc, tls_wildcard_fqdn);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("includes");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, includes_merge_and_cross_namespace);
+	tcase_add_test(tc, includes_errors_and_502);
+	tcase_add_test(tc, includes_cycle);
+	tcase_add_test(tc, orphans);
 	suite_add_tcase(s, tc);
 	return s;
 }
