@@ -818,6 +818,348 @@ START_TEST(orphans)
 }
 END_TEST
 
+/* ---- routes and services (SEED/CORE) ---- */
+
+#define ROUTES(name, routes)                                                                       \
+	PROXY("roots", name, "  virtualhost: {fqdn: " name ".example.com}\n  routes:\n" routes)
+
+START_TEST(services_unresolved_and_503)
+{
+	hp_run(NULL, ROUTES("svc",
+	                    "  - {conditions: [{prefix: /mixed}], services: [{name: invalid, port: "
+	                    "80}, {name: home, port: 80}]}\n"
+	                    "  - {conditions: [{prefix: /none}], services: [{name: home, port: "
+	                    "9999}]}\n"));
+	hp_assert_current("roots", "svc", "invalid");
+	hp_assert_error("roots", "svc", "ServiceError", "ServiceUnresolvedReference",
+	                "Spec.Routes unresolved service reference: service \"roots/invalid\" not "
+	                "found");
+	hp_assert_error("roots", "svc", "ServiceError", "ServiceUnresolvedReference",
+	                "Spec.Routes unresolved service reference: port \"9999\" on service "
+	                "\"roots/home\" not matched");
+	const contour_dag_vhost_t *vh = hp_vhost("svc.example.com");
+	const contour_dag_route_t *mixed = hp_prefix(vh, "/mixed");
+	ck_assert_uint_eq(mixed->nbackends, 1);
+	hp_assert_backend(mixed, 0, "roots", "home", 80);
+	ck_assert_ptr_null(mixed->direct_response);
+	const contour_dag_route_t *none = hp_prefix(vh, "/none");
+	ck_assert_uint_eq(none->nbackends, 0);
+	ck_assert_uint_eq(none->direct_response->status_code, 503);
+}
+END_TEST
+
+START_TEST(services_port_and_action_errors)
+{
+	hp_run(NULL,
+	       ROUTES("port", "  - {services: [{name: home, port: 70000}]}\n")
+	           ROUTES("action", "  - {services: [{name: home, port: 80}],"
+	                            " directResponsePolicy: {statusCode: 200}}\n")
+	               ROUTES("noaction", "  - {conditions: [{prefix: /}]}\n")
+	                   ROUTES("path", "  - {conditions: [{prefix: /a}, {prefix: /b}],"
+	                                  " services: [{name: home, port: 80}]}\n")
+	                       ROUTES("slash", "  - {conditions: [{prefix: api}],"
+	                                       " services: [{name: home, port: 80}]}\n")
+	                           ROUTES("hdr", "  - {conditions: [{header: {name: x, "
+	                                         "present: true}}, {header: {name: x, "
+	                                         "notpresent: true}}], services: [{name: "
+	                                         "home, port: 80}]}\n")
+	                               ROUTES("proto", "  - {services: [{name: home, port: 80, "
+	                                               "protocol: udp}]}\n")
+	                                   ROOT("roots", "fine", "fine.example.com", ""));
+	hp_assert_only_error("roots", "port", "ServiceError", "ServicePortInvalid",
+	                     "service \"home\": port must be in the range 1-65535");
+	const char *action =
+	    "must set exactly one of route.services or route.requestRedirectPolicy "
+	    "or route.directResponsePolicy";
+	hp_assert_only_error("roots", "action", "RouteError", "RouteActionCountNotValid", action);
+	hp_assert_only_error("roots", "noaction", "RouteError", "RouteActionCountNotValid", action);
+	hp_assert_only_error("roots", "path", "RouteError", "PathMatchConditionsNotValid",
+	                     "route: more than one prefix, exact or regex is not allowed in a "
+	                     "condition block");
+	hp_assert_only_error("roots", "slash", "RouteError", "PathMatchConditionsNotValid",
+	                     "route: prefix conditions must start with /, api was supplied");
+	hp_assert_only_error("roots", "hdr", "RouteError", "HeaderMatchConditionsNotValid",
+	                     "cannot specify contradictory 'present' and 'notpresent' conditions "
+	                     "for the same route and header");
+	hp_assert_only_error("roots", "proto", "ServiceError", "UnsupportedProtocol",
+	                     "unsupported protocol: udp");
+	/* A route error drops every route of the proxy: no vhost at all. */
+	ck_assert_ptr_null(hp_vhost("port.example.com"));
+	ck_assert_ptr_null(hp_vhost("action.example.com"));
+	ck_assert_ptr_null(hp_vhost("path.example.com"));
+	hp_assert_valid("roots", "fine");
+	ck_assert_ptr_nonnull(hp_vhost("fine.example.com"));
+}
+END_TEST
+
+START_TEST(services_weights_and_mirror)
+{
+	hp_run(NULL,
+	       ROUTES("w", "  - {conditions: [{prefix: /w}], services: [{name: home, port: 80, "
+	                   "weight: 90}, {name: kuard, port: 80, weight: 10}]}\n"
+	                   "  - {conditions: [{prefix: /zero}], services: [{name: home, port: "
+	                   "80}, {name: kuard, port: 80}]}\n"
+	                   "  - {conditions: [{prefix: /m}], services: [{name: home, port: 80}, "
+	                   "{name: kuard, port: 80, mirror: true, weight: 25}]}\n"
+	                   "  - {conditions: [{prefix: /mall}], services: [{name: home, port: "
+	                   "80}, {name: kuard, port: 80, mirror: true}]}\n")
+	           ROUTES("twomirrors",
+	                  "  - {services: [{name: home, port: 80, mirror: true}, {name: "
+	                  "kuard, port: 80, mirror: true}]}\n"));
+	hp_assert_valid("roots", "w");
+	const contour_dag_vhost_t *vh = hp_vhost("w.example.com");
+	const contour_dag_route_t *w = hp_prefix(vh, "/w");
+	ck_assert_uint_eq(w->nbackends, 2);
+	ck_assert_uint_eq(w->backends[0].weight, 90);
+	ck_assert_uint_eq(w->backends[1].weight, 10);
+	const contour_dag_route_t *z = hp_prefix(vh, "/zero");
+	ck_assert_uint_eq(z->nbackends, 2);
+	ck_assert_uint_eq(z->backends[0].weight, 0); /* an even split; Envoy gets 1 each */
+	const contour_dag_route_t *m = hp_prefix(vh, "/m");
+	ck_assert_uint_eq(m->nbackends, 1);
+	ck_assert_uint_eq(m->nmirrors, 1);
+	ck_assert_str_eq(m->mirrors[0].cluster->service.name, "kuard");
+	ck_assert_uint_eq(m->mirrors[0].percent, 25);
+	ck_assert_uint_eq(hp_prefix(vh, "/mall")->mirrors[0].percent, 100);
+	hp_assert_only_error("roots", "twomirrors", "ServiceError", "OnlyOneMirror",
+	                     "only one service per route may be nominated as mirror");
+	/* Clusters are interned: home:80 and kuard:80 once each. */
+	ck_assert_uint_eq(hp_dag()->nclusters, 2);
+}
+END_TEST
+
+START_TEST(services_protocol_and_upstream_validation)
+{
+	hp_run(
+	    NULL,
+	    ROUTES("up",
+	           "  - {conditions: [{prefix: /annot}], services: [{name: secure, port: 443}]}\n"
+	           "  - {conditions: [{prefix: /h2c}], services: [{name: secure, port: 443, "
+	           "protocol: h2c}]}\n"
+	           "  - {conditions: [{prefix: /v}], services: [{name: secure, port: 443, "
+	           "validation: {caSecret: ca, subjectName: backend.example.com}}]}\n"
+	           "  - {conditions: [{prefix: /vs}], services: [{name: secure, port: 443,"
+	           " validation: {caSecret: ca, subjectName: a.example.com,"
+	           " subjectNames: [a.example.com, b.example.com]}}]}\n"
+	           "  - {conditions: [{prefix: /plain}], requestHeadersPolicy: {set: [{name: "
+	           "Host, value: sni.example.com}]}, services: [{name: home, port: 80, "
+	           "validation: {caSecret: nope, subjectName: x}}]}\n")
+	        ROUTES("nosan", "  - {services: [{name: secure, port: 443, validation: "
+	                        "{caSecret: ca}}]}\n")
+	            ROUTES("mismatch", "  - {services: [{name: secure, port: 443, validation: "
+	                               "{caSecret: ca, subjectName: a, subjectNames: [b, a]}}]}\n")
+	                ROUTES("noca", "  - {services: [{name: secure, port: 443, validation: "
+	                               "{caSecret: nope, subjectName: a}}]}\n")
+	                    ROUTES("xca", "  - {services: [{name: secure, port: 443, "
+	                                  "validation: {caSecret: delegated/shared-ca, "
+	                                  "subjectName: a}}]}\n"));
+	hp_assert_valid("roots", "up");
+	const contour_dag_vhost_t *vh = hp_vhost("up.example.com");
+	ck_assert_str_eq(hp_prefix(vh, "/annot")->backends[0].cluster->protocol, "tls");
+	ck_assert_str_eq(hp_prefix(vh, "/h2c")->backends[0].cluster->protocol, "h2c");
+	const contour_dag_cluster_t *v = hp_prefix(vh, "/v")->backends[0].cluster;
+	ck_assert_ptr_nonnull(v->validation_ca);
+	ck_assert_str_eq(v->validation_ca->name, "ca");
+	ck_assert_uint_eq(v->nsubject_names, 1);
+	ck_assert_str_eq(v->subject_names[0], "backend.example.com");
+	const contour_dag_cluster_t *vs = hp_prefix(vh, "/vs")->backends[0].cluster;
+	ck_assert_uint_eq(vs->nsubject_names, 2);
+	ck_assert_str_eq(vs->subject_names[1], "b.example.com");
+	/* Validation only applies to tls/h2; the Host rewrite becomes the SNI. */
+	const contour_dag_cluster_t *plain = hp_prefix(vh, "/plain")->backends[0].cluster;
+	ck_assert_ptr_null(plain->validation_ca);
+	ck_assert_str_eq(plain->protocol, "");
+	ck_assert_str_eq(plain->sni, "sni.example.com");
+
+	hp_assert_only_error("roots", "nosan", "ServiceError", "TLSUpstreamValidation",
+	                     "Service [secure:443] TLS upstream validation policy error: missing "
+	                     "subject alternative name");
+	hp_assert_only_error("roots", "mismatch", "ServiceError", "TLSUpstreamValidation",
+	                     "Service [secure:443] TLS upstream validation policy error: first "
+	                     "entry of SubjectNames (b) does not match SubjectName (a)");
+	hp_assert_only_error(
+	    "roots", "noca", "ServiceError", "TLSUpstreamValidation",
+	    "Service [secure:443] TLS upstream validation policy error: invalid CA "
+	    "Secret \"roots/nope\": Secret not found");
+	hp_assert_only_error(
+	    "roots", "xca", "TLSError", "CACertificateNotDelegated",
+	    "service.UpstreamValidation.CACertificate Secret "
+	    "\"delegated/shared-ca\" is not configured for certificate delegation");
+}
+END_TEST
+
+START_TEST(routes_policies_and_health_port)
+{
+	hp_run(NULL, ROUTES("pol", "  - conditions: [{prefix: /ws}]\n"
+	                           "    enableWebsockets: true\n"
+	                           "    services: [{name: home, port: 80}]\n"
+	                           "  - conditions: [{prefix: /hc}]\n"
+	                           "    healthCheckPolicy: {path: /healthz}\n"
+	                           "    services: [{name: home, port: 80, healthPort: 8081}]\n"
+	                           "  - conditions: [{prefix: /nohc}]\n"
+	                           "    services: [{name: home, port: 80, healthPort: 8081}]\n"
+	                           "  - conditions: [{prefix: /redirect}]\n"
+	                           "    requestRedirectPolicy: {hostname: elsewhere.example.com}\n"
+	                           "  - conditions: [{prefix: /direct}]\n"
+	                           "    directResponsePolicy: {statusCode: 418}\n"
+	                           "  - conditions: [{exact: /exact}]\n"
+	                           "    services: [{name: kuard, port: 80}]\n"
+	                           "  - conditions: [{prefix: /rw}]\n"
+	                           "    pathRewritePolicy: {replacePrefix: [{replacement: /new}]}\n"
+	                           "    services: [{name: kuard, port: 80}]\n"
+	                           "    rateLimitPolicy: {local: {requests: 1, unit: second}}\n"));
+	hp_assert_valid("roots", "pol");
+	hp_assert_warning("roots", "pol", "SpecError", "IgnoredField",
+	                  "ignoring field \"Spec.Routes.RateLimitPolicy\"; not supported by this "
+	                  "implementation");
+	const contour_dag_vhost_t *vh = hp_vhost("pol.example.com");
+	ck_assert_int_eq(hp_prefix(vh, "/ws")->websockets, 1);
+	ck_assert_int_eq(hp_prefix(vh, "/hc")->websockets, 0);
+	const contour_dag_cluster_t *hc = hp_prefix(vh, "/hc")->backends[0].cluster;
+	ck_assert_ptr_nonnull(hc->health_check);
+	ck_assert_uint_eq(hc->service.health_port, 8081);
+	/* healthPort only counts with a health check policy. */
+	const contour_dag_cluster_t *nohc = hp_prefix(vh, "/nohc")->backends[0].cluster;
+	ck_assert_ptr_null(nohc->health_check);
+	ck_assert_uint_ne(nohc->service.health_port, 8081);
+	ck_assert_ptr_nonnull(hp_prefix(vh, "/redirect")->redirect);
+	ck_assert_ptr_null(hp_prefix(vh, "/redirect")->direct_response);
+	ck_assert_uint_eq(hp_prefix(vh, "/direct")->direct_response->status_code, 418);
+	ck_assert_ptr_nonnull(hp_route(vh, CONTOUR_DAG_PATH_EXACT, "/exact"));
+	/* upstream's expandPrefixMatches: /rw -> /new and /rw/ -> /new/. */
+	const contour_dag_route_t *rw = hp_prefix(vh, "/rw");
+	ck_assert_uint_eq(rw->nprefix_rewrites, 1);
+	ck_assert_str_eq(rw->prefix_rewrites[0].replacement, "/new");
+	const contour_dag_route_t *rws = hp_prefix(vh, "/rw/");
+	ck_assert_uint_eq(rws->nprefix_rewrites, 1);
+	ck_assert_str_eq(rws->prefix_rewrites[0].replacement, "/new/");
+}
+END_TEST
+
+/* ---- tcpproxy (SEED) ---- */
+
+#define TCP(name, tls, tcp, extra)                                                                 \
+	"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                      \
+	"metadata: {namespace: roots, name: " name "}\n"                                           \
+	"spec:\n  virtualhost: {fqdn: " name ".example.com, tls: " tls "}\n  tcpproxy: " tcp       \
+	"\n" extra "---\n"
+
+START_TEST(tcpproxy_passthrough_and_termination)
+{
+	hp_run(NULL,
+	       TCP("pass", "{passthrough: true}",
+	           "{services: [{name: secure, port: 443, weight: 0}, {name: kuard, port: 80, "
+	           "weight: 1}]}",
+	           "")
+	           TCP("term", "{secretName: tls-cert}", "{services: [{name: kuard, port: 80}]}",
+	               "  routes: [{services: [{name: home, port: 80}]},"
+	               " {conditions: [{prefix: /open}], permitInsecure: true,"
+	               "  services: [{name: home, port: 80}]}]\n"));
+	hp_assert_valid("roots", "pass");
+	const contour_dag_svhost_t *pass = hp_svhost("pass.example.com");
+	ck_assert_ptr_nonnull(pass);
+	ck_assert_int_eq(pass->passthrough, 1);
+	ck_assert_ptr_null(pass->secret);
+	ck_assert_uint_eq(pass->tcpproxy->nbackends, 2);
+	ck_assert_str_eq(pass->tcpproxy->backends[0].cluster->protocol, "tls");
+	ck_assert_uint_eq(pass->tcpproxy->backends[1].weight, 1);
+	ck_assert_ptr_null(hp_vhost("pass.example.com"));
+
+	hp_assert_valid("roots", "term");
+	const contour_dag_svhost_t *term = hp_svhost("term.example.com");
+	ck_assert_int_eq(term->passthrough, 0);
+	ck_assert_ptr_nonnull(term->secret);
+	hp_assert_backend(
+	    (const contour_dag_route_t *)&(contour_dag_route_t){
+	        .backends = term->tcpproxy->backends, .nbackends = term->tcpproxy->nbackends},
+	    0, "roots", "kuard", 80);
+	/* The tcpproxy owns the TLS side; the routes stay on port 80. */
+	ck_assert_uint_eq(term->vhost.nroutes, 0);
+	const contour_dag_vhost_t *vh = hp_vhost("term.example.com");
+	ck_assert_int_eq(hp_prefix(vh, "/")->https_redirect, 1);
+	ck_assert_int_eq(hp_prefix(vh, "/open")->https_redirect, 0);
+}
+END_TEST
+
+START_TEST(tcpproxy_errors)
+{
+	hp_run(NULL,
+	       PROXY("roots", "notls",
+	             "  virtualhost: {fqdn: notls.example.com}\n"
+	             "  tcpproxy: {services: [{name: kuard, port: 80}]}\n")
+	           TCP("both", "{passthrough: true}",
+	               "{services: [{name: kuard, port: 80}], include: {name: kid}}",
+	               "") TCP("nothing", "{passthrough: true}",
+	                       "{loadBalancerPolicy: {strategy: Cookie}}",
+	                       "") TCP("unresolved", "{passthrough: true}",
+	                               "{services: [{name: nope, port: 80}]}", "")
+	               TCP("incmissing", "{passthrough: true}", "{include: {name: ghost}}", "")
+	                   TCP("incroot", "{passthrough: true}", "{include: {name: notls}}", "")
+	                       TCP("cyc", "{passthrough: true}", "{include: {name: loop}}", "")
+	                           PROXY("roots", "loop", "  tcpproxy: {include: {name: loop}}\n")
+	                               TCP("lb", "{passthrough: true}",
+	                                   "{loadBalancerPolicy: {strategy: RequestHash},"
+	                                   " services: [{name: kuard, port: 80}]}",
+	                                   ""));
+	hp_assert_only_error("roots", "notls", "TCPProxyError", "TLSMustBeConfigured",
+	                     "Spec.TCPProxy requires that either Spec.TLS.Passthrough or "
+	                     "Spec.TLS.SecretName be set");
+	hp_assert_only_error("roots", "both", "TCPProxyError", "NoServicesAndInclude",
+	                     "cannot specify services and include in the same httpproxy");
+	hp_assert_only_error("roots", "nothing", "TCPProxyError", "NothingDefined",
+	                     "either services or inclusion must be specified");
+	hp_assert_only_error("roots", "unresolved", "TCPProxyError", "ServiceUnresolvedReference",
+	                     "Spec.TCPProxy unresolved service reference: service \"roots/nope\" "
+	                     "not found");
+	hp_assert_only_error("roots", "incmissing", "TCPProxyIncludeError", "IncludeNotFound",
+	                     "include roots/ghost not found");
+	hp_assert_only_error("roots", "incroot", "TCPProxyIncludeError", "RootIncludesRoot",
+	                     "root httpproxy cannot include another root httpproxy (roots/notls)");
+	hp_assert_only_error("roots", "loop", "TCPProxyIncludeError", "IncludeCreatesCycle",
+	                     "include creates a cycle: roots/cyc -> roots/loop -> roots/loop");
+	hp_assert_valid("roots", "lb");
+	hp_assert_warning("roots", "lb", "TCPProxyError", "IgnoredField",
+	                  "ignoring field \"Spec.TCPProxy.LoadBalancerPolicy\"; RequestHash load "
+	                  "balancer policy is not supported for TCPProxies");
+	ck_assert_ptr_null(hp_svhost("unresolved.example.com"));
+	ck_assert_ptr_null(hp_svhost("incmissing.example.com"));
+	ck_assert_ptr_nonnull(hp_svhost("lb.example.com"));
+}
+END_TEST
+
+START_TEST(tcpproxy_include)
+{
+	hp_run(
+	    NULL,
+	    TCP("parent", "{passthrough: true}", "{includes: {name: child, namespace: teama}}", "")
+	        PROXY("teama", "child", "  tcpproxy: {services: [{name: blog, port: 80}]}\n"));
+	hp_assert_valid("roots", "parent");
+	hp_assert_valid("teama", "child");
+	const contour_dag_svhost_t *sv = hp_svhost("parent.example.com");
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_uint_eq(sv->tcpproxy->nbackends, 1);
+	ck_assert_str_eq(sv->tcpproxy->backends[0].cluster->service.namespace_, "teama");
+}
+END_TEST
+
+START_TEST(invalid_beside_valid)
+{
+	/* Wrong types and garbage in one proxy leave the others alone. */
+	hp_run(NULL, PROXY("roots", "garbage",
+	                   "  virtualhost: {fqdn: [not, a, string]}\n"
+	                   "  routes: {not: a list}\n") PROXY("roots", "nospec", "  {}\n")
+	                 ROUTES("weird", "  - {services: [{name: home, port: \"80\"}]}\n")
+	                     ROOT("roots", "good", "good.example.com", ""));
+	hp_assert_only_error("roots", "garbage", "VirtualHostError", "FQDNNotSpecified",
+	                     "Spec.VirtualHost.Fqdn must be specified");
+	hp_assert_current("roots", "nospec", "orphaned");
+	hp_assert_only_error("roots", "weird", "ServiceError", "ServicePortInvalid",
+	                     "service \"home\": port must be in the range 1-65535");
+	hp_assert_valid("roots", "good");
+	hp_assert_backend(hp_prefix(hp_vhost("good.example.com"), "/"), 0, "roots", "home", 80);
+}
+END_TEST
+
 Suite *httpproxy_suite(void);
 Suite *httpproxy_suite(void)
 {
@@ -853,6 +1195,23 @@ Suite *httpproxy_suite(void)
 	tcase_add_test(tc, includes_errors_and_502);
 	tcase_add_test(tc, includes_cycle);
 	tcase_add_test(tc, orphans);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("services");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, services_unresolved_and_503);
+	tcase_add_test(tc, services_port_and_action_errors);
+	tcase_add_test(tc, services_weights_and_mirror);
+	tcase_add_test(tc, services_protocol_and_upstream_validation);
+	tcase_add_test(tc, routes_policies_and_health_port);
+	tcase_add_test(tc, invalid_beside_valid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tcpproxy");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, tcpproxy_passthrough_and_termination);
+	tcase_add_test(tc, tcpproxy_errors);
+	tcase_add_test(tc, tcpproxy_include);
 	suite_add_tcase(s, tc);
 	return s;
 }
