@@ -38,5 +38,8 @@ uint64_t core_dag_hash_svhost(const contour_dag_svhost_t *s);
 /* dag_lookup.c: the cross-build cache behind contour_dag_lookup_secret. */
 typedef struct core_secret_cache core_secret_cache_t;
 void core_secret_cache_free(core_secret_cache_t *c);
+/* Secret validations run so far by core's cache (each Secret object is
+ * validated at most once per type while it stays in the store): for tests. */
+uint64_t core_secret_cache_validations(const core_t *core);
 
 #endif

@@ -1,15 +1,613 @@
-/* core/dag_lookup.c: stub */
+/* core/dag_lookup.c: the Service and Secret lookups processors share
+ * (upstream's KubernetesCache.LookupService and EnsureService, and
+ * LookupTLSSecret / LookupCASecret / LookupCRLSecret), with upstream's
+ * error texts.
+ *
+ * Secret validation parses certificates and keys, which is the expensive
+ * part of a build with many TLS vhosts, so results are kept twice: in the
+ * DAG (once per Secret and type per build) and in core->secret_cache across
+ * builds, keyed by the Secret object itself. Store objects are never
+ * modified, so the same pointer means the same content; the cache holds a
+ * reference on each object so a freed object's address cannot come back as
+ * a different Secret while an entry still names it.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
 #include "core/dag_internal.h"
+#include "core/secret_check.h"
+
+/* Go's %q for the strings upstream quotes: printable ASCII as is, quotes
+ * and backslashes escaped, everything else as \xNN. */
+static const char *lk_quote(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+	if (len < 3)
+		return "";
+	buf[o++] = '"';
+	for (; *s && o + 6 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			buf[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+static int lk_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int lk_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static const char *lk_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static const json_t *lk_annotation(const json_t *obj, const char *key)
+{
+	return json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+	                       key);
+}
+
+/* Services. */
+
+/* strconv.ParseUint(s, 10, 32): digits only; anything else (or too big)
+ * is 0, as upstream's annotation helpers treat it. */
+static uint32_t lk_parse_u32(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	uint64_t n = 0;
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		n = n * 10 + (uint64_t)(*s - '0');
+		if (n > UINT32_MAX)
+			return 0;
+	}
+	return (uint32_t)n;
+}
+
+/* strconv.Atoi for intstr.IntValue(): an optional sign and decimal digits,
+ * 0 when it does not parse. */
+static long long lk_atoi(const char *s)
+{
+	char *end;
+	if (!s || !*s || isspace((unsigned char)*s))
+		return 0;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (*end || errno)
+		return 0;
+	return v;
+}
+
+/* ParseUpstreamProtocols, for one port: h2, then h2c, then tls, a later
+ * annotation overriding an earlier one for the same port. */
+static const char *lk_annotated_protocol(const json_t *svc, const char *port)
+{
+	static const char *const protos[] = {"h2", "h2c", "tls"};
+	const char *found = "";
+	if (!port || !*port)
+		return "";
+	size_t plen = strlen(port);
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "projectcontour.io/upstream-protocol.%s", protos[i]);
+		const char *list = json_string_value(lk_annotation(svc, key));
+		while (list && *list) {
+			const char *comma = strchr(list, ',');
+			const char *b = list, *e = comma ? comma : list + strlen(list);
+			while (b < e && isspace((unsigned char)*b))
+				b++;
+			while (e > b && isspace((unsigned char)e[-1]))
+				e--;
+			if ((size_t)(e - b) == plen && !memcmp(b, port, plen))
+				found = protos[i];
+			list = comma ? comma + 1 : e;
+			if (!comma)
+				break;
+		}
+	}
+	return found;
+}
+
+/* upstreamProtocol: a port's appProtocol decides alone when set. */
+static const char *lk_protocol(const json_t *svc, const json_t *port, const char *port_name,
+                               uint32_t number)
+{
+	const json_t *app = json_object_get(port, "appProtocol");
+	if (json_is_string(app)) {
+		const char *a = json_string_value(app);
+		if (!strcmp(a, "kubernetes.io/h2c"))
+			return "h2c";
+		if (!strcmp(a, "https"))
+			return "tls";
+		return "";
+	}
+	const char *p = lk_annotated_protocol(svc, port_name);
+	if (!*p) {
+		char num[16];
+		snprintf(num, sizeof(num), "%u", number);
+		p = lk_annotated_protocol(svc, num);
+	}
+	return p;
+}
+
+static int lk_v4_forbidden(const unsigned char *a)
+{
+	/* loopback, unspecified, link-local unicast */
+	return a[0] == 127 || (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0) ||
+	       (a[0] == 169 && a[1] == 254);
+}
+
+/* net.ParseIP plus IsLoopback / IsUnspecified / IsLinkLocalUnicast. */
+static int lk_ip_forbidden(const char *s)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, s, a) == 1)
+		return lk_v4_forbidden(a);
+	if (inet_pton(AF_INET6, s, a) != 1)
+		return 0;
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!memcmp(a, mapped, sizeof(mapped)))
+		return lk_v4_forbidden(a + 12);
+	int zero = 1;
+	for (int i = 0; i < 15; i++)
+		zero &= a[i] == 0;
+	if (zero && (a[15] == 0 || a[15] == 1))
+		return 1;
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+/* validateExternalName. */
+static int lk_external_name(contour_module_t *mod, const char *ns, const char *name, const char *en,
+                            char *err, size_t errlen)
+{
+	if (!json_is_true(contour_conf_global(mod, "enableExternalNameService")))
+		return lk_err(err, errlen, CONTOUR_EINVAL,
+		              "%s/%s is an ExternalName service, these are not currently enabled. "
+		              "See the config.enableExternalNameService config file setting",
+		              ns, name);
+	char host[256];
+	size_t n = strlen(en);
+	if (n > 0 && en[n - 1] == '.')
+		n--;
+	if (n >= sizeof(host))
+		return CONTOUR_EOK;
+	memcpy(host, en, n);
+	host[n] = '\0';
+	if (!strcmp(host, "localhost") || !strcmp(host, "localhost.localdomain") ||
+	    !strcmp(host, "local.projectcontour.io"))
+		return lk_err(err, errlen, CONTOUR_EINVAL,
+		              "%s/%s is an ExternalName service that points to localhost, this is "
+		              "not allowed",
+		              ns, name);
+	if (lk_ip_forbidden(host))
+		return lk_err(err, errlen, CONTOUR_EINVAL,
+		              "%s/%s is an ExternalName service that points to a loopback, "
+		              "link-local or unspecified IP address, this is not allowed",
+		              ns, name);
+	return CONTOUR_EOK;
+}
+
 int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const char *ns,
                                const char *name, uint32_t port_number, const char *port_name,
                                contour_dag_service_t *svc, const char **protocol,
                                contour_dag_circuit_breakers_t *breakers, char *err, size_t errlen)
-{ snprintf(err, errlen, "not implemented"); return CONTOUR_ENOENT; }
+{
+	char q1[600], q2[300];
+	char meta[520];
+	snprintf(meta, sizeof(meta), "%s/%s", ns, name);
+	contour_object_key_t key = {
+	    .api_version = "v1", .kind = "Service", .namespace_ = ns, .name = name};
+	const json_t *obj = contour_store_get(mod, &key);
+	if (!obj)
+		return lk_err(err, errlen, CONTOUR_ENOENT, "service %s not found",
+		              lk_quote(q1, sizeof(q1), meta));
+
+	/* intstr semantics: a number matches by number; a name matches by name,
+	 * and by number too when it reads as one (IntValue()). */
+	char want_str[32];
+	const char *want = port_name ? port_name : "";
+	long long want_int = 0;
+	if (port_number > 0) {
+		snprintf(want_str, sizeof(want_str), "%u", port_number);
+		want = want_str;
+		want_int = port_number;
+	} else {
+		want_int = lk_atoi(want);
+	}
+
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *ports = json_object_get(spec, "ports");
+	const json_t *match = NULL;
+	size_t i;
+	const json_t *p;
+	json_array_foreach(ports, i, p)
+	{
+		json_int_t number = json_integer_value(json_object_get(p, "port"));
+		const char *pname = lk_str(p, "name");
+		if ((number > 0 && number == want_int) || (pname && !strcmp(pname, want))) {
+			match = p;
+			break;
+		}
+	}
+	if (!match)
+		return lk_err(err, errlen, CONTOUR_ENOENT, "port %s on service %s not matched",
+		              lk_quote(q2, sizeof(q2), want), lk_quote(q1, sizeof(q1), meta));
+	const char *proto = lk_str(match, "protocol");
+	if (proto && *proto && strcmp(proto, "TCP"))
+		return lk_err(err, errlen, CONTOUR_EINVAL, "unsupported service protocol %s",
+		              lk_quote(q1, sizeof(q1), proto));
+
+	const char *en = NULL;
+	const char *type = lk_str(spec, "type");
+	if (type && !strcmp(type, "ExternalName")) {
+		en = lk_str(spec, "externalName");
+		if (en && !*en)
+			en = NULL;
+	}
+	if (en) {
+		int rc = lk_external_name(mod, ns, name, en, err, errlen);
+		if (rc != CONTOUR_EOK)
+			return rc;
+	}
+
+	json_int_t number = json_integer_value(json_object_get(match, "port"));
+	const char *pname = lk_str(match, "name");
+	memset(svc, 0, sizeof(*svc));
+	svc->namespace_ = contour_dag_strdup(dag, ns);
+	svc->name = contour_dag_strdup(dag, name);
+	svc->port = (uint32_t)number;
+	svc->port_name = contour_dag_strdup(dag, pname ? pname : "");
+	svc->external_name = en ? contour_dag_strdup(dag, en) : NULL;
+	if (!svc->namespace_ || !svc->name || !svc->port_name || (en && !svc->external_name))
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	if (protocol)
+		*protocol = lk_protocol(obj, match, pname, svc->port);
+	if (breakers) {
+		breakers->max_connections =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-connections"));
+		breakers->max_pending_requests =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-pending-requests"));
+		breakers->max_requests =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-requests"));
+		breakers->max_retries =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-retries"));
+		breakers->per_host_max_connections =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/per-host-max-connections"));
+	}
+	return CONTOUR_EOK;
+}
+
+/* Secrets. */
+
+#define LK_NTYPES 3
+
+/* One validation of one Secret object as one type. pem[] holds the decoded
+ * data the DAG copies: TLS cert and key, the CA bundle, or the CRL. */
+typedef struct lk_result {
+	int done;
+	int rc;
+	char *err;
+	char *pem[2];
+} lk_result_t;
+
+typedef struct lk_entry {
+	char *key;       /* "ns/name", the map's key */
+	char *ns, *name; /* name points into ns's block */
+	json_t *obj;     /* our reference */
+	lk_result_t res[LK_NTYPES];
+} lk_entry_t;
+
+struct core_secret_cache {
+	core_strmap_t *map;
+	uint64_t swept_at; /* core_pipeline_builds() at the last sweep */
+	uint64_t validations;
+};
+
+static void lk_result_clear(lk_result_t *r)
+{
+	free(r->err);
+	free(r->pem[0]);
+	free(r->pem[1]);
+	memset(r, 0, sizeof(*r));
+}
+
+static void lk_entry_free(lk_entry_t *e)
+{
+	if (!e)
+		return;
+	for (int t = 0; t < LK_NTYPES; t++)
+		lk_result_clear(&e->res[t]);
+	json_decref(e->obj);
+	free(e->key);
+	free(e->ns);
+	free(e);
+}
+
+static int lk_entry_free_cb(const char *key, void *value, void *ud)
+{
+	lk_entry_free(value);
+	return 0;
+}
+
+void core_secret_cache_free(core_secret_cache_t *c)
+{
+	if (!c)
+		return;
+	core_strmap_foreach(c->map, lk_entry_free_cb, NULL);
+	core_strmap_free(c->map);
+	free(c);
+}
+
+uint64_t core_secret_cache_validations(const core_t *core)
+{
+	return core && core->secret_cache ? core->secret_cache->validations : 0;
+}
+
+typedef struct lk_sweep {
+	core_t *core;
+	core_strmap_t *keep;
+	int failed;
+} lk_sweep_t;
+
+static int lk_sweep_cb(const char *key, void *value, void *ud)
+{
+	lk_sweep_t *s = ud;
+	lk_entry_t *e = value;
+	contour_object_key_t k = {
+	    .api_version = "v1", .kind = "Secret", .namespace_ = e->ns, .name = e->name};
+	if (!s->failed && contour_store_get(&s->core->self, &k) == e->obj) {
+		if (core_strmap_put(s->keep, e->key, e) == 0)
+			return 0;
+		s->failed = 1;
+	}
+	lk_entry_free(e);
+	return 0;
+}
+
+/* Once per build: drop entries whose Secret was deleted or replaced, so the
+ * cache holds no key material the store no longer has. The map has no
+ * removal, so the survivors move to a new one. */
+static int lk_cache_sweep(core_t *core, core_secret_cache_t *c)
+{
+	uint64_t builds = core_pipeline_builds(core->pipeline);
+	if (builds == c->swept_at)
+		return CONTOUR_EOK;
+	lk_sweep_t s = {.core = core, .keep = core_strmap_new()};
+	if (!s.keep)
+		return CONTOUR_ENOMEM;
+	core_strmap_foreach(c->map, lk_sweep_cb, &s);
+	core_strmap_free(c->map);
+	c->map = s.keep;
+	c->swept_at = builds;
+	return CONTOUR_EOK;
+}
+
+static core_secret_cache_t *lk_cache(core_t *core)
+{
+	if (!core->secret_cache) {
+		core_secret_cache_t *c = calloc(1, sizeof(*c));
+		if (!c || !(c->map = core_strmap_new())) {
+			free(c);
+			return NULL;
+		}
+		c->swept_at = core_pipeline_builds(core->pipeline);
+		core->secret_cache = c;
+	}
+	return core->secret_cache;
+}
+
+/* The entry for ns/name holding obj: found, reset when the object changed,
+ * or created. */
+static lk_entry_t *lk_entry(core_secret_cache_t *c, const char *ns, const char *name,
+                            const json_t *obj)
+{
+	size_t nl = strlen(ns), ml = strlen(name);
+	char *key = malloc(nl + ml + 2);
+	if (!key)
+		return NULL;
+	memcpy(key, ns, nl);
+	key[nl] = '/';
+	memcpy(key + nl + 1, name, ml + 1);
+	lk_entry_t *e = core_strmap_get(c->map, key);
+	if (e) {
+		free(key);
+		if (e->obj != obj) {
+			for (int t = 0; t < LK_NTYPES; t++)
+				lk_result_clear(&e->res[t]);
+			json_decref(e->obj);
+			e->obj = json_incref((json_t *)obj);
+		}
+		return e;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		free(key);
+		return NULL;
+	}
+	/* ns and name share one block: a copy of key split at the slash. */
+	e->key = key;
+	e->ns = malloc(nl + ml + 2);
+	if (!e->ns) {
+		lk_entry_free(e);
+		return NULL;
+	}
+	memcpy(e->ns, key, nl + ml + 2);
+	e->ns[nl] = '\0';
+	e->name = e->ns + nl + 1;
+	e->obj = json_incref((json_t *)obj);
+	if (core_strmap_put(c->map, e->key, e) != 0) {
+		lk_entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* A data item, decoded: stringData (which the API server merges over data
+ * on write; manifests read from files still carry it) wins over data.
+ * *out is NULL when the key is absent. */
+static int lk_secret_item(const json_t *obj, const char *item, unsigned char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	const json_t *sd = json_object_get(json_object_get(obj, "stringData"), item);
+	if (json_is_string(sd)) {
+		*len = json_string_length(sd);
+		*out = malloc(*len + 1);
+		if (!*out)
+			return CONTOUR_ENOMEM;
+		memcpy(*out, json_string_value(sd), *len + 1);
+		return CONTOUR_EOK;
+	}
+	const json_t *d = json_object_get(json_object_get(obj, "data"), item);
+	if (!d)
+		return CONTOUR_EOK;
+	if (!json_is_string(d)) {
+		/* JSON null decodes to an empty value in Go: present, empty. */
+		*out = calloc(1, 1);
+		return *out ? CONTOUR_EOK : CONTOUR_ENOMEM;
+	}
+	return core_secret_base64_decode(json_string_value(d), json_string_length(d), out, len);
+}
+
+static void lk_validate(const json_t *obj, contour_dag_secret_type_t type, lk_result_t *r)
+{
+	static const char *const items[LK_NTYPES][2] = {
+	    [CONTOUR_DAG_SECRET_TLS] = {"tls.crt", "tls.key"},
+	    [CONTOUR_DAG_SECRET_CA] = {"ca.crt", NULL},
+	    [CONTOUR_DAG_SECRET_CRL] = {"crl.pem", NULL},
+	};
+	char msg[512];
+	unsigned char *v[2] = {NULL, NULL};
+	size_t n[2] = {0, 0};
+	const json_t *tj = json_object_get(obj, "type");
+	const char *stype = tj ? json_string_value(tj) : CORE_SECRET_TYPE_OPAQUE;
+	r->done = 1;
+	r->rc = CONTOUR_EOK;
+	for (int i = 0; i < 2 && items[type][i] && r->rc == CONTOUR_EOK; i++) {
+		r->rc = lk_secret_item(obj, items[type][i], &v[i], &n[i]);
+		if (r->rc == CONTOUR_EINVAL)
+			snprintf(msg, sizeof(msg), "data \"%s\" is not valid base64",
+			         items[type][i]);
+		else if (r->rc == CONTOUR_ENOMEM)
+			snprintf(msg, sizeof(msg), "out of memory");
+	}
+	if (r->rc == CONTOUR_EOK) {
+		switch (type) {
+		case CONTOUR_DAG_SECRET_TLS:
+			r->rc =
+			    core_secret_check_tls(stype, v[0], n[0], v[1], n[1], msg, sizeof(msg));
+			break;
+		case CONTOUR_DAG_SECRET_CA:
+			r->rc = core_secret_check_ca(stype, v[0], n[0], msg, sizeof(msg));
+			break;
+		case CONTOUR_DAG_SECRET_CRL:
+			r->rc = core_secret_check_crl(stype, v[0], n[0], msg, sizeof(msg));
+			break;
+		}
+		if (r->rc == CONTOUR_ENOMEM)
+			snprintf(msg, sizeof(msg), "out of memory");
+	}
+	if (r->rc != CONTOUR_EOK) {
+		/* An allocation failure is not a property of the Secret: try again
+		 * next time. */
+		r->done = r->rc != CONTOUR_ENOMEM;
+		r->err = strdup(msg);
+		if (!r->err)
+			r->done = 0;
+		free(v[0]);
+		free(v[1]);
+		return;
+	}
+	r->pem[0] = (char *)v[0];
+	r->pem[1] = (char *)v[1];
+}
+
 int contour_dag_lookup_secret(contour_module_t *mod, contour_dag_t *dag, const char *ns,
                               const char *name, contour_dag_secret_type_t type,
                               contour_dag_secret_t **out, char *err, size_t errlen)
-{ snprintf(err, errlen, "not implemented"); return CONTOUR_ENOENT; }
-void core_secret_cache_free(core_secret_cache_t *c) {}
+{
+	*out = NULL;
+	if ((unsigned)type >= LK_NTYPES)
+		return lk_err(err, errlen, CONTOUR_EINVAL, "unknown secret type");
+	contour_dag_secret_t *s = core_dag_secret_get(dag, type, ns, name);
+	if (s) {
+		*out = s;
+		return CONTOUR_EOK;
+	}
+	contour_object_key_t key = {
+	    .api_version = "v1", .kind = "Secret", .namespace_ = ns, .name = name};
+	const json_t *obj = contour_store_get(mod, &key);
+	if (!obj)
+		return lk_err(err, errlen, CONTOUR_ENOENT, "Secret not found");
+
+	core_t *core = core_dag_core(dag);
+	core_secret_cache_t *c = lk_cache(core);
+	if (!c || lk_cache_sweep(core, c) != CONTOUR_EOK)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	lk_entry_t *e = lk_entry(c, ns, name, obj);
+	if (!e)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	lk_result_t *r = &e->res[type];
+	if (!r->done) {
+		lk_result_clear(r);
+		lk_validate(obj, type, r);
+		c->validations++;
+	}
+	if (r->rc != CONTOUR_EOK) {
+		int rc = r->rc;
+		lk_err(err, errlen, rc, "%s", r->err ? r->err : "out of memory");
+		if (!r->done)
+			lk_result_clear(r);
+		return rc;
+	}
+
+	s = contour_dag_new(dag, sizeof(*s));
+	if (!s)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	s->namespace_ = contour_dag_strdup(dag, ns);
+	s->name = contour_dag_strdup(dag, name);
+	s->type = type;
+	const char **dst[LK_NTYPES][2] = {
+	    [CONTOUR_DAG_SECRET_TLS] = {&s->cert, &s->key},
+	    [CONTOUR_DAG_SECRET_CA] = {&s->ca, NULL},
+	    [CONTOUR_DAG_SECRET_CRL] = {&s->crl, NULL},
+	};
+	int oom = !s->namespace_ || !s->name;
+	for (int i = 0; i < 2; i++) {
+		if (!dst[type][i])
+			continue;
+		*dst[type][i] = contour_dag_strdup(dag, r->pem[i]);
+		oom |= !*dst[type][i];
+	}
+	if (oom || core_dag_secret_put(dag, s) != CONTOUR_EOK)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	*out = s;
+	return CONTOUR_EOK;
+}
