@@ -77,6 +77,11 @@ void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, ch
  * warning naming it. */
 void hp_ignored(hp_status_t *st, const char *field);
 
+/* Defined in hp_cond.c (the policy helper's) but not declared in hp.h:
+ * upstream's exact order for a route's conditions, paths checked on the
+ * route's own block and headers/query parameters on the merged list. */
+int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
+
 /* ---- hp_routes.c ---- */
 /* upstream's computeRoutes: routes of px (and, recursively, of what it
  * includes) under the accumulated include conditions `conds` (an array,

@@ -79,35 +79,6 @@ static json_t *hp_concat(const json_t *a, const json_t *c)
 	return out;
 }
 
-/* What a route's validity checks see: the inherited conditions without
- * their path parts (upstream checks paths on the route's own block only,
- * headers and query parameters on the merged list), then the route's own. */
-static json_t *hp_check_conditions(const json_t *inherited, const json_t *own)
-{
-	json_t *out = json_array();
-	size_t i;
-	json_t *c;
-	if (!out)
-		return NULL;
-	json_array_foreach(inherited, i, c)
-	{
-		if (!json_is_object(c))
-			continue;
-		json_t *copy = json_copy(c);
-		if (!copy)
-			continue;
-		json_object_del(copy, "prefix");
-		json_object_del(copy, "exact");
-		json_object_del(copy, "regex");
-		if (json_object_size(copy))
-			json_array_append(out, copy);
-		json_decref(copy);
-	}
-	if (json_is_array(own))
-		json_array_extend(out, (json_t *)own);
-	return out;
-}
-
 /* A 502 route on an include's own conditions (upstream's
  * addStatusBadGatewayRoute: only when the include has conditions). */
 static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *iconds,
@@ -313,7 +284,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
                     const json_t *conds, int enforce_tls, const json_t *route, hp_routes_t *out)
 {
 	int rc = -1;
-	json_t *check = NULL, *merged = NULL;
+	json_t *merged = NULL;
 	const json_t *own = hp_arr(route, "conditions");
 
 	if (hp_route_action_count(route) != 1) {
@@ -322,13 +293,12 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		                "route.requestRedirectPolicy or route.directResponsePolicy");
 		return -1;
 	}
-	check = hp_check_conditions(conds, own);
 	merged = hp_concat(conds, own);
-	if (!check || !merged) {
+	if (!merged) {
 		b->nomem = 1;
 		goto out;
 	}
-	if (hp_policy_route_conditions(check, st) != 0)
+	if (hp_policy_route_conditions_split(conds, own, st) != 0)
 		goto out;
 
 	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
@@ -411,7 +381,6 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		goto out;
 	rc = hp_routes_push(b, out, r);
 out:
-	json_decref(check);
 	json_decref(merged);
 	return rc;
 }
