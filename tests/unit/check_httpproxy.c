@@ -113,9 +113,9 @@ static void hp_put_file(const char *fixture)
 	json_decref(docs);
 }
 
-/* Start the module with global settings (YAML, or NULL), the standard
- * Services and Secrets, then the test's objects, and run one build. */
-static void hp_run(const char *global, const char *objects)
+/* Start the module with global settings (YAML, or NULL) and put the
+ * standard Services and Secrets into the store. */
+static void hp_start(const char *global)
 {
 	if (global)
 		core->conf = tu_conf(global, NULL);
@@ -127,11 +127,22 @@ static void hp_run(const char *global, const char *objects)
 	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
 	hp_put(hp_services);
 	hp_put_file("httpproxy/secrets.yaml");
+}
+
+/* The source is synced: the first build. */
+static void hp_first_build(void)
+{
+	contour_source_set_synced(src);
+	int rc = core_pipeline_build_now(core->pipeline);
+	ck_assert_msg(rc == CONTOUR_EOK, "build: %s\n%s", contour_strerror(rc), tu_log_text());
+}
+
+static void hp_run(const char *global, const char *objects)
+{
+	hp_start(global);
 	if (objects)
 		hp_put(objects);
-	contour_source_set_synced(src);
-	rc = core_pipeline_build_now(core->pipeline);
-	ck_assert_msg(rc == CONTOUR_EOK, "build: %s\n%s", contour_strerror(rc), tu_log_text());
+	hp_first_build();
 }
 
 static void hp_rebuild(void)
@@ -1160,6 +1171,102 @@ START_TEST(invalid_beside_valid)
 }
 END_TEST
 
+/* ---- upstream's example HTTPProxies ---- */
+
+/* Put every object of a manifest file, namespaced ones without a namespace
+ * into "default" (as kubectl applies them). */
+static void hp_put_manifest(const char *path)
+{
+	json_t *docs = NULL;
+	contour_yaml_error_t err;
+	int rc = contour_yaml_parse_file(path, &docs, NULL, &err);
+	ck_assert_msg(rc == CONTOUR_EOK, "%s: %s", path, err.message);
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+	{
+		const char *kind = json_string_value(json_object_get(d, "kind"));
+		json_t *meta = json_object_get(d, "metadata");
+		if (kind && strcmp(kind, "Namespace") && json_is_object(meta) &&
+		    !json_object_get(meta, "namespace"))
+			json_object_set_new(meta, "namespace", json_string("default"));
+		ck_assert_int_eq(contour_store_put_new(src, json_incref(d)), CONTOUR_EOK);
+	}
+	json_decref(docs);
+}
+
+static int hp_count_status(const contour_object_key_t *key, const json_t *status, void *ud)
+{
+	(void)key;
+	(void)status;
+	(void)ud;
+	return 0;
+}
+
+static const struct hp_example {
+	const char *file;
+	const char *proxies[4]; /* "ns/name" that must be valid */
+} hp_examples[] = {
+    {"01-ingress-to-httpproxy/basic-httpproxy.yaml", {"default/basic"}},
+    {"01-ingress-to-httpproxy/httpproxy-name.yaml",
+     {"default/name-example-foo", "default/name-example-bar"}},
+    {"01-ingress-to-httpproxy/httpproxy-tls.yaml", {"default/tls-example"}},
+    {"02-tls-options/httpproxy-tls-cert-delegation.yaml", {"example-com/www"}},
+    {"02-tls-options/httpproxy-tls-upstream.yaml", {"default/secure-backend"}},
+    {"03-routes/httpproxy-header-rewrite.yaml", {"default/header-rewrite"}},
+    {"03-routes/httpproxy-health-checks.yaml", {"default/health-check"}},
+    {"03-routes/httpproxy-lb-request-hash.yaml", {"default/lb-request-hash"}},
+    {"03-routes/httpproxy-lb-strategy.yaml", {"default/lb-strategy"}},
+    {"03-routes/httpproxy-multiple-headers.yaml", {"default/multiple-paths"}},
+    {"03-routes/httpproxy-multiple-paths.yaml", {"default/multiple-paths"}},
+    {"03-routes/httpproxy-multiple-upstreams.yaml", {"default/multiple-upstreams"}},
+    /* apiVersion projectcontour.io/v1alpha1: not an HTTPProxy anyone serves. */
+    {"03-routes/httpproxy-response-timeout.yaml", {NULL}},
+    {"03-routes/httpproxy-sticky-sessions.yaml", {"default/httpbin"}},
+    {"03-routes/httpproxy-tls-permitinsecure.yaml", {"default/tls-example-insecure"}},
+    {"03-routes/httpproxy-websockets.yaml", {"default/chat"}},
+    {"03-routes/httpproxy-weight-shfiting.yaml", {"default/weight-shifting"}},
+    {"04-inclusion/httpproxy-inclusion-across-namespaces.yaml",
+     {"default/namespace-delegation-root", "marketing/blog"}},
+    {"04-inclusion/httpproxy-inclusion-mutipleroots.yaml",
+     {"default/multiple-root", "default/multiple-root-www", "default/main"}},
+    {"04-inclusion/httpproxy-inclusion-samenamespace.yaml",
+     {"default/include-root", "default/service2"}},
+    {"05-tcp-proxy/httpproxy-tls-passthrough.yaml", {"default/example"}},
+    {"05-tcp-proxy/httpproxy-tls-termination.yaml", {"default/example"}},
+};
+
+START_TEST(upstream_examples)
+{
+	const char *ref = tu_reference_dir();
+	if (!ref)
+		return;
+	char dir[4096], path[4200];
+	snprintf(dir, sizeof(dir), "%s/contour-examples/example-workload/httpproxy", ref);
+	const struct hp_example *ex = &hp_examples[_i];
+	hp_start(NULL);
+	snprintf(path, sizeof(path), "%s/00-common/01-services.yaml", dir);
+	hp_put_manifest(path);
+	hp_put_file("httpproxy/examples-support.yaml");
+	snprintf(path, sizeof(path), "%s/%s", dir, ex->file);
+	hp_put_manifest(path);
+	hp_first_build();
+	size_t nvalid = 0;
+	for (size_t i = 0; i < 4 && ex->proxies[i]; i++, nvalid++) {
+		char ns[64], name[128];
+		const char *slash = strchr(ex->proxies[i], '/');
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - ex->proxies[i]), ex->proxies[i]);
+		snprintf(name, sizeof(name), "%s", slash + 1);
+		hp_assert_valid(ns, name);
+	}
+	/* Nothing else got a status, and what is valid is served. */
+	ck_assert_uint_eq(
+	    contour_snapshot_foreach_status(contour_snapshot_current(&fake), hp_count_status, NULL),
+	    nvalid);
+	ck_assert_uint_eq(hp_dag()->nvhosts + hp_dag()->nsvhosts > 0, nvalid > 0);
+}
+END_TEST
+
 Suite *httpproxy_suite(void);
 Suite *httpproxy_suite(void)
 {
@@ -1212,6 +1319,12 @@ Suite *httpproxy_suite(void)
 	tcase_add_test(tc, tcpproxy_passthrough_and_termination);
 	tcase_add_test(tc, tcpproxy_errors);
 	tcase_add_test(tc, tcpproxy_include);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("examples");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, upstream_examples, 0,
+	                    (int)(sizeof(hp_examples) / sizeof(hp_examples[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }
