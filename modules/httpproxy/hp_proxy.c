@@ -1,4 +1,620 @@
-/* modules/httpproxy/hp_proxy.c: stub until implemented. */
+/* modules/httpproxy/hp_proxy.c: the HTTPProxy processor, one run per build.
+ *
+ * Follows upstream's HTTPProxyProcessor.Run (internal/dag/
+ * httpproxy_processor.go): class filtering, duplicate FQDNs, then every
+ * child (which is only marked orphaned) before every root, then the
+ * orphans that no valid root reached. Statuses are committed with
+ * upstream's status-cache rule (hp_proc.h) and published on the snapshot;
+ * the contour_httpproxy* gauges are recomputed from them.
+ */
 #include "config.h"
-#include "modules/httpproxy/hp.h"
-int hp_process(contour_snapshot_t *building, void *ud) { return CONTOUR_EOK; }
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "modules/httpproxy/hp_proc.h"
+
+/* ---- small helpers shared by the processor's files ---- */
+
+const json_t *hp_obj(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_object(v) ? v : NULL;
+}
+
+const json_t *hp_arr(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_array(v) ? v : NULL;
+}
+
+const char *hp_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+int hp_bool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+json_int_t hp_int(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (json_int_t)json_real_value(v);
+	return 0;
+}
+
+int hp_blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (!isspace((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+const char *hp_quote(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+	if (len < 3) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	buf[o++] = '"';
+	for (; *s && o + 6 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else if (c == '\t') {
+			buf[o++] = '\\';
+			buf[o++] = 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, char *name,
+                   size_t namelen)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash) {
+		snprintf(ns, nslen, "%s", def_ns);
+		snprintf(name, namelen, "%s", s);
+		return;
+	}
+	snprintf(ns, nslen, "%.*s", (int)(slash - s), s);
+	snprintf(name, namelen, "%s", slash + 1);
+	/* DefaultNamespace only fills an empty namespace ("/name"). */
+	if (!*ns)
+		snprintf(ns, nslen, "%s", def_ns);
+}
+
+void hp_ignored(hp_status_t *st, const char *field)
+{
+	hp_status_warning(st, "SpecError", "IgnoredField",
+	                  "ignoring field %s; not supported by this implementation", field);
+}
+
+int hp_routes_push(hp_build_t *b, hp_routes_t *r, contour_dag_route_t *route)
+{
+	if (!contour_dag_push(b->dag, &r->v, &r->n, &route, sizeof(route))) {
+		b->nomem = 1;
+		return -1;
+	}
+	return 0;
+}
+
+const char *hp_visit_path(hp_build_t *b, const hp_visit_t *v, const hp_proxy_t *last)
+{
+	size_t n = 0, len = 1;
+	for (const hp_visit_t *p = v; p; p = p->up) {
+		n++;
+		len += strlen(p->px->ns) + strlen(p->px->name) + 5;
+	}
+	if (last)
+		len += strlen(last->ns) + strlen(last->name) + 5;
+	const hp_proxy_t **chain = calloc(n + 1, sizeof(*chain));
+	char *out = calloc(1, len);
+	if (!chain || !out) {
+		free(chain);
+		free(out);
+		b->nomem = 1;
+		return "";
+	}
+	size_t i = n;
+	for (const hp_visit_t *p = v; p; p = p->up)
+		chain[--i] = p->px;
+	if (last)
+		chain[n++] = last;
+	size_t o = 0;
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%s/%s", i ? " -> " : "", chain[i]->ns,
+		                      chain[i]->name);
+	const char *res = contour_dag_strdup(b->dag, out);
+	free(chain);
+	free(out);
+	if (!res)
+		b->nomem = 1;
+	return res ? res : "";
+}
+
+/* ---- the proxy table ---- */
+
+static int hp_cmp_key(const char *ns, const char *name, const hp_proxy_t *px)
+{
+	int c = strcmp(ns, px->ns);
+	return c ? c : strcmp(name, px->name);
+}
+
+hp_proxy_t *hp_build_find(hp_build_t *b, const char *ns, const char *name)
+{
+	size_t lo = 0, hi = b->nproxies;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = hp_cmp_key(ns, name, &b->proxies[mid]);
+		if (!c)
+			return &b->proxies[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+hp_status_t *hp_build_accessor(hp_build_t *b, const hp_proxy_t *px)
+{
+	hp_status_t *st = hp_status_new(px->obj);
+	if (!st)
+		b->nomem = 1;
+	return st;
+}
+
+void hp_build_commit(hp_build_t *b, hp_proxy_t *px, hp_status_t *st)
+{
+	(void)b;
+	if (!st)
+		return;
+	/* A later visit that found nothing wrong never hides an earlier error. */
+	if (px->st && hp_status_nerrors(px->st) > 0 && hp_status_nerrors(st) == 0) {
+		hp_status_free(st);
+		return;
+	}
+	hp_status_free(px->st);
+	px->st = st;
+}
+
+/* upstream's ingressclass.MatchesHTTPProxy. */
+static int hp_class_matches(const httpproxy_ctx_t *ctx, const json_t *obj)
+{
+	const json_t *ann = hp_obj(hp_obj(obj, "metadata"), "annotations");
+	const char *cls = hp_str(ann, "projectcontour.io/ingress.class");
+	if (!json_object_get(ann, "projectcontour.io/ingress.class"))
+		cls = hp_str(ann, "kubernetes.io/ingress.class");
+	if (!*cls)
+		cls = hp_str(hp_obj(obj, "spec"), "ingressClassName");
+	const json_t *want = ctx->settings.ingress_classes;
+	if (json_array_size(want) == 0)
+		return !*cls || !strcmp(cls, "contour");
+	size_t i;
+	const json_t *w;
+	json_array_foreach(want, i, w)
+	{
+		if (!strcmp(json_string_value(w), cls))
+			return 1;
+	}
+	return 0;
+}
+
+static int hp_collect(const json_t *obj, void *ud)
+{
+	hp_build_t *b = ud;
+	if (!hp_class_matches(b->ctx, obj))
+		return 0;
+	const json_t *meta = hp_obj(obj, "metadata");
+	if (b->nproxies == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		hp_proxy_t *grown = realloc(b->proxies, cap * sizeof(*grown));
+		if (!grown) {
+			b->nomem = 1;
+			return 1;
+		}
+		b->proxies = grown;
+		b->cap = cap;
+	}
+	hp_proxy_t *px = &b->proxies[b->nproxies++];
+	memset(px, 0, sizeof(*px));
+	px->obj = obj;
+	px->spec = hp_obj(obj, "spec");
+	px->ns = hp_str(meta, "namespace");
+	px->name = hp_str(meta, "name");
+	return 0;
+}
+
+/* ---- roots ---- */
+
+static int hp_root_allowed(const httpproxy_ctx_t *ctx, const char *ns)
+{
+	const json_t *roots = ctx->settings.root_namespaces;
+	if (json_array_size(roots) == 0)
+		return 1;
+	size_t i;
+	const json_t *r;
+	json_array_foreach(roots, i, r)
+	{
+		if (!strcmp(json_string_value(r), ns))
+			return 1;
+	}
+	return 0;
+}
+
+/* Routes carry https_redirect as the HTTP listener serves them. */
+static int hp_add_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp_routes_t *routes)
+{
+	for (size_t i = 0; i < routes->n; i++) {
+		if (contour_dag_add_route(b->dag, vh, routes->v[i]) != CONTOUR_EOK) {
+			b->nomem = 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The route as the HTTPS listener serves it: never a redirect to itself. */
+static int hp_add_secure_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp_routes_t *routes)
+{
+	for (size_t i = 0; i < routes->n; i++) {
+		contour_dag_route_t *r = routes->v[i];
+		if (r->https_redirect) {
+			contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+			if (!copy) {
+				b->nomem = 1;
+				return -1;
+			}
+			*copy = *r;
+			copy->https_redirect = 0;
+			copy->key = NULL;
+			r = copy;
+		}
+		if (contour_dag_add_route(b->dag, vh, r) != CONTOUR_EOK) {
+			b->nomem = 1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* upstream's computeHTTPProxy: everything about one proxy that is visited as
+ * a root candidate (children are only marked orphaned here). */
+static void hp_root(hp_build_t *b, hp_proxy_t *px)
+{
+	hp_status_t *st = hp_build_accessor(b, px);
+	if (!st)
+		return;
+	const json_t *spec = px->spec;
+	const json_t *vh = hp_obj(spec, "virtualhost");
+	if (!vh) {
+		px->orphaned = 1;
+		goto done;
+	}
+	const char *host = hp_str(vh, "fqdn");
+	if (hp_blank(host)) {
+		hp_status_error(st, "VirtualHostError", "FQDNNotSpecified",
+		                "Spec.VirtualHost.Fqdn must be specified");
+		goto done;
+	}
+	hp_status_set_vhost(st, host);
+
+	if (!hp_root_allowed(b->ctx, px->ns)) {
+		hp_status_error(st, "RootNamespaceError", "RootProxyNotAllowedInNamespace",
+		                "root HTTPProxy cannot be defined in this namespace");
+		goto done;
+	}
+	const json_t *tcpproxy = hp_obj(spec, "tcpproxy");
+	if (json_array_size(hp_arr(spec, "routes")) == 0 &&
+	    json_array_size(hp_arr(spec, "includes")) == 0 && !tcpproxy) {
+		hp_status_error(
+		    st, "SpecError", "NothingDefined",
+		    "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
+		goto done;
+	}
+	const json_t *tls = hp_obj(vh, "tls");
+	if (json_array_size(hp_arr(vh, "jwtProviders")) > 0 &&
+	    (!tls || !*hp_str(tls, "secretName"))) {
+		hp_status_error(
+		    st, "JWTVerificationError", "JWTVerificationNotPermitted",
+		    "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that "
+		    "terminate TLS");
+		goto done;
+	}
+	if (!tls && *hp_str(hp_obj(hp_obj(vh, "authorization"), "extensionRef"), "name")) {
+		hp_status_error(st, "AuthError", "AuthNotPermitted",
+		                "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be "
+		                "defined for root HTTPProxies that terminate TLS");
+		goto done;
+	}
+	const json_t *allow = hp_arr(vh, "ipAllowPolicy"), *deny = hp_arr(vh, "ipDenyPolicy");
+	if (json_array_size(allow) > 0 && json_array_size(deny) > 0) {
+		hp_status_error(st, "IPFilterError", "IncompatibleIPAddressFilters",
+		                "Spec.VirtualHost.IPAllowFilterPolicy and "
+		                "Spec.VirtualHost.IPDepnyFilterPolicy cannot both be defined.");
+		goto done;
+	}
+
+	int tls_enabled = 0;
+	if (hp_tls_vhost(b, st, px, host, &tls_enabled) != 0)
+		goto done;
+
+	if (tcpproxy) {
+		if (!tls_enabled) {
+			hp_status_error(
+			    st, "TCPProxyError", "TLSMustBeConfigured",
+			    "Spec.TCPProxy requires that either Spec.TLS.Passthrough or "
+			    "Spec.TLS.SecretName be set");
+			goto done;
+		}
+		if (hp_tcpproxy(b, st, px, NULL, host, hp_bool(tls, "passthrough")) != 0)
+			goto done;
+	}
+
+	hp_routes_t routes = {0};
+	if (hp_compute_routes(b, st, px, px, NULL, NULL, tls_enabled, &routes) != 0)
+		routes.n = 0;
+
+	contour_dag_vhost_t *insecure = contour_dag_vhost(b->dag, host);
+	if (!insecure) {
+		b->nomem = 1;
+		goto done;
+	}
+	contour_dag_cors_t *cors = NULL;
+	if (hp_policy_cors(b->dag, json_object_get(vh, "corsPolicy"), &cors, st) != 0)
+		goto done;
+	insecure->cors = cors;
+	if (json_object_get(vh, "rateLimitPolicy"))
+		hp_ignored(st, "\"Spec.VirtualHost.RateLimitPolicy\"");
+	contour_dag_ip_filter_t *filter = NULL;
+	if (hp_policy_ip_filter(b->dag, allow, deny, 0, &filter, st) != 0)
+		goto done;
+	insecure->ip_filter = filter;
+	if (hp_add_routes(b, insecure, &routes) != 0)
+		goto done;
+
+	if (tls_enabled && !tcpproxy) {
+		contour_dag_svhost_t *secure = contour_dag_svhost(b->dag, host);
+		if (!secure) {
+			b->nomem = 1;
+			goto done;
+		}
+		secure->vhost.cors = cors;
+		secure->vhost.ip_filter = filter;
+		hp_add_secure_routes(b, &secure->vhost, &routes);
+	}
+done:
+	hp_build_commit(b, px, st);
+}
+
+/* ---- duplicate FQDNs (upstream's validHTTPProxies) ---- */
+
+typedef struct hp_rootref {
+	hp_proxy_t *px;
+	char *fqdn; /* lower case */
+} hp_rootref_t;
+
+static int hp_rootref_cmp(const void *a, const void *b)
+{
+	const hp_rootref_t *x = a, *y = b;
+	int c = strcmp(x->fqdn, y->fqdn);
+	if (c)
+		return c;
+	c = strcmp(x->px->ns, y->px->ns);
+	return c ? c : strcmp(x->px->name, y->px->name);
+}
+
+static void hp_duplicate(hp_build_t *b, hp_rootref_t *group, size_t n)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(group[i].px->ns) + strlen(group[i].px->name) + 3;
+	char *list = calloc(1, len);
+	if (!list) {
+		b->nomem = 1;
+		return;
+	}
+	size_t o = 0;
+	/* Sorted by ns then name, as "ns/name" strings sort (names have no '/'). */
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(list + o, len - o, "%s%s/%s", i ? ", " : "", group[i].px->ns,
+		                      group[i].px->name);
+	char q[600];
+	hp_quote(q, sizeof(q), group[0].fqdn);
+	for (size_t i = 0; i < n; i++) {
+		hp_status_t *st = hp_build_accessor(b, group[i].px);
+		if (!st)
+			break;
+		hp_status_set_vhost(st, group[i].fqdn);
+		hp_status_error(st, "VirtualHostError", "DuplicateVhost",
+		                "fqdn %s is used in multiple HTTPProxies: %s", q, list);
+		hp_build_commit(b, group[i].px, st);
+	}
+	free(list);
+}
+
+static void hp_run(hp_build_t *b)
+{
+	hp_rootref_t *roots = calloc(b->nproxies + 1, sizeof(*roots));
+	size_t nroots = 0;
+	if (!roots) {
+		b->nomem = 1;
+		return;
+	}
+	/* Children first: they are only marked orphaned, and a root that
+	 * includes one later clears the mark. */
+	for (size_t i = 0; i < b->nproxies; i++) {
+		hp_proxy_t *px = &b->proxies[i];
+		const json_t *vh = hp_obj(px->spec, "virtualhost");
+		if (!vh) {
+			hp_root(b, px);
+			continue;
+		}
+		char *low = strdup(hp_str(vh, "fqdn"));
+		if (!low) {
+			b->nomem = 1;
+			break;
+		}
+		for (char *c = low; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		roots[nroots++] = (hp_rootref_t){px, low};
+	}
+	qsort(roots, nroots, sizeof(*roots), hp_rootref_cmp);
+	for (size_t i = 0; i < nroots && !b->nomem;) {
+		size_t j = i + 1;
+		while (j < nroots && !strcmp(roots[j].fqdn, roots[i].fqdn))
+			j++;
+		if (j - i == 1)
+			hp_root(b, roots[i].px);
+		else
+			hp_duplicate(b, &roots[i], j - i);
+		i = j;
+	}
+	for (size_t i = 0; i < nroots; i++)
+		free(roots[i].fqdn);
+	free(roots);
+
+	for (size_t i = 0; i < b->nproxies && !b->nomem; i++) {
+		hp_proxy_t *px = &b->proxies[i];
+		if (!px->orphaned)
+			continue;
+		hp_status_t *st = hp_build_accessor(b, px);
+		if (!st)
+			break;
+		hp_status_error(
+		    st, "Orphaned", "Orphaned",
+		    "this HTTPProxy is not part of a delegation chain from a root HTTPProxy");
+		hp_build_commit(b, px, st);
+	}
+}
+
+/* ---- metrics (upstream's calculateRouteMetric + SetHTTPProxyMetric) ---- */
+
+static void hp_metrics(hp_build_t *b)
+{
+	httpproxy_ctx_t *ctx = b->ctx;
+	contour_metric_reset(ctx->m_total);
+	contour_metric_reset(ctx->m_root);
+	contour_metric_reset(ctx->m_valid);
+	contour_metric_reset(ctx->m_invalid);
+	contour_metric_reset(ctx->m_orphaned);
+	/* Roots are counted per (namespace, vhost) but published per namespace
+	 * with Set, so upstream's gauge shows one vhost's count: the last one
+	 * (here, in vhost order). */
+	json_t *roots = json_object();
+	for (size_t i = 0; i < b->nproxies; i++) {
+		const hp_proxy_t *px = &b->proxies[i];
+		if (!px->st)
+			continue;
+		const char *vhost = hp_status_vhost(px->st);
+		vhost = vhost ? vhost : "";
+		const char *ns_only[] = {px->ns};
+		const char *ns_vhost[] = {px->ns, vhost};
+		if (hp_status_nerrors(px->st) == 0)
+			contour_metric_add(ctx->m_valid, ns_vhost, 1);
+		else if (px->orphaned) /* its last commit was the Orphaned error */
+			contour_metric_add(ctx->m_orphaned, ns_only, 1);
+		else
+			contour_metric_add(ctx->m_invalid, ns_vhost, 1);
+		contour_metric_add(ctx->m_total, ns_only, 1);
+		if (*vhost && roots) {
+			json_t *per_ns = json_object_get(roots, px->ns);
+			if (!per_ns) {
+				per_ns = json_object();
+				json_object_set_new(roots, px->ns, per_ns);
+			}
+			json_int_t n = json_integer_value(json_object_get(per_ns, vhost));
+			json_object_set_new(per_ns, vhost, json_integer(n + 1));
+		}
+	}
+	const char *ns;
+	json_t *per_ns;
+	json_object_foreach(roots, ns, per_ns)
+	{
+		const char *last = NULL;
+		const char *vh;
+		json_t *n;
+		json_object_foreach(per_ns, vh, n)
+		{
+			if (!last || strcmp(vh, last) > 0)
+				last = vh;
+		}
+		const char *labels[] = {ns};
+		if (last)
+			contour_metric_set(
+			    ctx->m_root, labels,
+			    (double)json_integer_value(json_object_get(per_ns, last)));
+	}
+	json_decref(roots);
+}
+
+static void hp_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int hp_process(contour_snapshot_t *building, void *ud)
+{
+	httpproxy_ctx_t *ctx = ud;
+	hp_build_t b = {.ctx = ctx, .mod = ctx->mod, .dag = contour_snapshot_dag(building)};
+	int rc = CONTOUR_EOK;
+
+	contour_store_foreach(ctx->mod, HP_API_VERSION, HP_KIND, hp_collect, &b);
+	if (!b.nomem)
+		hp_run(&b);
+	if (b.nomem) {
+		rc = CONTOUR_ENOMEM;
+		goto out;
+	}
+
+	char now[32];
+	hp_now(now, sizeof(now));
+	for (size_t i = 0; i < b.nproxies; i++) {
+		hp_proxy_t *px = &b.proxies[i];
+		if (!px->st)
+			continue;
+		contour_object_key_t key = {.api_version = HP_API_VERSION,
+		                            .kind = HP_KIND,
+		                            .namespace_ = px->ns,
+		                            .name = px->name};
+		json_t *status = hp_status_to_json(px->st, now);
+		if (!status ||
+		    contour_snapshot_set_status_new(building, &key, status) != CONTOUR_EOK) {
+			rc = CONTOUR_ENOMEM;
+			goto out;
+		}
+	}
+	hp_metrics(&b);
+out:
+	for (size_t i = 0; i < b.nproxies; i++)
+		hp_status_free(b.proxies[i].st);
+	free(b.proxies);
+	return rc;
+}

@@ -1,0 +1,545 @@
+/* modules/httpproxy/hp_routes.c: routes and includes, as upstream's
+ * computeRoutes does them (internal/dag/httpproxy_processor.go): includes
+ * first (recursively, with cycle detection and 502 routes for missing or
+ * root targets), then the proxy's own routes in order, each checked in
+ * upstream's order; any route error drops every route of the proxy being
+ * processed, an unresolved service only drops that backend, and a route
+ * left with no backend answers 503. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/httpproxy/hp_proc.h"
+
+#define HP_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define HP_IGNORE_PORT    "(:[0-9]+)?"
+
+int hp_resolve_service(hp_build_t *b, const hp_proxy_t *px, const char *name, uint32_t port,
+                       uint32_t health_port, contour_dag_service_t *svc, const char **protocol,
+                       contour_dag_circuit_breakers_t *breakers, char *err, size_t errlen)
+{
+	memset(svc, 0, sizeof(*svc));
+	if (contour_dag_lookup_service(b->mod, b->dag, px->ns, name, port, NULL, svc, protocol,
+	                               breakers, err, errlen) != CONTOUR_EOK)
+		return -1;
+	if (health_port && health_port != port) {
+		contour_dag_service_t hs;
+		const char *hproto = NULL;
+		contour_dag_circuit_breakers_t hcb;
+		memset(&hs, 0, sizeof(hs));
+		if (contour_dag_lookup_service(b->mod, b->dag, px->ns, name, health_port, NULL, &hs,
+		                               &hproto, &hcb, err, errlen) != CONTOUR_EOK)
+			return -1;
+		svc->health_port = hs.port;
+		svc->health_port_name = hs.port_name;
+	}
+	return 0;
+}
+
+int hp_service_protocol(hp_status_t *st, const json_t *service, const char *annotated,
+                        const char **out)
+{
+	const json_t *p = json_object_get(service, "protocol");
+	if (!json_is_string(p)) {
+		*out = annotated ? annotated : "";
+		return 0;
+	}
+	const char *s = json_string_value(p);
+	if (strcmp(s, "h2c") && strcmp(s, "h2") && strcmp(s, "tls")) {
+		hp_status_error(st, "ServiceError", "UnsupportedProtocol",
+		                "unsupported protocol: %s", s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Arena copies of px's namespace and name, for route origins. */
+static void hp_origin(hp_build_t *b, const hp_proxy_t *px, contour_dag_route_t *r)
+{
+	r->origin.kind = HP_KIND;
+	r->origin.namespace_ = contour_dag_strdup(b->dag, px->ns);
+	r->origin.name = contour_dag_strdup(b->dag, px->name);
+	if (!r->origin.namespace_ || !r->origin.name)
+		b->nomem = 1;
+}
+
+/* a ++ b as a new array (either may be NULL). */
+static json_t *hp_concat(const json_t *a, const json_t *c)
+{
+	json_t *out = json_array();
+	if (!out)
+		return NULL;
+	if (json_is_array(a))
+		json_array_extend(out, (json_t *)a);
+	if (json_is_array(c))
+		json_array_extend(out, (json_t *)c);
+	return out;
+}
+
+/* A 502 route on an include's own conditions (upstream's
+ * addStatusBadGatewayRoute: only when the include has conditions). */
+static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *iconds,
+                           hp_routes_t *out)
+{
+	if (json_array_size(iconds) == 0)
+		return;
+	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
+	contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+	if (!r || !dr) {
+		b->nomem = 1;
+		return;
+	}
+	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	hp_policy_merge_conditions(b->dag, iconds, r);
+	dr->status_code = 502;
+	r->direct_response = dr;
+	hp_origin(b, px, r);
+	hp_routes_push(b, out, r);
+}
+
+/* Header matches rebuilt through contour_dag_push, so one more can be
+ * appended whatever way the list was allocated. */
+static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const char *fqdn)
+{
+	contour_dag_header_match_t *list = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (!contour_dag_push(b->dag, &list, &n, &r->headers[i], sizeof(*list)))
+			goto nomem;
+	/* regexp.QuoteMeta of the fqdn after its leading '*'. */
+	size_t len = strlen(fqdn);
+	char *quoted = calloc(1, 2 * len + 1);
+	if (!quoted)
+		goto nomem;
+	size_t o = 0;
+	for (const char *c = fqdn + 1; *c; c++) {
+		if (strchr("\\.+*?()|[]{}^$", *c))
+			quoted[o++] = '\\';
+		quoted[o++] = *c;
+	}
+	contour_dag_header_match_t m = {
+	    .name = ":authority",
+	    .type = CONTOUR_DAG_MATCH_REGEX,
+	    .value =
+	        contour_dag_printf(b->dag, "%s%s%s", HP_WILDCARD_LABEL, quoted, HP_IGNORE_PORT),
+	};
+	free(quoted);
+	if (!m.value || !contour_dag_push(b->dag, &list, &n, &m, sizeof(m)))
+		goto nomem;
+	r->headers = list;
+	r->nheaders = n;
+	return 0;
+nomem:
+	b->nomem = 1;
+	return -1;
+}
+
+/* Pick the one replacement upstream applies: the entry whose prefix is the
+ * routing prefix, else the entry with an empty prefix. */
+static void hp_choose_rewrite(hp_build_t *b, contour_dag_route_t *r,
+                              const contour_dag_prefix_rewrite_t *list, size_t n)
+{
+	const contour_dag_prefix_rewrite_t *pick = NULL;
+	const char *routing = r->path.value ? r->path.value : "/";
+	for (size_t i = 0; i < n && !pick; i++)
+		if (list[i].prefix && *list[i].prefix && !strcmp(list[i].prefix, routing))
+			pick = &list[i];
+	for (size_t i = 0; i < n && !pick; i++)
+		if (!list[i].prefix || !*list[i].prefix)
+			pick = &list[i];
+	r->prefix_rewrites = NULL;
+	r->nprefix_rewrites = 0;
+	if (!pick)
+		return;
+	contour_dag_prefix_rewrite_t *rw = contour_dag_new(b->dag, sizeof(*rw));
+	if (!rw) {
+		b->nomem = 1;
+		return;
+	}
+	rw->prefix = routing;
+	rw->replacement = pick->replacement ? pick->replacement : "";
+	r->prefix_rewrites = rw;
+	r->nprefix_rewrites = 1;
+}
+
+/* The route's services; -1 drops every route of the proxy. */
+static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
+                             const json_t *route, contour_dag_route_t *r,
+                             contour_dag_lb_strategy_t strategy, contour_dag_health_check_t *hc,
+                             int64_t idle_connection_ms)
+{
+	size_t i;
+	const json_t *service;
+	json_array_foreach(hp_arr(route, "services"), i, service)
+	{
+		const char *name = hp_str(service, "name");
+		json_int_t port = hp_int(service, "port");
+		char q[600], err[1024];
+		if (port < 1 || port > 65535) {
+			hp_status_error(st, "ServiceError", "ServicePortInvalid",
+			                "service %s: port must be in the range 1-65535",
+			                hp_quote(q, sizeof(q), name));
+			return -1;
+		}
+		json_int_t health_port = port;
+		if (hc && hp_int(service, "healthPort") > 0)
+			health_port = hp_int(service, "healthPort");
+
+		contour_dag_cluster_t c;
+		memset(&c, 0, sizeof(c));
+		const char *annotated = NULL;
+		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
+		                       &c.service, &annotated, &c.circuit_breakers, err,
+		                       sizeof(err)) != 0) {
+			hp_status_error(st, "ServiceError", "ServiceUnresolvedReference",
+			                "Spec.Routes unresolved service reference: %s", err);
+			continue;
+		}
+		if (hp_service_protocol(st, service, annotated, &c.protocol) != 0)
+			return -1;
+		c.protocol = contour_dag_strdup(b->dag, c.protocol);
+		const json_t *validation = hp_obj(service, "validation");
+		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) && validation &&
+		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
+			return -1;
+
+		contour_dag_header_policy_t *sreq = NULL, *sresp = NULL;
+		if (hp_policy_headers(b->dag, json_object_get(service, "requestHeadersPolicy"), 1,
+		                      "service", px->ns, name, (uint32_t)port, &sreq, st) != 0)
+			return -1;
+		if (hp_policy_headers(b->dag, json_object_get(service, "responseHeadersPolicy"), 0,
+		                      "service", px->ns, name, (uint32_t)port, &sresp, st) != 0)
+			return -1;
+		if (json_object_get(service, "cookieRewritePolicies"))
+			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
+		const json_t *ssp = hp_obj(service, "slowStartPolicy");
+		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c.slow_start, st) != 0)
+			return -1;
+
+		c.lb_strategy = strategy;
+		c.health_check = hc;
+		c.idle_connection_timeout_ms = idle_connection_ms;
+		/* upstream's determineSNI: service Host rewrite, then the route's,
+		 * then the ExternalName. */
+		if (sreq && sreq->host_rewrite && *sreq->host_rewrite)
+			c.sni = sreq->host_rewrite;
+		else if (r->request_headers && r->request_headers->host_rewrite &&
+		         *r->request_headers->host_rewrite)
+			c.sni = r->request_headers->host_rewrite;
+		else if (c.service.external_name && *c.service.external_name)
+			c.sni = c.service.external_name;
+
+		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
+		if (!cl) {
+			b->nomem = 1;
+			return -1;
+		}
+		json_int_t weight = hp_int(service, "weight");
+		if (weight < 0)
+			weight = 0;
+		int mirror = hp_bool(service, "mirror");
+		if (mirror && r->nmirrors > 0) {
+			hp_status_error(st, "ServiceError", "OnlyOneMirror",
+			                "only one service per route may be nominated as mirror");
+			return -1;
+		}
+		if (mirror) {
+			/* An omitted (or zero) weight mirrors everything. */
+			contour_dag_mirror_t m = {.cluster = cl,
+			                          .percent = weight == 0 ? 100 : (uint32_t)weight};
+			if (!contour_dag_push(b->dag, &r->mirrors, &r->nmirrors, &m, sizeof(m)))
+				goto nomem;
+		} else {
+			contour_dag_backend_t be = {.cluster = cl,
+			                            .weight = (uint32_t)weight,
+			                            .request_headers = sreq,
+			                            .response_headers = sresp};
+			if (!contour_dag_push(b->dag, &r->backends, &r->nbackends, &be, sizeof(be)))
+				goto nomem;
+		}
+	}
+	return 0;
+nomem:
+	b->nomem = 1;
+	return -1;
+}
+
+static int hp_route_action_count(const json_t *route)
+{
+	int n = 0;
+	if (json_array_size(hp_arr(route, "services")) > 0)
+		n++;
+	if (json_object_get(route, "requestRedirectPolicy"))
+		n++;
+	if (json_object_get(route, "directResponsePolicy"))
+		n++;
+	return n;
+}
+
+/* One route of px; -1 drops every route of px (upstream's `return nil`). */
+static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, const hp_proxy_t *px,
+                    const json_t *conds, int enforce_tls, const json_t *route, hp_routes_t *out)
+{
+	int rc = -1;
+	json_t *merged = NULL;
+	const json_t *own = hp_arr(route, "conditions");
+
+	if (hp_route_action_count(route) != 1) {
+		hp_status_error(st, "RouteError", "RouteActionCountNotValid",
+		                "must set exactly one of route.services or "
+		                "route.requestRedirectPolicy or route.directResponsePolicy");
+		return -1;
+	}
+	merged = hp_concat(conds, own);
+	if (!merged) {
+		b->nomem = 1;
+		goto out;
+	}
+	if (hp_policy_route_conditions_split(conds, own, st) != 0)
+		goto out;
+
+	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
+	if (!r) {
+		b->nomem = 1;
+		goto out;
+	}
+	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	if (hp_policy_headers(b->dag, json_object_get(route, "requestHeadersPolicy"), 1, "route",
+	                      px->ns, NULL, 0, &r->request_headers, st) != 0)
+		goto out;
+	if (hp_policy_headers(b->dag, json_object_get(route, "responseHeadersPolicy"), 0, "route",
+	                      px->ns, NULL, 0, &r->response_headers, st) != 0)
+		goto out;
+	if (json_object_get(route, "cookieRewritePolicies"))
+		hp_ignored(st, "\"Spec.Routes.CookieRewritePolicies\"");
+	int64_t idle_connection_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	if (hp_policy_timeouts(json_object_get(route, "timeoutPolicy"), &r->timeouts,
+	                       &idle_connection_ms, st) != 0)
+		goto out;
+	if (json_object_get(route, "rateLimitPolicy"))
+		hp_ignored(st, "\"Spec.Routes.RateLimitPolicy\"");
+	contour_dag_lb_strategy_t strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
+	if (hp_policy_load_balancer(b->dag, json_object_get(route, "loadBalancerPolicy"), 0,
+	                            &strategy, &r->hash_policies, &r->nhash_policies, st) != 0)
+		goto out;
+	const json_t *redirect = json_object_get(route, "requestRedirectPolicy");
+	if (redirect && hp_policy_redirect(b->dag, redirect, &r->redirect, st) != 0)
+		goto out;
+	if (json_object_get(route, "internalRedirectPolicy"))
+		hp_ignored(st, "\"Spec.Routes.InternalRedirectPolicy\"");
+	const json_t *direct = json_object_get(route, "directResponsePolicy");
+	if (direct && hp_policy_direct_response(b->dag, direct, &r->direct_response, st) != 0)
+		goto out;
+
+	if (hp_policy_merge_conditions(b->dag, merged, r) != 0) {
+		b->nomem = 1;
+		goto out;
+	}
+	r->websockets = hp_bool(route, "enableWebsockets");
+	int permit = hp_bool(route, "permitInsecure") && !b->ctx->settings.disable_permit_insecure;
+	r->https_redirect = enforce_tls && !permit;
+	if (hp_policy_retry(b->dag, json_object_get(route, "retryPolicy"), &r->retry, st) != 0)
+		goto out;
+	if (json_object_get(route, "authPolicy"))
+		hp_ignored(st, "\"Spec.Routes.AuthPolicy\"");
+	hp_origin(b, px, r);
+
+	const json_t *rewrite = json_object_get(route, "pathRewritePolicy");
+	if (json_array_size(hp_arr(rewrite, "replacePrefix")) > 0) {
+		contour_dag_prefix_rewrite_t *list = NULL;
+		size_t n = 0;
+		if (hp_policy_prefix_rewrite(b->dag, rewrite, r, st, &list, &n) != 0)
+			goto out;
+		hp_choose_rewrite(b, r, list, n);
+	}
+
+	contour_dag_health_check_t *hc = NULL;
+	if (hp_policy_health_check(b->dag, json_object_get(route, "healthCheckPolicy"), 0, &hc,
+	                           st) != 0)
+		goto out;
+	if (hp_route_services(b, st, px, route, r, strategy, hc, idle_connection_ms) != 0)
+		goto out;
+	if (r->nbackends == 0 && !redirect && !direct) {
+		contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+		if (!dr) {
+			b->nomem = 1;
+			goto out;
+		}
+		dr->status_code = 503;
+		r->direct_response = dr;
+	}
+	const char *fqdn = hp_str(hp_obj(root->spec, "virtualhost"), "fqdn");
+	if (!strncmp(fqdn, "*.", 2) && hp_add_authority_match(b, r, fqdn) != 0)
+		goto out;
+	if (json_object_get(route, "jwtVerificationPolicy"))
+		hp_ignored(st, "\"Spec.Routes.JWTVerificationPolicy\"");
+	if (hp_policy_ip_filter(b->dag, hp_arr(route, "ipAllowPolicy"),
+	                        hp_arr(route, "ipDenyPolicy"), 1, &r->ip_filter, st) != 0)
+		goto out;
+	rc = hp_routes_push(b, out, r);
+out:
+	json_decref(merged);
+	return rc;
+}
+
+/* upstream's expandPrefixMatches: a route that rewrites a prefix other than
+ * "/" is split into "/foo" and "/foo/" forms unless both already exist. */
+static void hp_expand_prefixes(hp_build_t *b, hp_routes_t *routes)
+{
+	size_t n = routes->n;
+	if (n == 0)
+		return;
+	char **keys = calloc(n, sizeof(*keys));
+	size_t *count = calloc(n, sizeof(*count));
+	if (!keys || !count) {
+		free(keys);
+		free(count);
+		b->nomem = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const contour_dag_route_t *r = routes->v[i];
+		if (r->path.type != CONTOUR_DAG_PATH_PREFIX)
+			continue;
+		const char *p = r->path.value ? r->path.value : "/";
+		size_t len = strlen(p);
+		if (strcmp(p, "/"))
+			while (len > 0 && p[len - 1] == '/')
+				len--;
+		keys[i] = strndup(p, len);
+		if (!keys[i])
+			b->nomem = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n && keys[i]; j++)
+			if (keys[j] && !strcmp(keys[i], keys[j]))
+				count[i]++;
+	for (size_t i = 0; i < n && !b->nomem; i++) {
+		contour_dag_route_t *r = routes->v[i];
+		if (!keys[i] || count[i] != 1 || r->nprefix_rewrites == 0 ||
+		    !strcmp(r->path.value, "/"))
+			continue;
+		const char *repl = r->prefix_rewrites[0].replacement;
+		size_t rlen = strlen(repl);
+		while (rlen > 0 && repl[rlen - 1] == '/')
+			rlen--;
+		contour_dag_route_t *slash = contour_dag_new(b->dag, sizeof(*slash));
+		contour_dag_prefix_rewrite_t *rw1 = contour_dag_new(b->dag, sizeof(*rw1));
+		contour_dag_prefix_rewrite_t *rw2 = contour_dag_new(b->dag, sizeof(*rw2));
+		if (!slash || !rw1 || !rw2) {
+			b->nomem = 1;
+			break;
+		}
+		*slash = *r;
+		rw1->prefix = r->path.value = contour_dag_strdup(b->dag, keys[i]);
+		rw1->replacement = rlen ? contour_dag_printf(b->dag, "%.*s", (int)rlen, repl) : "/";
+		rw2->prefix = slash->path.value = contour_dag_printf(b->dag, "%s/", keys[i]);
+		rw2->replacement = contour_dag_printf(b->dag, "%.*s/", (int)rlen, repl);
+		r->prefix_rewrites = rw1;
+		slash->prefix_rewrites = rw2;
+		slash->nprefix_rewrites = 1;
+		if (!r->path.value || !rw1->replacement || !slash->path.value ||
+		    !rw2->replacement) {
+			b->nomem = 1;
+			break;
+		}
+		hp_routes_push(b, routes, slash);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(count);
+}
+
+int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp_proxy_t *px,
+                      const json_t *conds, const hp_visit_t *visited, int enforce_tls,
+                      hp_routes_t *out)
+{
+	for (const hp_visit_t *v = visited; v; v = v->up) {
+		if (v->px == px) {
+			hp_status_error(st, "IncludeError", "IncludeCreatesCycle",
+			                "include creates an include cycle: %s",
+			                hp_visit_path(b, visited, px));
+			return -1;
+		}
+	}
+	hp_visit_t here = {.px = px, .up = visited};
+	hp_routes_t local = {0};
+	int rc = -1;
+	hp_seen_t *seen = hp_seen_new();
+	if (!seen) {
+		b->nomem = 1;
+		return -1;
+	}
+
+	size_t i;
+	const json_t *inc;
+	json_array_foreach(hp_arr(px->spec, "includes"), i, inc)
+	{
+		const char *ns = hp_str(inc, "namespace");
+		const char *name = hp_str(inc, "name");
+		if (!*ns)
+			ns = px->ns;
+		const json_t *iconds = hp_arr(inc, "conditions");
+		json_t *empty = NULL;
+		if (!iconds)
+			iconds = empty = json_array();
+		if (hp_policy_include_conditions(iconds, st) != 0)
+			goto next;
+		if (hp_seen_check_add(seen, iconds)) {
+			hp_status_error(st, "IncludeError", "DuplicateMatchConditions",
+			                "duplicate conditions defined on an include");
+			goto next;
+		}
+		hp_proxy_t *child = hp_build_find(b, ns, name);
+		if (!child) {
+			hp_status_error(st, "IncludeError", "IncludeNotFound",
+			                "include %s/%s not found", ns, name);
+			hp_bad_gateway(b, px, iconds, &local);
+			goto next;
+		}
+		if (hp_obj(child->spec, "virtualhost")) {
+			hp_status_error(
+			    st, "IncludeError", "RootIncludesRoot",
+			    "root httpproxy cannot include another root httpproxy (%s/%s)",
+			    child->ns, child->name);
+			hp_bad_gateway(b, px, iconds, &local);
+			goto next;
+		}
+		hp_status_t *cst = hp_build_accessor(b, child);
+		json_t *merged = hp_concat(conds, iconds);
+		if (!cst || !merged) {
+			hp_status_free(cst);
+			json_decref(merged);
+			json_decref(empty);
+			b->nomem = 1;
+			goto out;
+		}
+		hp_compute_routes(b, cst, root, child, merged, &here, enforce_tls, &local);
+		json_decref(merged);
+		hp_build_commit(b, child, cst);
+		child->orphaned = 0;
+	next:
+		json_decref(empty);
+		if (b->nomem)
+			goto out;
+	}
+
+	const json_t *route;
+	json_array_foreach(hp_arr(px->spec, "routes"), i, route)
+	{
+		if (hp_route(b, st, root, px, conds, enforce_tls, route, &local) != 0)
+			goto out;
+	}
+	hp_expand_prefixes(b, &local);
+	for (i = 0; i < local.n; i++)
+		if (hp_routes_push(b, out, local.v[i]) != 0)
+			goto out;
+	rc = 0;
+out:
+	hp_seen_free(seen);
+	return rc;
+}
