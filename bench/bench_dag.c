@@ -201,6 +201,12 @@ int main(void)
 	}
 	contour_snapshot_t *snap = contour_snapshot_current(&core->self);
 	contour_dag_t *dag = contour_snapshot_dag(snap);
+	if (getenv("BENCH_DAG_DEBUG")) {
+		contour_object_key_t k = {"projectcontour.io/v1", "HTTPProxy", "bench", "app-0"};
+		char *st = json_dumps(contour_snapshot_status(snap, &k), JSON_COMPACT);
+		fprintf(stderr, "status of bench/app-0: %s\n", st ? st : "(none)");
+		free(st);
+	}
 	double first = times[0];
 	qsort(times, NBUILDS, sizeof(times[0]), cmp_double);
 	printf("first build:       %.1f ms (secrets validated, caches cold)\n", first);

@@ -176,66 +176,122 @@ contour_dag_svhost_t *contour_dag_svhost(contour_dag_t *dag, const char *fqdn)
 	return s;
 }
 
-/* A growable string builder on the heap, for canonical keys. */
+/* A growable byte builder for canonical keys. Keys are built for every
+ * route and every backend of every build, so this avoids printf: appends
+ * are memcpy and a hand-rolled decimal conversion. */
 typedef struct dag_buf {
 	char *p;
 	size_t len, cap;
+	int failed;
+	char small[512];
 } dag_buf_t;
 
-static void buf_add(dag_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_add(dag_buf_t *b, const char *fmt, ...)
+static void buf_init(dag_buf_t *b)
 {
-	va_list ap;
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
+	b->p = b->small;
+	b->len = 0;
+	b->cap = sizeof(b->small);
+	b->failed = 0;
+}
+
+static void buf_fini(dag_buf_t *b)
+{
+	if (b->p != b->small)
+		free(b->p);
+}
+
+static void buf_put(dag_buf_t *b, const void *data, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap * 2;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *g = b->p == b->small ? malloc(cap) : realloc(b->p, cap);
+		if (!g) {
+			b->failed = 1;
 			return;
 		}
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *grown = realloc(b->p, cap);
-		if (!grown)
-			return;
-		b->p = grown;
+		if (b->p == b->small)
+			memcpy(g, b->small, b->len);
+		b->p = g;
 		b->cap = cap;
 	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_u64(dag_buf_t *b, uint64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void buf_i64(dag_buf_t *b, int64_t v)
+{
+	if (v < 0) {
+		buf_put(b, "-", 1);
+		buf_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		buf_u64(b, (uint64_t)v);
+	}
+}
+
+/* A tag, then numbers separated by '/'. */
+static void buf_tag(dag_buf_t *b, const char *tag)
+{
+	buf_put(b, tag, strlen(tag));
 }
 
 /* Strings in keys are length-prefixed so no value can fake a separator. */
 static void buf_str(dag_buf_t *b, const char *s)
 {
 	s = s ? s : "";
-	buf_add(b, "%zu:%s;", strlen(s), s);
+	size_t n = strlen(s);
+	buf_u64(b, n);
+	buf_put(b, ":", 1);
+	buf_put(b, s, n);
+	buf_put(b, ";", 1);
+}
+
+static const char *buf_key(contour_dag_t *dag, dag_buf_t *b)
+{
+	const char *key = b->failed ? NULL : core_arena_strndup(dag->priv->arena, b->p, b->len);
+	buf_fini(b);
+	return key;
 }
 
 static const char *route_key(contour_dag_t *dag, const contour_dag_route_t *r)
 {
-	dag_buf_t b = {0};
-	buf_add(&b, "p%d", (int)r->path.type);
+	dag_buf_t b;
+	buf_init(&b);
+	buf_tag(&b, "p");
+	buf_u64(&b, (uint64_t)r->path.type);
 	buf_str(&b, r->path.value);
 	for (size_t i = 0; i < r->nheaders; i++) {
 		const contour_dag_header_match_t *h = &r->headers[i];
-		buf_add(&b, "h%d%d%d%d", (int)h->type, h->invert, h->ignore_case,
-		        h->treat_missing_as_empty);
+		buf_tag(&b, "h");
+		buf_u64(&b, (uint64_t)h->type << 3 | (uint64_t) !!h->invert << 2 |
+		                (uint64_t) !!h->ignore_case << 1 |
+		                (uint64_t) !!h->treat_missing_as_empty);
 		buf_str(&b, h->name);
 		buf_str(&b, h->value);
 	}
 	for (size_t i = 0; i < r->nqueries; i++) {
 		const contour_dag_query_match_t *q = &r->queries[i];
-		buf_add(&b, "q%d%d", (int)q->type, q->ignore_case);
+		buf_tag(&b, "q");
+		buf_u64(&b, (uint64_t)q->type << 1 | (uint64_t) !!q->ignore_case);
 		buf_str(&b, q->name);
 		buf_str(&b, q->value);
 	}
-	const char *key = b.p ? contour_dag_strdup(dag, b.p) : NULL;
-	free(b.p);
-	return key;
+	return buf_key(dag, &b);
 }
 
 int contour_dag_add_route(contour_dag_t *dag, contour_dag_vhost_t *vhost,
@@ -257,13 +313,16 @@ int contour_dag_add_route(contour_dag_t *dag, contour_dag_vhost_t *vhost,
 	           : CONTOUR_ENOMEM;
 }
 
-static const char *cluster_key(contour_dag_t *dag, const contour_dag_cluster_t *c)
+/* Build c's canonical key into b (initialised by the caller). */
+static void cluster_key(dag_buf_t *bp, const contour_dag_cluster_t *c)
 {
-	dag_buf_t b = {0};
+#define b (*bp)
 	const contour_dag_service_t *s = &c->service;
 	buf_str(&b, s->namespace_);
 	buf_str(&b, s->name);
-	buf_add(&b, "%u/%u", s->port, s->health_port);
+	buf_u64(&b, s->port);
+	buf_tag(&b, "/");
+	buf_u64(&b, s->health_port);
 	buf_str(&b, s->port_name);
 	buf_str(&b, s->health_port_name);
 	buf_str(&b, s->external_name);
@@ -273,30 +332,55 @@ static const char *cluster_key(contour_dag_t *dag, const contour_dag_cluster_t *
 		buf_str(&b, c->validation_ca->namespace_);
 		buf_str(&b, c->validation_ca->name);
 	}
-	buf_add(&b, "san%zu", c->nsubject_names);
+	buf_tag(&b, "san");
+	buf_u64(&b, c->nsubject_names);
 	for (size_t i = 0; i < c->nsubject_names; i++)
 		buf_str(&b, c->subject_names[i]);
-	buf_add(&b, "lb%d", (int)c->lb_strategy);
+	buf_tag(&b, "lb");
+	buf_u64(&b, (uint64_t)c->lb_strategy);
 	const contour_dag_health_check_t *h = c->health_check;
 	if (h) {
-		buf_add(&b, "hc%d/%lld/%lld/%u/%u", h->tcp, (long long)h->interval_ms,
-		        (long long)h->timeout_ms, h->unhealthy_threshold, h->healthy_threshold);
+		buf_tag(&b, "hc");
+		buf_u64(&b, (uint64_t) !!h->tcp);
+		buf_tag(&b, "/");
+		buf_i64(&b, h->interval_ms);
+		buf_tag(&b, "/");
+		buf_i64(&b, h->timeout_ms);
+		buf_tag(&b, "/");
+		buf_u64(&b, h->unhealthy_threshold);
+		buf_tag(&b, "/");
+		buf_u64(&b, h->healthy_threshold);
 		buf_str(&b, h->path);
 		buf_str(&b, h->host);
-		for (size_t i = 0; i < h->nexpected_statuses; i++)
-			buf_add(&b, "%u-%u,", h->expected_statuses[i].start,
-			        h->expected_statuses[i].end);
+		for (size_t i = 0; i < h->nexpected_statuses; i++) {
+			buf_u64(&b, h->expected_statuses[i].start);
+			buf_tag(&b, "-");
+			buf_u64(&b, h->expected_statuses[i].end);
+			buf_tag(&b, ",");
+		}
 	}
-	if (c->slow_start)
-		buf_add(&b, "ss%lld/%g/%u", (long long)c->slow_start->window_ms,
-		        c->slow_start->aggression, c->slow_start->min_weight_percent);
-	buf_add(&b, "idle%lld", (long long)c->idle_connection_timeout_ms);
+	if (c->slow_start) {
+		/* The aggression as its bit pattern: exact, and no printf. */
+		uint64_t bits;
+		memcpy(&bits, &c->slow_start->aggression, sizeof(bits));
+		buf_tag(&b, "ss");
+		buf_i64(&b, c->slow_start->window_ms);
+		buf_tag(&b, "/");
+		buf_u64(&b, bits);
+		buf_tag(&b, "/");
+		buf_u64(&b, c->slow_start->min_weight_percent);
+	}
+	buf_tag(&b, "idle");
+	buf_i64(&b, c->idle_connection_timeout_ms);
 	const contour_dag_circuit_breakers_t *cb = &c->circuit_breakers;
-	buf_add(&b, "cb%u/%u/%u/%u/%u", cb->max_connections, cb->max_pending_requests,
-	        cb->max_requests, cb->max_retries, cb->per_host_max_connections);
-	const char *key = b.p ? contour_dag_strdup(dag, b.p) : NULL;
-	free(b.p);
-	return key;
+	buf_tag(&b, "cb");
+	uint32_t cbv[] = {cb->max_connections, cb->max_pending_requests, cb->max_requests,
+	                  cb->max_retries, cb->per_host_max_connections};
+	for (size_t i = 0; i < sizeof(cbv) / sizeof(cbv[0]); i++) {
+		buf_u64(&b, cbv[i]);
+		buf_tag(&b, "/");
+	}
+#undef b
 }
 
 contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
@@ -304,13 +388,22 @@ contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
 {
 	if (DAG_SEALED(dag))
 		return NULL;
-	const char *key = cluster_key(dag, tmpl);
-	if (!key)
+	/* Most calls find an existing cluster: look up with the key still on
+	 * the stack, and copy it into the arena only for a new one. */
+	dag_buf_t b;
+	buf_init(&b);
+	cluster_key(&b, tmpl);
+	if (b.failed) {
+		buf_fini(&b);
 		return NULL;
-	contour_dag_cluster_t *c = core_strmap_get(dag->priv->clusters, key);
-	if (c)
+	}
+	contour_dag_cluster_t *c = core_strmap_get(dag->priv->clusters, b.p);
+	if (c) {
+		buf_fini(&b);
 		return c;
-	c = contour_dag_new(dag, sizeof(*c));
+	}
+	const char *key = buf_key(dag, &b);
+	c = key ? contour_dag_new(dag, sizeof(*c)) : NULL;
 	if (!c)
 		return NULL;
 	*c = *tmpl;

@@ -110,14 +110,15 @@ static long long lk_atoi(const char *s)
 static const char *lk_annotated_protocol(const json_t *svc, const char *port)
 {
 	static const char *const protos[] = {"h2", "h2c", "tls"};
+	static const char *const keys[] = {"projectcontour.io/upstream-protocol.h2",
+	                                   "projectcontour.io/upstream-protocol.h2c",
+	                                   "projectcontour.io/upstream-protocol.tls"};
 	const char *found = "";
 	if (!port || !*port)
 		return "";
 	size_t plen = strlen(port);
 	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-		char key[64];
-		snprintf(key, sizeof(key), "projectcontour.io/upstream-protocol.%s", protos[i]);
-		const char *list = json_string_value(lk_annotation(svc, key));
+		const char *list = json_string_value(lk_annotation(svc, keys[i]));
 		while (list && *list) {
 			const char *comma = strchr(list, ',');
 			const char *b = list, *e = comma ? comma : list + strlen(list);
@@ -148,6 +149,9 @@ static const char *lk_protocol(const json_t *svc, const json_t *port, const char
 			return "tls";
 		return "";
 	}
+	/* Most Services carry no annotations: skip the parsing. */
+	if (!json_object_size(json_object_get(json_object_get(svc, "metadata"), "annotations")))
+		return "";
 	const char *p = lk_annotated_protocol(svc, port_name);
 	if (!*p) {
 		char num[16];
