@@ -13,6 +13,9 @@ grep -q 'port: 0' "$T/local.yaml" || fail "conf/local.yaml no longer sets port 8
 run_and_signal() {
 	sig=$1
 	shift
+	# Remove the previous run's log first: the background child truncates it
+	# only when it starts, and wait_for must not read the old one.
+	rm -f "$T/log"
 	"$CONTOUR" "$@" serve --config "$T/local.yaml" >"$T/log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
