@@ -1,0 +1,108 @@
+/* modules/xds-grpc/xds.h: the xds-grpc module's private interfaces.
+ *
+ *   translation (xds_translate*.c): a sealed DAG snapshot (plus
+ *       EndpointSlices read from the store) -> Envoy v3 resources,
+ *       serialised with protobuf-c, named and shaped as upstream Contour's
+ *       (notes: ../shared/reference/notes/contour-features.md §5, xds.md §2-4)
+ *   server (xds_server*.c, xds_h2*.c, xds_stream*.c): gRPC over HTTP/2
+ *       (nghttp2 on libevent bufferevents, optional mTLS) serving the per-type
+ *       SotW services and ADS from the latest published xds_snapshot_t
+ *   xds-grpc.c: the module (descriptor, schema, observer that translates each
+ *       new DAG snapshot and publishes it to the server)
+ */
+#ifndef XDS_H
+#define XDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <contour/module.h>
+
+#define XDS_TYPE_LISTENER "type.googleapis.com/envoy.config.listener.v3.Listener"
+#define XDS_TYPE_ROUTE "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+#define XDS_TYPE_CLUSTER "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+#define XDS_TYPE_ENDPOINT "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+#define XDS_TYPE_SECRET "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+#define XDS_TYPE_RUNTIME "type.googleapis.com/envoy.service.runtime.v3.Runtime"
+
+typedef enum {
+	XDS_LISTENER = 0,
+	XDS_ROUTE,
+	XDS_CLUSTER,
+	XDS_ENDPOINT,
+	XDS_SECRET,
+	XDS_RUNTIME,
+	XDS_NTYPES,
+} xds_type_t;
+
+/* The type URL of t, and the xds_type_t of a type URL (-1 if unknown). */
+const char *xds_type_url(xds_type_t t);
+int xds_type_of_url(const char *url);
+
+/* One serialised resource (the bytes of the Envoy message itself, not an
+ * Any). `hash` is a content hash: equal hash, equal bytes. */
+typedef struct xds_resource {
+	char *name;
+	uint8_t *bytes;
+	size_t len;
+	uint64_t hash;
+} xds_resource_t;
+
+/* Everything served at one moment: per type, resources sorted by name, and a
+ * version string that changes whenever that type's content changes.
+ * Immutable once published; reference counted. */
+typedef struct xds_snapshot {
+	unsigned refs;
+	xds_resource_t *res[XDS_NTYPES];
+	size_t nres[XDS_NTYPES];
+	char version[XDS_NTYPES][40];
+} xds_snapshot_t;
+
+xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s);
+void xds_snapshot_unref(xds_snapshot_t *s); /* NULL accepted */
+/* Binary search by name; NULL when absent. */
+const xds_resource_t *xds_snapshot_find(const xds_snapshot_t *s, xds_type_t t, const char *name);
+
+/* Settings the translation needs (from the module config and the globals). */
+typedef struct xds_settings {
+	const char *http_address;  /* Envoy's HTTP listener, default 0.0.0.0 */
+	uint32_t http_port;        /* default 8080 */
+	const char *https_address; /* default 0.0.0.0 */
+	uint32_t https_port;       /* default 8443 */
+	const char *stats_address; /* default 0.0.0.0 */
+	uint32_t stats_port;       /* default 8002 */
+	uint32_t admin_port;       /* network.admin-port, default 9001, 0 = none */
+	const char *http_access_log;  /* default /dev/stdout */
+	const char *https_access_log; /* default /dev/stdout */
+} xds_settings_t;
+
+/* xds_translate: translate a sealed snapshot into a new xds snapshot whose
+ * versions continue from prev (NULL at first): a type's version changes only
+ * when its set of (name, hash) changed. Returns NULL on allocation failure. */
+xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
+                              const xds_settings_t *settings, const xds_snapshot_t *prev);
+
+/* xds_snapshot_to_json: the snapshot as
+ * {"listeners":[],"routes":[],"clusters":[],"endpoints":[],"secrets":[]} with
+ * each resource decoded to Envoy's proto3 JSON mapping (for `contour render
+ * --format envoy`); private keys replaced by "[redacted]". */
+json_t *xds_snapshot_to_json(const xds_snapshot_t *s);
+
+/* The server. */
+typedef struct xds_server xds_server_t;
+typedef struct xds_server_config {
+	const char *address; /* default 127.0.0.1 */
+	uint32_t port;       /* default 8001; 0 = pick (tests) */
+	int insecure;
+	const char *ca_file, *cert_file, *key_file; /* all three, or insecure */
+} xds_server_config_t;
+
+xds_server_t *xds_server_new(contour_module_t *mod, const xds_server_config_t *cfg);
+int xds_server_start(xds_server_t *srv); /* bind and listen; logs the port */
+void xds_server_stop(xds_server_t *srv); /* close listener and connections */
+void xds_server_free(xds_server_t *srv);
+/* xds_server_publish: serve snap from now on (takes a reference) and push
+ * what changed to every stream that is waiting for it. */
+void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap);
+uint32_t xds_server_port(const xds_server_t *srv);
+
+#endif
