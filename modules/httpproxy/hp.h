@@ -101,13 +101,27 @@ void hp_seen_free(hp_seen_t *seen);
 /* Header policies (route or service level). `what` is "route" or
  * "service": selects upstream's error types and wording. request=1 for
  * requestHeadersPolicy (Host allowed: becomes host_rewrite, or
- * host_rewrite_header for %REQ(x)% at route level; dynamic Host is an error
- * at service level), 0 for responseHeadersPolicy (Host is an error).
+ * host_rewrite_header for %REQ(x)% at route level; a service's own
+ * %REQ(x)% Host is accepted and ignored, as upstream does), 0 for
+ * responseHeadersPolicy (Host is an error).
  * %CONTOUR_NAMESPACE%, %CONTOUR_SERVICE_NAME%, %CONTOUR_SERVICE_PORT% are
- * expanded with ns/svc/port (svc NULL at route level: left as is). */
-int hp_policy_headers(contour_dag_t *dag, const json_t *policy, int request, const char *what,
-                      const char *ns, const char *svc, uint32_t port,
+ * expanded with ns/svc/port (svc NULL at route level: left as is).
+ * defaults is the global `policy.request-headers` (or response-headers)
+ * mapping {set: {name: value}, remove: [names]}, merged at service level
+ * only (upstream's headersPolicyService; NULL at route level, ignored
+ * there): the user's headers win, a default Host applies when the user set
+ * no static Host (a dynamic one is an error), default removes are appended.
+ * *out stays NULL when there is neither a policy nor anything from the
+ * defaults. */
+int hp_policy_headers(contour_dag_t *dag, const json_t *policy, const json_t *defaults, int request,
+                      const char *what, const char *ns, const char *svc, uint32_t port,
                       contour_dag_header_policy_t **out, hp_status_t *st);
+
+/* Upstream's config check of a default policy (HeadersPolicy.Validate):
+ * every `set` key and `remove` entry is a valid header name as written,
+ * and every value a scalar. 0, or -1 with the message in err ("invalid
+ * header name \"x y\": [a valid HTTP header must ...]"). */
+int hp_policy_headers_check(const json_t *defaults, char *err, size_t errlen);
 
 /* timeoutPolicy -> route->timeouts and *idle_connection_ms (cluster level);
  * RouteError/TimeoutPolicyNotValid with upstream's parse messages. */
@@ -170,6 +184,9 @@ typedef struct hp_settings {
 	json_t *ingress_classes;   /* array of strings; empty = "contour" only */
 	int disable_permit_insecure;
 	const char *fallback_ns, *fallback_name; /* tls.fallback-certificate */
+	/* policy.request-headers / policy.response-headers (a reference each,
+	 * NULL when unset): the defaults of every service's header policies. */
+	json_t *request_headers, *response_headers;
 } hp_settings_t;
 
 typedef struct httpproxy_ctx {

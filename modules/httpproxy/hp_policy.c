@@ -517,12 +517,11 @@ static int hp_headers_build(contour_dag_t *dag, const json_t *policy, int reques
 				snprintf(err, errlen, "rewriting \"Host\" header is not supported");
 				return -1;
 			}
-			if (from && service) {
-				snprintf(err, errlen,
-				         "rewriting \"Host\" host header with dynamic value is not "
-				         "supported on service");
-				return -1;
-			}
+			/* Upstream keeps a service's %REQ(x)% Host in the cluster's
+			 * policy, where Envoy never reads it (weighted clusters have
+			 * no header-based rewrite): accepted, and dropped here. */
+			if (from && service)
+				continue;
 			if (from) {
 				if (!(hp->host_rewrite_header = hp_canonical(dag, from)))
 					return CONTOUR_ENOMEM;
@@ -569,8 +568,150 @@ static int hp_headers_build(contour_dag_t *dag, const json_t *policy, int reques
 	return 0;
 }
 
-int hp_policy_headers(contour_dag_t *dag, const json_t *policy, int request, const char *what,
-                      const char *ns, const char *svc, uint32_t port,
+/* A default's value as text: the config's YAML scalars arrive typed, and
+ * upstream decodes each into a Go string. Anything else (refused when the
+ * module starts) reads as "". */
+static const char *hp_scalar_text(const json_t *v, char *buf, size_t size)
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, size, "%s", json_is_true(v) ? "true" : "false");
+	else if (json_is_real(v)) {
+		/* The shortest text that reads back as the same number. */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(buf, size, "%.*g", prec, json_real_value(v));
+			if (strtod(buf, NULL) == json_real_value(v))
+				break;
+		}
+	} else
+		buf[0] = '\0';
+	return buf;
+}
+
+static int hp_header_set_has(const contour_dag_header_policy_t *hp, const char *key)
+{
+	for (size_t i = 0; i < hp->nset; i++) {
+		if (!strcmp(hp->set[i].name, key))
+			return 1;
+	}
+	return 0;
+}
+
+/* headersPolicyService's merge of the global default policy (a config
+ * mapping {set: {name: value}, remove: [names]}) into the user's: a header
+ * the user sets wins; the default Host applies only when the user set no
+ * static Host; default removes are appended after the user's (sorted) ones
+ * unless the user removes them too. Go walks the `set` map in random
+ * order; we walk it in file order, so of two names that canonicalise alike
+ * the first wins, and of two errors the first is reported. */
+static int hp_headers_merge(contour_dag_t *dag, const json_t *defaults, int request,
+                            const char *const *dyn, contour_dag_header_policy_t *hp, char *err,
+                            size_t errlen)
+{
+	const char *name;
+	const json_t *v;
+	size_t i, nuser = hp->nremove;
+	json_t *e;
+	char q[512], hdr[256], text[64];
+	json_object_foreach((json_t *)json_object_get(defaults, "set"), name, v)
+	{
+		const char *key = hp_canonical(dag, name);
+		const char *value = hp_scalar_text(v, text, sizeof(text));
+		if (!key)
+			return CONTOUR_ENOMEM;
+		if (!strcmp(key, "Host")) {
+			if (!request) {
+				snprintf(err, errlen, "rewriting \"Host\" header is not supported");
+				return -1;
+			}
+			if (hp->host_rewrite && *hp->host_rewrite)
+				continue;
+			if (hp_host_rewrite_header(value, hdr, sizeof(hdr))) {
+				snprintf(err, errlen,
+				         "rewriting \"Host\" host header with dynamic value is not "
+				         "supported on service");
+				return -1;
+			}
+			if (!(hp->host_rewrite = contour_dag_strdup(dag, value)))
+				return CONTOUR_ENOMEM;
+			continue;
+		}
+		if (!hp_header_name_valid(key)) {
+			snprintf(err, errlen, "invalid set header %s: " HP_HEADER_NAME_MSG,
+			         hp_quote(q, sizeof(q), key, 0));
+			return -1;
+		}
+		if (hp_header_set_has(hp, key))
+			continue;
+		contour_dag_header_value_t hv = {key, hp_escape_value(dag, value, dyn)};
+		if (!hv.value || !contour_dag_push(dag, &hp->set, &hp->nset, &hv, sizeof(hv)))
+			return CONTOUR_ENOMEM;
+	}
+	if (hp->nset > 1)
+		qsort(hp->set, hp->nset, sizeof(*hp->set), hp_hv_cmp);
+	json_array_foreach(json_object_get(defaults, "remove"), i, e)
+	{
+		const char *key =
+		    hp_canonical(dag, json_string_value(e) ? json_string_value(e) : "");
+		int present = 0;
+		if (!key)
+			return CONTOUR_ENOMEM;
+		/* "set" is upstream's wording for a bad default removal too. */
+		if (!hp_header_name_valid(key)) {
+			snprintf(err, errlen, "invalid set header %s: " HP_HEADER_NAME_MSG,
+			         hp_quote(q, sizeof(q), key, 0));
+			return -1;
+		}
+		/* Only the user's own removals count: upstream does not add the
+		 * appended defaults to its set, so a default listed twice is
+		 * appended twice. */
+		for (size_t j = 0; j < nuser && !present; j++)
+			present = !strcmp(hp->remove[j], key);
+		if (!present &&
+		    !contour_dag_push(dag, &hp->remove, &hp->nremove, &key, sizeof(key)))
+			return CONTOUR_ENOMEM;
+	}
+	return 0;
+}
+
+int hp_policy_headers_check(const json_t *defaults, char *err, size_t errlen)
+{
+	const char *name;
+	const json_t *v;
+	size_t i;
+	json_t *e;
+	char q[512];
+	json_object_foreach((json_t *)json_object_get(defaults, "set"), name, v)
+	{
+		if (!hp_header_name_valid(name)) {
+			snprintf(err, errlen, "invalid header name %s: " HP_HEADER_NAME_MSG,
+			         hp_quote(q, sizeof(q), name, 0));
+			return -1;
+		}
+		/* Go's YAML decoder refuses a mapping or a list for a string. */
+		if (json_is_object(v) || json_is_array(v)) {
+			snprintf(err, errlen, "header %s: the value must be a string",
+			         hp_quote(q, sizeof(q), name, 0));
+			return -1;
+		}
+	}
+	json_array_foreach(json_object_get(defaults, "remove"), i, e)
+	{
+		const char *s = json_string_value(e) ? json_string_value(e) : "";
+		if (!hp_header_name_valid(s)) {
+			snprintf(err, errlen, "invalid header name %s: " HP_HEADER_NAME_MSG,
+			         hp_quote(q, sizeof(q), s, 0));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int hp_policy_headers(contour_dag_t *dag, const json_t *policy, const json_t *defaults, int request,
+                      const char *what, const char *ns, const char *svc, uint32_t port,
                       contour_dag_header_policy_t **out, hp_status_t *st)
 {
 	int service = what && !strcmp(what, "service");
@@ -578,14 +719,21 @@ int hp_policy_headers(contour_dag_t *dag, const json_t *policy, int request, con
 	const char *dyn[] = {
 	    "CONTOUR_NAMESPACE",  ns,  "CONTOUR_SERVICE_NAME", svc, "CONTOUR_SERVICE_PORT",
 	    svc ? portbuf : NULL, NULL};
+	int rc = 0;
 	*out = NULL;
-	if (!json_is_object(policy))
+	/* Defaults are merged at service level only, as upstream does. */
+	if (!service || !json_is_object(defaults))
+		defaults = NULL;
+	if (!json_is_object(policy) && !defaults)
 		return 0;
 	snprintf(portbuf, sizeof(portbuf), "%u", port);
 	contour_dag_header_policy_t *hp = contour_dag_new(dag, sizeof(*hp));
 	if (!hp)
 		return CONTOUR_ENOMEM;
-	int rc = hp_headers_build(dag, policy, request, service, dyn, hp, err, sizeof(err));
+	if (json_is_object(policy))
+		rc = hp_headers_build(dag, policy, request, service, dyn, hp, err, sizeof(err));
+	if (rc == 0 && defaults)
+		rc = hp_headers_merge(dag, defaults, request, dyn, hp, err, sizeof(err));
 	if (rc == -1) {
 		const char *reason = request   ? "RequestHeadersPolicyInvalid"
 		                     : service ? "ResponseHeadersPolicyInvalid"
@@ -595,6 +743,10 @@ int hp_policy_headers(contour_dag_t *dag, const json_t *policy, int request, con
 	}
 	if (rc)
 		return rc;
+	/* No policy of the user's and nothing from the defaults: none, as
+	 * without defaults (upstream's empty policy has the same effect). */
+	if (!json_is_object(policy) && !hp->nset && !hp->nremove && !hp->host_rewrite)
+		return 0;
 	*out = hp;
 	return 0;
 }

@@ -207,11 +207,14 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			return -1;
 
 		contour_dag_header_policy_t *sreq = NULL, *sresp = NULL;
-		if (hp_policy_headers(b->dag, json_object_get(service, "requestHeadersPolicy"), 1,
-		                      "service", px->ns, name, (uint32_t)port, &sreq, st) != 0)
+		const hp_settings_t *set = &b->ctx->settings;
+		if (hp_policy_headers(b->dag, json_object_get(service, "requestHeadersPolicy"),
+		                      set->request_headers, 1, "service", px->ns, name,
+		                      (uint32_t)port, &sreq, st) != 0)
 			return -1;
-		if (hp_policy_headers(b->dag, json_object_get(service, "responseHeadersPolicy"), 0,
-		                      "service", px->ns, name, (uint32_t)port, &sresp, st) != 0)
+		if (hp_policy_headers(b->dag, json_object_get(service, "responseHeadersPolicy"),
+		                      set->response_headers, 0, "service", px->ns, name,
+		                      (uint32_t)port, &sresp, st) != 0)
 			return -1;
 		if (json_object_get(service, "cookieRewritePolicies"))
 			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
@@ -307,11 +310,11 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		goto out;
 	}
 	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	if (hp_policy_headers(b->dag, json_object_get(route, "requestHeadersPolicy"), 1, "route",
-	                      px->ns, NULL, 0, &r->request_headers, st) != 0)
+	if (hp_policy_headers(b->dag, json_object_get(route, "requestHeadersPolicy"), NULL, 1,
+	                      "route", px->ns, NULL, 0, &r->request_headers, st) != 0)
 		goto out;
-	if (hp_policy_headers(b->dag, json_object_get(route, "responseHeadersPolicy"), 0, "route",
-	                      px->ns, NULL, 0, &r->response_headers, st) != 0)
+	if (hp_policy_headers(b->dag, json_object_get(route, "responseHeadersPolicy"), NULL, 0,
+	                      "route", px->ns, NULL, 0, &r->response_headers, st) != 0)
 		goto out;
 	if (json_object_get(route, "cookieRewritePolicies"))
 		hp_ignored(st, "\"Spec.Routes.CookieRewritePolicies\"");

@@ -20,6 +20,40 @@ static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
 	    json_string_value(contour_conf_global(mod, "tls.fallback-certificate.namespace"));
 	s->fallback_name =
 	    json_string_value(contour_conf_global(mod, "tls.fallback-certificate.name"));
+	s->request_headers =
+	    json_incref((json_t *)contour_conf_global(mod, "policy.request-headers"));
+	s->response_headers =
+	    json_incref((json_t *)contour_conf_global(mod, "policy.response-headers"));
+}
+
+static void httpproxy_settings_fini(hp_settings_t *s)
+{
+	json_decref(s->root_namespaces);
+	json_decref(s->ingress_classes);
+	json_decref(s->request_headers);
+	json_decref(s->response_headers);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Upstream refuses to start with a bad default header name; so does the
+ * module, naming the key. */
+static int httpproxy_settings_check(contour_module_t *mod, const hp_settings_t *s)
+{
+	const struct {
+		const char *key;
+		const json_t *policy;
+	} defaults[] = {
+	    {"policy.request-headers", s->request_headers},
+	    {"policy.response-headers", s->response_headers},
+	};
+	char err[1024];
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		if (hp_policy_headers_check(defaults[i].policy, err, sizeof(err)) < 0) {
+			contour_log(mod, CONTOUR_LOG_ERR, "%s: %s", defaults[i].key, err);
+			return CONTOUR_ECONFIG;
+		}
+	}
+	return CONTOUR_EOK;
 }
 
 static int httpproxy_init(contour_module_t *mod, const json_t *config)
@@ -28,8 +62,11 @@ static int httpproxy_init(contour_module_t *mod, const json_t *config)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->mod = mod;
 	httpproxy_settings_read(mod, &ctx->settings);
+	int rc = CONTOUR_ENOMEM;
 	if (!ctx->settings.root_namespaces || !ctx->settings.ingress_classes)
-		return CONTOUR_ENOMEM;
+		goto fail;
+	if ((rc = httpproxy_settings_check(mod, &ctx->settings)) != CONTOUR_EOK)
+		goto fail;
 	contour_module_ctx_set(mod, ctx);
 	/* Upstream's gauges, labelled as upstream labels them. */
 	static const char *const ns_label[] = {"namespace", NULL};
@@ -52,11 +89,18 @@ static int httpproxy_init(contour_module_t *mod, const json_t *config)
 	contour_metric_t **outs[] = {&ctx->m_total, &ctx->m_root, &ctx->m_valid, &ctx->m_invalid,
 	                             &ctx->m_orphaned};
 	for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++) {
-		int rc = contour_register_metric(mod, &descs[i], outs[i]);
+		rc = contour_register_metric(mod, &descs[i], outs[i]);
 		if (rc != CONTOUR_EOK)
-			return rc;
+			goto fail;
 	}
-	return contour_register_processor(mod, "httpproxy", CONTOUR_ORDER_PRIMARY, hp_process, ctx);
+	rc = contour_register_processor(mod, "httpproxy", CONTOUR_ORDER_PRIMARY, hp_process, ctx);
+	if (rc != CONTOUR_EOK)
+		goto fail;
+	return CONTOUR_EOK;
+fail:
+	/* free runs only after a successful init. */
+	httpproxy_settings_fini(&ctx->settings);
+	return rc;
 }
 
 static void httpproxy_free(contour_module_t *mod)
@@ -64,8 +108,7 @@ static void httpproxy_free(contour_module_t *mod)
 	httpproxy_ctx_t *ctx = contour_module_ctx_get(mod);
 	if (!ctx)
 		return;
-	json_decref(ctx->settings.root_namespaces);
-	json_decref(ctx->settings.ingress_classes);
+	httpproxy_settings_fini(&ctx->settings);
 	memset(ctx, 0, sizeof(*ctx));
 }
 

@@ -438,7 +438,7 @@ static contour_dag_header_policy_t *headers_ok(const char *policy, int request, 
 {
 	contour_dag_header_policy_t *hp = NULL;
 	ck_assert_int_eq(
-	    hp_policy_headers(dag, J(policy), request, what, "roots", svc, 8080, &hp, st), 0);
+	    hp_policy_headers(dag, J(policy), NULL, request, what, "roots", svc, 8080, &hp, st), 0);
 	ck_assert_ptr_nonnull(hp);
 	return hp;
 }
@@ -469,7 +469,8 @@ START_TEST(test_headers_route)
 
 	/* Absent policy: none. */
 	contour_dag_header_policy_t *none = (void *)1;
-	ck_assert_int_eq(hp_policy_headers(dag, NULL, 1, "route", "roots", NULL, 0, &none, st), 0);
+	ck_assert_int_eq(
+	    hp_policy_headers(dag, NULL, NULL, 1, "route", "roots", NULL, 0, &none, st), 0);
 	ck_assert_ptr_null(none);
 	expect_clean();
 }
@@ -505,7 +506,8 @@ static void headers_err(const char *policy, int request, const char *what, const
 	contour_dag_header_policy_t *hp = (void *)1;
 	reset_status();
 	ck_assert_int_eq(
-	    hp_policy_headers(dag, J(policy), request, what, "roots", "web", 80, &hp, st), -1);
+	    hp_policy_headers(dag, J(policy), NULL, request, what, "roots", "web", 80, &hp, st),
+	    -1);
 	ck_assert_ptr_null(hp);
 	expect_error(type, reason, message);
 }
@@ -522,10 +524,6 @@ START_TEST(test_headers_errors)
 	headers_err("{\"set\":[{\"name\":\"Host\",\"value\":\"x\"}]}", 0, "route", "RouteError",
 	            "ResponseHeaderPolicyInvalid",
 	            "rewriting \"Host\" header is not supported on response headers");
-	headers_err("{\"set\":[{\"name\":\"Host\",\"value\":\"%REQ(x-h)%\"}]}", 1, "service",
-	            "ServiceError", "RequestHeadersPolicyInvalid",
-	            "rewriting \"Host\" host header with dynamic value is not supported on service "
-	            "on request headers");
 	headers_err("{\"set\":[{\"name\":\"x foo\",\"value\":\"1\"}]}", 1, "service",
 	            "ServiceError", "RequestHeadersPolicyInvalid",
 	            "invalid set header \"x foo\": [a valid HTTP header must consist of "
@@ -536,6 +534,183 @@ START_TEST(test_headers_errors)
 	            "invalid remove header \"X_foo\": [a valid HTTP header must consist of "
 	            "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for "
 	            "validation is '[-A-Za-z0-9]+')] on response headers");
+}
+END_TEST
+
+/* A service's own %REQ(x)% Host: upstream's headersPolicyRoute accepts it
+ * (the cluster's HostRewriteHeader, which Envoy never reads). No error, and
+ * nothing in the DAG. */
+START_TEST(test_headers_service_dynamic_host)
+{
+	contour_dag_header_policy_t *hp =
+	    headers_ok("{\"set\":[{\"name\":\"Host\",\"value\":\"%REQ(x-h)%\"},"
+	               "{\"name\":\"x-a\",\"value\":\"1\"}]}",
+	               1, "service", "web");
+	ck_assert_ptr_null(hp->host_rewrite_header);
+	ck_assert_ptr_null(hp->host_rewrite);
+	ck_assert_uint_eq(hp->nset, 1);
+	ck_assert_str_eq(hp->set[0].name, "X-A");
+	expect_clean();
+}
+END_TEST
+
+/* hp_policy_headers at service level with the global defaults. */
+static contour_dag_header_policy_t *defaults_ok(const char *policy, const char *defaults,
+                                                int request)
+{
+	contour_dag_header_policy_t *hp = (void *)1;
+	ck_assert_int_eq(hp_policy_headers(dag, policy ? J(policy) : NULL, J(defaults), request,
+	                                   "service", "roots", "web", 8080, &hp, st),
+	                 0);
+	return hp;
+}
+
+START_TEST(test_headers_defaults_merge)
+{
+	/* The user's X-Foo wins over the default (any case); defaults are
+	 * canonicalised, escaped and expanded, and the set stays sorted. */
+	contour_dag_header_policy_t *hp =
+	    defaults_ok("{\"set\":[{\"name\":\"x-foo\",\"value\":\"mine\"}],\"remove\":[\"x-z\"]}",
+	                "{\"set\":{\"X-FOO\":\"theirs\",\"a-svc\":\"%CONTOUR_SERVICE_NAME%:"
+	                "%CONTOUR_SERVICE_PORT% 5%\",\"x-num\":42,\"x-on\":true,\"x-r\":1.5},"
+	                "\"remove\":[\"x-secret\",\"X-Z\",\"a-gone\"]}",
+	                1);
+	ck_assert_ptr_nonnull(hp);
+	ck_assert_uint_eq(hp->nset, 5);
+	ck_assert_str_eq(hp->set[0].name, "A-Svc");
+	ck_assert_str_eq(hp->set[0].value, "web:8080 5%%");
+	ck_assert_str_eq(hp->set[1].name, "X-Foo");
+	ck_assert_str_eq(hp->set[1].value, "mine");
+	ck_assert_str_eq(hp->set[2].name, "X-Num");
+	ck_assert_str_eq(hp->set[2].value, "42");
+	ck_assert_str_eq(hp->set[3].name, "X-On");
+	ck_assert_str_eq(hp->set[3].value, "true");
+	ck_assert_str_eq(hp->set[4].name, "X-R");
+	ck_assert_str_eq(hp->set[4].value, "1.5");
+	/* The user's removals (sorted), then the defaults in their order,
+	 * except the one the user already removes. */
+	ck_assert_uint_eq(hp->nremove, 3);
+	ck_assert_str_eq(hp->remove[0], "X-Z");
+	ck_assert_str_eq(hp->remove[1], "X-Secret");
+	ck_assert_str_eq(hp->remove[2], "A-Gone");
+	ck_assert_ptr_null(hp->host_rewrite);
+
+	/* No policy of the user's: the defaults alone. A default removal
+	 * listed twice is appended twice, as upstream does. */
+	hp = defaults_ok(NULL, "{\"set\":{\"x-a\":\"1\"},\"remove\":[\"x-b\",\"X-B\"]}", 1);
+	ck_assert_ptr_nonnull(hp);
+	ck_assert_uint_eq(hp->nset, 1);
+	ck_assert_str_eq(hp->set[0].value, "1");
+	ck_assert_uint_eq(hp->nremove, 2);
+	ck_assert_str_eq(hp->remove[0], "X-B");
+	ck_assert_str_eq(hp->remove[1], "X-B");
+
+	/* Nothing from either side: no policy at all. */
+	ck_assert_ptr_null(defaults_ok(NULL, "{}", 1));
+	ck_assert_ptr_null(defaults_ok(NULL, "{\"set\":{},\"remove\":[]}", 0));
+
+	/* Route level never takes the defaults. */
+	contour_dag_header_policy_t *r = (void *)1;
+	ck_assert_int_eq(hp_policy_headers(dag, NULL, J("{\"set\":{\"x-a\":\"1\"}}"), 1, "route",
+	                                   "roots", NULL, 0, &r, st),
+	                 0);
+	ck_assert_ptr_null(r);
+	r = headers_ok("{\"set\":[{\"name\":\"x-b\",\"value\":\"2\"}]}", 1, "route", NULL);
+	ck_assert_uint_eq(r->nset, 1);
+
+	/* Response defaults merge the same way. */
+	hp = defaults_ok("{\"remove\":[\"server\"]}", "{\"set\":{\"x-served-by\":\"c\"}}", 0);
+	ck_assert_uint_eq(hp->nset, 1);
+	ck_assert_str_eq(hp->set[0].name, "X-Served-By");
+	ck_assert_uint_eq(hp->nremove, 1);
+	ck_assert_str_eq(hp->remove[0], "Server");
+	expect_clean();
+}
+END_TEST
+
+START_TEST(test_headers_defaults_host)
+{
+	/* A default Host applies when the user set none... */
+	contour_dag_header_policy_t *hp =
+	    defaults_ok(NULL, "{\"set\":{\"host\":\"default.example.com\"}}", 1);
+	ck_assert_str_eq(hp->host_rewrite, "default.example.com");
+	ck_assert_uint_eq(hp->nset, 0);
+	/* ...but the user's static Host wins... */
+	hp = defaults_ok("{\"set\":[{\"name\":\"host\",\"value\":\"mine.example.com\"}]}",
+	                 "{\"set\":{\"Host\":\"default.example.com\"}}", 1);
+	ck_assert_str_eq(hp->host_rewrite, "mine.example.com");
+	/* ...even over a dynamic default, which is then not an error... */
+	hp = defaults_ok("{\"set\":[{\"name\":\"Host\",\"value\":\"mine.example.com\"}]}",
+	                 "{\"set\":{\"Host\":\"%REQ(x-h)%\"}}", 1);
+	ck_assert_str_eq(hp->host_rewrite, "mine.example.com");
+	/* ...and a user's dynamic Host (ignored) lets the default apply. */
+	hp = defaults_ok("{\"set\":[{\"name\":\"Host\",\"value\":\"%REQ(x-h)%\"}]}",
+	                 "{\"set\":{\"Host\":\"default.example.com\"}}", 1);
+	ck_assert_str_eq(hp->host_rewrite, "default.example.com");
+	ck_assert_ptr_null(hp->host_rewrite_header);
+	expect_clean();
+}
+END_TEST
+
+static void defaults_err(const char *policy, const char *defaults, int request, const char *reason,
+                         const char *message)
+{
+	contour_dag_header_policy_t *hp = (void *)1;
+	reset_status();
+	ck_assert_int_eq(hp_policy_headers(dag, policy ? J(policy) : NULL, J(defaults), request,
+	                                   "service", "roots", "web", 80, &hp, st),
+	                 -1);
+	ck_assert_ptr_null(hp);
+	expect_error("ServiceError", reason, message);
+}
+
+START_TEST(test_headers_defaults_errors)
+{
+	defaults_err(NULL, "{\"set\":{\"Host\":\"%REQ(x-h)%\"}}", 1, "RequestHeadersPolicyInvalid",
+	             "rewriting \"Host\" host header with dynamic value is not supported on "
+	             "service on request headers");
+	defaults_err(NULL, "{\"set\":{\"host\":\"a.example.com\"}}", 0,
+	             "ResponseHeadersPolicyInvalid",
+	             "rewriting \"Host\" header is not supported on response headers");
+	/* Even when the user's policy would have been fine. */
+	defaults_err("{\"set\":[{\"name\":\"x-a\",\"value\":\"1\"}]}", "{\"set\":{\"x_b\":\"1\"}}",
+	             1, "RequestHeadersPolicyInvalid",
+	             "invalid set header \"X_b\": [a valid HTTP header must consist of "
+	             "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for "
+	             "validation is '[-A-Za-z0-9]+')] on request headers");
+	/* A bad default removal reads "set", as upstream's message does. */
+	defaults_err(NULL, "{\"remove\":[\"x b\"]}", 0, "ResponseHeadersPolicyInvalid",
+	             "invalid set header \"x b\": [a valid HTTP header must consist of "
+	             "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for "
+	             "validation is '[-A-Za-z0-9]+')] on response headers");
+	/* The user's own errors come first. */
+	defaults_err("{\"remove\":[\"a\",\"A\"]}", "{\"set\":{\"Host\":\"%REQ(x)%\"}}", 1,
+	             "RequestHeadersPolicyInvalid",
+	             "duplicate header removal: \"A\" on request headers");
+}
+END_TEST
+
+START_TEST(test_headers_check)
+{
+	char err[1024];
+	ck_assert_int_eq(hp_policy_headers_check(NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":\"1\",\"Host\":1},"
+	                                           "\"remove\":[\"x-b\"]}"),
+	                                         err, sizeof(err)),
+	                 0);
+	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x a\":\"1\"}}"), err, sizeof(err)),
+	                 -1);
+	ck_assert_str_eq(err, "invalid header name \"x a\": [a valid HTTP header must consist of "
+	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
+	                      "for validation is '[-A-Za-z0-9]+')]");
+	ck_assert_int_eq(
+	    hp_policy_headers_check(J("{\"remove\":[\"ok\",\"x_b\"]}"), err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "invalid header name \"x_b\": [a valid HTTP header must consist of "
+	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
+	                      "for validation is '[-A-Za-z0-9]+')]");
+	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":[1]}}"), err, sizeof(err)),
+	                 -1);
+	ck_assert_str_eq(err, "header \"x-a\": the value must be a string");
 }
 END_TEST
 
@@ -1075,6 +1250,11 @@ int main(void)
 	tcase_add_test(tc, test_headers_route);
 	tcase_add_test(tc, test_headers_variables);
 	tcase_add_test(tc, test_headers_errors);
+	tcase_add_test(tc, test_headers_service_dynamic_host);
+	tcase_add_test(tc, test_headers_defaults_merge);
+	tcase_add_test(tc, test_headers_defaults_host);
+	tcase_add_test(tc, test_headers_defaults_errors);
+	tcase_add_test(tc, test_headers_check);
 	tcase_add_test(tc, test_parse_timeout);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_retry);

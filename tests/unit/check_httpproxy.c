@@ -1047,6 +1047,163 @@ START_TEST(routes_policies_and_health_port)
 }
 END_TEST
 
+/* ---- global header policies (policy.request-headers, response-headers) ---- */
+
+/* The header policy's value for name, or NULL. */
+static const char *hp_hdr(const contour_dag_header_policy_t *p, const char *name)
+{
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < p->nset; i++)
+		if (!strcmp(p->set[i].name, name))
+			return p->set[i].value;
+	return NULL;
+}
+
+static const char *hp_global_policies =
+    "policy:\n"
+    "  request-headers:\n"
+    "    set: {X-Env: prod, host: default.example.com,\n"
+    "          x-svc: \"%CONTOUR_NAMESPACE%/%CONTOUR_SERVICE_NAME%:%CONTOUR_SERVICE_PORT%\"}\n"
+    "    remove: [x-internal]\n"
+    "  response-headers:\n"
+    "    set: {x-served-by: contour}\n"
+    "    remove: [Server]\n";
+
+START_TEST(global_header_policies)
+{
+	hp_run(hp_global_policies,
+	       ROUTES("hdr",
+	              "  - conditions: [{prefix: /plain}]\n"
+	              "    services: [{name: home, port: 80}]\n"
+	              "  - conditions: [{prefix: /own}]\n"
+	              "    services:\n"
+	              "    - name: kuard\n"
+	              "      port: 80\n"
+	              "      requestHeadersPolicy:\n"
+	              "        set: [{name: x-env, value: dev}, {name: Host, value: "
+	              "mine.example.com}]\n"
+	              "        remove: [X-Internal, x-other]\n"
+	              "      responseHeadersPolicy: {set: [{name: X-Served-By, value: me}]}\n"
+	              "  - conditions: [{prefix: /route}]\n"
+	              "    requestHeadersPolicy: {set: [{name: x-route, value: r}, {name: host, "
+	              "value: route.example.com}]}\n"
+	              "    services: [{name: home, port: 80}]\n"
+	              "  - conditions: [{prefix: /dyn}]\n"
+	              "    services:\n"
+	              "    - {name: kuard, port: 80, requestHeadersPolicy: {set: [{name: Host, "
+	              "value: \"%REQ(x-host)%\"}]}}\n"));
+	hp_assert_valid("roots", "hdr");
+	const contour_dag_vhost_t *vh = hp_vhost("hdr.example.com");
+
+	/* Only the defaults, expanded for the service. */
+	const contour_dag_route_t *plain = hp_prefix(vh, "/plain");
+	const contour_dag_backend_t *be = &plain->backends[0];
+	ck_assert_str_eq(hp_hdr(be->request_headers, "X-Env"), "prod");
+	ck_assert_str_eq(hp_hdr(be->request_headers, "X-Svc"), "roots/home:80");
+	ck_assert_uint_eq(be->request_headers->nset, 2);
+	ck_assert_str_eq(be->request_headers->host_rewrite, "default.example.com");
+	ck_assert_uint_eq(be->request_headers->nremove, 1);
+	ck_assert_str_eq(be->request_headers->remove[0], "X-Internal");
+	ck_assert_str_eq(hp_hdr(be->response_headers, "X-Served-By"), "contour");
+	ck_assert_uint_eq(be->response_headers->nremove, 1);
+	ck_assert_str_eq(be->response_headers->remove[0], "Server");
+	/* Upstream's determineSNI sees the merged service policy. */
+	ck_assert_str_eq(be->cluster->sni, "default.example.com");
+	/* Route-level policies never take the defaults. */
+	ck_assert_ptr_null(plain->request_headers);
+	ck_assert_ptr_null(plain->response_headers);
+
+	/* The service's own headers and Host win; removes are not doubled. */
+	be = &hp_prefix(vh, "/own")->backends[0];
+	ck_assert_str_eq(hp_hdr(be->request_headers, "X-Env"), "dev");
+	ck_assert_str_eq(hp_hdr(be->request_headers, "X-Svc"), "roots/kuard:80");
+	ck_assert_str_eq(be->request_headers->host_rewrite, "mine.example.com");
+	ck_assert_uint_eq(be->request_headers->nremove, 2);
+	ck_assert_str_eq(be->request_headers->remove[0], "X-Internal");
+	ck_assert_str_eq(be->request_headers->remove[1], "X-Other");
+	ck_assert_str_eq(hp_hdr(be->response_headers, "X-Served-By"), "me");
+	ck_assert_uint_eq(be->response_headers->nset, 1);
+	ck_assert_str_eq(be->cluster->sni, "mine.example.com");
+
+	/* A route Host stays on the route; the service's default Host wins
+	 * the SNI, as upstream orders it. */
+	const contour_dag_route_t *route = hp_prefix(vh, "/route");
+	ck_assert_str_eq(route->request_headers->host_rewrite, "route.example.com");
+	ck_assert_ptr_null(hp_hdr(route->request_headers, "X-Env"));
+	ck_assert_str_eq(route->backends[0].request_headers->host_rewrite, "default.example.com");
+	ck_assert_str_eq(route->backends[0].cluster->sni, "default.example.com");
+
+	/* A service's own %REQ()% Host is accepted and ignored (upstream):
+	 * the default Host applies. */
+	be = &hp_prefix(vh, "/dyn")->backends[0];
+	ck_assert_str_eq(be->request_headers->host_rewrite, "default.example.com");
+	ck_assert_ptr_null(be->request_headers->host_rewrite_header);
+}
+END_TEST
+
+/* Without globals, a service's own %REQ()% Host is still no error. */
+START_TEST(service_dynamic_host_ignored)
+{
+	hp_run(NULL, ROUTES("dyn", "  - services:\n"
+	                           "    - {name: kuard, port: 80, requestHeadersPolicy: {set: "
+	                           "[{name: Host, value: \"%REQ(x-host)%\"}]}}\n"));
+	hp_assert_valid("roots", "dyn");
+	const contour_dag_backend_t *be = &hp_prefix(hp_vhost("dyn.example.com"), "/")->backends[0];
+	ck_assert_ptr_null(be->request_headers->host_rewrite);
+	ck_assert_ptr_null(be->request_headers->host_rewrite_header);
+	ck_assert_ptr_null(be->cluster->sni);
+}
+END_TEST
+
+START_TEST(global_header_policy_dynamic_host)
+{
+	hp_run("policy:\n  request-headers:\n    set: {Host: \"%REQ(x-host)%\"}\n",
+	       ROUTES("dflt", "  - services: [{name: home, port: 80}]\n")
+	           ROUTES("own", "  - services:\n"
+	                         "    - {name: home, port: 80, requestHeadersPolicy: {set: "
+	                         "[{name: host, value: own.example.com}]}}\n"));
+	hp_assert_only_error("roots", "dflt", "ServiceError", "RequestHeadersPolicyInvalid",
+	                     "rewriting \"Host\" host header with dynamic value is not supported "
+	                     "on service on request headers");
+	ck_assert_ptr_null(hp_vhost("dflt.example.com"));
+	/* The user's static Host wins, so the dynamic default is never read. */
+	hp_assert_valid("roots", "own");
+	const contour_dag_backend_t *be = &hp_prefix(hp_vhost("own.example.com"), "/")->backends[0];
+	ck_assert_str_eq(be->request_headers->host_rewrite, "own.example.com");
+}
+END_TEST
+
+START_TEST(global_header_policy_response_host)
+{
+	hp_run("policy:\n  response-headers:\n    set: {host: a.example.com}\n",
+	       ROUTES("resp", "  - services: [{name: home, port: 80}]\n")
+	           ROUTES("redir", "  - requestRedirectPolicy: {hostname: x.example.com}\n"));
+	hp_assert_only_error("roots", "resp", "ServiceError", "ResponseHeadersPolicyInvalid",
+	                     "rewriting \"Host\" header is not supported on response headers");
+	/* No service, no service-level policy: nothing to merge into. */
+	hp_assert_valid("roots", "redir");
+}
+END_TEST
+
+/* Upstream refuses to start on a bad default header name (the log line is
+ * logfmt: its quotes come escaped). */
+START_TEST(global_header_policy_bad_name)
+{
+	core->conf = tu_conf("policy:\n  request-headers:\n    remove: [ok, \"x foo\"]\n", NULL);
+	json_t *errs = json_array();
+	contour_module_t *mod = NULL;
+	ck_assert_int_eq(core_module_add_builtin(core, &contour_module, NULL, errs, &mod),
+	                 CONTOUR_EOK);
+	json_decref(errs);
+	ck_assert_int_ne(core_modules_init_start(core), CONTOUR_EOK);
+	ck_assert_msg(
+	    strstr(tu_log_text(),
+	           "policy.request-headers: invalid header name \\\"x foo\\\": [a valid HTTP "
+	           "header must consist of alphanumeric characters or '-'"),
+	    "log: %s", tu_log_text());
+}
+END_TEST
+
 /* ---- tcpproxy (SEED) ---- */
 
 #define TCP(name, tls, tcp, extra)                                                                 \
@@ -1312,6 +1469,11 @@ Suite *httpproxy_suite(void)
 	tcase_add_test(tc, services_protocol_and_upstream_validation);
 	tcase_add_test(tc, routes_policies_and_health_port);
 	tcase_add_test(tc, invalid_beside_valid);
+	tcase_add_test(tc, global_header_policies);
+	tcase_add_test(tc, service_dynamic_host_ignored);
+	tcase_add_test(tc, global_header_policy_dynamic_host);
+	tcase_add_test(tc, global_header_policy_response_host);
+	tcase_add_test(tc, global_header_policy_bad_name);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tcpproxy");
