@@ -83,7 +83,8 @@ typedef struct contour_dag_header_value {
 } contour_dag_header_value_t;
 
 /* Request or response header changes. A Host in a request `set` becomes
- * host_rewrite (or host_rewrite_header for `%REQ(X)%`). */
+ * host_rewrite (or, at route level only, host_rewrite_header for
+ * `%REQ(X)%`: upstream ignores a dynamic Host on a backend). */
 typedef struct contour_dag_header_policy {
 	contour_dag_header_value_t *set;
 	size_t nset;
