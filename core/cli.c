@@ -273,14 +273,15 @@ static json_t *render_paths(cli_opts_t *o)
 	return paths;
 }
 
+static int render_starts(const contour_module_t *mod)
+{
+	return !(mod->desc->flags & CONTOUR_MODULE_F_RENDER);
+}
+
 static int cmd_render(cli_opts_t *o)
 {
 	const char *format = o->format ? o->format : "status";
-	if (strcmp(format, "status") && strcmp(format, "dag") && strcmp(format, "dot")) {
-		fprintf(stderr, "contour render: --format must be status, dag or dot, not '%s'\n",
-		        format);
-		return 1;
-	}
+	int builtin = !strcmp(format, "status") || !strcmp(format, "dag") || !strcmp(format, "dot");
 	if (o->npositional == 0) {
 		fprintf(stderr, "usage: contour render [--config FILE] [--format status|dag|dot] "
 		                "PATH...\n");
@@ -321,15 +322,29 @@ static int cmd_render(cli_opts_t *o)
 	fw = json_pack("{s:o}", "paths", render_paths(o));
 	if (core_loader_add(core, "file-watch", fw, errors, NULL) != CONTOUR_EOK)
 		goto out;
-	if (core_modules_init_start(core) != CONTOUR_EOK)
+	/* Format providers are initialised (they register their formats) but
+	 * never started: render opens no socket. */
+	if (core_modules_init_start_some(core, render_starts) != CONTOUR_EOK)
 		goto out;
+	const core_render_format_t *extra = builtin ? NULL : core_render_find(core, format);
+	if (!builtin && !extra) {
+		fprintf(stderr, "contour render: --format must be status, dag, dot%s, not '%s'\n",
+		        core_render_names(core), format);
+		goto out;
+	}
 	rc = core_pipeline_build_now(core->pipeline);
 	contour_snapshot_t *snap = contour_snapshot_current(&core->self);
 	if (rc != CONTOUR_EOK || !snap) {
 		fprintf(stderr, "contour render: the build failed: %s\n", contour_strerror(rc));
 		goto out;
 	}
-	if (!strcmp(format, "dot")) {
+	if (extra) {
+		rc = core_render_run(extra, snap, stdout);
+		if (rc != CONTOUR_EOK) {
+			fprintf(stderr, "contour render: %s: %s\n", format, contour_strerror(rc));
+			goto out;
+		}
+	} else if (!strcmp(format, "dot")) {
 		char *dot = contour_dag_to_dot(contour_snapshot_dag(snap));
 		if (!dot)
 			goto out;

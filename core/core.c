@@ -54,6 +54,7 @@ void core_free(core_t *core)
 		return;
 	core_modules_stop_free(core);
 	core_loop_signals_remove(core);
+	core_render_free(core);
 	/* The pipeline drops its snapshot (and the observers' data) before the
 	 * store and the metrics it records into go away. */
 	core_pipeline_free(core->pipeline);
@@ -82,6 +83,7 @@ void core_drop_registrations(core_t *core, contour_module_t *mod)
 	core_pipeline_drop_module(core->pipeline, mod);
 	core_store_drop_module(core->store, mod);
 	core_metrics_drop_module(core->metrics, mod);
+	core_render_drop_module(core, mod);
 }
 
 const char *contour_module_name(const contour_module_t *mod)

@@ -51,6 +51,7 @@ struct core {
 	int64_t holdoff_ms, holdoff_max_ms;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct core_secret_cache *secret_cache; /* dag_lookup.c, across builds */
+	struct core_render_format *render_formats; /* render.c, a list */
 };
 
 /* core.c */
@@ -111,15 +112,20 @@ int core_loader_load_all(core_t *core, json_t *errors);
 int core_loader_add(core_t *core, const char *name, json_t *config, json_t *errors,
                     contour_module_t **out);
 /* core_loader_add_processors: load every module in the search path whose
- * descriptor has CONTOUR_MODULE_F_PROCESSOR and is not loaded yet. */
+ * descriptor has CONTOUR_MODULE_F_PROCESSOR or CONTOUR_MODULE_F_RENDER and
+ * is not loaded yet. */
 int core_loader_add_processors(core_t *core, json_t *errors);
 /* core_loader_keep_processors: unload every loaded module (not yet
- * initialised) that is not a processor. */
+ * initialised) that is neither a processor nor a render-format provider. */
 void core_loader_keep_processors(core_t *core);
 /* core_module_add_builtin: a module handle for a descriptor linked into the
  * process (tests, benchmarks). config may be NULL (= {}); it is validated. */
 int core_module_add_builtin(core_t *core, const contour_module_desc_t *desc, json_t *config,
                             json_t *errors, contour_module_t **out);
+/* core_modules_init_start_some: as core_modules_init_start, but start only
+ * the modules for which start_it returns non-zero (render: not the
+ * CONTOUR_MODULE_F_RENDER ones). */
+int core_modules_init_start_some(core_t *core, int (*start_it)(const contour_module_t *mod));
 /* core_modules_init_start: init every module in order, then start every
  * module in order; on any failure roll back (stop started ones in reverse,
  * free initialised ones in reverse, undo registrations) and return the error. */
@@ -148,6 +154,16 @@ int core_store_all_synced(const core_store_t *store);
 /* Called by the store whenever something changed or a source synced. */
 void core_store_set_change_hook(core_store_t *store, void (*fn)(void *ud), void *ud);
 void core_store_drop_module(core_store_t *store, contour_module_t *mod);
+
+/* render.c: output formats registered by modules. */
+typedef struct core_render_format core_render_format_t;
+/* The format called name, or NULL. */
+const core_render_format_t *core_render_find(core_t *core, const char *name);
+int core_render_run(const core_render_format_t *f, contour_snapshot_t *snap, FILE *out);
+/* A comma-separated list of registered names (static buffer). */
+const char *core_render_names(core_t *core);
+void core_render_drop_module(core_t *core, contour_module_t *mod);
+void core_render_free(core_t *core);
 
 /* pipeline.c */
 core_pipeline_t *core_pipeline_new(core_t *core);

@@ -318,7 +318,7 @@ int core_loader_add_processors(core_t *core, json_t *errors)
 			snprintf(file, sizeof(file), "%s/%s", json_string_value(d), e->d_name);
 			uint32_t flags = 0;
 			if (peek_flags(file, name, &flags) == CONTOUR_EOK &&
-			    (flags & CONTOUR_MODULE_F_PROCESSOR))
+			    (flags & (CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER)))
 				json_object_set_new(names, name, json_string(file));
 		}
 		if (dir)
@@ -358,7 +358,7 @@ void core_loader_keep_processors(core_t *core)
 	size_t j = 0;
 	for (size_t i = 0; i < core->nmods; i++) {
 		contour_module_t *mod = core->mods[i];
-		if (mod->desc->flags & CONTOUR_MODULE_F_PROCESSOR)
+		if (mod->desc->flags & (CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER))
 			core->mods[j++] = mod;
 		else
 			module_unload(mod);
@@ -442,7 +442,17 @@ static void rollback(core_t *core)
 		module_free(core->mods[i]);
 }
 
+static int start_all(const contour_module_t *mod)
+{
+	return 1;
+}
+
 int core_modules_init_start(core_t *core)
+{
+	return core_modules_init_start_some(core, start_all);
+}
+
+int core_modules_init_start_some(core_t *core, int (*start_it)(const contour_module_t *mod))
 {
 	for (size_t i = 0; i < core->nmods; i++) {
 		contour_module_t *mod = core->mods[i];
@@ -460,6 +470,8 @@ int core_modules_init_start(core_t *core)
 	}
 	for (size_t i = 0; i < core->nmods; i++) {
 		contour_module_t *mod = core->mods[i];
+		if (!start_it(mod))
+			continue;
 		int rc = mod->desc->start ? mod->desc->start(mod) : CONTOUR_EOK;
 		/* A failed start still gets its stop, so half-opened resources close. */
 		mod->state = CORE_MOD_STARTED;

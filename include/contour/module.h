@@ -31,7 +31,8 @@
  *                     metrics, YAML.
  *   1.1 (2026-11-27)  dag.h: the routing graph in every snapshot, shared
  *                     Service/Secret lookups and delegations;
- *                     CONTOUR_MODULE_F_PROCESSOR.
+ *                     CONTOUR_MODULE_F_PROCESSOR, CONTOUR_MODULE_F_RENDER,
+ *                     contour_register_render_format.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -61,6 +62,10 @@ extern "C" {
 /* The module only registers processors over the store (no sockets, no
  * sources): `contour render` loads every installed module with this flag. */
 #define CONTOUR_MODULE_F_PROCESSOR 0x1u
+/* The module provides `contour render` output formats
+ * (contour_register_render_format): render loads and inits it, never starts
+ * it, so its init must not open sockets (as the lifecycle already says). */
+#define CONTOUR_MODULE_F_RENDER 0x2u
 
 /* The one symbol a module exports. */
 #define CONTOUR_MODULE_SYMBOL "contour_module"

@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <jansson.h>
 
 #include <contour/store.h>
@@ -97,6 +98,15 @@ typedef int (*contour_status_visit_fn)(const contour_object_key_t *key, const js
                                        void *ud);
 size_t contour_snapshot_foreach_status(const contour_snapshot_t *snap, contour_status_visit_fn fn,
                                        void *ud);
+
+/* Output formats for `contour render --format NAME`, beyond the core's own
+ * status, dag and dot: fn writes the snapshot to out and returns
+ * CONTOUR_EOK or an error. Only in init; names are unique. A module that
+ * registers one should carry CONTOUR_MODULE_F_RENDER, so render loads it
+ * (init only: render never starts it). */
+typedef int (*contour_render_fn)(contour_snapshot_t *snap, FILE *out, void *ud);
+int contour_register_render_format(contour_module_t *mod, const char *name, contour_render_fn fn,
+                                   void *ud);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,7 @@ ok "render with a relative path"
 expect_rc 1 "$CONTOUR" render "$T/does-not-exist"
 expect_in "$T/err" "$T/does-not-exist"
 expect_rc 1 "$CONTOUR" render --format xml "$top_srcdir/examples"
-expect_in "$T/err" "--format must be status, dag or dot"
+expect_in "$T/err" "--format must be status, dag, dot"
 expect_rc 1 "$CONTOUR" render
 expect_in "$T/err" "usage: contour render"
 ok "render refuses bad input"
