@@ -1,0 +1,170 @@
+/* modules/xds-grpc/xds-grpc.c: the xds-grpc module. Each new DAG snapshot
+ * is translated into Envoy v3 resources and published to every connected
+ * Envoy; `contour render --format envoy` prints the same translation. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/xds-grpc/xds.h"
+
+typedef struct xds_ctx {
+	contour_module_t *mod;
+	xds_settings_t settings;
+	xds_server_config_t server_cfg;
+	xds_server_t *server;
+	xds_snapshot_t *current; /* the last translation, for versions */
+} xds_ctx_t;
+
+static const contour_conf_item_t xds_schema[] = {
+    {.key = "address",
+     .type = CONTOUR_CONF_STR,
+     .def = "127.0.0.1",
+     .help = "xDS listen address (upstream --xds-address)"},
+    {.key = "port",
+     .type = CONTOUR_CONF_INT,
+     .def = "8001",
+     .min = 0,
+     .max = 65535,
+     .help = "xDS port (upstream --xds-port); 0 picks a free one"},
+    {.key = "insecure",
+     .type = CONTOUR_CONF_BOOL,
+     .def = "false",
+     .help = "plaintext xDS (upstream --insecure): loopback and the sidecar role only"},
+    {.key = "ca-file", .type = CONTOUR_CONF_STR, .help = "CA for client certificates"},
+    {.key = "cert-file", .type = CONTOUR_CONF_STR, .help = "server certificate"},
+    {.key = "key-file", .type = CONTOUR_CONF_STR, .help = "server private key"},
+    {.key = "envoy-http-address", .type = CONTOUR_CONF_STR, .def = "0.0.0.0"},
+    {.key = "envoy-http-port", .type = CONTOUR_CONF_INT, .def = "8080", .min = 1, .max = 65535},
+    {.key = "envoy-https-address", .type = CONTOUR_CONF_STR, .def = "0.0.0.0"},
+    {.key = "envoy-https-port", .type = CONTOUR_CONF_INT, .def = "8443", .min = 1, .max = 65535},
+    {.key = "stats-address", .type = CONTOUR_CONF_STR, .def = "0.0.0.0"},
+    {.key = "stats-port", .type = CONTOUR_CONF_INT, .def = "8002", .min = 1, .max = 65535},
+    {.key = "envoy-http-access-log", .type = CONTOUR_CONF_STR, .def = "/dev/stdout"},
+    {.key = "envoy-https-access-log", .type = CONTOUR_CONF_STR, .def = "/dev/stdout"},
+    {0},
+};
+
+/* Upstream's verifyTLSFlags, with its messages. */
+static int xds_check(const json_t *config, char *err, size_t errlen)
+{
+	if (json_is_true(json_object_get(config, "insecure")))
+		return CONTOUR_EOK;
+	int n = !!json_object_get(config, "ca-file") + !!json_object_get(config, "cert-file") +
+	        !!json_object_get(config, "key-file");
+	if (n == 0) {
+		snprintf(err, errlen,
+		         "no TLS parameters and --insecure not supplied. You must "
+		         "supply one or the other");
+		return CONTOUR_ECONFIG;
+	}
+	if (n != 3) {
+		snprintf(err, errlen,
+		         "you must supply all three TLS parameters - --contour-cafile, "
+		         "--contour-cert-file, --contour-key-file, or none of them");
+		return CONTOUR_ECONFIG;
+	}
+	return CONTOUR_EOK;
+}
+
+static void xds_observe(contour_snapshot_t *snap, void *ud)
+{
+	xds_ctx_t *ctx = ud;
+	xds_snapshot_t *next = xds_translate(ctx->mod, snap, &ctx->settings, ctx->current);
+	if (!next) {
+		contour_log(ctx->mod, CONTOUR_LOG_ERR,
+		            "translating snapshot %llu failed: out of memory; still serving the "
+		            "previous one",
+		            (unsigned long long)contour_snapshot_generation(snap));
+		return;
+	}
+	xds_snapshot_unref(ctx->current);
+	ctx->current = next;
+	if (ctx->server)
+		xds_server_publish(ctx->server, next);
+}
+
+static int xds_render_envoy(contour_snapshot_t *snap, FILE *out, void *ud)
+{
+	xds_ctx_t *ctx = ud;
+	xds_snapshot_t *xs = xds_translate(ctx->mod, snap, &ctx->settings, NULL);
+	json_t *j = xs ? xds_snapshot_to_json(xs) : NULL;
+	int rc = j && json_dumpf(j, out, JSON_INDENT(2)) == 0 ? CONTOUR_EOK : CONTOUR_ENOMEM;
+	if (rc == CONTOUR_EOK)
+		fputc('\n', out);
+	json_decref(j);
+	xds_snapshot_unref(xs);
+	return rc;
+}
+
+static xds_ctx_t xds_state;
+
+static int xds_init(contour_module_t *mod, const json_t *config)
+{
+	xds_ctx_t *ctx = &xds_state;
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->mod = mod;
+	xds_settings_t *s = &ctx->settings;
+	s->http_address = contour_conf_get_str(mod, "envoy-http-address", "0.0.0.0");
+	s->http_port = (uint32_t)contour_conf_get_int(mod, "envoy-http-port", 8080);
+	s->https_address = contour_conf_get_str(mod, "envoy-https-address", "0.0.0.0");
+	s->https_port = (uint32_t)contour_conf_get_int(mod, "envoy-https-port", 8443);
+	s->stats_address = contour_conf_get_str(mod, "stats-address", "0.0.0.0");
+	s->stats_port = (uint32_t)contour_conf_get_int(mod, "stats-port", 8002);
+	s->http_access_log = contour_conf_get_str(mod, "envoy-http-access-log", "/dev/stdout");
+	s->https_access_log = contour_conf_get_str(mod, "envoy-https-access-log", "/dev/stdout");
+	const json_t *admin = contour_conf_global(mod, "network.admin-port");
+	s->admin_port = json_is_integer(admin) ? (uint32_t)json_integer_value(admin) : 9001;
+
+	xds_server_config_t *c = &ctx->server_cfg;
+	c->address = contour_conf_get_str(mod, "address", "127.0.0.1");
+	c->port = (uint32_t)contour_conf_get_int(mod, "port", 8001);
+	c->insecure = contour_conf_get_bool(mod, "insecure", 0);
+	c->ca_file = contour_conf_get_str(mod, "ca-file", NULL);
+	c->cert_file = contour_conf_get_str(mod, "cert-file", NULL);
+	c->key_file = contour_conf_get_str(mod, "key-file", NULL);
+	ctx->server = xds_server_new(mod, c);
+	if (!ctx->server)
+		return CONTOUR_ENOMEM;
+	contour_module_ctx_set(mod, ctx);
+	int rc = contour_register_observer(mod, "xds-grpc", xds_observe, ctx);
+	if (rc == CONTOUR_EOK)
+		rc = contour_register_render_format(mod, "envoy", xds_render_envoy, ctx);
+	if (rc != CONTOUR_EOK) {
+		xds_server_free(ctx->server);
+		ctx->server = NULL;
+	}
+	return rc;
+}
+
+static int xds_start(contour_module_t *mod)
+{
+	xds_ctx_t *ctx = contour_module_ctx_get(mod);
+	int rc = xds_server_start(ctx->server);
+	if (rc == CONTOUR_EOK && ctx->current)
+		xds_server_publish(ctx->server, ctx->current);
+	return rc;
+}
+
+static void xds_stop(contour_module_t *mod)
+{
+	xds_ctx_t *ctx = contour_module_ctx_get(mod);
+	if (ctx && ctx->server)
+		xds_server_stop(ctx->server);
+}
+
+static void xds_free(contour_module_t *mod)
+{
+	xds_ctx_t *ctx = contour_module_ctx_get(mod);
+	if (!ctx)
+		return;
+	xds_server_free(ctx->server);
+	xds_snapshot_unref(ctx->current);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+CONTOUR_MODULE(.name = "xds-grpc", .version = PACKAGE_VERSION,
+               .description = "Envoy v3 xDS over gRPC: the DAG translated for every Envoy",
+               .flags = CONTOUR_MODULE_F_RENDER, .schema = xds_schema, .check = xds_check,
+               .init = xds_init, .start = xds_start, .stop = xds_stop, .free = xds_free);
