@@ -51,6 +51,7 @@ void core_dag_free(contour_dag_t *dag)
 	if (!dag)
 		return;
 	struct contour_dag_private *p = dag->priv;
+	core_dag_services_free(dag);
 	core_strmap_free(p->vhosts);
 	core_strmap_free(p->svhosts);
 	core_strmap_free(p->clusters);
@@ -584,6 +585,8 @@ int core_dag_seal(contour_dag_t *dag)
 {
 	if (DAG_SEALED(dag))
 		return CONTOUR_EOK;
+	/* The Services parsed for this build are not needed any more. */
+	core_dag_services_free(dag);
 	dag_seal_t s = {.dag = dag};
 	s.clusters_seen = core_strmap_new();
 	s.secrets_seen = core_strmap_new();

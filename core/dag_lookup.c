@@ -218,6 +218,152 @@ static int lk_external_name(contour_module_t *mod, const char *ns, const char *n
 	return CONTOUR_EOK;
 }
 
+/* The per-build Service cache. Every backend of every route names a
+ * Service, and a Service is usually named by several routes, so each is
+ * parsed once per build: its ports, their upstream protocols and the
+ * circuit-breaker annotations. The store is still asked for the object on
+ * every lookup (a hash probe), and an entry is used only while it holds that
+ * same object: callers may change the store between lookups of one DAG (the
+ * tests do), and the entry's reference keeps a replaced object's address
+ * from coming back as another. Strings handed out live in the DAG's arena,
+ * shared by every lookup; the entries themselves live in a separate arena
+ * that is dropped at seal, so they cost the DAG nothing. */
+typedef struct lk_port {
+	json_int_t number;
+	const char *name;     /* as in the object; NULL when unnamed */
+	const char *dag_name; /* DAG arena copy, "" when unnamed */
+	const char *protocol; /* the port's `protocol`, as in the object, or NULL */
+	const char *upstream; /* "", "h2", "h2c" or "tls" (appProtocol, annotations) */
+} lk_port_t;
+
+typedef struct lk_service {
+	json_t *obj;               /* our reference */
+	const char *ns, *name;     /* DAG arena */
+	const char *external_name; /* as in the object, or NULL */
+	const char *dag_external_name;
+	lk_port_t *ports;
+	size_t nports;
+	contour_dag_circuit_breakers_t breakers;
+} lk_service_t;
+
+static int lk_service_release(const char *key, void *value, void *ud)
+{
+	lk_service_t *e = value;
+	json_decref(e->obj);
+	e->obj = NULL;
+	return 0;
+}
+
+void core_dag_services_free(contour_dag_t *dag)
+{
+	struct contour_dag_private *p = dag->priv;
+	if (p->services)
+		core_strmap_foreach(p->services, lk_service_release, NULL);
+	core_strmap_free(p->services);
+	core_arena_free(p->services_arena);
+	p->services = NULL;
+	p->services_arena = NULL;
+}
+
+/* Parse obj (the Service ns/name) into e, whose obj field is still unset. */
+static int lk_service_parse(contour_dag_t *dag, core_arena_t *a, const char *ns, const char *name,
+                            const json_t *obj, lk_service_t *e)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *ports = json_object_get(spec, "ports");
+	e->ns = contour_dag_strdup(dag, ns);
+	e->name = contour_dag_strdup(dag, name);
+	if (!e->ns || !e->name)
+		return CONTOUR_ENOMEM;
+
+	e->nports = json_array_size(ports);
+	e->ports = e->nports ? core_arena_alloc(a, e->nports * sizeof(*e->ports)) : NULL;
+	if (e->nports && !e->ports)
+		return CONTOUR_ENOMEM;
+	size_t i;
+	const json_t *p;
+	json_array_foreach(ports, i, p)
+	{
+		lk_port_t *lp = &e->ports[i];
+		lp->number = json_integer_value(json_object_get(p, "port"));
+		lp->name = lk_str(p, "name");
+		lp->dag_name = contour_dag_strdup(dag, lp->name ? lp->name : "");
+		if (!lp->dag_name)
+			return CONTOUR_ENOMEM;
+		lp->protocol = lk_str(p, "protocol");
+		lp->upstream = lk_protocol(obj, p, lp->name, (uint32_t)lp->number);
+	}
+
+	const char *type = lk_str(spec, "type");
+	if (type && !strcmp(type, "ExternalName")) {
+		const char *en = lk_str(spec, "externalName");
+		if (en && *en) {
+			e->external_name = en;
+			e->dag_external_name = contour_dag_strdup(dag, en);
+			if (!e->dag_external_name)
+				return CONTOUR_ENOMEM;
+		}
+	}
+
+	/* Most Services carry no annotations: nothing to look up. */
+	if (!json_object_size(json_object_get(json_object_get(obj, "metadata"), "annotations")))
+		return CONTOUR_EOK;
+	contour_dag_circuit_breakers_t *cb = &e->breakers;
+	cb->max_connections = lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-connections"));
+	cb->max_pending_requests =
+	    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-pending-requests"));
+	cb->max_requests = lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-requests"));
+	cb->max_retries = lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-retries"));
+	cb->per_host_max_connections =
+	    lk_parse_u32(lk_annotation(obj, "projectcontour.io/per-host-max-connections"));
+	return CONTOUR_EOK;
+}
+
+/* The parsed Service for obj (found in the store as ns/name), or NULL
+ * without memory. */
+static const lk_service_t *lk_service(contour_dag_t *dag, const char *ns, const char *name,
+                                      const json_t *obj)
+{
+	struct contour_dag_private *p = dag->priv;
+	if (!p->services) {
+		p->services = core_strmap_new();
+		p->services_arena = core_arena_new(0);
+		if (!p->services || !p->services_arena) {
+			core_dag_services_free(dag);
+			return NULL;
+		}
+	}
+	size_t nl = strlen(ns), ml = strlen(name);
+	char small[256], *key = small;
+	if (nl + ml + 2 > sizeof(small) &&
+	    !(key = core_arena_alloc(p->services_arena, nl + ml + 2)))
+		return NULL;
+	memcpy(key, ns, nl);
+	key[nl] = '/';
+	memcpy(key + nl + 1, name, ml + 1);
+
+	lk_service_t *e = core_strmap_get(p->services, key);
+	if (e && e->obj == obj)
+		return e;
+	/* New, or the store holds another object now: parse it afresh (an
+	 * outdated entry is replaced; its arena memory stays until seal). */
+	lk_service_t *n = core_arena_alloc(p->services_arena, sizeof(*n));
+	if (!n || lk_service_parse(dag, p->services_arena, ns, name, obj, n) != CONTOUR_EOK)
+		return NULL;
+	/* A replacement keeps the key the map already holds; a new entry needs
+	 * one that lives as long as the map. */
+	if (!e && key == small && !(key = core_arena_strdup(p->services_arena, small)))
+		return NULL;
+	if (core_strmap_put(p->services, key, n) != 0)
+		return NULL;
+	n->obj = json_incref((json_t *)obj);
+	if (e) {
+		json_decref(e->obj);
+		e->obj = NULL;
+	}
+	return n;
+}
+
 int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const char *ns,
                                const char *name, uint32_t port_number, const char *port_name,
                                contour_dag_service_t *svc, const char **protocol,
@@ -225,13 +371,17 @@ int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const 
 {
 	char q1[600], q2[300];
 	char meta[520];
-	snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 	contour_object_key_t key = {
 	    .api_version = "v1", .kind = "Service", .namespace_ = ns, .name = name};
 	const json_t *obj = contour_store_get(mod, &key);
-	if (!obj)
+	if (!obj) {
+		snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 		return lk_err(err, errlen, CONTOUR_ENOENT, "service %s not found",
 		              lk_quote(q1, sizeof(q1), meta));
+	}
+	const lk_service_t *e = lk_service(dag, ns, name, obj);
+	if (!e)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
 
 	/* intstr semantics: a number matches by number; a name matches by name,
 	 * and by number too when it reads as one (IntValue()). */
@@ -246,65 +396,37 @@ int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const 
 		want_int = lk_atoi(want);
 	}
 
-	const json_t *spec = json_object_get(obj, "spec");
-	const json_t *ports = json_object_get(spec, "ports");
-	const json_t *match = NULL;
-	size_t i;
-	const json_t *p;
-	json_array_foreach(ports, i, p)
-	{
-		json_int_t number = json_integer_value(json_object_get(p, "port"));
-		const char *pname = lk_str(p, "name");
-		if ((number > 0 && number == want_int) || (pname && !strcmp(pname, want))) {
+	const lk_port_t *match = NULL;
+	for (size_t i = 0; i < e->nports && !match; i++) {
+		const lk_port_t *p = &e->ports[i];
+		if ((p->number > 0 && p->number == want_int) || (p->name && !strcmp(p->name, want)))
 			match = p;
-			break;
-		}
 	}
-	if (!match)
+	if (!match) {
+		snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 		return lk_err(err, errlen, CONTOUR_ENOENT, "port %s on service %s not matched",
 		              lk_quote(q2, sizeof(q2), want), lk_quote(q1, sizeof(q1), meta));
-	const char *proto = lk_str(match, "protocol");
-	if (proto && *proto && strcmp(proto, "TCP"))
-		return lk_err(err, errlen, CONTOUR_EINVAL, "unsupported service protocol %s",
-		              lk_quote(q1, sizeof(q1), proto));
-
-	const char *en = NULL;
-	const char *type = lk_str(spec, "type");
-	if (type && !strcmp(type, "ExternalName")) {
-		en = lk_str(spec, "externalName");
-		if (en && !*en)
-			en = NULL;
 	}
-	if (en) {
-		int rc = lk_external_name(mod, ns, name, en, err, errlen);
+	if (match->protocol && *match->protocol && strcmp(match->protocol, "TCP"))
+		return lk_err(err, errlen, CONTOUR_EINVAL, "unsupported service protocol %s",
+		              lk_quote(q1, sizeof(q1), match->protocol));
+	/* Not cached: it depends on the global settings, and is rare. */
+	if (e->external_name) {
+		int rc = lk_external_name(mod, ns, name, e->external_name, err, errlen);
 		if (rc != CONTOUR_EOK)
 			return rc;
 	}
 
-	json_int_t number = json_integer_value(json_object_get(match, "port"));
-	const char *pname = lk_str(match, "name");
 	memset(svc, 0, sizeof(*svc));
-	svc->namespace_ = contour_dag_strdup(dag, ns);
-	svc->name = contour_dag_strdup(dag, name);
-	svc->port = (uint32_t)number;
-	svc->port_name = contour_dag_strdup(dag, pname ? pname : "");
-	svc->external_name = en ? contour_dag_strdup(dag, en) : NULL;
-	if (!svc->namespace_ || !svc->name || !svc->port_name || (en && !svc->external_name))
-		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	svc->namespace_ = e->ns;
+	svc->name = e->name;
+	svc->port = (uint32_t)match->number;
+	svc->port_name = match->dag_name;
+	svc->external_name = e->dag_external_name;
 	if (protocol)
-		*protocol = lk_protocol(obj, match, pname, svc->port);
-	if (breakers) {
-		breakers->max_connections =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-connections"));
-		breakers->max_pending_requests =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-pending-requests"));
-		breakers->max_requests =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-requests"));
-		breakers->max_retries =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-retries"));
-		breakers->per_host_max_connections =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/per-host-max-connections"));
-	}
+		*protocol = match->upstream;
+	if (breakers)
+		*breakers = e->breakers;
 	return CONTOUR_EOK;
 }
 
