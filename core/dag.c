@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -477,8 +478,49 @@ int contour_dag_delegation_permitted(const contour_dag_t *dag, const char *secre
 
 /* Sealing. */
 
+/* A set of pointers (open addressing), to skip the objects sealing has
+ * already met: every backend of every route names a cluster, most of them
+ * one met before, and a pointer is cheaper to hash than its key. */
+typedef struct dag_ptrset {
+	const void **slots;
+	size_t cap, count; /* cap: a power of two */
+} dag_ptrset_t;
+
+static size_t ptrset_slot(const dag_ptrset_t *ps, const void *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL;
+	size_t i = (size_t)(h >> 32) & (ps->cap - 1);
+	while (ps->slots[i] && ps->slots[i] != p)
+		i = (i + 1) & (ps->cap - 1);
+	return i;
+}
+
+/* 1: p is new (now added); 0: seen before; -1: out of memory. */
+static int ptrset_add(dag_ptrset_t *ps, const void *p)
+{
+	if ((ps->count + 1) * 2 > ps->cap) {
+		dag_ptrset_t g = {.cap = ps->cap ? ps->cap * 2 : 64};
+		g.slots = calloc(g.cap, sizeof(*g.slots));
+		if (!g.slots)
+			return -1;
+		for (size_t i = 0; i < ps->cap; i++)
+			if (ps->slots[i])
+				g.slots[ptrset_slot(&g, ps->slots[i])] = ps->slots[i];
+		g.count = ps->count;
+		free(ps->slots);
+		*ps = g;
+	}
+	size_t i = ptrset_slot(ps, p);
+	if (ps->slots[i])
+		return 0;
+	ps->slots[i] = p;
+	ps->count++;
+	return 1;
+}
+
 typedef struct dag_seal {
 	contour_dag_t *dag;
+	dag_ptrset_t cluster_ptrs, secret_ptrs;
 	core_strmap_t *clusters_seen, *secrets_seen;
 	int fallback_used;
 	int failed;
@@ -486,7 +528,14 @@ typedef struct dag_seal {
 
 static void seal_cluster(dag_seal_t *s, contour_dag_cluster_t *c)
 {
-	if (!c || core_strmap_get(s->clusters_seen, c->key))
+	if (!c)
+		return;
+	int fresh = ptrset_add(&s->cluster_ptrs, c);
+	if (fresh < 0)
+		s->failed = 1;
+	/* Interned clusters have unique keys, but one built by hand may
+	 * repeat another's: the key decides, as it always did. */
+	if (fresh <= 0 || core_strmap_get(s->clusters_seen, c->key))
 		return;
 	if (core_strmap_put(s->clusters_seen, c->key, c) != 0 ||
 	    !contour_dag_push(s->dag, &s->dag->clusters, &s->dag->nclusters, &c, sizeof(c)))
@@ -497,6 +546,11 @@ static void seal_secret(dag_seal_t *s, contour_dag_secret_t *sec)
 {
 	char key[600];
 	if (!sec)
+		return;
+	int fresh = ptrset_add(&s->secret_ptrs, sec);
+	if (fresh < 0)
+		s->failed = 1;
+	if (fresh <= 0)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", sec->namespace_, sec->name);
 	if (core_strmap_get(s->secrets_seen, key))
@@ -603,6 +657,8 @@ int core_dag_seal(contour_dag_t *dag)
 		dag->fallback_secret = NULL;
 	core_strmap_free(s.clusters_seen);
 	core_strmap_free(s.secrets_seen);
+	free(s.cluster_ptrs.slots);
+	free(s.secret_ptrs.slots);
 	if (s.failed)
 		return CONTOUR_ENOMEM;
 
