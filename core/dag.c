@@ -33,10 +33,9 @@ contour_dag_t *core_dag_new(core_t *core)
 	p->arena = arena;
 	p->vhosts = core_strmap_new();
 	p->svhosts = core_strmap_new();
-	p->clusters = core_strmap_new();
 	p->secrets = core_strmap_new();
 	p->delegations = core_strmap_new();
-	if (!p->vhosts || !p->svhosts || !p->clusters || !p->secrets || !p->delegations) {
+	if (!p->vhosts || !p->svhosts || !p->secrets || !p->delegations) {
 		core_dag_free(dag);
 		return NULL;
 	}
@@ -55,7 +54,7 @@ void core_dag_free(contour_dag_t *dag)
 	core_dag_services_free(dag);
 	core_strmap_free(p->vhosts);
 	core_strmap_free(p->svhosts);
-	core_strmap_free(p->clusters);
+	free(p->cluster_slots);
 	core_strmap_free(p->secrets);
 	core_strmap_free(p->delegations);
 	core_arena_free(p->arena); /* holds dag and p themselves */
@@ -385,27 +384,120 @@ static void cluster_key(dag_buf_t *bp, const contour_dag_cluster_t *c)
 #undef b
 }
 
+/* Cluster identity, field by field: true exactly when cluster_key() would
+ * spell a and b alike (NULL strings read as ""). Keep the three in step:
+ * cluster_key, cluster_same and core_dag_hash_cluster_id. */
+static int cl_streq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static int cluster_same_hc(const contour_dag_health_check_t *a, const contour_dag_health_check_t *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (!!a->tcp != !!b->tcp || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->unhealthy_threshold != b->unhealthy_threshold ||
+	    a->healthy_threshold != b->healthy_threshold || !cl_streq(a->path, b->path) ||
+	    !cl_streq(a->host, b->host) || a->nexpected_statuses != b->nexpected_statuses)
+		return 0;
+	for (size_t i = 0; i < a->nexpected_statuses; i++)
+		if (a->expected_statuses[i].start != b->expected_statuses[i].start ||
+		    a->expected_statuses[i].end != b->expected_statuses[i].end)
+			return 0;
+	return 1;
+}
+
+static int cluster_same(const contour_dag_cluster_t *a, const contour_dag_cluster_t *b)
+{
+	const contour_dag_service_t *x = &a->service, *y = &b->service;
+	if (!cl_streq(x->namespace_, y->namespace_) || !cl_streq(x->name, y->name) ||
+	    x->port != y->port || x->health_port != y->health_port ||
+	    !cl_streq(x->port_name, y->port_name) ||
+	    !cl_streq(x->health_port_name, y->health_port_name) ||
+	    !cl_streq(x->external_name, y->external_name) || !cl_streq(a->protocol, b->protocol) ||
+	    !cl_streq(a->sni, b->sni))
+		return 0;
+	if (!a->validation_ca != !b->validation_ca)
+		return 0;
+	if (a->validation_ca &&
+	    (!cl_streq(a->validation_ca->namespace_, b->validation_ca->namespace_) ||
+	     !cl_streq(a->validation_ca->name, b->validation_ca->name)))
+		return 0;
+	if (a->nsubject_names != b->nsubject_names)
+		return 0;
+	for (size_t i = 0; i < a->nsubject_names; i++)
+		if (!cl_streq(a->subject_names[i], b->subject_names[i]))
+			return 0;
+	if (a->lb_strategy != b->lb_strategy || !cluster_same_hc(a->health_check, b->health_check))
+		return 0;
+	if (!a->slow_start != !b->slow_start)
+		return 0;
+	if (a->slow_start &&
+	    (a->slow_start->window_ms != b->slow_start->window_ms ||
+	     memcmp(&a->slow_start->aggression, &b->slow_start->aggression, sizeof(double)) ||
+	     a->slow_start->min_weight_percent != b->slow_start->min_weight_percent))
+		return 0;
+	return a->idle_connection_timeout_ms == b->idle_connection_timeout_ms &&
+	       !memcmp(&a->circuit_breakers, &b->circuit_breakers, sizeof(a->circuit_breakers));
+}
+
+struct dag_cluster_slot {
+	uint64_t hash;
+	contour_dag_cluster_t *cluster; /* NULL: empty */
+};
+
+/* The slot holding a cluster equal to c, or the empty one where it goes. */
+static struct dag_cluster_slot *cluster_slot(const struct contour_dag_private *p,
+                                             const contour_dag_cluster_t *c, uint64_t h)
+{
+	for (size_t i = (size_t)h & (p->cluster_cap - 1);; i = (i + 1) & (p->cluster_cap - 1)) {
+		struct dag_cluster_slot *s = &p->cluster_slots[i];
+		if (!s->cluster || (s->hash == h && cluster_same(s->cluster, c)))
+			return s;
+	}
+}
+
+static int cluster_slots_grow(struct contour_dag_private *p)
+{
+	size_t cap = p->cluster_cap ? p->cluster_cap * 2 : 64;
+	struct dag_cluster_slot *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < p->cluster_cap; i++) {
+		struct dag_cluster_slot *s = &p->cluster_slots[i];
+		if (!s->cluster)
+			continue;
+		size_t j = (size_t)s->hash & (cap - 1);
+		while (slots[j].cluster)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *s;
+	}
+	free(p->cluster_slots);
+	p->cluster_slots = slots;
+	p->cluster_cap = cap;
+	return 0;
+}
+
 contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
                                                   const contour_dag_cluster_t *tmpl)
 {
+	struct contour_dag_private *p = dag->priv;
 	if (DAG_SEALED(dag))
 		return NULL;
-	/* Most calls find an existing cluster: look up with the key still on
-	 * the stack, and copy it into the arena only for a new one. */
+	/* Most calls find an existing cluster: compare fields, and spell the
+	 * key only for a new one. */
+	if ((p->ncluster_slots + 1) * 4 > p->cluster_cap * 3 && cluster_slots_grow(p) != 0)
+		return NULL;
+	uint64_t h = core_dag_hash_cluster_id(tmpl);
+	struct dag_cluster_slot *slot = cluster_slot(p, tmpl, h);
+	if (slot->cluster)
+		return slot->cluster;
 	dag_buf_t b;
 	buf_init(&b);
 	cluster_key(&b, tmpl);
-	if (b.failed) {
-		buf_fini(&b);
-		return NULL;
-	}
-	contour_dag_cluster_t *c = core_strmap_get(dag->priv->clusters, b.p);
-	if (c) {
-		buf_fini(&b);
-		return c;
-	}
 	const char *key = buf_key(dag, &b);
-	c = key ? contour_dag_new(dag, sizeof(*c)) : NULL;
+	contour_dag_cluster_t *c = key ? contour_dag_new(dag, sizeof(*c)) : NULL;
 	if (!c)
 		return NULL;
 	*c = *tmpl;
@@ -414,8 +506,9 @@ contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
 		c->protocol = "";
 	if (!c->service.port_name)
 		c->service.port_name = "";
-	if (core_strmap_put(dag->priv->clusters, key, c) != 0)
-		return NULL;
+	slot->hash = h;
+	slot->cluster = c;
+	p->ncluster_slots++;
 	return c;
 }
 
@@ -639,8 +732,12 @@ int core_dag_seal(contour_dag_t *dag)
 {
 	if (DAG_SEALED(dag))
 		return CONTOUR_EOK;
-	/* The Services parsed for this build are not needed any more. */
+	/* The Services parsed for this build and the cluster index are not
+	 * needed any more. */
 	core_dag_services_free(dag);
+	free(dag->priv->cluster_slots);
+	dag->priv->cluster_slots = NULL;
+	dag->priv->cluster_cap = dag->priv->ncluster_slots = 0;
 	dag_seal_t s = {.dag = dag};
 	s.clusters_seen = core_strmap_new();
 	s.secrets_seen = core_strmap_new();

@@ -52,6 +52,12 @@ static uint64_t h_str(uint64_t h, const char *s)
 	return h_bytes(h_u64(h, n), s, n);
 }
 
+/* A string that may be NULL, read as "" (as cluster keys do). */
+static uint64_t h_str0(uint64_t h, const char *s)
+{
+	return h_str(h, s ? s : "");
+}
+
 static uint64_t h_headers(uint64_t h, const contour_dag_header_policy_t *p)
 {
 	if (!p)
@@ -88,6 +94,24 @@ uint64_t core_dag_hash_cluster(const contour_dag_cluster_t *c)
 	/* The key already spells out every field but the secret's content. */
 	uint64_t h = h_str(H_INIT, c->key);
 	return h_u64(h, c->validation_ca ? core_dag_hash_secret(c->validation_ca) : 0);
+}
+
+uint64_t core_dag_hash_cluster_id(const contour_dag_cluster_t *c)
+{
+	/* Only the cheap fields: equal clusters hash equal, and clusters that
+	 * differ in the others are told apart by the comparison. */
+	const contour_dag_service_t *s = &c->service;
+	uint64_t h = h_str0(h_str0(H_INIT, s->namespace_), s->name);
+	h = h_u64(h_u64(h, s->port), s->health_port);
+	h = h_str0(h_str0(h, s->port_name), s->health_port_name);
+	h = h_str0(h_str0(h_str0(h, s->external_name), c->protocol), c->sni);
+	h = h_u64(h, (uint64_t)c->lb_strategy << 2 | (uint64_t) !!c->health_check << 1 |
+	                 (uint64_t) !!c->slow_start);
+	h = h_u64(h_u64(h, c->nsubject_names), (uint64_t)c->idle_connection_timeout_ms);
+	const contour_dag_circuit_breakers_t *cb = &c->circuit_breakers;
+	h = h_u64(h, (uint64_t)cb->max_connections << 32 | cb->max_pending_requests);
+	h = h_u64(h, (uint64_t)cb->max_requests << 32 | cb->max_retries);
+	return h_u64(h, cb->per_host_max_connections);
 }
 
 static uint64_t h_route(uint64_t h, const contour_dag_route_t *r)
