@@ -127,22 +127,26 @@ static char *dag_lower(contour_dag_t *dag, const char *s)
 	return d;
 }
 
+/* fqdn lower-cased into low (truncated as snprintf would). */
+static const char *dag_lower_into(char *low, size_t len, const char *fqdn)
+{
+	size_t i = 0;
+	for (; fqdn[i] && i + 1 < len; i++)
+		low[i] = (char)tolower((unsigned char)fqdn[i]);
+	low[i] = '\0';
+	return low;
+}
+
 contour_dag_vhost_t *contour_dag_find_vhost(const contour_dag_t *dag, const char *fqdn)
 {
 	char low[512];
-	snprintf(low, sizeof(low), "%s", fqdn);
-	for (char *c = low; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return core_strmap_get(dag->priv->vhosts, low);
+	return core_strmap_get(dag->priv->vhosts, dag_lower_into(low, sizeof(low), fqdn));
 }
 
 contour_dag_svhost_t *contour_dag_find_svhost(const contour_dag_t *dag, const char *fqdn)
 {
 	char low[512];
-	snprintf(low, sizeof(low), "%s", fqdn);
-	for (char *c = low; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return core_strmap_get(dag->priv->svhosts, low);
+	return core_strmap_get(dag->priv->svhosts, dag_lower_into(low, sizeof(low), fqdn));
 }
 
 contour_dag_vhost_t *contour_dag_vhost(contour_dag_t *dag, const char *fqdn)

@@ -554,8 +554,12 @@ int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const 
 	const char *want = port_name ? port_name : "";
 	long long want_int = 0;
 	if (port_number > 0) {
-		snprintf(want_str, sizeof(want_str), "%u", port_number);
-		want = want_str;
+		/* Decimal without printf: this runs for every backend. */
+		size_t i = sizeof(want_str);
+		want_str[--i] = '\0';
+		for (uint32_t v = port_number; v; v /= 10)
+			want_str[--i] = (char)('0' + v % 10);
+		want = want_str + i;
 		want_int = port_number;
 	} else {
 		want_int = lk_atoi(want);
