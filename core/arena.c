@@ -1,6 +1,12 @@
 /* core/arena.c: chunks from malloc, handed out by bumping a pointer.
  * Allocations bigger than a quarter chunk get a chunk of their own so they
- * do not waste the tail of the current one. */
+ * do not waste the tail of the current one.
+ *
+ * A large arena (a big cluster's DAG: tens of megabytes) would be hundreds
+ * of chunks of the base size, and each large malloc or free makes glibc
+ * consolidate its fast bins, so a new chunk is half the size of everything
+ * reserved so far (at least the base size, at most ARENA_MAX_CHUNK): a few
+ * dozen chunks, and a small arena stays small. */
 #include "config.h"
 
 #include <stdint.h>
@@ -8,6 +14,8 @@
 #include <string.h>
 
 #include "core/arena.h"
+
+#define ARENA_MAX_CHUNK (1024 * 1024)
 
 typedef struct arena_chunk {
 	struct arena_chunk *next;
@@ -75,12 +83,18 @@ void *core_arena_alloc(core_arena_t *a, size_t size)
 		return big->data;
 	}
 	if (!c || c->size - c->used < size) {
-		c = arena_chunk_new(a->chunk_size);
+		size_t grow = a->reserved / 2;
+		if (grow > ARENA_MAX_CHUNK)
+			grow = ARENA_MAX_CHUNK;
+		if (grow < a->chunk_size)
+			grow = a->chunk_size;
+		grow = (grow + 15) & ~(size_t)15;
+		c = arena_chunk_new(grow);
 		if (!c)
 			return NULL;
 		c->next = a->head;
 		a->head = c;
-		a->reserved += a->chunk_size;
+		a->reserved += grow;
 	}
 	void *p = c->data + c->used;
 	c->used += size;

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,9 @@ contour_dag_t *core_dag_new(core_t *core)
 	p->arena = arena;
 	p->vhosts = core_strmap_new();
 	p->svhosts = core_strmap_new();
-	p->clusters = core_strmap_new();
 	p->secrets = core_strmap_new();
 	p->delegations = core_strmap_new();
-	if (!p->vhosts || !p->svhosts || !p->clusters || !p->secrets || !p->delegations) {
+	if (!p->vhosts || !p->svhosts || !p->secrets || !p->delegations) {
 		core_dag_free(dag);
 		return NULL;
 	}
@@ -51,9 +51,10 @@ void core_dag_free(contour_dag_t *dag)
 	if (!dag)
 		return;
 	struct contour_dag_private *p = dag->priv;
+	core_dag_services_free(dag);
 	core_strmap_free(p->vhosts);
 	core_strmap_free(p->svhosts);
-	core_strmap_free(p->clusters);
+	free(p->cluster_slots);
 	core_strmap_free(p->secrets);
 	core_strmap_free(p->delegations);
 	core_arena_free(p->arena); /* holds dag and p themselves */
@@ -126,22 +127,26 @@ static char *dag_lower(contour_dag_t *dag, const char *s)
 	return d;
 }
 
+/* fqdn lower-cased into low (truncated as snprintf would). */
+static const char *dag_lower_into(char *low, size_t len, const char *fqdn)
+{
+	size_t i = 0;
+	for (; fqdn[i] && i + 1 < len; i++)
+		low[i] = (char)tolower((unsigned char)fqdn[i]);
+	low[i] = '\0';
+	return low;
+}
+
 contour_dag_vhost_t *contour_dag_find_vhost(const contour_dag_t *dag, const char *fqdn)
 {
 	char low[512];
-	snprintf(low, sizeof(low), "%s", fqdn);
-	for (char *c = low; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return core_strmap_get(dag->priv->vhosts, low);
+	return core_strmap_get(dag->priv->vhosts, dag_lower_into(low, sizeof(low), fqdn));
 }
 
 contour_dag_svhost_t *contour_dag_find_svhost(const contour_dag_t *dag, const char *fqdn)
 {
 	char low[512];
-	snprintf(low, sizeof(low), "%s", fqdn);
-	for (char *c = low; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return core_strmap_get(dag->priv->svhosts, low);
+	return core_strmap_get(dag->priv->svhosts, dag_lower_into(low, sizeof(low), fqdn));
 }
 
 contour_dag_vhost_t *contour_dag_vhost(contour_dag_t *dag, const char *fqdn)
@@ -383,27 +388,120 @@ static void cluster_key(dag_buf_t *bp, const contour_dag_cluster_t *c)
 #undef b
 }
 
+/* Cluster identity, field by field: true exactly when cluster_key() would
+ * spell a and b alike (NULL strings read as ""). Keep the three in step:
+ * cluster_key, cluster_same and core_dag_hash_cluster_id. */
+static int cl_streq(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static int cluster_same_hc(const contour_dag_health_check_t *a, const contour_dag_health_check_t *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (!!a->tcp != !!b->tcp || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->unhealthy_threshold != b->unhealthy_threshold ||
+	    a->healthy_threshold != b->healthy_threshold || !cl_streq(a->path, b->path) ||
+	    !cl_streq(a->host, b->host) || a->nexpected_statuses != b->nexpected_statuses)
+		return 0;
+	for (size_t i = 0; i < a->nexpected_statuses; i++)
+		if (a->expected_statuses[i].start != b->expected_statuses[i].start ||
+		    a->expected_statuses[i].end != b->expected_statuses[i].end)
+			return 0;
+	return 1;
+}
+
+static int cluster_same(const contour_dag_cluster_t *a, const contour_dag_cluster_t *b)
+{
+	const contour_dag_service_t *x = &a->service, *y = &b->service;
+	if (!cl_streq(x->namespace_, y->namespace_) || !cl_streq(x->name, y->name) ||
+	    x->port != y->port || x->health_port != y->health_port ||
+	    !cl_streq(x->port_name, y->port_name) ||
+	    !cl_streq(x->health_port_name, y->health_port_name) ||
+	    !cl_streq(x->external_name, y->external_name) || !cl_streq(a->protocol, b->protocol) ||
+	    !cl_streq(a->sni, b->sni))
+		return 0;
+	if (!a->validation_ca != !b->validation_ca)
+		return 0;
+	if (a->validation_ca &&
+	    (!cl_streq(a->validation_ca->namespace_, b->validation_ca->namespace_) ||
+	     !cl_streq(a->validation_ca->name, b->validation_ca->name)))
+		return 0;
+	if (a->nsubject_names != b->nsubject_names)
+		return 0;
+	for (size_t i = 0; i < a->nsubject_names; i++)
+		if (!cl_streq(a->subject_names[i], b->subject_names[i]))
+			return 0;
+	if (a->lb_strategy != b->lb_strategy || !cluster_same_hc(a->health_check, b->health_check))
+		return 0;
+	if (!a->slow_start != !b->slow_start)
+		return 0;
+	if (a->slow_start &&
+	    (a->slow_start->window_ms != b->slow_start->window_ms ||
+	     memcmp(&a->slow_start->aggression, &b->slow_start->aggression, sizeof(double)) ||
+	     a->slow_start->min_weight_percent != b->slow_start->min_weight_percent))
+		return 0;
+	return a->idle_connection_timeout_ms == b->idle_connection_timeout_ms &&
+	       !memcmp(&a->circuit_breakers, &b->circuit_breakers, sizeof(a->circuit_breakers));
+}
+
+struct dag_cluster_slot {
+	uint64_t hash;
+	contour_dag_cluster_t *cluster; /* NULL: empty */
+};
+
+/* The slot holding a cluster equal to c, or the empty one where it goes. */
+static struct dag_cluster_slot *cluster_slot(const struct contour_dag_private *p,
+                                             const contour_dag_cluster_t *c, uint64_t h)
+{
+	for (size_t i = (size_t)h & (p->cluster_cap - 1);; i = (i + 1) & (p->cluster_cap - 1)) {
+		struct dag_cluster_slot *s = &p->cluster_slots[i];
+		if (!s->cluster || (s->hash == h && cluster_same(s->cluster, c)))
+			return s;
+	}
+}
+
+static int cluster_slots_grow(struct contour_dag_private *p)
+{
+	size_t cap = p->cluster_cap ? p->cluster_cap * 2 : 64;
+	struct dag_cluster_slot *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -1;
+	for (size_t i = 0; i < p->cluster_cap; i++) {
+		struct dag_cluster_slot *s = &p->cluster_slots[i];
+		if (!s->cluster)
+			continue;
+		size_t j = (size_t)s->hash & (cap - 1);
+		while (slots[j].cluster)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *s;
+	}
+	free(p->cluster_slots);
+	p->cluster_slots = slots;
+	p->cluster_cap = cap;
+	return 0;
+}
+
 contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
                                                   const contour_dag_cluster_t *tmpl)
 {
+	struct contour_dag_private *p = dag->priv;
 	if (DAG_SEALED(dag))
 		return NULL;
-	/* Most calls find an existing cluster: look up with the key still on
-	 * the stack, and copy it into the arena only for a new one. */
+	/* Most calls find an existing cluster: compare fields, and spell the
+	 * key only for a new one. */
+	if ((p->ncluster_slots + 1) * 4 > p->cluster_cap * 3 && cluster_slots_grow(p) != 0)
+		return NULL;
+	uint64_t h = core_dag_hash_cluster_id(tmpl);
+	struct dag_cluster_slot *slot = cluster_slot(p, tmpl, h);
+	if (slot->cluster)
+		return slot->cluster;
 	dag_buf_t b;
 	buf_init(&b);
 	cluster_key(&b, tmpl);
-	if (b.failed) {
-		buf_fini(&b);
-		return NULL;
-	}
-	contour_dag_cluster_t *c = core_strmap_get(dag->priv->clusters, b.p);
-	if (c) {
-		buf_fini(&b);
-		return c;
-	}
 	const char *key = buf_key(dag, &b);
-	c = key ? contour_dag_new(dag, sizeof(*c)) : NULL;
+	contour_dag_cluster_t *c = key ? contour_dag_new(dag, sizeof(*c)) : NULL;
 	if (!c)
 		return NULL;
 	*c = *tmpl;
@@ -412,8 +510,9 @@ contour_dag_cluster_t *contour_dag_cluster_intern(contour_dag_t *dag,
 		c->protocol = "";
 	if (!c->service.port_name)
 		c->service.port_name = "";
-	if (core_strmap_put(dag->priv->clusters, key, c) != 0)
-		return NULL;
+	slot->hash = h;
+	slot->cluster = c;
+	p->ncluster_slots++;
 	return c;
 }
 
@@ -476,8 +575,49 @@ int contour_dag_delegation_permitted(const contour_dag_t *dag, const char *secre
 
 /* Sealing. */
 
+/* A set of pointers (open addressing), to skip the objects sealing has
+ * already met: every backend of every route names a cluster, most of them
+ * one met before, and a pointer is cheaper to hash than its key. */
+typedef struct dag_ptrset {
+	const void **slots;
+	size_t cap, count; /* cap: a power of two */
+} dag_ptrset_t;
+
+static size_t ptrset_slot(const dag_ptrset_t *ps, const void *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL;
+	size_t i = (size_t)(h >> 32) & (ps->cap - 1);
+	while (ps->slots[i] && ps->slots[i] != p)
+		i = (i + 1) & (ps->cap - 1);
+	return i;
+}
+
+/* 1: p is new (now added); 0: seen before; -1: out of memory. */
+static int ptrset_add(dag_ptrset_t *ps, const void *p)
+{
+	if ((ps->count + 1) * 2 > ps->cap) {
+		dag_ptrset_t g = {.cap = ps->cap ? ps->cap * 2 : 64};
+		g.slots = calloc(g.cap, sizeof(*g.slots));
+		if (!g.slots)
+			return -1;
+		for (size_t i = 0; i < ps->cap; i++)
+			if (ps->slots[i])
+				g.slots[ptrset_slot(&g, ps->slots[i])] = ps->slots[i];
+		g.count = ps->count;
+		free(ps->slots);
+		*ps = g;
+	}
+	size_t i = ptrset_slot(ps, p);
+	if (ps->slots[i])
+		return 0;
+	ps->slots[i] = p;
+	ps->count++;
+	return 1;
+}
+
 typedef struct dag_seal {
 	contour_dag_t *dag;
+	dag_ptrset_t cluster_ptrs, secret_ptrs;
 	core_strmap_t *clusters_seen, *secrets_seen;
 	int fallback_used;
 	int failed;
@@ -485,7 +625,14 @@ typedef struct dag_seal {
 
 static void seal_cluster(dag_seal_t *s, contour_dag_cluster_t *c)
 {
-	if (!c || core_strmap_get(s->clusters_seen, c->key))
+	if (!c)
+		return;
+	int fresh = ptrset_add(&s->cluster_ptrs, c);
+	if (fresh < 0)
+		s->failed = 1;
+	/* Interned clusters have unique keys, but one built by hand may
+	 * repeat another's: the key decides, as it always did. */
+	if (fresh <= 0 || core_strmap_get(s->clusters_seen, c->key))
 		return;
 	if (core_strmap_put(s->clusters_seen, c->key, c) != 0 ||
 	    !contour_dag_push(s->dag, &s->dag->clusters, &s->dag->nclusters, &c, sizeof(c)))
@@ -496,6 +643,11 @@ static void seal_secret(dag_seal_t *s, contour_dag_secret_t *sec)
 {
 	char key[600];
 	if (!sec)
+		return;
+	int fresh = ptrset_add(&s->secret_ptrs, sec);
+	if (fresh < 0)
+		s->failed = 1;
+	if (fresh <= 0)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", sec->namespace_, sec->name);
 	if (core_strmap_get(s->secrets_seen, key))
@@ -584,6 +736,12 @@ int core_dag_seal(contour_dag_t *dag)
 {
 	if (DAG_SEALED(dag))
 		return CONTOUR_EOK;
+	/* The Services parsed for this build and the cluster index are not
+	 * needed any more. */
+	core_dag_services_free(dag);
+	free(dag->priv->cluster_slots);
+	dag->priv->cluster_slots = NULL;
+	dag->priv->cluster_cap = dag->priv->ncluster_slots = 0;
 	dag_seal_t s = {.dag = dag};
 	s.clusters_seen = core_strmap_new();
 	s.secrets_seen = core_strmap_new();
@@ -600,6 +758,8 @@ int core_dag_seal(contour_dag_t *dag)
 		dag->fallback_secret = NULL;
 	core_strmap_free(s.clusters_seen);
 	core_strmap_free(s.secrets_seen);
+	free(s.cluster_ptrs.slots);
+	free(s.secret_ptrs.slots);
 	if (s.failed)
 		return CONTOUR_ENOMEM;
 

@@ -1,8 +1,16 @@
 /* core/dag_hash.c: content hashes of sealed DAG parts, so an observer (the
  * xDS translator) can tell what changed since the previous snapshot by
- * comparing 64-bit numbers instead of whole structures. FNV-1a over every
- * field, with lengths and separators so different contents cannot line up
- * into equal byte streams. */
+ * comparing 64-bit numbers instead of whole structures. Every string is
+ * hashed with its length first and every list with its count, so different
+ * contents cannot line up into equal input streams.
+ *
+ * The input is consumed eight bytes at a time with xxHash64's round (add the
+ * word times a prime, rotate, multiply by another): for a fixed state it is a
+ * bijection of the word, and for a fixed word a bijection of the state, so
+ * two inputs that differ in one word never collide. A string's last partial
+ * word is padded with zero bytes, which is unambiguous after its length. The
+ * values only ever meet values of the same process, so byte order does not
+ * matter. */
 #include "config.h"
 
 #include <string.h>
@@ -10,20 +18,30 @@
 #include "core/dag_internal.h"
 
 #define H_INIT 1469598103934665603ULL
+#define H_P1   0x9E3779B185EBCA87ULL
+#define H_P2   0xC2B2AE3D27D4EB4FULL
+
+static inline uint64_t h_u64(uint64_t h, uint64_t v)
+{
+	h += v * H_P2;
+	h = (h << 31) | (h >> 33);
+	return h * H_P1;
+}
 
 static uint64_t h_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
+	uint64_t w;
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		h = h_u64(h, w);
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, b, n);
+		h = h_u64(h, w);
 	}
 	return h;
-}
-
-static uint64_t h_u64(uint64_t h, uint64_t v)
-{
-	return h_bytes(h, &v, sizeof(v));
 }
 
 static uint64_t h_str(uint64_t h, const char *s)
@@ -32,6 +50,12 @@ static uint64_t h_str(uint64_t h, const char *s)
 		return h_u64(h, UINT64_MAX);
 	size_t n = strlen(s);
 	return h_bytes(h_u64(h, n), s, n);
+}
+
+/* A string that may be NULL, read as "" (as cluster keys do). */
+static uint64_t h_str0(uint64_t h, const char *s)
+{
+	return h_str(h, s ? s : "");
 }
 
 static uint64_t h_headers(uint64_t h, const contour_dag_header_policy_t *p)
@@ -70,6 +94,24 @@ uint64_t core_dag_hash_cluster(const contour_dag_cluster_t *c)
 	/* The key already spells out every field but the secret's content. */
 	uint64_t h = h_str(H_INIT, c->key);
 	return h_u64(h, c->validation_ca ? core_dag_hash_secret(c->validation_ca) : 0);
+}
+
+uint64_t core_dag_hash_cluster_id(const contour_dag_cluster_t *c)
+{
+	/* Only the cheap fields: equal clusters hash equal, and clusters that
+	 * differ in the others are told apart by the comparison. */
+	const contour_dag_service_t *s = &c->service;
+	uint64_t h = h_str0(h_str0(H_INIT, s->namespace_), s->name);
+	h = h_u64(h_u64(h, s->port), s->health_port);
+	h = h_str0(h_str0(h, s->port_name), s->health_port_name);
+	h = h_str0(h_str0(h_str0(h, s->external_name), c->protocol), c->sni);
+	h = h_u64(h, (uint64_t)c->lb_strategy << 2 | (uint64_t) !!c->health_check << 1 |
+	                 (uint64_t) !!c->slow_start);
+	h = h_u64(h_u64(h, c->nsubject_names), (uint64_t)c->idle_connection_timeout_ms);
+	const contour_dag_circuit_breakers_t *cb = &c->circuit_breakers;
+	h = h_u64(h, (uint64_t)cb->max_connections << 32 | cb->max_pending_requests);
+	h = h_u64(h, (uint64_t)cb->max_requests << 32 | cb->max_retries);
+	return h_u64(h, cb->per_host_max_connections);
 }
 
 static uint64_t h_route(uint64_t h, const contour_dag_route_t *r)

@@ -10,7 +10,16 @@
 struct contour_dag_private {
 	core_t *core;
 	core_arena_t *arena;
-	core_strmap_t *vhosts, *svhosts, *clusters, *secrets, *delegations;
+	core_strmap_t *vhosts, *svhosts, *secrets, *delegations;
+	/* Interned clusters: open addressing on core_dag_hash_cluster_id(),
+	 * compared field by field (dag.c); malloc'd, dropped at seal. */
+	struct dag_cluster_slot *cluster_slots;
+	size_t cluster_cap, ncluster_slots;
+	/* dag_lookup.c: Services parsed so far in this build ("ns/name" ->
+	 * entry), in their own arena; NULL until the first lookup, dropped at
+	 * seal. */
+	core_strmap_t *services;
+	core_arena_t *services_arena;
 	int sealed;
 };
 
@@ -31,9 +40,16 @@ int core_dag_secret_put(contour_dag_t *dag, contour_dag_secret_t *s);
 
 /* dag_hash.c */
 uint64_t core_dag_hash_cluster(const contour_dag_cluster_t *c);
+/* A hash of a cluster's identity (what its key spells, NULL strings read as
+ * ""), for interning: clusters with equal keys hash equal. */
+uint64_t core_dag_hash_cluster_id(const contour_dag_cluster_t *c);
 uint64_t core_dag_hash_secret(const contour_dag_secret_t *s);
 uint64_t core_dag_hash_vhost(const contour_dag_vhost_t *v);
 uint64_t core_dag_hash_svhost(const contour_dag_svhost_t *s);
+
+/* dag_lookup.c: drop the per-build Service cache (its references on store
+ * objects and its memory); the next lookup starts a new one. */
+void core_dag_services_free(contour_dag_t *dag);
 
 /* dag_lookup.c: the cross-build cache behind contour_dag_lookup_secret. */
 typedef struct core_secret_cache core_secret_cache_t;

@@ -218,6 +218,317 @@ static int lk_external_name(contour_module_t *mod, const char *ns, const char *n
 	return CONTOUR_EOK;
 }
 
+/* The cross-build cache of the lookups (core->secret_cache): validated
+ * Secrets (below), and parsed Services. */
+struct core_secret_cache {
+	core_strmap_t *map; /* Secrets: "ns/name" -> lk_entry_t */
+	uint64_t swept_at;  /* core_pipeline_builds() at the last sweep */
+	uint64_t validations;
+	core_strmap_t *services; /* "ns/name" -> lk_parsed_t */
+	uint64_t services_swept_at;
+};
+
+static core_secret_cache_t *lk_cache(core_t *core);
+
+/* Services are cached twice. Every backend of every route names a Service,
+ * usually one that other routes name too, and parsing one (ports, upstream
+ * protocols, circuit-breaker annotations) means a dozen JSON look-ups:
+ *
+ * - across builds, in core->secret_cache, the parse of each Service object
+ *   (lk_parsed_t), which holds a reference on the object so its address
+ *   cannot come back as another; an entry no build used since the previous
+ *   one is dropped;
+ * - per build, in the DAG's private state, a copy with the strings the DAG
+ *   hands out (namespace, name, port names) in the DAG's arena, made on the
+ *   first lookup of the build, so every later lookup shares them. The copy
+ *   lives in an arena of its own, dropped at seal.
+ *
+ * Both check that the store still holds the object they were made from:
+ * callers may change the store between lookups of one DAG (the tests do). */
+typedef struct lk_port {
+	json_int_t number;
+	const char *name;     /* into the object; NULL when unnamed */
+	const char *dag_name; /* per build: DAG arena copy, "" when unnamed */
+	const char *protocol; /* the port's `protocol`, into the object, or NULL */
+	const char *upstream; /* "", "h2", "h2c" or "tls" (appProtocol, annotations) */
+} lk_port_t;
+
+typedef struct lk_parsed {
+	json_t *obj;               /* our reference */
+	char *key;                 /* the map's key, malloc'd */
+	uint64_t used_at;          /* core_pipeline_builds() when last used */
+	const char *external_name; /* into the object, or NULL */
+	contour_dag_circuit_breakers_t breakers;
+	size_t nports;
+	lk_port_t ports[];
+} lk_parsed_t;
+
+typedef struct lk_service {
+	json_t *obj;               /* our reference */
+	const char *ns, *name;     /* DAG arena */
+	const char *external_name; /* into the object, or NULL */
+	const char *dag_external_name;
+	contour_dag_circuit_breakers_t breakers;
+	size_t nports;
+	lk_port_t *ports; /* services arena */
+} lk_service_t;
+
+static void lk_parsed_free(lk_parsed_t *pa)
+{
+	if (!pa)
+		return;
+	json_decref(pa->obj);
+	free(pa->key);
+	free(pa);
+}
+
+static int lk_parsed_free_cb(const char *key, void *value, void *ud)
+{
+	lk_parsed_free(value);
+	return 0;
+}
+
+/* Parse the Service obj, found in the store as key ("ns/name"). */
+static lk_parsed_t *lk_parse_service(const char *key, const json_t *obj)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *ports = json_object_get(spec, "ports");
+	size_t n = json_array_size(ports);
+	lk_parsed_t *pa = calloc(1, sizeof(*pa) + n * sizeof(pa->ports[0]));
+	if (!pa)
+		return NULL;
+	if (!(pa->key = strdup(key))) {
+		free(pa);
+		return NULL;
+	}
+	pa->nports = n;
+	size_t i;
+	const json_t *p;
+	json_array_foreach(ports, i, p)
+	{
+		lk_port_t *lp = &pa->ports[i];
+		lp->number = json_integer_value(json_object_get(p, "port"));
+		lp->name = lk_str(p, "name");
+		lp->protocol = lk_str(p, "protocol");
+		lp->upstream = lk_protocol(obj, p, lp->name, (uint32_t)lp->number);
+	}
+	const char *type = lk_str(spec, "type");
+	if (type && !strcmp(type, "ExternalName")) {
+		const char *en = lk_str(spec, "externalName");
+		if (en && *en)
+			pa->external_name = en;
+	}
+	/* Most Services carry no annotations: nothing to look up. */
+	if (json_object_size(json_object_get(json_object_get(obj, "metadata"), "annotations"))) {
+		contour_dag_circuit_breakers_t *cb = &pa->breakers;
+		cb->max_connections =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-connections"));
+		cb->max_pending_requests =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-pending-requests"));
+		cb->max_requests =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-requests"));
+		cb->max_retries = lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-retries"));
+		cb->per_host_max_connections =
+		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/per-host-max-connections"));
+	}
+	pa->obj = json_incref((json_t *)obj);
+	return pa;
+}
+
+typedef struct lk_svc_sweep {
+	core_strmap_t *keep;
+	uint64_t since;
+	int failed;
+} lk_svc_sweep_t;
+
+static int lk_svc_sweep_cb(const char *key, void *value, void *ud)
+{
+	lk_svc_sweep_t *s = ud;
+	lk_parsed_t *pa = value;
+	if (!s->failed && pa->used_at >= s->since) {
+		if (core_strmap_put(s->keep, pa->key, pa) == 0)
+			return 0;
+		s->failed = 1;
+	}
+	lk_parsed_free(pa);
+	return 0;
+}
+
+typedef struct lk_svc_count {
+	uint64_t since;
+	size_t stale;
+} lk_svc_count_t;
+
+static int lk_svc_count_cb(const char *key, void *value, void *ud)
+{
+	lk_svc_count_t *n = ud;
+	n->stale += ((lk_parsed_t *)value)->used_at < n->since;
+	return 0;
+}
+
+/* Once per build: drop the parses no build used since the previous one (the
+ * Service was deleted, replaced, or is no longer named). The map has no
+ * removal, so the survivors move to a new one, only when there are stale
+ * entries. */
+static int lk_services_sweep(core_secret_cache_t *c, uint64_t builds)
+{
+	if (c->services_swept_at == builds)
+		return CONTOUR_EOK;
+	c->services_swept_at = builds;
+	lk_svc_count_t n = {.since = builds > 0 ? builds - 1 : 0};
+	core_strmap_foreach(c->services, lk_svc_count_cb, &n);
+	if (!n.stale)
+		return CONTOUR_EOK;
+	lk_svc_sweep_t s = {.keep = core_strmap_new(), .since = n.since};
+	if (!s.keep)
+		return CONTOUR_ENOMEM;
+	core_strmap_foreach(c->services, lk_svc_sweep_cb, &s);
+	core_strmap_free(c->services);
+	c->services = s.keep;
+	return CONTOUR_EOK;
+}
+
+/* The parse of obj (the store's Service key), from core's cache when it
+ * has it. NULL without memory. *owned is set when the result is not cached
+ * and the caller frees it. */
+static lk_parsed_t *lk_parsed(core_t *core, const char *key, const json_t *obj, int *owned)
+{
+	*owned = 0;
+	core_secret_cache_t *c = core ? lk_cache(core) : NULL;
+	if (c && !c->services && !(c->services = core_strmap_new()))
+		c = NULL;
+	if (!c) {
+		*owned = 1;
+		return lk_parse_service(key, obj);
+	}
+	uint64_t builds = core_pipeline_builds(core->pipeline);
+	if (lk_services_sweep(c, builds) != CONTOUR_EOK)
+		return NULL;
+	lk_parsed_t *pa = core_strmap_get(c->services, key);
+	if (!pa || pa->obj != obj) {
+		lk_parsed_t *fresh = lk_parse_service(key, obj);
+		if (!fresh)
+			return NULL;
+		/* The map keeps the key string it has: a replacement takes over
+		 * the old entry's (and gives it back if the map fails). */
+		if (pa) {
+			free(fresh->key);
+			fresh->key = pa->key;
+			pa->key = NULL;
+		}
+		if (core_strmap_put(c->services, fresh->key, fresh) != 0) {
+			if (pa) {
+				pa->key = fresh->key;
+				fresh->key = NULL;
+			}
+			lk_parsed_free(fresh);
+			return NULL;
+		}
+		lk_parsed_free(pa);
+		pa = fresh;
+	}
+	pa->used_at = builds;
+	return pa;
+}
+
+static int lk_service_release(const char *key, void *value, void *ud)
+{
+	lk_service_t *e = value;
+	json_decref(e->obj);
+	e->obj = NULL;
+	return 0;
+}
+
+void core_dag_services_free(contour_dag_t *dag)
+{
+	struct contour_dag_private *p = dag->priv;
+	if (p->services)
+		core_strmap_foreach(p->services, lk_service_release, NULL);
+	core_strmap_free(p->services);
+	core_arena_free(p->services_arena);
+	p->services = NULL;
+	p->services_arena = NULL;
+}
+
+/* This build's copy of pa in e: the strings the DAG hands out go to the
+ * DAG's arena. */
+static int lk_service_copy(contour_dag_t *dag, core_arena_t *a, const char *ns, const char *name,
+                           const lk_parsed_t *pa, lk_service_t *e)
+{
+	e->ns = contour_dag_strdup(dag, ns);
+	e->name = contour_dag_strdup(dag, name);
+	if (!e->ns || !e->name)
+		return CONTOUR_ENOMEM;
+	e->external_name = pa->external_name;
+	if (pa->external_name &&
+	    !(e->dag_external_name = contour_dag_strdup(dag, pa->external_name)))
+		return CONTOUR_ENOMEM;
+	e->breakers = pa->breakers;
+	e->nports = pa->nports;
+	if (!e->nports)
+		return CONTOUR_EOK;
+	e->ports = core_arena_alloc(a, e->nports * sizeof(*e->ports));
+	if (!e->ports)
+		return CONTOUR_ENOMEM;
+	memcpy(e->ports, pa->ports, e->nports * sizeof(*e->ports));
+	for (size_t i = 0; i < e->nports; i++) {
+		lk_port_t *lp = &e->ports[i];
+		if (!(lp->dag_name = contour_dag_strdup(dag, lp->name ? lp->name : "")))
+			return CONTOUR_ENOMEM;
+	}
+	return CONTOUR_EOK;
+}
+
+/* This build's entry for obj (found in the store as ns/name), or NULL
+ * without memory. */
+static const lk_service_t *lk_service(contour_dag_t *dag, const char *ns, const char *name,
+                                      const json_t *obj)
+{
+	struct contour_dag_private *p = dag->priv;
+	if (!p->services) {
+		p->services = core_strmap_new();
+		p->services_arena = core_arena_new(0);
+		if (!p->services || !p->services_arena) {
+			core_dag_services_free(dag);
+			return NULL;
+		}
+	}
+	size_t nl = strlen(ns), ml = strlen(name);
+	char small[256], *key = small;
+	if (nl + ml + 2 > sizeof(small) &&
+	    !(key = core_arena_alloc(p->services_arena, nl + ml + 2)))
+		return NULL;
+	memcpy(key, ns, nl);
+	key[nl] = '/';
+	memcpy(key + nl + 1, name, ml + 1);
+
+	lk_service_t *e = core_strmap_get(p->services, key);
+	if (e && e->obj == obj)
+		return e;
+	/* New, or the store holds another object now (an outdated entry is
+	 * replaced; its arena memory stays until seal). */
+	int owned;
+	lk_parsed_t *pa = lk_parsed(core_dag_core(dag), key, obj, &owned);
+	lk_service_t *n = pa ? core_arena_alloc(p->services_arena, sizeof(*n)) : NULL;
+	int rc = n ? lk_service_copy(dag, p->services_arena, ns, name, pa, n) : CONTOUR_ENOMEM;
+	if (owned)
+		lk_parsed_free(pa);
+	if (rc != CONTOUR_EOK)
+		return NULL;
+	/* A replacement keeps the key the map already holds; a new entry needs
+	 * one that lives as long as the map. */
+	if (!e && key == small && !(key = core_arena_strdup(p->services_arena, small)))
+		return NULL;
+	if (core_strmap_put(p->services, key, n) != 0)
+		return NULL;
+	n->obj = json_incref((json_t *)obj);
+	if (e) {
+		json_decref(e->obj);
+		e->obj = NULL;
+	}
+	return n;
+}
+
 int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const char *ns,
                                const char *name, uint32_t port_number, const char *port_name,
                                contour_dag_service_t *svc, const char **protocol,
@@ -225,13 +536,17 @@ int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const 
 {
 	char q1[600], q2[300];
 	char meta[520];
-	snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 	contour_object_key_t key = {
 	    .api_version = "v1", .kind = "Service", .namespace_ = ns, .name = name};
 	const json_t *obj = contour_store_get(mod, &key);
-	if (!obj)
+	if (!obj) {
+		snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 		return lk_err(err, errlen, CONTOUR_ENOENT, "service %s not found",
 		              lk_quote(q1, sizeof(q1), meta));
+	}
+	const lk_service_t *e = lk_service(dag, ns, name, obj);
+	if (!e)
+		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
 
 	/* intstr semantics: a number matches by number; a name matches by name,
 	 * and by number too when it reads as one (IntValue()). */
@@ -239,72 +554,48 @@ int contour_dag_lookup_service(contour_module_t *mod, contour_dag_t *dag, const 
 	const char *want = port_name ? port_name : "";
 	long long want_int = 0;
 	if (port_number > 0) {
-		snprintf(want_str, sizeof(want_str), "%u", port_number);
-		want = want_str;
+		/* Decimal without printf: this runs for every backend. */
+		size_t i = sizeof(want_str);
+		want_str[--i] = '\0';
+		for (uint32_t v = port_number; v; v /= 10)
+			want_str[--i] = (char)('0' + v % 10);
+		want = want_str + i;
 		want_int = port_number;
 	} else {
 		want_int = lk_atoi(want);
 	}
 
-	const json_t *spec = json_object_get(obj, "spec");
-	const json_t *ports = json_object_get(spec, "ports");
-	const json_t *match = NULL;
-	size_t i;
-	const json_t *p;
-	json_array_foreach(ports, i, p)
-	{
-		json_int_t number = json_integer_value(json_object_get(p, "port"));
-		const char *pname = lk_str(p, "name");
-		if ((number > 0 && number == want_int) || (pname && !strcmp(pname, want))) {
+	const lk_port_t *match = NULL;
+	for (size_t i = 0; i < e->nports && !match; i++) {
+		const lk_port_t *p = &e->ports[i];
+		if ((p->number > 0 && p->number == want_int) || (p->name && !strcmp(p->name, want)))
 			match = p;
-			break;
-		}
 	}
-	if (!match)
+	if (!match) {
+		snprintf(meta, sizeof(meta), "%s/%s", ns, name);
 		return lk_err(err, errlen, CONTOUR_ENOENT, "port %s on service %s not matched",
 		              lk_quote(q2, sizeof(q2), want), lk_quote(q1, sizeof(q1), meta));
-	const char *proto = lk_str(match, "protocol");
-	if (proto && *proto && strcmp(proto, "TCP"))
-		return lk_err(err, errlen, CONTOUR_EINVAL, "unsupported service protocol %s",
-		              lk_quote(q1, sizeof(q1), proto));
-
-	const char *en = NULL;
-	const char *type = lk_str(spec, "type");
-	if (type && !strcmp(type, "ExternalName")) {
-		en = lk_str(spec, "externalName");
-		if (en && !*en)
-			en = NULL;
 	}
-	if (en) {
-		int rc = lk_external_name(mod, ns, name, en, err, errlen);
+	if (match->protocol && *match->protocol && strcmp(match->protocol, "TCP"))
+		return lk_err(err, errlen, CONTOUR_EINVAL, "unsupported service protocol %s",
+		              lk_quote(q1, sizeof(q1), match->protocol));
+	/* Not cached: it depends on the global settings, and is rare. */
+	if (e->external_name) {
+		int rc = lk_external_name(mod, ns, name, e->external_name, err, errlen);
 		if (rc != CONTOUR_EOK)
 			return rc;
 	}
 
-	json_int_t number = json_integer_value(json_object_get(match, "port"));
-	const char *pname = lk_str(match, "name");
 	memset(svc, 0, sizeof(*svc));
-	svc->namespace_ = contour_dag_strdup(dag, ns);
-	svc->name = contour_dag_strdup(dag, name);
-	svc->port = (uint32_t)number;
-	svc->port_name = contour_dag_strdup(dag, pname ? pname : "");
-	svc->external_name = en ? contour_dag_strdup(dag, en) : NULL;
-	if (!svc->namespace_ || !svc->name || !svc->port_name || (en && !svc->external_name))
-		return lk_err(err, errlen, CONTOUR_ENOMEM, "out of memory");
+	svc->namespace_ = e->ns;
+	svc->name = e->name;
+	svc->port = (uint32_t)match->number;
+	svc->port_name = match->dag_name;
+	svc->external_name = e->dag_external_name;
 	if (protocol)
-		*protocol = lk_protocol(obj, match, pname, svc->port);
-	if (breakers) {
-		breakers->max_connections =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-connections"));
-		breakers->max_pending_requests =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-pending-requests"));
-		breakers->max_requests =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-requests"));
-		breakers->max_retries =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/max-retries"));
-		breakers->per_host_max_connections =
-		    lk_parse_u32(lk_annotation(obj, "projectcontour.io/per-host-max-connections"));
-	}
+		*protocol = match->upstream;
+	if (breakers)
+		*breakers = e->breakers;
 	return CONTOUR_EOK;
 }
 
@@ -327,12 +618,6 @@ typedef struct lk_entry {
 	json_t *obj;     /* our reference */
 	lk_result_t res[LK_NTYPES];
 } lk_entry_t;
-
-struct core_secret_cache {
-	core_strmap_t *map;
-	uint64_t swept_at; /* core_pipeline_builds() at the last sweep */
-	uint64_t validations;
-};
 
 static void lk_result_clear(lk_result_t *r)
 {
@@ -366,6 +651,9 @@ void core_secret_cache_free(core_secret_cache_t *c)
 		return;
 	core_strmap_foreach(c->map, lk_entry_free_cb, NULL);
 	core_strmap_free(c->map);
+	if (c->services)
+		core_strmap_foreach(c->services, lk_parsed_free_cb, NULL);
+	core_strmap_free(c->services);
 	free(c);
 }
 

@@ -6,6 +6,13 @@
  * allocated once, on first use, and recording into it afterwards allocates
  * nothing.
  *
+ * Gauges recomputed after every build are reset and refilled with mostly the
+ * same label values, so a reset does not free its children: it ends an epoch,
+ * and a child not recorded into since then is stale (invisible to readers and
+ * to rendering). Recording into a stale child revives it at zero; a child
+ * still stale at the next reset is freed, so a label set that disappears
+ * costs memory for one more epoch only.
+ *
  * Summaries differ from client_golang on purpose: quantiles are computed at
  * render time, exactly (nearest rank), over the last METRICS_WINDOW
  * observations of each child, instead of over Prometheus' sliding 10-minute
@@ -38,6 +45,7 @@ struct metrics_child {
 	uint64_t *buckets; /* histogram: per bucket, not cumulative; +Inf last */
 	double *ring;      /* summary: the last METRICS_WINDOW observations */
 	size_t ring_pos;   /* next slot to write */
+	uint64_t epoch;    /* live when equal to the family's */
 };
 
 struct contour_metric {
@@ -52,7 +60,9 @@ struct contour_metric {
 	size_t nbounds;
 	metrics_child_t **table; /* power-of-two sized, NULL until first child */
 	size_t table_size;
-	size_t nchildren;
+	size_t nchildren; /* in the table, live or stale */
+	size_t nlive;
+	uint64_t epoch;
 	int warned; /* a wrong operation was logged once */
 };
 
@@ -103,6 +113,7 @@ static int metrics_child_matches(const contour_metric_t *m, const metrics_child_
 	return 1;
 }
 
+/* The child for values, live or stale. */
 static metrics_child_t *metrics_child_find(const contour_metric_t *m, const char *const *values,
                                            uint64_t h)
 {
@@ -112,6 +123,11 @@ static metrics_child_t *metrics_child_find(const contour_metric_t *m, const char
 		if (metrics_child_matches(m, c, h, values))
 			return c;
 	return NULL;
+}
+
+static int metrics_child_live(const contour_metric_t *m, const metrics_child_t *c)
+{
+	return c && c->epoch == m->epoch;
 }
 
 static void metrics_child_free(const contour_metric_t *m, metrics_child_t *c)
@@ -153,6 +169,16 @@ static metrics_child_t *metrics_child_get(contour_metric_t *m, const char *const
 {
 	uint64_t h = metrics_hash(values, m->nlabels);
 	metrics_child_t *c = metrics_child_find(m, values, h);
+	if (c && !metrics_child_live(m, c)) {
+		/* Revived after a reset: as if new. */
+		c->value = c->sum = 0;
+		c->count = 0;
+		if (c->buckets)
+			memset(c->buckets, 0, (m->nbounds + 1) * sizeof(*c->buckets));
+		c->ring_pos = 0;
+		c->epoch = m->epoch;
+		m->nlive++;
+	}
 	if (c)
 		return c;
 
@@ -162,6 +188,7 @@ static metrics_child_t *metrics_child_get(contour_metric_t *m, const char *const
 	if (!c)
 		return NULL;
 	c->hash = h;
+	c->epoch = m->epoch;
 	c->values = calloc(m->nlabels ? m->nlabels : 1, sizeof(*c->values));
 	if (!c->values)
 		goto fail;
@@ -183,6 +210,7 @@ static metrics_child_t *metrics_child_get(contour_metric_t *m, const char *const
 	c->next = m->table[slot];
 	m->table[slot] = c;
 	m->nchildren++;
+	m->nlive++;
 	return c;
 fail:
 	metrics_child_free(m, c);
@@ -203,6 +231,28 @@ static void metrics_drop_children(contour_metric_t *m)
 	m->table = NULL;
 	m->table_size = 0;
 	m->nchildren = 0;
+	m->nlive = 0;
+}
+
+/* End the epoch: free the children that stayed stale through it, and make
+ * the others stale. */
+static void metrics_new_epoch(contour_metric_t *m)
+{
+	for (size_t i = 0; i < m->table_size; i++) {
+		metrics_child_t **link = &m->table[i];
+		while (*link) {
+			metrics_child_t *c = *link;
+			if (metrics_child_live(m, c)) {
+				link = &c->next;
+				continue;
+			}
+			*link = c->next;
+			metrics_child_free(m, c);
+			m->nchildren--;
+		}
+	}
+	m->epoch++;
+	m->nlive = 0;
 }
 
 /* ---- families ---- */
@@ -476,7 +526,7 @@ void contour_metric_observe(contour_metric_t *m, const char *const *values, doub
 void contour_metric_reset(contour_metric_t *m)
 {
 	if (m)
-		metrics_drop_children(m);
+		metrics_new_epoch(m);
 }
 
 double contour_metric_value(const contour_metric_t *m, const char *const *values)
@@ -484,7 +534,7 @@ double contour_metric_value(const contour_metric_t *m, const char *const *values
 	if (!m)
 		return 0;
 	const metrics_child_t *c = metrics_child_find(m, values, metrics_hash(values, m->nlabels));
-	if (!c)
+	if (!metrics_child_live(m, c))
 		return 0;
 	if (m->type == CONTOUR_METRIC_HISTOGRAM || m->type == CONTOUR_METRIC_SUMMARY)
 		return (double)c->count;
@@ -702,18 +752,19 @@ static int metrics_put_family(metrics_buf_t *b, const contour_metric_t *m, doubl
 	metrics_buf_str(b, metrics_type_names[m->type]);
 	metrics_buf_str(b, "\n");
 
-	if (m->nchildren == 0) {
+	if (m->nlive == 0) {
 		if (m->nlabels == 0)
 			metrics_put_child(b, m, NULL, scratch);
 		return CONTOUR_EOK;
 	}
-	metrics_child_t **kids = malloc(m->nchildren * sizeof(*kids));
+	metrics_child_t **kids = malloc(m->nlive * sizeof(*kids));
 	if (!kids)
 		return CONTOUR_ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < m->table_size; i++)
 		for (metrics_child_t *c = m->table[i]; c; c = c->next)
-			kids[n++] = c;
+			if (metrics_child_live(m, c))
+				kids[n++] = c;
 	metrics_sort_nlabels = m->nlabels;
 	qsort(kids, n, sizeof(*kids), metrics_cmp_child);
 	for (size_t i = 0; i < n; i++)

@@ -9,13 +9,20 @@
  */
 #include "config.h"
 
+/* EC_KEY and RSA are deprecated in OpenSSL 3, but they parse a key in a few
+ * microseconds where the provider decoders behind d2i_AutoPrivateKey take
+ * most of a millisecond (3.0 builds a decoder chain per call). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -428,30 +435,114 @@ static int sc_der_second_tag(const unsigned char *p, size_t n)
 	return i < n ? p[i] : -1;
 }
 
-/* One DER key in the structure its PEM type promises. d2i_PrivateKey also
- * takes PKCS#8 under an "RSA PRIVATE KEY" or "EC PRIVATE KEY" header, which
- * Go refuses, so the shape is checked first. (OpenSSL's OSSL_DECODER would
- * do the same job some hundred times slower: its provider look-ups take a
- * lock per step.) */
+/* Wrap a parsed RSA or EC key (taken over, freed on failure). */
+static EVP_PKEY *sc_wrap_rsa(RSA *rsa)
+{
+	EVP_PKEY *pkey = rsa ? EVP_PKEY_new() : NULL;
+	if (pkey && EVP_PKEY_assign_RSA(pkey, rsa) == 1)
+		return pkey;
+	EVP_PKEY_free(pkey);
+	RSA_free(rsa);
+	return NULL;
+}
+
+static EVP_PKEY *sc_wrap_ec(EC_KEY *ec)
+{
+	EVP_PKEY *pkey = ec ? EVP_PKEY_new() : NULL;
+	if (pkey && EVP_PKEY_assign_EC_KEY(pkey, ec) == 1)
+		return pkey;
+	EVP_PKEY_free(pkey);
+	EC_KEY_free(ec);
+	return NULL;
+}
+
+/* The EC key inside PKCS#8, with the curve from the algorithm parameters
+ * (a named curve or explicit parameters), as OpenSSL's own PKCS#8 reader
+ * does it. */
+static EVP_PKEY *sc_pkcs8_ec(const X509_ALGOR *alg, const unsigned char *pk, int pklen)
+{
+	int ptype;
+	const void *pval;
+	EC_KEY *ec = NULL;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (ptype == V_ASN1_OBJECT) {
+		int nid = OBJ_obj2nid(pval);
+		if (nid == NID_undef || !(ec = EC_KEY_new_by_curve_name(nid)))
+			return NULL;
+	} else if (ptype == V_ASN1_SEQUENCE) {
+		const ASN1_STRING *params = pval;
+		const unsigned char *pm = ASN1_STRING_get0_data(params);
+		if (!d2i_ECParameters(&ec, &pm, ASN1_STRING_length(params)))
+			return NULL;
+	} else {
+		return NULL;
+	}
+	if (!d2i_ECPrivateKey(&ec, &pk, pklen)) {
+		EC_KEY_free(ec);
+		return NULL;
+	}
+	return sc_wrap_ec(ec);
+}
+
+/* PKCS#8 (DER already checked for its shape). RSA and EC, by far the common
+ * keys, are read directly; anything else (Ed25519, ...) goes through
+ * d2i_AutoPrivateKey, which reads the algorithm itself. */
+static EVP_PKEY *sc_parse_pkcs8(const unsigned char *der, size_t len)
+{
+	const unsigned char *p = der;
+	PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+	if (!p8)
+		return NULL;
+	EVP_PKEY *pkey = NULL;
+	const ASN1_OBJECT *obj;
+	const unsigned char *pk;
+	int pklen;
+	const X509_ALGOR *alg;
+	if (p != der + len || !PKCS8_pkey_get0(&obj, &pk, &pklen, &alg, p8))
+		goto out;
+	switch (OBJ_obj2nid(obj)) {
+	case NID_rsaEncryption:
+		pkey = sc_wrap_rsa(d2i_RSAPrivateKey(NULL, &pk, pklen));
+		break;
+	case NID_X9_62_id_ecPublicKey:
+		pkey = sc_pkcs8_ec(alg, pk, pklen);
+		break;
+	default:
+		p = der;
+		pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
+		if (pkey && p != der + len) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+		break;
+	}
+out:
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return pkey;
+}
+
+/* One DER key in the structure its PEM type promises. OpenSSL's generic
+ * readers also take PKCS#8 under an "RSA PRIVATE KEY" or "EC PRIVATE KEY"
+ * header, which Go refuses, so the shape is checked first. */
 static EVP_PKEY *sc_parse_key(const sc_pem_t *b, int keytype)
 {
 	const unsigned char *p = b->der;
 	EVP_PKEY *pkey = NULL;
 	if (keytype == EVP_PKEY_NONE) {
-		/* PKCS#8: d2i_AutoPrivateKey reads the algorithm from it. */
+		/* PKCS#8: the version, then the algorithm SEQUENCE. */
 		if (sc_der_second_tag(b->der, b->der_len) != 0x30)
 			return NULL;
-		pkey = d2i_AutoPrivateKey(NULL, &p, (long)b->der_len);
-		if (pkey && p != b->der + b->der_len) {
-			EVP_PKEY_free(pkey);
-			pkey = NULL;
-		}
-		return pkey;
+		return sc_parse_pkcs8(b->der, b->der_len);
 	}
+	/* PKCS#1 has an INTEGER (the modulus) after the version, SEC1 an
+	 * OCTET STRING (the key). */
 	int want = keytype == EVP_PKEY_RSA ? 0x02 : 0x04;
 	if (sc_der_second_tag(b->der, b->der_len) != want)
 		return NULL;
-	pkey = d2i_PrivateKey(keytype, NULL, &p, (long)b->der_len);
+	if (keytype == EVP_PKEY_RSA)
+		pkey = sc_wrap_rsa(d2i_RSAPrivateKey(NULL, &p, (long)b->der_len));
+	else
+		pkey = sc_wrap_ec(d2i_ECPrivateKey(NULL, &p, (long)b->der_len));
 	if (pkey && p != b->der + b->der_len) {
 		EVP_PKEY_free(pkey);
 		pkey = NULL;

@@ -4,7 +4,9 @@
  * array searched linearly. Statuses are one per owned source object (tens of
  * thousands in a large cluster): a chained hash table finds them by key, and
  * an array in insertion order is sorted by key once, at seal time, for the
- * ordered walk.
+ * ordered walk. The entries live in an arena: they are never freed one by
+ * one (a second status for a key replaces the value, not the entry), and
+ * tens of thousands of small mallocs and frees per build add up.
  */
 #include "config.h"
 
@@ -37,6 +39,7 @@ struct contour_snapshot {
 	size_t nattach;
 	snap_status_t **buckets;
 	size_t nbuckets;
+	core_arena_t *arena;   /* the status entries */
 	snap_status_t **order; /* every status; sorted by key when `sorted` */
 	size_t nstatus;
 	size_t cap;
@@ -51,7 +54,10 @@ contour_snapshot_t *core_snapshot_new(core_t *core, uint64_t generation)
 	if (!s)
 		return NULL;
 	s->dag = core_dag_new(core);
-	if (!s->dag) {
+	s->arena = core_arena_new(0);
+	if (!s->dag || !s->arena) {
+		core_dag_free(s->dag);
+		core_arena_free(s->arena);
 		free(s);
 		return NULL;
 	}
@@ -69,10 +75,9 @@ static void snap_free(contour_snapshot_t *s)
 		free(s->attach[i].name);
 	}
 	free(s->attach);
-	for (size_t i = 0; i < s->nstatus; i++) {
+	for (size_t i = 0; i < s->nstatus; i++)
 		json_decref(s->order[i]->status);
-		free(s->order[i]);
-	}
+	core_arena_free(s->arena);
 	free(s->order);
 	free(s->buckets);
 	core_dag_free(s->dag);
@@ -242,11 +247,11 @@ static int snap_grow(contour_snapshot_t *s)
 	return CONTOUR_EOK;
 }
 
-static snap_status_t *snap_status_alloc(const contour_object_key_t *k, uint32_t h)
+static snap_status_t *snap_status_alloc(core_arena_t *a, const contour_object_key_t *k, uint32_t h)
 {
 	size_t la = strlen(k->api_version) + 1, lk = strlen(k->kind) + 1;
 	size_t ln = strlen(k->namespace_) + 1, lm = strlen(k->name) + 1;
-	snap_status_t *e = malloc(sizeof(*e) + la + lk + ln + lm);
+	snap_status_t *e = core_arena_alloc(a, sizeof(*e) + la + lk + ln + lm);
 	if (!e)
 		return NULL;
 	char *p = e->keybuf;
@@ -280,7 +285,7 @@ int contour_snapshot_set_status_new(contour_snapshot_t *building, const contour_
 	rc = CONTOUR_ENOMEM;
 	if (building->nstatus >= building->cap && snap_grow(building) != CONTOUR_EOK)
 		goto fail;
-	e = snap_status_alloc(&k, h);
+	e = snap_status_alloc(building->arena, &k, h);
 	if (!e)
 		goto fail;
 	e->status = status;

@@ -524,52 +524,43 @@ static void hp_metrics(hp_build_t *b)
 	contour_metric_reset(ctx->m_orphaned);
 	/* Roots are counted per (namespace, vhost) but published per namespace
 	 * with Set, so upstream's gauge shows one vhost's count: the last one
-	 * (here, in vhost order). */
-	json_t *roots = json_object();
-	for (size_t i = 0; i < b->nproxies; i++) {
-		const hp_proxy_t *px = &b->proxies[i];
-		if (!px->st)
-			continue;
-		const char *vhost = hp_status_vhost(px->st);
-		vhost = vhost ? vhost : "";
-		const char *ns_only[] = {px->ns};
-		const char *ns_vhost[] = {px->ns, vhost};
-		if (hp_status_nerrors(px->st) == 0)
-			contour_metric_add(ctx->m_valid, ns_vhost, 1);
-		else if (px->orphaned) /* its last commit was the Orphaned error */
-			contour_metric_add(ctx->m_orphaned, ns_only, 1);
-		else
-			contour_metric_add(ctx->m_invalid, ns_vhost, 1);
-		contour_metric_add(ctx->m_total, ns_only, 1);
-		if (*vhost && roots) {
-			json_t *per_ns = json_object_get(roots, px->ns);
-			if (!per_ns) {
-				per_ns = json_object();
-				json_object_set_new(roots, px->ns, per_ns);
-			}
-			json_int_t n = json_integer_value(json_object_get(per_ns, vhost));
-			json_object_set_new(per_ns, vhost, json_integer(n + 1));
-		}
-	}
-	const char *ns;
-	json_t *per_ns;
-	json_object_foreach(roots, ns, per_ns)
-	{
+	 * (here, in vhost order). The proxies are sorted by namespace, so each
+	 * namespace is one run: track its greatest vhost and how many roots
+	 * serve it. */
+	for (size_t i = 0; i < b->nproxies;) {
+		const char *ns = b->proxies[i].ns;
 		const char *last = NULL;
-		const char *vh;
-		json_t *n;
-		json_object_foreach(per_ns, vh, n)
-		{
-			if (!last || strcmp(vh, last) > 0)
-				last = vh;
+		size_t nlast = 0, j = i;
+		for (; j < b->nproxies && !strcmp(b->proxies[j].ns, ns); j++) {
+			const hp_proxy_t *px = &b->proxies[j];
+			if (!px->st)
+				continue;
+			const char *vhost = hp_status_vhost(px->st);
+			vhost = vhost ? vhost : "";
+			const char *ns_only[] = {px->ns};
+			const char *ns_vhost[] = {px->ns, vhost};
+			if (hp_status_nerrors(px->st) == 0)
+				contour_metric_add(ctx->m_valid, ns_vhost, 1);
+			else if (px->orphaned) /* its last commit was the Orphaned error */
+				contour_metric_add(ctx->m_orphaned, ns_only, 1);
+			else
+				contour_metric_add(ctx->m_invalid, ns_vhost, 1);
+			contour_metric_add(ctx->m_total, ns_only, 1);
+			if (!*vhost)
+				continue;
+			int c = last ? strcmp(vhost, last) : 1;
+			if (c > 0) {
+				last = vhost;
+				nlast = 1;
+			} else if (c == 0) {
+				nlast++;
+			}
 		}
 		const char *labels[] = {ns};
 		if (last)
-			contour_metric_set(
-			    ctx->m_root, labels,
-			    (double)json_integer_value(json_object_get(per_ns, last)));
+			contour_metric_set(ctx->m_root, labels, (double)nlast);
+		i = j;
 	}
-	json_decref(roots);
 }
 
 static void hp_now(char *buf, size_t len)

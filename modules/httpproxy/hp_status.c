@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 struct hp_status {
 	json_int_t generation;
-	json_t *errors; /* array of sub-conditions */
+	json_t *errors; /* array of sub-conditions; NULL until the first */
 	json_t *warnings;
 	int orphaned;
 	char *vhost;
@@ -29,12 +30,6 @@ hp_status_t *hp_status_new(const json_t *proxy)
 		return NULL;
 	st->generation =
 	    json_integer_value(json_object_get(json_object_get(proxy, "metadata"), "generation"));
-	st->errors = json_array();
-	st->warnings = json_array();
-	if (!st->errors || !st->warnings) {
-		hp_status_free(st);
-		return NULL;
-	}
 	return st;
 }
 
@@ -48,9 +43,13 @@ void hp_status_free(hp_status_t *st)
 	free(st);
 }
 
-static void hp_status_add(json_t *list, const char *type, const char *reason, const char *fmt,
+static void hp_status_add(json_t **listp, const char *type, const char *reason, const char *fmt,
                           va_list ap)
 {
+	/* Most statuses never get an entry: the list is made on the first. */
+	if (!*listp && !(*listp = json_array()))
+		return;
+	json_t *list = *listp;
 	char small[1024];
 	va_list copy;
 	va_copy(copy, ap);
@@ -76,7 +75,7 @@ void hp_status_error(hp_status_t *st, const char *type, const char *reason, cons
 {
 	va_list ap;
 	va_start(ap, fmt);
-	hp_status_add(st->errors, type, reason, fmt, ap);
+	hp_status_add(&st->errors, type, reason, fmt, ap);
 	va_end(ap);
 	if (!strcmp(type, "Orphaned"))
 		st->orphaned = 1;
@@ -86,7 +85,7 @@ void hp_status_warning(hp_status_t *st, const char *type, const char *reason, co
 {
 	va_list ap;
 	va_start(ap, fmt);
-	hp_status_add(st->warnings, type, reason, fmt, ap);
+	hp_status_add(&st->warnings, type, reason, fmt, ap);
 	va_end(ap);
 }
 
@@ -120,7 +119,7 @@ static const char *hp_status_orphan_message(const hp_status_t *st)
 	return NULL;
 }
 
-json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time)
+static json_t *hp_status_build(const hp_status_t *st, const char *transition_time)
 {
 	int valid = json_array_size(st->errors) == 0;
 	const char *message =
@@ -145,4 +144,65 @@ json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time)
 	}
 	return json_pack("{s:s, s:s, s:{}, s:[o]}", "currentStatus", current, "description",
 	                 description, "loadBalancer", "conditions", cond);
+}
+
+/* A valid status without warnings depends on nothing but the generation and
+ * the transition time, and most proxies have one: those are built once and
+ * shared (statuses are immutable once recorded), which saves building and
+ * later freeing some twenty JSON values per proxy per build. The memo is
+ * small and direct-mapped by generation; a new transition time (a later
+ * second) empties it. Module state, as the processor's API passes no
+ * per-build context here; it is released when the module is unloaded. */
+#define HP_STATUS_MEMO 16
+
+static struct {
+	json_int_t generation;
+	json_t *status;
+} hp_status_memo[HP_STATUS_MEMO];
+static char hp_status_memo_time[40];
+
+static void hp_status_memo_clear(void)
+{
+	for (size_t i = 0; i < HP_STATUS_MEMO; i++) {
+		json_decref(hp_status_memo[i].status);
+		hp_status_memo[i].status = NULL;
+	}
+}
+
+__attribute__((destructor)) static void hp_status_memo_fini(void)
+{
+	hp_status_memo_clear();
+}
+
+/* The memo slot for (generation, time), emptied if it held another
+ * generation; NULL when the time does not fit the memo. */
+static json_t **hp_status_memo_slot(json_int_t generation, const char *transition_time)
+{
+	size_t n = strlen(transition_time);
+	if (n >= sizeof(hp_status_memo_time))
+		return NULL;
+	if (strcmp(hp_status_memo_time, transition_time)) {
+		hp_status_memo_clear();
+		memcpy(hp_status_memo_time, transition_time, n + 1);
+	}
+	size_t i = (size_t)((uint64_t)generation % HP_STATUS_MEMO);
+	if (hp_status_memo[i].status && hp_status_memo[i].generation != generation) {
+		json_decref(hp_status_memo[i].status);
+		hp_status_memo[i].status = NULL;
+	}
+	hp_status_memo[i].generation = generation;
+	return &hp_status_memo[i].status;
+}
+
+json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time)
+{
+	if (json_array_size(st->errors) || json_array_size(st->warnings))
+		return hp_status_build(st, transition_time);
+	json_t **slot = hp_status_memo_slot(st->generation, transition_time);
+	if (slot && *slot)
+		return json_incref(*slot);
+	json_t *status = hp_status_build(st, transition_time);
+	if (slot && status)
+		*slot = json_incref(status);
+	return status;
 }
