@@ -36,13 +36,15 @@ static void xds_msort(const void **v, const void **tmp, size_t n,
 
 static int xds_stable_sort(const void **v, size_t n, int (*less)(const void *, const void *))
 {
+	const void *stack[64];
 	if (n < 2)
 		return 0;
-	const void **tmp = malloc(n * sizeof(*tmp));
+	const void **tmp = n <= 64 ? stack : malloc(n * sizeof(*tmp));
 	if (!tmp)
 		return -1;
 	xds_msort(v, tmp, n, less);
-	free(tmp);
+	if (tmp != stack)
+		free(tmp);
 	return 0;
 }
 
@@ -564,7 +566,8 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 	char name[128];
 	const char *parts[1] = {vh->fqdn};
 	xds_hashname(name, sizeof(name), 60, parts, 1);
-	const void **routes = calloc(vh->nroutes ? vh->nroutes : 1, sizeof(*routes));
+	const void *stack[32];
+	const void **routes = vh->nroutes <= 32 ? stack : calloc(vh->nroutes, sizeof(*routes));
 	if (!routes) {
 		w->oom = 1;
 		return;
@@ -579,7 +582,8 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 	for (size_t i = 0; i < vh->nroutes; i++)
 		xds_route(b, w, routes[i], secure);
 	xpb_end(w, m);
-	free(routes);
+	if (routes != stack)
+		free(routes);
 }
 
 static void xds_route_config_begin(xpb_t *w, const char *name)
