@@ -173,6 +173,62 @@ static void xds_h2_count(xds_stream_t *st, contour_metric_t *m, const char *code
 	xds_srv_metric_add(m, l, 1);
 }
 
+void xds_blob_unref(xds_blob_t *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static void xds_h2_blob_release(const void *data, size_t len, void *arg)
+{
+	xds_blob_unref(arg);
+}
+
+/* After a message is queued: headers with the first one, or wake the data
+ * provider. */
+static int xds_h2_queued(xds_stream_t *st)
+{
+	xds_h2_count(st, st->conn->srv->m_sent, NULL);
+	if (!st->responding)
+		return xds_h2_respond(st) == 0 ? CONTOUR_EOK : CONTOUR_ENOMEM;
+	if (st->deferred) {
+		st->deferred = 0;
+		nghttp2_session_resume_data(st->conn->h2, st->id);
+	}
+	return CONTOUR_EOK;
+}
+
+int xds_h2_send_shared(xds_stream_t *st, xds_blob_t *body, const uint8_t *tail, size_t tlen)
+{
+	size_t len = body->len + tlen;
+	if (st->ending || len > UINT32_MAX)
+		return CONTOUR_EINVAL;
+	uint8_t hdr[5] = {0, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+	                  (uint8_t)len};
+	size_t before = evbuffer_get_length(st->out);
+	body->refs++;
+	if (evbuffer_add(st->out, hdr, 5) != 0 ||
+	    evbuffer_add_reference(st->out, body->data, body->len, xds_h2_blob_release, body) !=
+	        0) {
+		body->refs--;
+		goto fail;
+	}
+	if (evbuffer_add(st->out, tail, tlen) != 0)
+		goto fail;
+	return xds_h2_queued(st);
+fail:
+	/* Take back a partial message: the stream's framing must stay whole. */
+	{
+		struct evbuffer *keep = evbuffer_new();
+		if (keep) {
+			evbuffer_remove_buffer(st->out, keep, before);
+			evbuffer_free(st->out);
+			st->out = keep;
+		}
+	}
+	return CONTOUR_ENOMEM;
+}
+
 static void xds_h2_buf_free(const void *data, size_t len, void *arg)
 {
 	free((void *)data);
@@ -193,14 +249,7 @@ int xds_h2_send_msg(xds_stream_t *st, uint8_t *buf, size_t len)
 		free(buf);
 		return CONTOUR_ENOMEM;
 	}
-	xds_h2_count(st, st->conn->srv->m_sent, NULL);
-	if (!st->responding)
-		return xds_h2_respond(st) == 0 ? CONTOUR_EOK : CONTOUR_ENOMEM;
-	if (st->deferred) {
-		st->deferred = 0;
-		nghttp2_session_resume_data(st->conn->h2, st->id);
-	}
-	return CONTOUR_EOK;
+	return xds_h2_queued(st);
 }
 
 void xds_h2_end(xds_stream_t *st, int status, const char *message)

@@ -502,6 +502,26 @@ int xds_server_start(xds_server_t *srv)
 	return CONTOUR_EOK;
 }
 
+/* Write what is queued straight to the socket and half-close it. Unread
+ * input is drained first: closing a socket with unread data sends a reset,
+ * and the peer may drop our GOAWAY with it. */
+static void xds_conn_last_write(xds_conn_t *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char sink[4096];
+	/* The bufferevent keeps its output frozen for anyone else: send a
+	 * copy (one attempt; what does not fit is lost with the process). */
+	size_t n = evbuffer_get_length(out);
+	unsigned char *p = n ? evbuffer_pullup(out, (ssize_t)n) : NULL;
+	if (p && send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		contour_log(c->srv->mod, CONTOUR_LOG_DEBUG, "xDS GOAWAY to %s: %s", c->peer,
+		            strerror(errno));
+	shutdown(fd, SHUT_WR);
+	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+}
+
 void xds_server_stop(xds_server_t *srv)
 {
 	if (!srv)
@@ -517,9 +537,8 @@ void xds_server_stop(xds_server_t *srv)
 		if (!c->dead && !c->closing) {
 			xds_h2_goaway(c);
 			xds_h2_flush(c);
-			struct evbuffer *out = bufferevent_get_output(c->bev);
 			if (!srv->cert_file)
-				evbuffer_write(out, bufferevent_getfd(c->bev));
+				xds_conn_last_write(c);
 		}
 		xds_conn_free(c);
 	}
@@ -531,6 +550,8 @@ void xds_server_free(xds_server_t *srv)
 	if (!srv)
 		return;
 	xds_server_stop(srv);
+	for (int t = 0; t < XDS_NTYPES; t++)
+		xds_blob_unref(srv->full[t]);
 	xds_snapshot_unref(srv->snap);
 	SSL_CTX_free(srv->ssl);
 	free(srv->address);
@@ -543,6 +564,11 @@ void xds_server_free(xds_server_t *srv)
 void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap)
 {
 	xds_snapshot_t *old = srv->snap;
+	for (int t = 0; t < XDS_NTYPES; t++) {
+		/* Streams keep their own references to bodies already queued. */
+		xds_blob_unref(srv->full[t]);
+		srv->full[t] = NULL;
+	}
 	srv->snap = xds_snapshot_ref(snap);
 	xds_snapshot_unref(old);
 	xds_conn_t *next;

@@ -22,6 +22,16 @@ struct event;
 struct evconnlistener;
 
 typedef struct xds_conn xds_conn_t;
+
+/* A serialised response body shared by every stream that sends it (the
+ * full-state wildcard LDS/CDS response of one snapshot: the same bytes for
+ * every Envoy but the nonce, which each stream appends as its own field). */
+typedef struct xds_blob {
+	unsigned refs;
+	size_t len;
+	uint8_t data[];
+} xds_blob_t;
+void xds_blob_unref(xds_blob_t *b); /* NULL accepted */
 typedef struct xds_stream xds_stream_t;
 
 /* gRPC status codes used here. */
@@ -104,6 +114,7 @@ struct xds_server {
 	SSL_CTX *ssl; /* cached until a certificate file changes */
 	char ssl_stamp[256];
 	xds_snapshot_t *snap;
+	xds_blob_t *full[XDS_NTYPES]; /* shared wildcard bodies of snap, lazily */
 	xds_conn_t *conns;
 	size_t nconns, nstreams;
 	size_t queue_limit;
@@ -157,6 +168,9 @@ int xds_h2_ping(xds_conn_t *c);
  * prefix, then the len bytes of the message; ownership passes to the stream
  * (freed with free()), also on failure. */
 int xds_h2_send_msg(xds_stream_t *st, uint8_t *buf, size_t len);
+/* Queue one message made of a shared body (a reference is taken) and a
+ * short tail (copied). */
+int xds_h2_send_shared(xds_stream_t *st, xds_blob_t *body, const uint8_t *tail, size_t tlen);
 /* End the stream with a gRPC status (trailers, or Trailers-Only). */
 void xds_h2_end(xds_stream_t *st, int status, const char *message);
 

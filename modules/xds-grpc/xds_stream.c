@@ -18,6 +18,7 @@
  *     when a new snapshot changes what it would send. Nothing is sent while
  *     a response awaits its ACK: the ACK itself picks up what changed.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,17 +208,17 @@ static const char *xds_node(const xds_stream_t *st)
 	return st->node_id ? st->node_id : "-";
 }
 
-/* Serialise and queue one DiscoveryResponse. */
-static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, size_t n)
+/* Pack a DiscoveryResponse into buf + off (NULL: only measure). */
+static size_t xds_pack(const xds_server_t *srv, int t, const xds_resource_t **rs, size_t n,
+                       const char *nonce, uint8_t **out, size_t off)
 {
-	xds_server_t *srv = st->conn->srv;
-	xds_watch_t *w = &st->w[t];
 	const char *url = xds_type_url(t);
 	Google__Protobuf__Any *anys = calloc(n ? n : 1, sizeof(*anys));
 	Google__Protobuf__Any **pa = calloc(n ? n : 1, sizeof(*pa));
-	int rc = CONTOUR_ENOMEM;
+	size_t sz = 0;
+	*out = NULL;
 	if (!anys || !pa)
-		goto out;
+		goto done;
 	for (size_t i = 0; i < n; i++) {
 		google__protobuf__any__init(&anys[i]);
 		anys[i].type_url = (char *)url;
@@ -225,28 +226,77 @@ static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, s
 		anys[i].value.len = rs[i]->len;
 		pa[i] = &anys[i];
 	}
-	char nonce[24];
-	snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)++st->nonce_seq);
 	xds_resp_t r = ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
-	r.version_info = srv->snap->version[t];
+	r.version_info = (char *)srv->snap->version[t];
 	r.n_resources = n;
 	r.resources = pa;
 	r.type_url = (char *)url;
-	r.nonce = nonce;
-	size_t sz = envoy__service__discovery__v3__discovery_response__get_packed_size(&r);
-	uint8_t *buf = malloc(sz + 5);
+	if (nonce)
+		r.nonce = (char *)nonce;
+	sz = envoy__service__discovery__v3__discovery_response__get_packed_size(&r);
+	if ((*out = malloc(off + sz + 1)) != NULL)
+		envoy__service__discovery__v3__discovery_response__pack(&r, *out + off);
+done:
+	free(anys);
+	free(pa);
+	return sz;
+}
+
+/* The full-state wildcard body of type t in the current snapshot: every
+ * resource, the version and the type, without a nonce; built once per
+ * snapshot and shared by every stream. */
+static xds_blob_t *xds_full_body(xds_server_t *srv, int t, const xds_resource_t **rs, size_t n)
+{
+	if (srv->full[t])
+		return srv->full[t];
+	uint8_t *buf;
+	size_t off = offsetof(xds_blob_t, data);
+	size_t sz = xds_pack(srv, t, rs, n, NULL, &buf, off);
 	if (!buf)
-		goto out;
-	envoy__service__discovery__v3__discovery_response__pack(&r, buf + 5);
-	rc = xds_h2_send_msg(st, buf, sz);
+		return NULL;
+	xds_blob_t *b = (xds_blob_t *)(void *)buf;
+	b->refs = 1; /* the server's */
+	b->len = sz;
+	srv->full[t] = b;
+	return b;
+}
+
+/* Serialise and queue one DiscoveryResponse. */
+static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, size_t n, int shared)
+{
+	xds_server_t *srv = st->conn->srv;
+	xds_watch_t *w = &st->w[t];
+	char nonce[24];
+	size_t sz;
+	int rc;
+	snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)++st->nonce_seq);
+	if (shared) {
+		xds_blob_t *body = xds_full_body(srv, t, rs, n);
+		uint8_t tail[2 + sizeof(nonce)];
+		size_t nl = strlen(nonce);
+		if (!body)
+			return CONTOUR_ENOMEM;
+		/* DiscoveryResponse.nonce = 5, length-delimited. */
+		tail[0] = 5 << 3 | 2;
+		tail[1] = (uint8_t)nl;
+		memcpy(tail + 2, nonce, nl);
+		sz = body->len + 2 + nl;
+		rc = xds_h2_send_shared(st, body, tail, 2 + nl);
+	} else {
+		uint8_t *buf;
+		sz = xds_pack(srv, t, rs, n, nonce, &buf, 5);
+		if (!buf)
+			return CONTOUR_ENOMEM;
+		rc = xds_h2_send_msg(st, buf, sz);
+	}
 	if (rc != CONTOUR_EOK)
-		goto out;
-	snprintf(w->sent_version, sizeof(w->sent_version), "%s", r.version_info);
+		return rc;
+	snprintf(w->sent_version, sizeof(w->sent_version), "%s", srv->snap->version[t]);
 	memcpy(w->nonce, nonce, sizeof(nonce));
 	w->awaiting = 1;
 	contour_log(srv->mod, CONTOUR_LOG_DEBUG,
 	            "xDS response: type_url=%s version=%s nonce=%s resources=%zu bytes=%zu node=%s",
-	            url, r.version_info, nonce, n, sz, xds_node(st));
+	            xds_type_url(t), w->sent_version, nonce, n, sz, xds_node(st));
 	size_t queued = xds_conn_queued(st->conn);
 	if (queued > srv->queue_limit) {
 		/* A client that does not read must not hold the server's memory:
@@ -259,10 +309,7 @@ static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, s
 		xds_srv_metric_add(srv->m_dropped, NULL, 1);
 		xds_conn_close(st->conn, 0);
 	}
-out:
-	free(anys);
-	free(pa);
-	return rc;
+	return CONTOUR_EOK;
 }
 
 /* Answer watch t now if there is something to send; cv is the version the
@@ -306,7 +353,7 @@ static int xds_stream_try(xds_stream_t *st, int t, const char *cv)
 		need = n > 0;
 	}
 	if (need) {
-		rc = xds_stream_send(st, t, rs, n);
+		rc = xds_stream_send(st, t, rs, n, full && w->wildcard);
 		if (rc == CONTOUR_EOK && !(full && w->wildcard)) {
 			/* Both lists are sorted by name. */
 			size_t k = 0;
@@ -341,8 +388,7 @@ static void xds_stream_node(xds_stream_t *st, const xds_req_t *req)
 	if (node->user_agent_version_type_case ==
 	        ENVOY__CONFIG__CORE__V3__NODE__USER_AGENT_VERSION_TYPE_USER_AGENT_BUILD_VERSION &&
 	    node->user_agent_build_version && node->user_agent_build_version->version) {
-		const Envoy__Type__V3__SemanticVersion *v =
-		    node->user_agent_build_version->version;
+		const Envoy__Type__V3__SemanticVersion *v = node->user_agent_build_version->version;
 		char buf[48];
 		snprintf(buf, sizeof(buf), "%u.%u.%u", v->major_number, v->minor_number, v->patch);
 		st->node_version = strdup(buf);

@@ -200,7 +200,8 @@ class Stream {
     this.send({ version_info: r.version_info, response_nonce: r.nonce, type_url: r.type_url,
       resource_names: names });
   }
-  close() { this.call.end(); this.call.cancel(); }
+  // As Envoy dropping a subscription: reset the stream (no half-close).
+  close() { this.call.cancel(); }
 }
 
 // Check a response: its type, version, and the (name -> variant) it carries.
@@ -514,6 +515,39 @@ test('unknown method, bad content-type, garbage, compressed and oversized messag
     c2.close();
   });
 
+test('metrics: upstream\'s grpc_server_* families and the NACK count', async (srv) => {
+  const text = (await srv.cmd({ cmd: 'metrics' })).text;
+  const value = (re) => {
+    const m = new RegExp(`^${re}\\S* (\\d+)`, 'm').exec(text);
+    assert(m, `no sample for ${re} in\n${text.split("\n").filter((l) => l.startsWith("grpc_server_handled")).join("\n")}`);
+    return Number(m[1]);
+  };
+  const cds = 'grpc_type="bidi_stream",grpc_service="envoy.service.cluster.v3.ClusterDiscoveryService",grpc_method="StreamClusters"';
+  assert(value(`grpc_server_started_total\\{${cds}\\}`) >= 40);
+  assert(value(`grpc_server_msg_received_total\\{${cds}\\}`) >= 80);
+  assert(value(`grpc_server_msg_sent_total\\{${cds}\\}`) >= 40);
+  assert(value(`grpc_server_handled_total\\{${cds},grpc_code="InvalidArgument"\\}`) >= 1);
+  assert(value(`grpc_server_handled_total\\{${cds},grpc_code="OK"\\}`) >= 40);
+  assert.strictEqual(value('contour_xds_nack_total\\{type_url="type.googleapis.com/envoy.config.cluster.v3.Cluster"\\}'), 1);
+  assert(/^contour_xds_streams \d+/m.test(text));
+});
+
+test('stop: GOAWAY to connected clients', async (srv) => {
+  const sess = http2.connect(`http://${srv.addr}`);
+  const goaway = new Promise((res) => sess.on('goaway', (code) => res(code)));
+  sess.on('error', () => {});
+  const r = sess.request({ ':method': 'POST', ':path':
+    '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters',
+    'content-type': 'application/grpc', te: 'trailers' });
+  r.on('error', () => {});
+  const req = DiscoveryRequest.encode({ type_url: T.clusters }).finish();
+  r.write(Buffer.concat([Buffer.from([0, 0, 0, 0, req.length]), req]));
+  await new Promise((res) => r.once('data', res));
+  await srv.stop();
+  assert.strictEqual(await withTimeout(goaway, 2000, 'GOAWAY'), 0);
+  sess.destroy();
+});
+
 // ---- tests on their own server instances ----
 async function slowClientTest() {
   const srv = new Server(['--insecure', '--queue-limit', '1000000', '--keepalive', '400', '300']);
@@ -636,8 +670,7 @@ async function main() {
       console.log(`not ok - ${name}\n  ${e.stack}`);
     }
   };
-  for (const t of tests) await run(t.name, () => t.fn(srv));
-  await run('server stops cleanly', () => srv.stop());
+  for (const t of tests) await run(t.name, () => t.fn(srv)); // the last one stops srv
   if (failed) console.log(`--- test server log ---\n${srv.stderr}`);
   await run('a client that does not read is dropped; keepalive closes a silent peer',
     slowClientTest);

@@ -12,6 +12,7 @@
  *       variant string changes a resource's content; pad adds N bytes to
  *       every cluster. Answers {"versions":{...}}.
  *   {"cmd":"stats"}  {"streams":N,"connections":N,"dropped":N,"nacks":{...}}
+ *   {"cmd":"metrics"}  {"text":"<the registry in Prometheus text format>"}
  *   {"cmd":"quit"}   stop the server and exit 0 (so does EOF).
  *
  * Resources are real Envoy v3 messages, encoded by hand (only a name and one
@@ -223,6 +224,10 @@ static void xt_command(xt_t *x, const char *line)
 		                   (json_int_t)xds_server_nstreams(x->srv), "connections",
 		                   (json_int_t)xds_server_nconns(x->srv), "dropped",
 		                   (json_int_t)xds_server_dropped(x->srv), "nacks", nacks));
+	} else if (strcmp(c, "metrics") == 0) {
+		char *text = contour_metrics_render(&x->core->self, NULL);
+		xt_reply(json_pack("{s:s}", "text", text ? text : ""));
+		free(text);
 	} else if (strcmp(c, "quit") == 0) {
 		core_loop_exit(x->core);
 	} else {
