@@ -7,11 +7,12 @@
  * stdin and answers one JSON line on stdout:
  *
  *   {"cmd":"publish","clusters":[["name","variant"],...],"listeners":[...],
- *    "routes":[...],"endpoints":[...],"secrets":[...],"pad":N}
+ *    "routes":[...],"endpoints":[...],"secrets":[...],"runtimes":[...],"pad":N}
  *       publish a snapshot of hand-encoded Envoy messages (see below); the
  *       variant string changes a resource's content; pad adds N bytes to
  *       every cluster. Answers {"versions":{...}}.
- *   {"cmd":"stats"}  {"streams":N,"connections":N,"dropped":N,"nacks":{...}}
+ *   {"cmd":"stats"}  {"cpu_ms":N,"streams":N,"connections":N,"dropped":N,
+ *                     "nacks":{...}}   (cpu_ms: the process's CPU time so far)
  *   {"cmd":"metrics"}  {"text":"<the registry in Prometheus text format>"}
  *   {"cmd":"quit"}   stop the server and exit 0 (so does EOF).
  *
@@ -21,12 +22,14 @@
  *   Cluster{name=1, alt_stat_name=28}, Listener{name=1, stat_prefix=28},
  *   RouteConfiguration{name=1, virtual_hosts=2{name=1, domains=2 "*"}},
  *   ClusterLoadAssignment{cluster_name=1, endpoints=2{locality=1{zone=2}}},
- *   Secret{name=1, tls_certificate=2{certificate_chain=1{inline_string=3}}}.
+ *   Secret{name=1, tls_certificate=2{certificate_chain=1{inline_string=3}}},
+ *   Runtime{name=1, layer=2 Struct{"variant": string_value}}.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -121,6 +124,18 @@ static void xt_encode(pbuf_t *p, int t, const char *name, const char *variant, s
 		              variant); /* TlsCertificate{certificate_chain{inline_string}} */
 		pb_bytes(p, 2, q.b, q.len);
 		break;
+	case XDS_RUNTIME: {
+		/* Runtime{name=1, layer=2 Struct{fields=1 {key=1 "variant",
+		 * value=2 Value{string_value=3}}}} */
+		pbuf_t e = {0};
+		pb_str(p, 1, name);
+		pb_str(&e, 1, "variant");
+		pb_nested_str(&e, 2, 3, variant);
+		pb_bytes(&q, 1, e.b, e.len);
+		pb_bytes(p, 2, q.b, q.len);
+		free(e.b);
+		break;
+	}
 	default:
 		pb_str(p, 1, name);
 		break;
@@ -220,7 +235,11 @@ static void xt_command(xt_t *x, const char *line)
 			    nacks, xt_keys[t],
 			    json_integer((json_int_t)contour_metric_value(x->srv->m_nack, l)));
 		}
-		xt_reply(json_pack("{s:I,s:I,s:I,s:o}", "streams",
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		json_int_t cpu_ms = (json_int_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+		xt_reply(json_pack("{s:I,s:I,s:I,s:I,s:o}", "cpu_ms", cpu_ms, "streams",
 		                   (json_int_t)xds_server_nstreams(x->srv), "connections",
 		                   (json_int_t)xds_server_nconns(x->srv), "dropped",
 		                   (json_int_t)xds_server_dropped(x->srv), "nacks", nacks));
