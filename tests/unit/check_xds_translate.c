@@ -172,8 +172,10 @@ static void xt_put_path(const char *path)
 	xt_put_docs(docs);
 }
 
-static void xt_start(void)
+static void xt_start_with(const char *global)
 {
+	if (global)
+		core->conf = tu_conf(global, NULL);
 	json_t *errs = json_array();
 	contour_module_t *mod = NULL;
 	int rc = core_module_add_builtin(core, &contour_module, NULL, errs, &mod);
@@ -182,6 +184,11 @@ static void xt_start(void)
 	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
 	xt_put(xt_services);
 	xt_put_path(tu_fixture("httpproxy/secrets.yaml"));
+}
+
+static void xt_start(void)
+{
+	xt_start_with(NULL);
 }
 
 /* Build and translate (the previous xds snapshot continues the versions). */
@@ -631,11 +638,11 @@ START_TEST(hashname_and_durations)
 END_TEST
 
 #define XT_ROOT(name, fqdn, routes)                                                                \
-	"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                      \
+	"---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                 \
 	"metadata: {namespace: roots, name: " name "}\n"                                           \
 	"spec:\n  virtualhost: {fqdn: " fqdn "}\n  routes: " routes "\n"
 #define XT_TLSROOT(name, fqdn, tls, routes)                                                        \
-	"apiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                      \
+	"---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"                                 \
 	"metadata: {namespace: roots, name: " name "}\n"                                           \
 	"spec:\n  virtualhost: {fqdn: " fqdn ", tls: " tls "}\n  routes: " routes "\n"
 
@@ -1025,6 +1032,133 @@ START_TEST(json_rendering)
 }
 END_TEST
 
+#define XT_HOME "[{services: [{name: home, port: 80}]}]"
+
+START_TEST(client_validation)
+{
+	xt_run(XT_TLSROOT("cv", "cv.example.com",
+	                  "{secretName: tls-cert, clientValidation: {caSecret: ca,"
+	                  " optionalClientCertificate: true,"
+	                  " forwardClientCertificate: {subject: true, dns: true}}}",
+	                  XT_HOME) XT_TLSROOT("skip", "skip.example.com",
+	                                      "{secretName: tls-cert, clientValidation: "
+	                                      "{skipClientCertValidation: true}}",
+	                                      XT_HOME));
+	xt_check_snapshot();
+	const Listener *l = xt_listener("ingress_https");
+	const FilterChain *cv = xt_chain(l, "cv.example.com");
+	const DownstreamTls *dt = xt_dtls(cv);
+	ck_assert_int_eq(dt->common_tls_context->validation_context_type_case, 3);
+	const Envoy__Extensions__TransportSockets__Tls__V3__CertificateValidationContext *vc =
+	    dt->common_tls_context->validation_context;
+	ck_assert_uint_gt(vc->trusted_ca->inline_bytes.len, 0);
+	ck_assert_int_eq(vc->trust_chain_verification, 0);
+	ck_assert_uint_eq(vc->n_match_typed_subject_alt_names, 0);
+	ck_assert_ptr_nonnull(dt->require_client_certificate);
+	ck_assert(!dt->require_client_certificate->value);
+	const HCM *h = xt_hcm(cv);
+	ck_assert_int_eq(
+	    h->forward_client_cert_details,
+	    ENVOY__EXTENSIONS__FILTERS__NETWORK__HTTP_CONNECTION_MANAGER__V3__HTTP_CONNECTION_MANAGER__FORWARD_CLIENT_CERT_DETAILS__SANITIZE_SET);
+	ck_assert(h->set_current_client_cert_details->subject->value);
+	ck_assert(h->set_current_client_cert_details->dns);
+	ck_assert(!h->set_current_client_cert_details->cert);
+	const DownstreamTls *sk = xt_dtls(xt_chain(l, "skip.example.com"));
+	ck_assert_int_eq(sk->common_tls_context->validation_context->trust_chain_verification, 1);
+	ck_assert(sk->require_client_certificate->value);
+	ck_assert_int_eq(xt_hcm(xt_chain(l, "skip.example.com"))->forward_client_cert_details, 0);
+}
+END_TEST
+
+START_TEST(fallback_certificate)
+{
+	xt_start_with(
+	    "tls:\n  fallback-certificate: {namespace: projectcontour, name: fallback}\n");
+	xt_put(
+	    "apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	    "metadata: {namespace: projectcontour, name: fallback}\n"
+	    "spec: {delegations: [{secretName: fallback, targetNamespaces: [\"*\"]}]}\n" XT_TLSROOT(
+	        "fb", "fb.example.com", "{secretName: tls-cert, enableFallbackCertificate: true}",
+	        XT_HOME)
+	        XT_TLSROOT("plain", "plain.example.com", "{secretName: tls-cert}", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const Listener *l = xt_listener("ingress_https");
+	ck_assert_uint_eq(l->n_filter_chains, 3);
+	/* SNI chains first, sorted, then the fallback chain */
+	ck_assert_str_eq(l->filter_chains[0]->filter_chain_match->server_names[0],
+	                 "fb.example.com");
+	ck_assert_str_eq(l->filter_chains[1]->filter_chain_match->server_names[0],
+	                 "plain.example.com");
+	const FilterChain *fc = l->filter_chains[2];
+	ck_assert_str_eq(fc->name, "fallback-certificate");
+	ck_assert_uint_eq(fc->filter_chain_match->n_server_names, 0);
+	ck_assert_str_eq(fc->filter_chain_match->transport_protocol, "tls");
+	const HCM *h = xt_hcm(fc);
+	ck_assert_str_eq(h->rds->route_config_name, "ingress_fallbackcert");
+	ck_assert_str_ne(h->http_filters[0]->name, "envoy.filters.http.lua");
+	const DownstreamTls *dt = xt_dtls(fc);
+	const char *sds = dt->common_tls_context->tls_certificate_sds_secret_configs[0]->name;
+	ck_assert_int_eq(strncmp(sds, "projectcontour/fallback/", 24), 0);
+	ck_assert(xt_has(XDS_SECRET, sds));
+	ck_assert_uint_eq(snap->nres[XDS_SECRET], 2);
+	const RouteConfiguration *rc = xt_routes("ingress_fallbackcert");
+	ck_assert_uint_eq(rc->n_virtual_hosts, 1);
+	ck_assert_str_eq(rc->virtual_hosts[0]->name, "fb.example.com");
+}
+END_TEST
+
+START_TEST(health_checks_and_breakers)
+{
+	xt_start();
+	xt_put("apiVersion: v1\nkind: Service\n"
+	       "metadata:\n  namespace: roots\n  name: limited\n"
+	       "  annotations: {projectcontour.io/max-connections: \"9\","
+	       " projectcontour.io/per-host-max-connections: \"2\"}\n"
+	       "spec: {ports: [{port: 80, protocol: TCP}]}\n" XT_ROOT(
+	           "hc", "hc.example.com",
+	           "[{healthCheckPolicy: {path: /healthz, intervalSeconds: 5, timeoutSeconds: 2,"
+	           " unhealthyThresholdCount: 3, healthyThresholdCount: 5},"
+	           "  services: [{name: home, port: 80}]},"
+	           " {conditions: [{prefix: /l}], services: [{name: limited, port: 80}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "hc.example.com");
+	const char *name = xt_route(vh, "/")->route->cluster;
+	/* upstream's Clustername over "2s5s35/healthz" */
+	contour_dag_health_check_t hc = {.path = "/healthz",
+	                                 .interval_ms = 5000,
+	                                 .timeout_ms = 2000,
+	                                 .unhealthy_threshold = 3,
+	                                 .healthy_threshold = 5};
+	contour_dag_cluster_t want = {.service = {"roots", "home", 80, "http", NULL, 0, NULL},
+	                              .protocol = "",
+	                              .health_check = &hc,
+	                              .idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT};
+	char wname[128];
+	xt_name_of(&want, wname);
+	ck_assert_str_eq(name, wname);
+	ck_assert_str_eq(name, "roots/home/80/0ec33ae2c5"); /* sha1("2s5s35/healthz") */
+	const Cluster *c = xt_cluster(name);
+	ck_assert_uint_eq(c->n_health_checks, 1);
+	const Envoy__Config__Core__V3__HealthCheck *h = c->health_checks[0];
+	ck_assert_int_eq(xt_ms(h->timeout), 2000);
+	ck_assert_int_eq(xt_ms(h->interval), 5000);
+	ck_assert_uint_eq(h->unhealthy_threshold->value, 3);
+	ck_assert_uint_eq(h->healthy_threshold->value, 5);
+	ck_assert_str_eq(h->http_health_check->path, "/healthz");
+	ck_assert_str_eq(h->http_health_check->host, "contour-envoy-healthcheck");
+	ck_assert(c->ignore_health_on_host_removal);
+	const Cluster *lim = xt_cluster(xt_route(vh, "/l")->route->cluster);
+	ck_assert_ptr_nonnull(lim->circuit_breakers);
+	ck_assert_uint_eq(lim->circuit_breakers->thresholds[0]->max_connections->value, 9);
+	ck_assert_ptr_null(lim->circuit_breakers->thresholds[0]->max_requests);
+	ck_assert(lim->circuit_breakers->thresholds[0]->track_remaining);
+	ck_assert_uint_eq(lim->circuit_breakers->per_host_thresholds[0]->max_connections->value, 2);
+	ck_assert_ptr_null(c->circuit_breakers);
+}
+END_TEST
+
 /* Every reference example translates into a snapshot Envoy would accept. */
 static const char *const xt_examples[] = {
     "01-ingress-to-httpproxy/basic-httpproxy.yaml",
@@ -1125,6 +1259,9 @@ int main(void)
 	tcase_add_test(tc, weights_and_inclusion);
 	tcase_add_test(tc, versions_follow_content);
 	tcase_add_test(tc, json_rendering);
+	tcase_add_test(tc, client_validation);
+	tcase_add_test(tc, fallback_certificate);
+	tcase_add_test(tc, health_checks_and_breakers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
