@@ -49,6 +49,7 @@ static const ProtobufCMessageDescriptor *const xds_json_types[] = {
     &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__descriptor,
     &envoy__extensions__filters__http__cors__v3__cors__descriptor,
+    &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,
     &envoy__extensions__filters__http__ext_authz__v3__ext_authz_per_route__descriptor,
     &envoy__extensions__filters__http__grpc_stats__v3__filter_config__descriptor,
     &envoy__extensions__filters__http__grpc_web__v3__grpc_web__descriptor,

@@ -560,6 +560,110 @@ static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, in
 	xpb_end(w, m);
 }
 
+/* Origin header values upstream matches exactly: "*" and scheme://host[:port]
+ * (what url.Parse gives back unchanged); anything else is a regex. */
+static int xds_origin_exact(const char *o)
+{
+	if (!strcmp(o, "*"))
+		return 1;
+	const char *sep = strstr(o, "://");
+	if (!sep || sep == o || !((*o >= 'a' && *o <= 'z') || (*o >= 'A' && *o <= 'Z')))
+		return 0;
+	for (const char *p = o; p < sep; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.",
+		            *p))
+			return 0;
+	const char *host = sep + 3;
+	return *host && !strpbrk(host, "/?#@ %\\");
+}
+
+/* A Go duration ("90s", "1h30m", "1.5m") in whole seconds; -1 if bad. */
+static double xds_go_seconds(const char *s)
+{
+	double total = 0;
+	if (!strcmp(s, "0"))
+		return 0;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		if (end == s)
+			return -1;
+		s = end;
+		double unit;
+		if (!strncmp(s, "ns", 2))
+			unit = 1e-9, s += 2;
+		else if (!strncmp(s, "us", 2) || !strncmp(s, "\xc2\xb5s", 3))
+			unit = 1e-6, s += *s == 'u' ? 2 : 3;
+		else if (!strncmp(s, "ms", 2))
+			unit = 1e-3, s += 2;
+		else if (*s == 's')
+			unit = 1, s++;
+		else if (*s == 'm')
+			unit = 60, s++;
+		else if (*s == 'h')
+			unit = 3600, s++;
+		else
+			return -1;
+		total += v * unit;
+	}
+	return total;
+}
+
+static void xds_join(xpb_t *w, uint32_t field, const char **v, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	if (!len)
+		return;
+	char *buf = malloc(len);
+	if (!buf) {
+		w->oom = 1;
+		return;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]);
+		if (i)
+			buf[o++] = ',';
+		memcpy(buf + o, v[i], l);
+		o += l;
+	}
+	xpb_bytes_always(w, field, buf, o);
+	free(buf);
+}
+
+/* VirtualHost.typed_per_filter_config: the CORS policy (upstream's
+ * corsPolicy). */
+static void xds_vhost_cors(xpb_t *w, const contour_dag_cors_t *c)
+{
+	size_t e = xpb_begin(w, 15);
+	xpb_str(w, 1, "envoy.filters.http.cors");
+	xpb_any_t any = xpb_any_begin(w, 2, "envoy.extensions.filters.http.cors.v3.CorsPolicy");
+	for (size_t i = 0; i < c->nallow_origin; i++) {
+		const char *o = c->allow_origin[i];
+		if (xds_origin_exact(o))
+			xds_pb_string_matcher(w, 1, CONTOUR_DAG_MATCH_EXACT, o, 1);
+		else
+			xds_pb_string_matcher(w, 1, CONTOUR_DAG_MATCH_REGEX, o, 0);
+	}
+	xds_join(w, 2, c->allow_methods, c->nallow_methods);
+	xds_join(w, 3, c->allow_headers, c->nallow_headers);
+	xds_join(w, 4, c->expose_headers, c->nexpose_headers);
+	if (c->max_age && *c->max_age) {
+		double secs = xds_go_seconds(c->max_age);
+		char buf[32];
+		if (secs >= 0) {
+			snprintf(buf, sizeof(buf), "%.0f", secs);
+			xpb_str_always(w, 5, buf);
+		}
+	}
+	xpb_boolvalue(w, 6, c->allow_credentials);
+	xpb_boolvalue(w, 9, c->allow_private_network);
+	xpb_any_end(w, any);
+	xpb_end(w, e);
+}
+
 void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
                                const contour_dag_vhost_t *vh, int secure)
 {
@@ -581,6 +685,8 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 	xpb_str_always(w, 2, vh->fqdn);
 	for (size_t i = 0; i < vh->nroutes; i++)
 		xds_route(b, w, routes[i], secure);
+	if (vh->cors)
+		xds_vhost_cors(w, vh->cors);
 	xpb_end(w, m);
 	if (routes != stack)
 		free(routes);

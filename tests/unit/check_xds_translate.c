@@ -18,6 +18,7 @@
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
+#include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb-c.h"
@@ -1159,6 +1160,41 @@ START_TEST(health_checks_and_breakers)
 }
 END_TEST
 
+START_TEST(cors_policy)
+{
+	xt_run("---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"
+	       "metadata: {namespace: roots, name: cors}\n"
+	       "spec:\n  virtualhost:\n    fqdn: cors.example.com\n"
+	       "    corsPolicy:\n"
+	       "      allowCredentials: true\n"
+	       "      allowOrigin: [\"*\", \"https://a.example.com\", "
+	       "\"https://.*\\\\.example\\\\.org\"]\n"
+	       "      allowMethods: [GET, POST]\n"
+	       "      allowHeaders: [authorization]\n"
+	       "      maxAge: 10m\n"
+	       "  routes: " XT_HOME "\n");
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "cors.example.com");
+	ck_assert_uint_eq(vh->n_typed_per_filter_config, 1);
+	ck_assert_str_eq(vh->typed_per_filter_config[0]->key, "envoy.filters.http.cors");
+	const Envoy__Extensions__Filters__Http__Cors__V3__CorsPolicy *cp =
+	    xt_any(vh->typed_per_filter_config[0]->value,
+	           &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor);
+	ck_assert_uint_eq(cp->n_allow_origin_string_match, 3);
+	ck_assert_str_eq(cp->allow_origin_string_match[0]->exact, "*");
+	ck_assert(cp->allow_origin_string_match[0]->ignore_case);
+	ck_assert_str_eq(cp->allow_origin_string_match[1]->exact, "https://a.example.com");
+	ck_assert_int_eq(cp->allow_origin_string_match[2]->match_pattern_case, 5);
+	ck_assert_str_eq(cp->allow_origin_string_match[2]->safe_regex->regex,
+	                 "https://.*\\.example\\.org");
+	ck_assert_str_eq(cp->allow_methods, "GET,POST");
+	ck_assert_str_eq(cp->allow_headers, "authorization");
+	ck_assert_str_eq(cp->max_age, "600");
+	ck_assert(cp->allow_credentials->value);
+	ck_assert(!cp->allow_private_network_access->value);
+}
+END_TEST
+
 /* Every reference example translates into a snapshot Envoy would accept. */
 static const char *const xt_examples[] = {
     "01-ingress-to-httpproxy/basic-httpproxy.yaml",
@@ -1262,6 +1298,7 @@ int main(void)
 	tcase_add_test(tc, client_validation);
 	tcase_add_test(tc, fallback_certificate);
 	tcase_add_test(tc, health_checks_and_breakers);
+	tcase_add_test(tc, cors_policy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
