@@ -56,6 +56,7 @@ static const ProtobufCMessageDescriptor *const xds_json_types[] = {
     &envoy__extensions__filters__http__local_ratelimit__v3__local_rate_limit__descriptor,
     &envoy__extensions__filters__http__lua__v3__lua__descriptor,
     &envoy__extensions__filters__http__rbac__v3__rbac__descriptor,
+    &envoy__extensions__filters__http__rbac__v3__rbacper_route__descriptor,
     &envoy__extensions__filters__http__router__v3__router__descriptor,
     &envoy__extensions__filters__listener__tls_inspector__v3__tls_inspector__descriptor,
     &envoy__extensions__filters__network__http_connection_manager__v3__http_connection_manager__descriptor,

@@ -6,6 +6,7 @@
  * method, header and query conditions). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,6 +525,69 @@ static void xds_authz_disabled(xpb_t *w, uint32_t field)
 	xpb_end(w, e);
 }
 
+/* A CidrRange from "a.b.c.d[/n]" or an IPv6 form: the network address as
+ * Go's IPNet prints it, and the prefix length. */
+static void xds_cidr(xpb_t *w, uint32_t field, const char *cidr)
+{
+	char addr[64], out[INET6_ADDRSTRLEN];
+	uint8_t ip[16];
+	const char *slash = strchr(cidr, '/');
+	size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
+	if (n >= sizeof(addr))
+		n = sizeof(addr) - 1;
+	memcpy(addr, cidr, n);
+	addr[n] = 0;
+	int v6 = strchr(addr, ':') != NULL;
+	long bits = slash ? strtol(slash + 1, NULL, 10) : (v6 ? 128 : 32);
+	size_t m = xpb_begin(w, field);
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, ip) == 1) {
+		int len = v6 ? 16 : 4;
+		for (int i = 0; i < len; i++) {
+			long keep = bits - 8L * i;
+			if (keep <= 0)
+				ip[i] = 0;
+			else if (keep < 8)
+				ip[i] &= (uint8_t)(0xff << (8 - keep));
+		}
+		inet_ntop(v6 ? AF_INET6 : AF_INET, ip, out, sizeof(out));
+		xpb_str(w, 1, out);
+	} else {
+		xpb_str(w, 1, addr);
+	}
+	xpb_u32value(w, 2, (uint32_t)bits);
+	xpb_end(w, m);
+}
+
+/* typed_per_filter_config entry for IP allow/deny lists (upstream's
+ * ipFilterConfig): an RBAC policy "ip-rules" of any permission for the
+ * listed peers (direct_remote_ip) or XFF addresses (remote_ip). */
+static void xds_ip_filter(xpb_t *w, uint32_t field, const contour_dag_ip_filter_t *f)
+{
+	size_t e = xpb_begin(w, field);
+	xpb_str(w, 1, "envoy.filters.http.rbac");
+	xpb_any_t any = xpb_any_begin(w, 2, "envoy.extensions.filters.http.rbac.v3.RBACPerRoute");
+	size_t rbac = xpb_begin(w, 2);
+	size_t rules = xpb_begin(w, 1);
+	xpb_uint(w, 1, f->allow ? 0 : 1);
+	size_t pe = xpb_begin(w, 2);
+	xpb_str(w, 1, "ip-rules");
+	size_t pol = xpb_begin(w, 2);
+	size_t perm = xpb_begin(w, 1);
+	xpb_uint_always(w, 3, 1);
+	xpb_end(w, perm);
+	for (size_t i = 0; i < f->nrules; i++) {
+		size_t pr = xpb_begin(w, 2);
+		xds_cidr(w, f->rules[i].remote ? 11 : 10, f->rules[i].cidr);
+		xpb_end(w, pr);
+	}
+	xpb_end(w, pol);
+	xpb_end(w, pe);
+	xpb_end(w, rules);
+	xpb_end(w, rbac);
+	xpb_any_end(w, any);
+	xpb_end(w, e);
+}
+
 static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, int secure)
 {
 	size_t m = xpb_begin(w, 3);
@@ -556,6 +620,8 @@ static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, in
 		xds_header_adds(w, 10, rs);
 		xds_header_removes(w, 11, rs);
 		xds_header_removes(w, 12, rq);
+		if (r->ip_filter && r->ip_filter->nrules)
+			xds_ip_filter(w, 13, r->ip_filter);
 	}
 	xpb_end(w, m);
 }
@@ -687,6 +753,8 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 		xds_route(b, w, routes[i], secure);
 	if (vh->cors)
 		xds_vhost_cors(w, vh->cors);
+	if (vh->ip_filter && vh->ip_filter->nrules)
+		xds_ip_filter(w, 15, vh->ip_filter);
 	xpb_end(w, m);
 	if (routes != stack)
 		free(routes);

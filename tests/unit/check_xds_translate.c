@@ -19,6 +19,7 @@
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
 #include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
+#include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb-c.h"
@@ -1195,6 +1196,55 @@ START_TEST(cors_policy)
 }
 END_TEST
 
+static const Envoy__Config__Rbac__V3__RBAC *xt_rbac(const Google__Protobuf__Any *any)
+{
+	const Envoy__Extensions__Filters__Http__Rbac__V3__RBACPerRoute *pr =
+	    xt_any(any, &envoy__extensions__filters__http__rbac__v3__rbacper_route__descriptor);
+	ck_assert_ptr_nonnull(pr->rbac);
+	ck_assert_ptr_nonnull(pr->rbac->rules);
+	return pr->rbac->rules;
+}
+
+START_TEST(ip_filters)
+{
+	xt_run("---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"
+	       "metadata: {namespace: roots, name: ip}\n"
+	       "spec:\n  virtualhost:\n    fqdn: ip.example.com\n"
+	       "    ipAllowPolicy: [{source: Peer, cidr: 10.1.2.3/8}, {source: Remote, cidr: "
+	       "192.168.0.7}]\n"
+	       "  routes:\n"
+	       "  - services: [{name: home, port: 80}]\n"
+	       "  - conditions: [{prefix: /deny}]\n"
+	       "    ipDenyPolicy: [{source: Peer, cidr: \"2001:db8::1/32\"}]\n"
+	       "    services: [{name: home, port: 80}]\n");
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "ip.example.com");
+	ck_assert_uint_eq(vh->n_typed_per_filter_config, 1);
+	ck_assert_str_eq(vh->typed_per_filter_config[0]->key, "envoy.filters.http.rbac");
+	const Envoy__Config__Rbac__V3__RBAC *r = xt_rbac(vh->typed_per_filter_config[0]->value);
+	ck_assert_int_eq(r->action, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__ALLOW);
+	ck_assert_uint_eq(r->n_policies, 1);
+	ck_assert_str_eq(r->policies[0]->key, "ip-rules");
+	const Envoy__Config__Rbac__V3__Policy *p = r->policies[0]->value;
+	ck_assert_uint_eq(p->n_permissions, 1);
+	ck_assert(p->permissions[0]->any);
+	ck_assert_uint_eq(p->n_principals, 2);
+	ck_assert_int_eq(p->principals[0]->identifier_case, 10);
+	ck_assert_str_eq(p->principals[0]->direct_remote_ip->address_prefix, "10.0.0.0");
+	ck_assert_uint_eq(p->principals[0]->direct_remote_ip->prefix_len->value, 8);
+	ck_assert_int_eq(p->principals[1]->identifier_case, 11);
+	ck_assert_str_eq(p->principals[1]->remote_ip->address_prefix, "192.168.0.7");
+	ck_assert_uint_eq(p->principals[1]->remote_ip->prefix_len->value, 32);
+	const Route *d = xt_route(vh, "/deny");
+	ck_assert_uint_eq(d->n_typed_per_filter_config, 1);
+	const Envoy__Config__Rbac__V3__RBAC *dr = xt_rbac(d->typed_per_filter_config[0]->value);
+	ck_assert_int_eq(dr->action, ENVOY__CONFIG__RBAC__V3__RBAC__ACTION__DENY);
+	ck_assert_str_eq(dr->policies[0]->value->principals[0]->direct_remote_ip->address_prefix,
+	                 "2001:db8::");
+	ck_assert_uint_eq(xt_route(vh, "/")->n_typed_per_filter_config, 0);
+}
+END_TEST
+
 /* Every reference example translates into a snapshot Envoy would accept. */
 static const char *const xt_examples[] = {
     "01-ingress-to-httpproxy/basic-httpproxy.yaml",
@@ -1299,6 +1349,7 @@ int main(void)
 	tcase_add_test(tc, fallback_certificate);
 	tcase_add_test(tc, health_checks_and_breakers);
 	tcase_add_test(tc, cors_policy);
+	tcase_add_test(tc, ip_filters);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
