@@ -16,8 +16,8 @@
 #include "modules/xds-grpc/xds_translate.h"
 
 typedef struct xds_slice {
-	char *key; /* ns/service */
-	const json_t *obj;
+	const char *ns, *svc; /* borrowed from the object */
+	const json_t *ports, *endpoints;
 } xds_slice_t;
 
 typedef struct xds_slices {
@@ -65,20 +65,15 @@ static int xds_slice_visit(const json_t *obj, void *ud)
 		s->v = nv;
 		s->cap = cap;
 	}
-	size_t len = strlen(ns) + strlen(svc) + 2;
-	char *key = malloc(len);
-	if (!key) {
-		s->oom = 1;
-		return 1;
-	}
-	snprintf(key, len, "%s/%s", ns, svc);
-	s->v[s->n++] = (xds_slice_t){key, obj};
+	s->v[s->n++] = (xds_slice_t){ns, svc, xds_jget(obj, "ports"), xds_jget(obj, "endpoints")};
 	return 0;
 }
 
 static int xds_slice_cmp(const void *a, const void *b)
 {
-	return strcmp(((const xds_slice_t *)a)->key, ((const xds_slice_t *)b)->key);
+	const xds_slice_t *x = a, *y = b;
+	int c = strcmp(x->svc, y->svc);
+	return c ? c : strcmp(x->ns, y->ns);
 }
 
 static int xds_ep_cmp(const void *a, const void *b)
@@ -90,7 +85,7 @@ static int xds_ep_cmp(const void *a, const void *b)
 
 /* The endpoints of one slice for the Service port; sets *health when the
  * slice names the health port. Ports are read once per slice. */
-static int xds_slice_endpoints(const json_t *slice, const contour_dag_service_t *svc,
+static int xds_slice_endpoints(const xds_slice_t *slice, const contour_dag_service_t *svc,
                                xds_ep_t **eps, size_t *neps, size_t *cap, uint32_t *health)
 {
 	uint32_t ports[32];
@@ -99,7 +94,8 @@ static int xds_slice_endpoints(const json_t *slice, const contour_dag_service_t 
 	const char *want = svc->port_name && *svc->port_name ? svc->port_name : NULL;
 	const char *hname =
 	    svc->health_port_name && *svc->health_port_name ? svc->health_port_name : NULL;
-	json_array_foreach(xds_jget(slice, "ports"), i, port)
+	const json_t *plist = slice->ports, *elist = slice->endpoints;
+	json_array_foreach(plist, i, port)
 	{
 		const json_t *pn = xds_jget(port, "port");
 		const char *proto = json_string_value(xds_jget(port, "protocol"));
@@ -119,7 +115,7 @@ static int xds_slice_endpoints(const json_t *slice, const contour_dag_service_t 
 	}
 	if (!nports)
 		return CONTOUR_EOK;
-	json_array_foreach(xds_jget(slice, "endpoints"), i, ep)
+	json_array_foreach(elist, i, ep)
 	{
 		const json_t *ready = xds_jget(xds_jget(ep, "conditions"), "ready");
 		if (json_is_false(ready))
@@ -149,17 +145,15 @@ static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const c
 	xds_ep_t *eps = NULL;
 	size_t neps = 0, cap = 0;
 	uint32_t health = 0;
-	char key[512];
-	snprintf(key, sizeof(key), "%s/%s", svc->namespace_, svc->name);
-	xds_slice_t probe = {key, NULL};
+	xds_slice_t probe = {svc->namespace_, svc->name, NULL, NULL};
 	xds_slice_t *hit =
 	    slices->n ? bsearch(&probe, slices->v, slices->n, sizeof(*slices->v), xds_slice_cmp)
 	              : NULL;
 	if (hit) {
-		while (hit > slices->v && !strcmp(hit[-1].key, key))
+		while (hit > slices->v && !xds_slice_cmp(hit - 1, &probe))
 			hit--;
-		for (; hit < slices->v + slices->n && !strcmp(hit->key, key); hit++)
-			if (xds_slice_endpoints(hit->obj, svc, &eps, &neps, &cap, &health)) {
+		for (; hit < slices->v + slices->n && !xds_slice_cmp(hit, &probe); hit++)
+			if (xds_slice_endpoints(hit, svc, &eps, &neps, &cap, &health)) {
 				free(eps);
 				return CONTOUR_ENOMEM;
 			}
@@ -234,8 +228,6 @@ int xds_translate_endpoints(xds_build_t *b)
 			break;
 	}
 out:
-	for (size_t i = 0; i < slices.n; i++)
-		free(slices.v[i].key);
 	free(slices.v);
 	free(cl);
 	return rc;

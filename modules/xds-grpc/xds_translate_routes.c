@@ -230,7 +230,10 @@ static void xds_route_match(xpb_t *w, const contour_dag_route_t *r)
 		size_t n = strlen(v);
 		while (n > 0 && v[n - 1] == '/')
 			n--;
-		xpb_bytes_always(w, 14, v, n);
+		if (n)
+			xpb_bytes_always(w, 14, v, n);
+		else
+			xpb_str_always(w, 1, "/"); /* "/" is every path: a plain prefix */
 		break;
 	}
 	default:
