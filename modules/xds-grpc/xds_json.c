@@ -66,8 +66,6 @@ static const ProtobufCMessageDescriptor *const xds_json_types[] = {
     &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor,
 };
 
-const ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
-
 const ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name)
 {
 	for (size_t i = 0; i < sizeof(xds_json_types) / sizeof(*xds_json_types); i++)

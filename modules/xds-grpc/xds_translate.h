@@ -129,6 +129,11 @@ int xds_translate_runtime(xds_build_t *b);
 void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
                                const contour_dag_vhost_t *vh, int secure);
 
+/* xds_json.c: the generated descriptor of a message that may appear in an
+ * Any of our resources, by full name (NULL when not registered). */
+struct ProtobufCMessageDescriptor;
+const struct ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
+
 /* xds_snapshot.c */
 xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *prev);
 

@@ -26,8 +26,6 @@
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb-c.h"
 
 extern const contour_module_desc_t contour_module;
-/* xds_json.c: the descriptor registered for an Any type name. */
-const ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
 
 typedef Envoy__Config__Listener__V3__Listener Listener;
 typedef Envoy__Config__Listener__V3__FilterChain FilterChain;
