@@ -20,7 +20,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 # The tests also use promtool (Debian's prometheus package), curl and
 # clang (libFuzzer replay is built with the default compiler; clang is only
 # needed for `make fuzz`).
-TEST_DEPS="prometheus curl"
+TEST_DEPS="prometheus curl nodejs npm"
 
 step() { printf '\n==> %s\n' "$*"; }
 

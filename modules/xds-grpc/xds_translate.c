@@ -1,0 +1,437 @@
+/* modules/xds-grpc/xds_translate.c: DAG -> Envoy resources, the driver,
+ * and the names upstream gives resources (Hashname, cluster, EDS and SDS
+ * names). */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <contour/error.h>
+#include <contour/log.h>
+#include <contour/snapshot.h>
+#include "modules/xds-grpc/xds_translate.h"
+
+static const char *const xds_type_urls[XDS_NTYPES] = {
+    XDS_TYPE_LISTENER, XDS_TYPE_ROUTE,  XDS_TYPE_CLUSTER,
+    XDS_TYPE_ENDPOINT, XDS_TYPE_SECRET, XDS_TYPE_RUNTIME,
+};
+
+const char *xds_type_url(xds_type_t t)
+{
+	return (unsigned)t < XDS_NTYPES ? xds_type_urls[t] : NULL;
+}
+
+int xds_type_of_url(const char *url)
+{
+	for (int t = 0; url && t < XDS_NTYPES; t++)
+		if (!strcmp(url, xds_type_urls[t]))
+			return t;
+	return -1;
+}
+
+/* A content fingerprint, not a defence: eight bytes a step, multiply and
+ * fold (resources reach megabytes; a byte-wise hash showed in profiles). */
+uint64_t xds_hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (n * 0x9E3779B97F4A7C15ULL);
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, b, 8);
+		h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+		b += 8;
+		n -= 8;
+	}
+	uint64_t t = 0;
+	memcpy(&t, b, n);
+	h = (h ^ t) * 0x9E3779B97F4A7C15ULL;
+	h ^= h >> 32;
+	return h;
+}
+
+/* SHA-1 and SHA-256 through digests fetched once: the one-shot SHA1()
+ * fetches the implementation on every call (a lock and a lookup). */
+static EVP_MD *xds_md_sha1, *xds_md_sha256;
+static pthread_once_t xds_md_once = PTHREAD_ONCE_INIT;
+
+static void xds_md_init(void)
+{
+	xds_md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	xds_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void xds_digest(int sha256, const void *p, size_t n, uint8_t *out)
+{
+	pthread_once(&xds_md_once, xds_md_init);
+	EVP_MD *md = sha256 ? xds_md_sha256 : xds_md_sha1;
+	if (!md || !EVP_Digest(p, n, out, NULL, md, NULL)) {
+		if (sha256)
+			SHA256(p, n, out);
+		else
+			SHA1(p, n, out);
+	}
+}
+
+int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
+{
+	xpb_t *w = &b->w;
+	if (w->oom)
+		goto fail;
+	if (b->nres[t] == b->cap[t]) {
+		size_t cap = b->cap[t] ? b->cap[t] * 2 : 16;
+		xds_resource_t *nr = realloc(b->res[t], cap * sizeof(*nr));
+		if (!nr)
+			goto fail;
+		b->res[t] = nr;
+		b->cap[t] = cap;
+	}
+	xds_resource_t *r = &b->res[t][b->nres[t]];
+	r->name = strdup(name);
+	r->bytes = malloc(w->len ? w->len : 1);
+	if (!r->name || !r->bytes) {
+		free(r->name);
+		free(r->bytes);
+		goto fail;
+	}
+	memcpy(r->bytes, w->buf, w->len);
+	r->len = w->len;
+	r->hash = xds_hash_bytes(w->buf, w->len);
+	b->nres[t]++;
+	xpb_reset(w);
+	return CONTOUR_EOK;
+fail:
+	xpb_reset(w);
+	b->oom = 1;
+	return CONTOUR_ENOMEM;
+}
+
+static void xds_hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* upstream's Hashname: join with "/"; when not shorter than l, truncate the
+ * parts from the last one, each to l/nparts as <prefix>-<6 hex of the
+ * SHA-256 of the whole joined string>. */
+void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t nparts)
+{
+	char full[1024], hash[65], tmp[1024];
+	size_t off = 0, total = nparts ? nparts - 1 : 0;
+	for (size_t i = 0; i < nparts; i++)
+		total += strlen(parts[i]);
+	if (total < l && total < cap) {
+		/* the usual case: short enough, just joined */
+		char *o = out;
+		for (size_t i = 0; i < nparts; i++) {
+			size_t n = strlen(parts[i]);
+			if (i)
+				*o++ = '/';
+			memcpy(o, parts[i], n);
+			o += n;
+		}
+		*o = 0;
+		return;
+	}
+	for (size_t i = 0; i < nparts; i++)
+		off += (size_t)snprintf(full + off, off < sizeof(full) ? sizeof(full) - off : 0,
+		                        "%s%s", i ? "/" : "", parts[i]);
+	if (off < l || off >= sizeof(full)) {
+		snprintf(out, cap, "%s", full);
+		if (off < l)
+			return;
+	}
+	uint8_t d[SHA256_DIGEST_LENGTH];
+	xds_digest(1, full, strlen(full), d);
+	xds_hex(d, sizeof(d), hash);
+	/* the truncated parts live in tmp, one slot of l+1 bytes each */
+	const char *cur[16];
+	size_t np = nparts < 16 ? nparts : 16;
+	char slots[16][72];
+	for (size_t i = 0; i < np; i++)
+		cur[i] = parts[i];
+	size_t per = l / np;
+	for (size_t n = np; n-- > 0;) {
+		size_t sl = strlen(cur[n]);
+		if (per < sl) {
+			if (per <= 6)
+				snprintf(slots[n], sizeof(slots[n]), "%.*s", (int)per, hash);
+			else
+				snprintf(slots[n], sizeof(slots[n]), "%.*s-%.6s", (int)(per - 7),
+				         cur[n], hash);
+			cur[n] = slots[n];
+		}
+		size_t o = 0;
+		for (size_t i = 0; i < np; i++)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%s%s", i ? "/" : "",
+			                      cur[i]);
+		if (o < l) {
+			snprintf(out, cap, "%s", tmp);
+			return;
+		}
+	}
+	snprintf(out, cap, "%.*s", (int)(l < 64 ? l : 64), hash);
+}
+
+/* Go's time.Duration.String() for whole milliseconds: "0s", "500ms",
+ * "2s", "1.5s", "3m0s", "1h0m0s". */
+void xds_go_duration(int64_t ms, char *out, size_t cap)
+{
+	if (ms == 0) {
+		snprintf(out, cap, "0s");
+		return;
+	}
+	if (ms < 1000) {
+		snprintf(out, cap, "%" PRId64 "ms", ms);
+		return;
+	}
+	int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
+	char sec[32];
+	if (frac) {
+		char f[8];
+		snprintf(f, sizeof(f), "%03" PRId64, frac);
+		for (int i = 2; i > 0 && f[i] == '0'; i--)
+			f[i] = 0;
+		snprintf(sec, sizeof(sec), "%" PRId64 ".%ss", s, f);
+	} else {
+		snprintf(sec, sizeof(sec), "%" PRId64 "s", s);
+	}
+	if (h)
+		snprintf(out, cap, "%" PRId64 "h%" PRId64 "m%s", h, m, sec);
+	else if (m)
+		snprintf(out, cap, "%" PRId64 "m%s", m, sec);
+	else
+		snprintf(out, cap, "%s", sec);
+}
+
+static const char *xds_lb_name(contour_dag_lb_strategy_t s)
+{
+	switch (s) {
+	case CONTOUR_DAG_LB_WEIGHTED_LEAST_REQUEST:
+		return "WeightedLeastRequest";
+	case CONTOUR_DAG_LB_RANDOM:
+		return "Random";
+	case CONTOUR_DAG_LB_COOKIE:
+		return "Cookie";
+	case CONTOUR_DAG_LB_REQUEST_HASH:
+		return "RequestHash";
+	default:
+		return "";
+	}
+}
+
+/* upstream's Clustername: the SHA-1 of everything that makes Envoy treat the
+ * cluster differently, in upstream's order and formatting. */
+void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap)
+{
+	char buf[2048], d[64];
+	size_t o = 0;
+#define XDS_CAT(...)                                                                               \
+	do {                                                                                       \
+		if (o < sizeof(buf))                                                               \
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, __VA_ARGS__);              \
+	} while (0)
+	XDS_CAT("%s", xds_lb_name(c->lb_strategy));
+	const contour_dag_health_check_t *hc = c->health_check;
+	if (hc && !hc->tcp) {
+		if (hc->timeout_ms > 0) {
+			xds_go_duration(hc->timeout_ms, d, sizeof(d));
+			XDS_CAT("%s", d);
+		}
+		if (hc->interval_ms > 0) {
+			xds_go_duration(hc->interval_ms, d, sizeof(d));
+			XDS_CAT("%s", d);
+		}
+		if (hc->unhealthy_threshold > 0)
+			XDS_CAT("%u", hc->unhealthy_threshold);
+		if (hc->healthy_threshold > 0)
+			XDS_CAT("%u", hc->healthy_threshold);
+		XDS_CAT("%s", hc->path ? hc->path : "");
+	}
+	if (c->validation_ca)
+		XDS_CAT("%s", c->validation_ca->name);
+	if (c->nsubject_names)
+		XDS_CAT("%s", c->subject_names[0]);
+	XDS_CAT("%s%s", c->protocol ? c->protocol : "", c->sni ? c->sni : "");
+	if (c->idle_connection_timeout_ms != CONTOUR_DAG_TIMEOUT_DEFAULT) {
+		xds_go_duration(c->idle_connection_timeout_ms < 0 ? 0
+		                                                  : c->idle_connection_timeout_ms,
+		                d, sizeof(d));
+		XDS_CAT("%s", d);
+	}
+	if (c->slow_start) {
+		xds_go_duration(c->slow_start->window_ms, d, sizeof(d));
+		XDS_CAT("%s%f%u", d, c->slow_start->aggression, c->slow_start->min_weight_percent);
+	}
+#undef XDS_CAT
+	uint8_t sha[SHA_DIGEST_LENGTH];
+	xds_digest(0, buf, o < sizeof(buf) ? o : sizeof(buf) - 1, sha);
+	char hex[11], port[16];
+	xds_hex(sha, 5, hex);
+	snprintf(port, sizeof(port), "%u", c->service.port);
+	const char *parts[4] = {c->service.namespace_, c->service.name, port, hex};
+	xds_hashname(out, cap, 60, parts, 4);
+}
+
+static size_t xds_pmap_slot(const xds_pmap_t *m, const void *k)
+{
+	/* Fibonacci hashing: the high bits of the product */
+	int bits = 0;
+	while (((size_t)1 << bits) < m->cap)
+		bits++;
+	size_t i = (size_t)(((uint64_t)(uintptr_t)k * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+	while (m->e[i].k && m->e[i].k != k)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static int xds_pmap_grow(xds_pmap_t *m)
+{
+	xds_pmap_t nm = {.cap = m->cap ? m->cap * 2 : 256};
+	nm.e = calloc(nm.cap, sizeof(*nm.e));
+	if (!nm.e)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].k)
+			nm.e[xds_pmap_slot(&nm, m->e[i].k)] = m->e[i];
+	nm.n = m->n;
+	free(m->e);
+	*m = nm;
+	return 0;
+}
+
+static void xds_pmap_fini(xds_pmap_t *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->e[i].v);
+	free(m->e);
+	*m = (xds_pmap_t){0};
+}
+
+/* The cached name of k, computing it with fn on first use. */
+static const char *xds_pmap_name(xds_build_t *b, xds_pmap_t *m, const void *k,
+                                 void (*fn)(const void *, char *, size_t))
+{
+	if ((m->n + 1) * 2 > m->cap && xds_pmap_grow(m))
+		goto oom;
+	size_t i = xds_pmap_slot(m, k);
+	if (m->e[i].k)
+		return m->e[i].v;
+	char name[128];
+	fn(k, name, sizeof(name));
+	m->e[i].v = strdup(name);
+	if (!m->e[i].v)
+		goto oom;
+	m->e[i].k = k;
+	m->n++;
+	return m->e[i].v;
+oom:
+	b->oom = 1;
+	return NULL;
+}
+
+static void xds_cluster_name_fn(const void *k, char *out, size_t cap)
+{
+	xds_cluster_name_of(k, out, cap);
+}
+
+static void xds_secret_name_fn(const void *k, char *out, size_t cap)
+{
+	xds_secret_name(k, out, cap);
+}
+
+const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c)
+{
+	return xds_pmap_name(b, &b->cnames, c, xds_cluster_name_fn);
+}
+
+const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s)
+{
+	return xds_pmap_name(b, &b->snames, s, xds_secret_name_fn);
+}
+
+void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap)
+{
+	if (s->port_name && *s->port_name)
+		snprintf(out, cap, "%s/%s/%s", s->namespace_, s->name, s->port_name);
+	else
+		snprintf(out, cap, "%s/%s", s->namespace_, s->name);
+}
+
+void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap)
+{
+	const char *pem = s->type == CONTOUR_DAG_SECRET_TLS  ? s->cert
+	                  : s->type == CONTOUR_DAG_SECRET_CA ? s->ca
+	                                                     : s->crl;
+	uint8_t sha[SHA_DIGEST_LENGTH];
+	char hex[11];
+	xds_digest(0, pem ? pem : "", pem ? strlen(pem) : 0, sha);
+	xds_hex(sha, 5, hex);
+	const char *parts[3] = {s->namespace_, s->name, hex};
+	xds_hashname(out, cap, 60, parts, 3);
+}
+
+static void xds_build_fini(xds_build_t *b)
+{
+	for (int t = 0; t < XDS_NTYPES; t++) {
+		for (size_t i = 0; i < b->nres[t]; i++) {
+			free(b->res[t][i].name);
+			free(b->res[t][i].bytes);
+		}
+		free(b->res[t]);
+	}
+	xds_pmap_fini(&b->cnames);
+	xds_pmap_fini(&b->snames);
+	xpb_fini(&b->w);
+}
+
+xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
+                              const xds_settings_t *settings, const xds_snapshot_t *prev)
+{
+	xds_build_t b = {.mod = mod, .dag = contour_snapshot_dag(snap)};
+	xds_snapshot_t *out = NULL;
+	if (settings)
+		b.set = *settings;
+	if (!b.set.http_address)
+		b.set.http_address = "0.0.0.0";
+	if (!b.set.http_port)
+		b.set.http_port = 8080;
+	if (!b.set.https_address)
+		b.set.https_address = "0.0.0.0";
+	if (!b.set.https_port)
+		b.set.https_port = 8443;
+	if (!b.set.stats_address)
+		b.set.stats_address = "0.0.0.0";
+	if (!b.set.stats_port)
+		b.set.stats_port = 8002;
+	if (!settings)
+		b.set.admin_port = 9001;
+	if (!b.set.http_access_log)
+		b.set.http_access_log = "/dev/stdout";
+	if (!b.set.https_access_log)
+		b.set.https_access_log = "/dev/stdout";
+
+	if (xds_translate_clusters(&b) || xds_translate_endpoints(&b) || xds_translate_routes(&b) ||
+	    xds_translate_listeners(&b) || xds_translate_secrets(&b) || xds_translate_runtime(&b) ||
+	    b.oom)
+		goto fail;
+	out = xds_snapshot_from_build(&b, prev);
+	if (!out)
+		goto fail;
+	xds_build_fini(&b);
+	return out;
+fail:
+	contour_log(mod, CONTOUR_LOG_ERR, "xds: translation failed: out of memory");
+	xds_build_fini(&b);
+	return NULL;
+}

@@ -1,0 +1,140 @@
+/* modules/xds-grpc/xds_translate.h: what the translation files share.
+ *
+ * Resources are written straight to the protobuf wire format with a small
+ * writer (xpb_*) instead of filling protoc-c's generated structs: one
+ * growable buffer per resource, no per-message allocation. Fields are
+ * written in field-number order and proto3 defaults are omitted, so the
+ * bytes equal what protobuf-c (or Go's proto.Marshal in deterministic mode)
+ * produces. The generated descriptors are what checks the result: the
+ * tests and xds_json.c decode every resource with them.
+ */
+#ifndef XDS_TRANSLATE_H
+#define XDS_TRANSLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <contour/dag.h>
+#include "modules/xds-grpc/xds.h"
+
+#define XDS_TYPE_PREFIX "type.googleapis.com/"
+
+/* The protobuf writer. On allocation failure `oom` is set and later calls
+ * do nothing; the caller checks it once at the end. */
+typedef struct xpb {
+	uint8_t *buf;
+	size_t len, cap;
+	int oom;
+} xpb_t;
+
+void xpb_reset(xpb_t *w);
+void xpb_fini(xpb_t *w);
+void xpb_tag(xpb_t *w, uint32_t field, unsigned wire);
+void xpb_raw_varint(xpb_t *w, uint64_t v);
+/* Scalars, omitted when zero / empty (proto3 implicit presence). */
+void xpb_uint(xpb_t *w, uint32_t field, uint64_t v);
+void xpb_int(xpb_t *w, uint32_t field, int64_t v);
+void xpb_bool(xpb_t *w, uint32_t field, int v);
+void xpb_double(xpb_t *w, uint32_t field, double v);
+void xpb_str(xpb_t *w, uint32_t field, const char *s);
+/* Always written: oneof members and repeated elements. */
+void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v);
+void xpb_str_always(xpb_t *w, uint32_t field, const char *s);
+void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n);
+/* Submessages: begin returns a mark that end needs. */
+size_t xpb_begin(xpb_t *w, uint32_t field);
+void xpb_end(xpb_t *w, size_t mark);
+void xpb_empty(xpb_t *w, uint32_t field); /* a present, empty message */
+/* An Any holding a message of the full proto name `type`: begin/end pair
+ * around the inner message's fields. */
+typedef struct xpb_any {
+	size_t outer, inner;
+} xpb_any_t;
+xpb_any_t xpb_any_begin(xpb_t *w, uint32_t field, const char *type);
+void xpb_any_end(xpb_t *w, xpb_any_t m);
+void xpb_any_empty(xpb_t *w, uint32_t field, const char *type);
+/* Well-known types. Duration from milliseconds (always written, even 0). */
+void xpb_duration_ms(xpb_t *w, uint32_t field, int64_t ms);
+void xpb_u32value(xpb_t *w, uint32_t field, uint32_t v);
+void xpb_boolvalue(xpb_t *w, uint32_t field, int v);
+
+/* Helpers for recurring Envoy messages (xds_translate_pb.c). */
+/* core.v3.ConfigSource pointing at Contour's xDS cluster, per-type GRPC. */
+void xds_pb_config_source(xpb_t *w, uint32_t field);
+/* core.v3.Address with a socket address. */
+void xds_pb_socket_address(xpb_t *w, uint32_t field, const char *addr, uint32_t port);
+/* A config.accesslog.v3.AccessLog to a file, Envoy's default format. */
+void xds_pb_file_access_log(xpb_t *w, uint32_t field, const char *path);
+/* type.matcher.v3.StringMatcher. */
+void xds_pb_string_matcher(xpb_t *w, uint32_t field, contour_dag_match_type_t type,
+                           const char *value, int ignore_case);
+void xds_pb_header_value_option(xpb_t *w, uint32_t field, const char *key, const char *value,
+                                int append_action);
+
+/* tls.v3.CertificateValidationContext (upstream's validationContext). */
+void xds_pb_validation_context(xpb_t *w, uint32_t field, const char *ca, const char **sans,
+                               size_t nsans, int skip_verify, const char *crl, int only_leaf);
+
+/* A pointer -> string map (open addressing), for names computed once. */
+typedef struct xds_pmap {
+	struct xds_pmap_ent {
+		const void *k;
+		char *v;
+	} * e;
+	size_t cap, n;
+} xds_pmap_t;
+
+/* A translation in progress: resources collected per type. */
+typedef struct xds_build {
+	contour_module_t *mod;
+	const contour_dag_t *dag;
+	xds_settings_t set;
+	xds_resource_t *res[XDS_NTYPES];
+	size_t nres[XDS_NTYPES], cap[XDS_NTYPES];
+	xpb_t w; /* scratch writer, reused per resource */
+	/* names computed once per build: DAG pointer -> name */
+	xds_pmap_t cnames, snames;
+	int oom;
+} xds_build_t;
+
+/* xds_build_add: store the writer's bytes as resource `name` of type t and
+ * reset the writer. Returns 0 or CONTOUR_ENOMEM. */
+int xds_build_add(xds_build_t *b, xds_type_t t, const char *name);
+uint64_t xds_hash_bytes(const void *p, size_t n);
+
+/* Names as upstream builds them. */
+/* xds_hashname: upstream's Hashname(l, parts...) into out (cap >= l+1). */
+void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t nparts);
+/* The cluster name (cached per build; NULL on allocation failure). */
+const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c);
+/* Computed without a cache, into out (>= 64 bytes). */
+void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap);
+/* The EDS service name: ns/name[/portname]. */
+void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
+/* The SDS name of a TLS secret. */
+void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
+/* The same, cached per build (NULL on allocation failure). */
+const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
+/* Go's time.Duration.String() for a whole number of milliseconds. */
+void xds_go_duration(int64_t ms, char *out, size_t cap);
+
+/* Per resource type (xds_translate_*.c). Each returns 0 or a CONTOUR_E*. */
+int xds_translate_clusters(xds_build_t *b);
+int xds_translate_endpoints(xds_build_t *b);
+int xds_translate_routes(xds_build_t *b);
+int xds_translate_listeners(xds_build_t *b);
+int xds_translate_secrets(xds_build_t *b);
+int xds_translate_runtime(xds_build_t *b);
+
+/* Route-level pieces the listeners reuse (xds_translate_routes.c). */
+void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
+                               const contour_dag_vhost_t *vh, int secure);
+
+/* xds_json.c: the generated descriptor of a message that may appear in an
+ * Any of our resources, by full name (NULL when not registered). */
+struct ProtobufCMessageDescriptor;
+const struct ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
+
+/* xds_snapshot.c */
+xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *prev);
+
+#endif

@@ -1,0 +1,494 @@
+/* modules/xds-grpc/xds_translate_listeners.c: LDS. `ingress_http` (when
+ * some plain virtual host has routes), `ingress_https` (one filter chain per
+ * secure virtual host matched by SNI, TLS inspector, passthrough and
+ * tcpproxy chains, the fallback-certificate chain), and the static
+ * `stats-health` and `envoy-admin` listeners, as upstream's ListenerCache
+ * and StatsListeners/AdminListener build them with default settings. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <contour/error.h>
+#include "modules/xds-grpc/xds_translate.h"
+
+#define XDS_HCM_NAME "envoy.filters.network.http_connection_manager"
+#define XDS_HCM_TYPE                                                                               \
+	"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+#define XDS_TCP_PROXY_NAME "envoy.filters.network.tcp_proxy"
+#define XDS_LUA_NAME       "envoy.filters.http.lua"
+#define XDS_LUA_TYPE       "envoy.extensions.filters.http.lua.v3.Lua"
+
+/* The misdirected-request check upstream puts first on each secure virtual
+ * host's chain: a request whose :authority differs from the SNI gets 421. */
+static const char xds_misdirected_lua[] =
+    "\nfunction envoy_on_request(request_handle)\n"
+    "\tlocal headers = request_handle:headers()\n"
+    "\tlocal host = string.lower(headers:get(\":authority\"))\n"
+    "\tlocal target = request_handle:streamInfo():requestedServerName()\n"
+    "\n"
+    "\ts, e = string.find(host, \":\", 1, true)\n"
+    "\tif s ~= nil then\n"
+    "\t\thost = string.sub(host, 1, s - 1)\n"
+    "\tend\n"
+    "\n"
+    "\tif host ~= target then\n"
+    "\t\trequest_handle:respond(\n"
+    "\t\t\t{[\":status\"] = \"421\"},\n"
+    "\t\t\tstring.format(\"misdirected request to %q\", host)\n"
+    "\t\t)\n"
+    "\tend\n"
+    "end\n"
+    "\t";
+
+static const char *const xds_compress_types[] = {
+    "text/html",
+    "text/plain",
+    "text/css",
+    "application/javascript",
+    "application/x-javascript",
+    "text/javascript",
+    "text/x-javascript",
+    "text/ecmascript",
+    "text/js",
+    "text/jscript",
+    "text/x-js",
+    "application/ecmascript",
+    "application/x-json",
+    "application/xml",
+    "application/json",
+    "image/svg+xml",
+    "text/xml",
+    "application/xhtml+xml",
+    "application/grpc-web",
+    "application/grpc-web+proto",
+    "application/grpc-web+json",
+    "application/grpc-web+thrift",
+    "application/grpc-web-text",
+    "application/grpc-web-text+proto",
+    "application/grpc-web-text+thrift",
+};
+
+/* Contour's default cipher list (SanitizedCipherSuites of the defaults). */
+static const char *const xds_ciphers[] = {
+    "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+    "[ECDHE-RSA-AES128-GCM-SHA256|ECDHE-RSA-CHACHA20-POLY1305]",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+};
+
+static void xds_http_filter_begin_end_empty(xpb_t *w, const char *name, const char *type)
+{
+	size_t f = xpb_begin(w, 5);
+	xpb_str(w, 1, name);
+	xpb_any_empty(w, 4, type);
+	xpb_end(w, f);
+}
+
+static void xds_default_filters(xpb_t *w, int misdirected)
+{
+	size_t f;
+	xpb_any_t any;
+	if (misdirected) {
+		f = xpb_begin(w, 5);
+		xpb_str(w, 1, XDS_LUA_NAME);
+		any = xpb_any_begin(w, 4, XDS_LUA_TYPE);
+		size_t ds = xpb_begin(w, 3);
+		xpb_str_always(w, 3, xds_misdirected_lua);
+		xpb_end(w, ds);
+		xpb_any_end(w, any);
+		xpb_end(w, f);
+	}
+	f = xpb_begin(w, 5);
+	xpb_str(w, 1, "envoy.filters.http.compressor");
+	any = xpb_any_begin(w, 4, "envoy.extensions.filters.http.compressor.v3.Compressor");
+	size_t lib = xpb_begin(w, 6);
+	xpb_str(w, 1, "gzip");
+	xpb_any_empty(w, 2, "envoy.extensions.compression.gzip.compressor.v3.Gzip");
+	xpb_end(w, lib);
+	size_t rd = xpb_begin(w, 8);
+	size_t cc = xpb_begin(w, 1);
+	for (size_t i = 0; i < sizeof(xds_compress_types) / sizeof(*xds_compress_types); i++)
+		xpb_str_always(w, 3, xds_compress_types[i]);
+	xpb_end(w, cc);
+	xpb_end(w, rd);
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+
+	xds_http_filter_begin_end_empty(w, "envoy.filters.http.grpc_web",
+	                                "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb");
+	f = xpb_begin(w, 5);
+	xpb_str(w, 1, "envoy.filters.http.grpc_stats");
+	any = xpb_any_begin(w, 4, "envoy.extensions.filters.http.grpc_stats.v3.FilterConfig");
+	xpb_bool(w, 1, 1);
+	xpb_bool(w, 4, 1);
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+	xds_http_filter_begin_end_empty(w, "envoy.filters.http.cors",
+	                                "envoy.extensions.filters.http.cors.v3.Cors");
+	f = xpb_begin(w, 5);
+	xpb_str(w, 1, "envoy.filters.http.local_ratelimit");
+	any =
+	    xpb_any_begin(w, 4, "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit");
+	xpb_str(w, 1, "http");
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+	/* upstream's cookie-rewrite script is only referenced per route by
+	 * cookieRewritePolicies, which the DAG does not carry yet */
+	xds_http_filter_begin_end_empty(w, XDS_LUA_NAME, XDS_LUA_TYPE);
+	xds_http_filter_begin_end_empty(w, "envoy.filters.http.rbac",
+	                                "envoy.extensions.filters.http.rbac.v3.RBAC");
+	xds_http_filter_begin_end_empty(w, "router",
+	                                "envoy.extensions.filters.http.router.v3.Router");
+}
+
+/* A Filter holding upstream's HTTP connection manager for Contour's
+ * listeners, at `field` of the enclosing FilterChain. */
+static void xds_hcm(xpb_t *w, uint32_t field, const char *rds, const char *stat_prefix,
+                    int misdirected, const char *access_log,
+                    const contour_dag_client_validation_t *cv)
+{
+	size_t f = xpb_begin(w, field);
+	xpb_str(w, 1, XDS_HCM_NAME);
+	xpb_any_t any = xpb_any_begin(w, 4, XDS_HCM_TYPE);
+	xpb_str(w, 2, stat_prefix);
+	size_t r = xpb_begin(w, 3);
+	xds_pb_config_source(w, 1);
+	xpb_str(w, 2, rds);
+	xpb_end(w, r);
+	xds_default_filters(w, misdirected);
+	size_t h1 = xpb_begin(w, 8);
+	xpb_bool(w, 2, 1); /* accept_http_10 */
+	xpb_bool(w, 6, 1); /* allow_chunked_length */
+	xpb_end(w, h1);
+	xds_pb_file_access_log(w, 13, access_log);
+	xpb_boolvalue(w, 14, 1); /* use_remote_address */
+	if (cv && (cv->forward.subject || cv->forward.cert || cv->forward.chain ||
+	           cv->forward.dns || cv->forward.uri)) {
+		xpb_uint(w, 16, 3); /* SANITIZE_SET */
+		size_t cd = xpb_begin(w, 17);
+		xpb_boolvalue(w, 1, cv->forward.subject);
+		xpb_bool(w, 3, cv->forward.cert);
+		xpb_bool(w, 4, cv->forward.dns);
+		xpb_bool(w, 5, cv->forward.uri);
+		xpb_bool(w, 6, cv->forward.chain);
+		xpb_end(w, cd);
+	}
+	xpb_boolvalue(w, 30, 1); /* normalize_path */
+	xpb_bool(w, 32, 1);      /* preserve_external_request_id */
+	xpb_bool(w, 33, 1);      /* merge_slashes */
+	size_t cp = xpb_begin(w, 35);
+	xpb_duration_ms(w, 1, 60000); /* connection idle timeout */
+	xpb_end(w, cp);
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+}
+
+static void xds_keepalive_options(xpb_t *w)
+{
+	static const struct {
+		const char *desc;
+		int level, name, value;
+	} opts[] = {
+	    {"Enable TCP keep-alive", 1, 9, 1},
+	    {"TCP keep-alive initial idle time", 6, 4, 45},
+	    {"TCP keep-alive time between probes", 6, 5, 5},
+	    {"TCP keep-alive probe count", 6, 6, 9},
+	};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(*opts); i++) {
+		size_t o = xpb_begin(w, 13);
+		xpb_str(w, 1, opts[i].desc);
+		xpb_int(w, 2, opts[i].level);
+		xpb_int(w, 3, opts[i].name);
+		xpb_uint_always(w, 4, (uint64_t)opts[i].value);
+		xpb_uint(w, 6, 2); /* STATE_LISTENING */
+		xpb_end(w, o);
+	}
+}
+
+static unsigned xds_tls_version(const char *v)
+{
+	if (!v)
+		return 0;
+	if (!strcmp(v, "1.2"))
+		return 3;
+	if (!strcmp(v, "1.3"))
+		return 4;
+	return 0;
+}
+
+/* A transport socket with upstream's DownstreamTlsContext. */
+static void xds_downstream_tls(xds_build_t *b, xpb_t *w, const contour_dag_secret_t *secret,
+                               unsigned minv, unsigned maxv,
+                               const contour_dag_client_validation_t *cv, int alpn)
+{
+	const char *sds = xds_secret_name_cached(b, secret);
+	size_t ts = xpb_begin(w, 6);
+	xpb_str(w, 1, "envoy.transport_sockets.tls");
+	xpb_any_t any =
+	    xpb_any_begin(w, 3, "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext");
+	size_t ctx = xpb_begin(w, 1);
+	size_t tp = xpb_begin(w, 1);
+	xpb_uint(w, 1, minv);
+	xpb_uint(w, 2, maxv);
+	for (size_t i = 0; i < sizeof(xds_ciphers) / sizeof(*xds_ciphers); i++)
+		xpb_str_always(w, 3, xds_ciphers[i]);
+	xpb_end(w, tp);
+	if (cv)
+		xds_pb_validation_context(w, 3, cv->ca ? cv->ca->ca : NULL, NULL, 0,
+		                          cv->skip_verify, cv->crl ? cv->crl->crl : NULL,
+		                          cv->crl_only_leaf);
+	if (alpn) {
+		xpb_str_always(w, 4, "h2");
+		xpb_str_always(w, 4, "http/1.1");
+	}
+	size_t sc = xpb_begin(w, 6);
+	xpb_str(w, 1, sds);
+	xds_pb_config_source(w, 2);
+	xpb_end(w, sc);
+	xpb_end(w, ctx);
+	if (cv)
+		xpb_boolvalue(w, 2, !cv->optional);
+	xpb_any_end(w, any);
+	xpb_end(w, ts);
+}
+
+static void xds_tcp_proxy(xds_build_t *b, xpb_t *w, const contour_dag_tcpproxy_t *tp,
+                          const char *access_log)
+{
+	size_t f = xpb_begin(w, 3);
+	xpb_str(w, 1, XDS_TCP_PROXY_NAME);
+	xpb_any_t any =
+	    xpb_any_begin(w, 4, "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy");
+	xpb_str(w, 1, "ingress_https");
+	/* zero weights get no traffic (TcpProxy rejects weight 0) unless all
+	 * are zero, then all share evenly */
+	uint32_t total = 0;
+	size_t keep = 0, last = 0;
+	for (size_t i = 0; i < tp->nbackends; i++)
+		if (tp->backends[i].weight) {
+			total += tp->backends[i].weight;
+			keep++;
+			last = i;
+		}
+	if (!total) {
+		keep = tp->nbackends;
+		last = 0;
+	}
+	if (keep == 1) {
+		const char *name = xds_cluster_name(b, tp->backends[last].cluster);
+		xpb_str_always(w, 2, name ? name : "");
+	}
+	xds_pb_file_access_log(w, 5, access_log);
+	xpb_duration_ms(w, 8, 9001000);
+	if (keep > 1) {
+		/* sorted by name, then weight */
+		const contour_dag_backend_t *v[256];
+		const char *names[256];
+		size_t n = 0;
+		for (size_t i = 0; i < tp->nbackends && n < 256; i++) {
+			if (total && !tp->backends[i].weight)
+				continue;
+			const char *name = xds_cluster_name(b, tp->backends[i].cluster);
+			size_t j = n;
+			uint32_t wt = total ? tp->backends[i].weight : 1;
+			while (j > 0) {
+				int c = strcmp(names[j - 1], name ? name : "");
+				uint32_t pw = total ? v[j - 1]->weight : 1;
+				if (c < 0 || (c == 0 && pw <= wt))
+					break;
+				v[j] = v[j - 1];
+				names[j] = names[j - 1];
+				j--;
+			}
+			v[j] = &tp->backends[i];
+			names[j] = name ? name : "";
+			n++;
+		}
+		size_t wc = xpb_begin(w, 10);
+		for (size_t i = 0; i < n; i++) {
+			size_t cw = xpb_begin(w, 1);
+			xpb_str(w, 1, names[i]);
+			xpb_uint(w, 2, total ? v[i]->weight : 1);
+			xpb_end(w, cw);
+		}
+		xpb_end(w, wc);
+	}
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+}
+
+/* One filter chain of ingress_https for a secure virtual host. */
+static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)
+{
+	char rds[600];
+	size_t fc = xpb_begin(w, 3);
+	size_t m = xpb_begin(w, 1);
+	if (!strcmp(sv->vhost.fqdn, "*"))
+		xpb_str(w, 9, "tls");
+	else
+		xpb_str_always(w, 11, sv->vhost.fqdn);
+	xpb_end(w, m);
+	if (sv->tcpproxy) {
+		xds_tcp_proxy(b, w, sv->tcpproxy, b->set.https_access_log);
+	} else {
+		snprintf(rds, sizeof(rds), "https/%s", sv->vhost.fqdn);
+		xds_hcm(w, 3, rds, "ingress_https", 1, b->set.https_access_log,
+		        sv->client_validation);
+	}
+	if (sv->secret) {
+		unsigned minv = xds_tls_version(sv->min_tls_version);
+		unsigned maxv = xds_tls_version(sv->max_tls_version);
+		if (minv < 3)
+			minv = 3;
+		if (!maxv || maxv > 4)
+			maxv = 4;
+		xds_downstream_tls(b, w, sv->secret, minv, maxv, sv->client_validation,
+		                   sv->tcpproxy == NULL);
+	}
+	xpb_end(w, fc);
+}
+
+static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)
+{
+	size_t fc = xpb_begin(w, 3);
+	size_t m = xpb_begin(w, 1);
+	xpb_str(w, 9, "tls");
+	xpb_end(w, m);
+	xds_hcm(w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
+	        sv->client_validation);
+	xds_downstream_tls(b, w, b->dag->fallback_secret, 3, 4, sv->client_validation, 1);
+	xpb_str(w, 7, "fallback-certificate");
+	xpb_end(w, fc);
+}
+
+static int xds_ingress_https(xds_build_t *b)
+{
+	const contour_dag_t *dag = b->dag;
+	xpb_t *w = &b->w;
+	if (!dag->nsvhosts)
+		return CONTOUR_EOK;
+	xpb_str(w, 1, "ingress_https");
+	xds_pb_socket_address(w, 2, b->set.https_address, b->set.https_port);
+	/* upstream sorts chains by server name, stably, with the chains
+	 * without one ("*" and the fallback) last in insertion order */
+	for (size_t i = 0; i < dag->nsvhosts; i++)
+		if (strcmp(dag->svhosts[i]->vhost.fqdn, "*"))
+			xds_svhost_chain(b, w, dag->svhosts[i]);
+	int fallback_done = 0;
+	for (size_t i = 0; i < dag->nsvhosts; i++) {
+		const contour_dag_svhost_t *sv = dag->svhosts[i];
+		if (!strcmp(sv->vhost.fqdn, "*"))
+			xds_svhost_chain(b, w, sv);
+		if (sv->fallback_certificate && !fallback_done && dag->fallback_secret &&
+		    !sv->tcpproxy) {
+			xds_fallback_chain(b, w, sv);
+			fallback_done = 1;
+		}
+	}
+	size_t lf = xpb_begin(w, 9);
+	xpb_str(w, 1, "envoy.filters.listener.tls_inspector");
+	xpb_any_empty(w, 3, "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
+	xpb_end(w, lf);
+	xds_keepalive_options(w);
+	return xds_build_add(b, XDS_LISTENER, "ingress_https");
+}
+
+static int xds_ingress_http(xds_build_t *b)
+{
+	const contour_dag_t *dag = b->dag;
+	xpb_t *w = &b->w;
+	int any = 0;
+	for (size_t i = 0; i < dag->nvhosts && !any; i++)
+		any = dag->vhosts[i]->nroutes > 0;
+	if (!any)
+		return CONTOUR_EOK;
+	xpb_str(w, 1, "ingress_http");
+	xds_pb_socket_address(w, 2, b->set.http_address, b->set.http_port);
+	size_t fc = xpb_begin(w, 3);
+	xds_hcm(w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
+	xpb_end(w, fc);
+	xds_keepalive_options(w);
+	return xds_build_add(b, XDS_LISTENER, "ingress_http");
+}
+
+/* The static listeners' HCM: an inline route table of GET-only exact paths
+ * to the envoy-admin cluster, the router, normalize_path. */
+static void xds_admin_chain(xpb_t *w, const char *stat_prefix, const char *const *paths,
+                            size_t npaths)
+{
+	size_t fc = xpb_begin(w, 3);
+	size_t f = xpb_begin(w, 3);
+	xpb_str(w, 1, XDS_HCM_NAME);
+	xpb_any_t any = xpb_any_begin(w, 4, XDS_HCM_TYPE);
+	xpb_str(w, 2, stat_prefix);
+	size_t rc = xpb_begin(w, 4);
+	size_t vh = xpb_begin(w, 2);
+	xpb_str(w, 1, "backend");
+	xpb_str_always(w, 2, "*");
+	for (size_t i = 0; i < npaths; i++) {
+		size_t r = xpb_begin(w, 3);
+		size_t m = xpb_begin(w, 1);
+		xpb_str_always(w, 2, paths[i]);
+		size_t h = xpb_begin(w, 6);
+		xpb_str(w, 1, ":method");
+		xds_pb_string_matcher(w, 13, CONTOUR_DAG_MATCH_EXACT, "GET", 1);
+		xpb_end(w, h);
+		xpb_end(w, m);
+		size_t ra = xpb_begin(w, 2);
+		xpb_str_always(w, 1, "envoy-admin");
+		xpb_end(w, ra);
+		xpb_end(w, r);
+	}
+	xpb_end(w, vh);
+	xpb_end(w, rc);
+	xds_http_filter_begin_end_empty(w, "router",
+	                                "envoy.extensions.filters.http.router.v3.Router");
+	xpb_boolvalue(w, 30, 1);
+	xpb_any_end(w, any);
+	xpb_end(w, f);
+	xpb_end(w, fc);
+}
+
+static int xds_static_listeners(xds_build_t *b)
+{
+	xpb_t *w = &b->w;
+	static const char *const stats[] = {"/ready", "/stats", "/stats/prometheus"};
+	static const char *const admin[] = {
+	    "/certs",
+	    "/clusters",
+	    "/listeners",
+	    "/config_dump",
+	    "/memory",
+	    "/ready",
+	    "/runtime",
+	    "/server_info",
+	    "/stats",
+	    "/stats/prometheus",
+	    "/stats/recentlookups",
+	};
+	int rc;
+	xpb_str(w, 1, "stats-health");
+	xds_pb_socket_address(w, 2, b->set.stats_address, b->set.stats_port);
+	xds_admin_chain(w, "stats", stats, sizeof(stats) / sizeof(*stats));
+	xds_keepalive_options(w);
+	xpb_bool(w, 31, 1);
+	if ((rc = xds_build_add(b, XDS_LISTENER, "stats-health")))
+		return rc;
+	if (!b->set.admin_port)
+		return CONTOUR_EOK;
+	xpb_str(w, 1, "envoy-admin");
+	xds_pb_socket_address(w, 2, "127.0.0.1", b->set.admin_port);
+	xds_admin_chain(w, "envoy-admin", admin, sizeof(admin) / sizeof(*admin));
+	xds_keepalive_options(w);
+	xpb_bool(w, 31, 1);
+	return xds_build_add(b, XDS_LISTENER, "envoy-admin");
+}
+
+int xds_translate_listeners(xds_build_t *b)
+{
+	int rc;
+	if ((rc = xds_ingress_http(b)) || (rc = xds_ingress_https(b)))
+		return rc;
+	return xds_static_listeners(b);
+}
