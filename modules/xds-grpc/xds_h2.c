@@ -25,21 +25,26 @@
 
 #define XDS_GRPC_TYPE "bidi_stream"
 
+#define XDS_SVC(pkg, svc) "envoy.service." pkg ".v3." svc
+#define XDS_METHOD(pkg, svc, m, kind, delta)                                                       \
+	{                                                                                          \
+		"/" XDS_SVC(pkg, svc) "/" m, XDS_SVC(pkg, svc), m, kind, delta                     \
+	}
 const xds_method_t xds_methods[] = {
-    {"/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
-     "envoy.service.discovery.v3.AggregatedDiscoveryService", "StreamAggregatedResources", -1},
-    {"/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters",
-     "envoy.service.cluster.v3.ClusterDiscoveryService", "StreamClusters", XDS_CLUSTER},
-    {"/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints",
-     "envoy.service.endpoint.v3.EndpointDiscoveryService", "StreamEndpoints", XDS_ENDPOINT},
-    {"/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners",
-     "envoy.service.listener.v3.ListenerDiscoveryService", "StreamListeners", XDS_LISTENER},
-    {"/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes",
-     "envoy.service.route.v3.RouteDiscoveryService", "StreamRoutes", XDS_ROUTE},
-    {"/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets",
-     "envoy.service.secret.v3.SecretDiscoveryService", "StreamSecrets", XDS_SECRET},
-    {"/envoy.service.runtime.v3.RuntimeDiscoveryService/StreamRuntime",
-     "envoy.service.runtime.v3.RuntimeDiscoveryService", "StreamRuntime", XDS_RUNTIME},
+    XDS_METHOD("discovery", "AggregatedDiscoveryService", "StreamAggregatedResources", -1, 0),
+    XDS_METHOD("cluster", "ClusterDiscoveryService", "StreamClusters", XDS_CLUSTER, 0),
+    XDS_METHOD("endpoint", "EndpointDiscoveryService", "StreamEndpoints", XDS_ENDPOINT, 0),
+    XDS_METHOD("listener", "ListenerDiscoveryService", "StreamListeners", XDS_LISTENER, 0),
+    XDS_METHOD("route", "RouteDiscoveryService", "StreamRoutes", XDS_ROUTE, 0),
+    XDS_METHOD("secret", "SecretDiscoveryService", "StreamSecrets", XDS_SECRET, 0),
+    XDS_METHOD("runtime", "RuntimeDiscoveryService", "StreamRuntime", XDS_RUNTIME, 0),
+    XDS_METHOD("discovery", "AggregatedDiscoveryService", "DeltaAggregatedResources", -1, 1),
+    XDS_METHOD("cluster", "ClusterDiscoveryService", "DeltaClusters", XDS_CLUSTER, 1),
+    XDS_METHOD("endpoint", "EndpointDiscoveryService", "DeltaEndpoints", XDS_ENDPOINT, 1),
+    XDS_METHOD("listener", "ListenerDiscoveryService", "DeltaListeners", XDS_LISTENER, 1),
+    XDS_METHOD("route", "RouteDiscoveryService", "DeltaRoutes", XDS_ROUTE, 1),
+    XDS_METHOD("secret", "SecretDiscoveryService", "DeltaSecrets", XDS_SECRET, 1),
+    XDS_METHOD("runtime", "RuntimeDiscoveryService", "DeltaRuntime", XDS_RUNTIME, 1),
 };
 const size_t xds_nmethods = sizeof(xds_methods) / sizeof(xds_methods[0]);
 
@@ -335,6 +340,7 @@ static void xds_h2_request_headers(xds_stream_t *st)
 		return;
 	}
 	st->kind = xds_methods[st->method].kind;
+	st->delta = xds_methods[st->method].delta;
 	st->counted = 1;
 	xds_h2_count(st, st->conn->srv->m_started, NULL);
 }

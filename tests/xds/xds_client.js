@@ -59,6 +59,12 @@ const SERVICES = {
   runtimes: [P.runtime.v3.RuntimeDiscoveryService, 'StreamRuntime'],
 };
 
+const DELTA = {
+  ads: 'DeltaAggregatedResources', clusters: 'DeltaClusters', endpoints: 'DeltaEndpoints',
+  listeners: 'DeltaListeners', routes: 'DeltaRoutes', secrets: 'DeltaSecrets',
+  runtimes: 'DeltaRuntime',
+};
+
 const root = new protobuf.Root();
 root.resolvePath = (origin, target) => {
   for (const d of INCLUDES) {
@@ -116,7 +122,11 @@ class Server {
   }
   start() {
     this.p = spawn(SERVER, this.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.p.stderr.on('data', (d) => { this.stderr += d; });
+    this.p.stderr.on('data', (d) => {
+      this.stderr += d;
+      if (process.env.XDS_SERVER_STDERR) process.stderr.write(d); // debugging
+    });
+    this.p.stdin.on('error', () => {}); // a dead server shows as a timeout
     this.lines = [];
     this.waiting = [];
     let buf = '';
@@ -216,7 +226,7 @@ function expectResponse(r, key, version, want) {
   if (version) assert.strictEqual(r.version_info, version, `${key} version`);
   assert(r.nonce, 'response without nonce');
   const got = {};
-  for (const a of r.resources) {
+  for (const a of r.resources || []) {
     const d = decodeAny(a, T[key]);
     got[resName(d)] = variant(key, d);
   }
@@ -230,6 +240,7 @@ function client(addr, creds, opts = {}) {
       { 'grpc.use_local_subchannel_pool': 1, ...opts });
   }
   c.open = (k) => new Stream(c[k], SERVICES[k][1]);
+  c.delta = (k) => new Stream(c[k], DELTA[k]);
   c.close = () => { for (const k of Object.keys(SERVICES)) c[k].close(); };
   return c;
 }
@@ -577,6 +588,101 @@ test('unknown method, bad content-type, garbage, compressed and oversized messag
     c2.close();
   });
 
+// A delta response: its type, and the (name -> variant) it carries, each
+// with the version the server gives it; removed names.
+function expectDelta(r, key, want, removed = []) {
+  assert.strictEqual(r.type_url, T[key]);
+  assert(r.nonce, 'response without nonce');
+  const got = {};
+  for (const res of r.resources || []) {
+    const d = decodeAny(res.resource, T[key]);
+    assert.strictEqual(res.name, resName(d), 'Resource.name differs from the resource');
+    assert(res.version, 'Resource without version');
+    got[res.name] = variant(key, d);
+  }
+  assert.deepStrictEqual(got, want, `${key} resources`);
+  assert.deepStrictEqual([...(r.removed_resources || [])].sort(), [...removed].sort(),
+    `${key} removed_resources`);
+  return Object.fromEntries((r.resources || []).map((x) => [x.name, x.version]));
+}
+
+test('delta xDS: wildcard CDS, EDS by name, changes, removals, unsubscribe, reconnect',
+  async (srv) => {
+    let s = snap();
+    await srv.publish(s);
+    const c = client(srv.addr);
+    const cds = c.delta('clusters');
+    cds.send({ type_url: T.clusters });
+    let r = await cds.next();
+    expectDelta(r, 'clusters', asMap(s.clusters));
+    cds.send({ type_url: T.clusters, response_nonce: r.nonce });
+    const eds = c.delta('endpoints');
+    eds.send({ type_url: T.endpoints, resource_names_subscribe: ['default/s1', 'default/s2'] });
+    r = await eds.next();
+    let held = expectDelta(r, 'endpoints', asMap(s.endpoints));
+    eds.send({ type_url: T.endpoints, response_nonce: r.nonce });
+    await cds.none();
+    await eds.none(0);
+    // One cluster changes, the other goes away; one assignment changes.
+    s = snap({ clusters: [['default/s1/80/da39a3ee5e', 'c1-d2']],
+      endpoints: [['default/s1', 'zone-d2'], ['default/s2', 'zone-b']] });
+    await srv.publish(s);
+    r = await cds.next();
+    expectDelta(r, 'clusters', { 'default/s1/80/da39a3ee5e': 'c1-d2' },
+      ['default/s2/80/a8b1a4e2a1']);
+    cds.send({ type_url: T.clusters, response_nonce: r.nonce });
+    r = await eds.next();
+    held = { ...held, ...expectDelta(r, 'endpoints', { 'default/s1': 'zone-d2' }) };
+    // NACK it: counted, not resent.
+    const before = (await srv.stats()).nacks.endpoints;
+    eds.send({ type_url: T.endpoints, response_nonce: r.nonce,
+      error_detail: { code: 13, message: 'delta says no' } });
+    await eds.none();
+    assert.strictEqual((await srv.stats()).nacks.endpoints, before + 1);
+    // Unsubscribed: its changes are not sent.
+    eds.send({ type_url: T.endpoints, resource_names_unsubscribe: ['default/s2'] });
+    await sleep(200); // the request and the publish travel on different paths
+    s = snap({ clusters: s.clusters, endpoints: [['default/s1', 'zone-d2'], ['default/s2', 'zone-x']] });
+    await srv.publish(s);
+    await eds.none();
+    // A new stream that presents what it holds gets only what differs.
+    eds.close();
+    const eds2 = c.delta('endpoints');
+    eds2.send({ type_url: T.endpoints, resource_names_subscribe: ['default/s1', 'default/s2'],
+      initial_resource_versions: held });
+    r = await eds2.next();
+    expectDelta(r, 'endpoints', { 'default/s2': 'zone-x' });
+    eds2.send({ type_url: T.endpoints, response_nonce: r.nonce });
+    await eds2.none();
+    // An assignment removed while subscribed: removed_resources.
+    s = snap({ clusters: s.clusters, endpoints: [['default/s1', 'zone-d2']] });
+    await srv.publish(s);
+    r = await eds2.next();
+    expectDelta(r, 'endpoints', {}, ['default/s2']);
+    for (const st of [cds, eds2]) st.close();
+    c.close();
+  });
+
+test('delta ADS: several types on one stream', async (srv) => {
+  const s = snap();
+  await srv.publish(s);
+  const c = client(srv.addr);
+  const ads = c.delta('ads');
+  const got = {};
+  ads.send({ type_url: T.clusters });
+  ads.send({ type_url: T.listeners });
+  ads.send({ type_url: T.routes, resource_names_subscribe: RDS_NAMES });
+  for (let i = 0; i < 3; i++) {
+    const r = await ads.next();
+    got[KEY_OF[r.type_url]] = r;
+    ads.send({ type_url: r.type_url, response_nonce: r.nonce });
+  }
+  for (const k of ['clusters', 'listeners', 'routes']) expectDelta(got[k], k, asMap(s[k]));
+  await ads.none();
+  ads.close();
+  c.close();
+});
+
 test('metrics: upstream\'s grpc_server_* families and the NACK count', async (srv) => {
   const text = (await srv.cmd({ cmd: 'metrics' })).text;
   const value = (re) => {
@@ -717,6 +823,16 @@ async function mtlsTest() {
   }
 }
 
+// Node exits 0 when nothing is left to wait for, even with main() pending
+// (a promise nobody can settle): that must fail the test.
+let finished = false;
+process.on('exit', () => {
+  if (!finished) {
+    console.log('not ok - the client stopped before the end (a wait that cannot finish)');
+    process.exitCode = 1;
+  }
+});
+
 async function main() {
   assert(SERVER, 'set XDS_TESTSERVER');
   let failed = 0;
@@ -738,6 +854,7 @@ async function main() {
     slowClientTest);
   await run('mTLS: refusals, a good client, certificate rotation', mtlsTest);
   console.log(failed ? `${failed} failed` : 'all passed');
+  finished = true;
   process.exit(failed ? 1 : 0);
 }
 
