@@ -579,6 +579,13 @@ test('unknown method, bad content-type, garbage, compressed and oversized messag
     assert.strictEqual(two.type_url, T.clusters);
     assert.strictEqual(two.resources.length, 2);
     sess.close();
+    // Not HTTP/2 at all: that connection is closed, nothing else.
+    const junk = net.connect(srv.port, '127.0.0.1');
+    junk.on('data', () => {});
+    junk.on('error', () => {});
+    const junkClosed = new Promise((res) => junk.on('close', res));
+    junk.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + '\u0000\u00ff'.repeat(100));
+    await withTimeout(junkClosed, 2000, 'garbage connection closed');
     // The server still serves.
     const c2 = client(srv.addr);
     const ok = c2.open('clusters');
