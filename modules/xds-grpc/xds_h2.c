@@ -90,26 +90,31 @@ static int xds_h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const u
 	return 0;
 }
 
+/* grpc-message is percent-encoded UTF-8; kept short for Envoy's header
+ * limit. Returns the encoded length. */
+static size_t xds_h2_grpc_message(const char *in, char *out, size_t outlen)
+{
+	size_t ml = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && ml + 4 < outlen; p++) {
+		if (*p >= 0x20 && *p <= 0x7e && *p != '%')
+			out[ml++] = (char)*p;
+		else
+			ml += (size_t)snprintf(out + ml, outlen - ml, "%%%02X", *p);
+	}
+	out[ml] = 0;
+	return ml;
+}
+
 static int xds_h2_submit_trailers(xds_stream_t *st)
 {
 	char code[16], msg[256];
 	nghttp2_nv nv[2];
-	size_t n = 0, ml = 0;
+	size_t n = 0;
 	snprintf(code, sizeof(code), "%d", st->status);
 	nv[n++] = (nghttp2_nv)XDS_NV("grpc-status", code, strlen(code));
-	if (st->message) {
-		/* grpc-message is percent-encoded UTF-8; kept short for Envoy's
-		 * header limit. */
-		for (const unsigned char *p = (const unsigned char *)st->message;
-		     *p && ml + 4 < sizeof(msg); p++) {
-			if (*p >= 0x20 && *p <= 0x7e && *p != '%')
-				msg[ml++] = (char)*p;
-			else
-				ml += (size_t)snprintf(msg + ml, sizeof(msg) - ml, "%%%02X", *p);
-		}
-		msg[ml] = 0;
-		nv[n++] = (nghttp2_nv)XDS_NV("grpc-message", msg, ml);
-	}
+	if (st->message)
+		nv[n++] = (nghttp2_nv)XDS_NV("grpc-message", msg,
+		                             xds_h2_grpc_message(st->message, msg, sizeof(msg)));
 	st->ended = 1;
 	return nghttp2_submit_trailer(st->conn->h2, st->id, nv, n);
 }
@@ -271,7 +276,7 @@ void xds_h2_end(xds_stream_t *st, int status, const char *message)
 	}
 	if (!st->responding) {
 		/* Trailers-Only: one HEADERS frame with END_STREAM. */
-		char code[16];
+		char code[16], msg[256];
 		snprintf(code, sizeof(code), "%d", status);
 		nghttp2_nv nv[4] = {
 		    XDS_NV(":status", "200", 3),
@@ -280,9 +285,9 @@ void xds_h2_end(xds_stream_t *st, int status, const char *message)
 		};
 		size_t n = 3;
 		if (st->message)
-			nv[n++] = (nghttp2_nv)XDS_NV(
-			    "grpc-message", st->message,
-			    strlen(st->message) > 200 ? 200 : strlen(st->message));
+			nv[n++] =
+			    (nghttp2_nv)XDS_NV("grpc-message", msg,
+			                       xds_h2_grpc_message(st->message, msg, sizeof(msg)));
 		st->responding = 1;
 		st->ended = 1;
 		nghttp2_submit_response(st->conn->h2, st->id, nv, n, NULL);

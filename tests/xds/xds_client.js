@@ -358,6 +358,7 @@ test('ADS: one stream for every type, same semantics', async (srv) => {
   bad.send({ resource_names: [] });
   const e = await bad.status();
   assert.strictEqual(e.code, grpc.status.INVALID_ARGUMENT);
+  assert.strictEqual(e.details, 'type URL is required for ADS'); // grpc-message
   // An unknown type: nothing is served for it, the stream goes on.
   ads.send({ type_url: 'type.googleapis.com/envoy.config.foo.v3.Unknown' });
   await ads.none();
