@@ -172,7 +172,10 @@ static SSL_CTX *xds_tls_ctx_build(xds_server_t *srv)
 	if (!ctx)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* IGNORE_UNEXPECTED_EOF: a peer that closes without close_notify has
+	 * disconnected, it has not failed (OpenSSL 3 reports it as an error). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                             SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, srv->cert_file) != 1) {
 		xds_ssl_errors(srv, srv->cert_file);
 		goto fail;
