@@ -831,8 +831,18 @@ async function mtlsTest() {
     await sleep(100);
     // Ordinary disconnects (no close_notify) are not logged as TLS errors.
     assert(!/unexpected eof/i.test(srv.stderr), 'disconnect logged as a TLS error');
-  } finally {
+    // Stop: GOAWAY through TLS too.
+    const sess = http2.connect(`https://127.0.0.1:${srv.port}`, { servername: 'contour',
+      ca: rd('ca.crt'), key: rd('client.key'), cert: rd('client.crt') });
+    sess.on('error', () => {});
+    const goaway = new Promise((res) => sess.on('goaway', res));
+    await withTimeout(new Promise((res) => sess.on('connect', res)), 2000, 'TLS connect');
+    await sleep(50);
     await srv.stop();
+    assert.strictEqual(await withTimeout(goaway, 2000, 'GOAWAY over TLS'), 0);
+    sess.destroy();
+  } finally {
+    if (srv.p.exitCode === null) await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
