@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <contour/error.h>
@@ -32,16 +34,48 @@ int xds_type_of_url(const char *url)
 	return -1;
 }
 
-/* FNV-1a, 64 bits: a content fingerprint, not a defence. */
+/* A content fingerprint, not a defence: eight bytes a step, multiply and
+ * fold (resources reach megabytes; a byte-wise hash showed in profiles). */
 uint64_t xds_hash_bytes(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (n * 0x9E3779B97F4A7C15ULL);
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, b, 8);
+		h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+		h ^= h >> 29;
+		b += 8;
+		n -= 8;
 	}
+	uint64_t t = 0;
+	memcpy(&t, b, n);
+	h = (h ^ t) * 0x9E3779B97F4A7C15ULL;
+	h ^= h >> 32;
 	return h;
+}
+
+/* SHA-1 and SHA-256 through digests fetched once: the one-shot SHA1()
+ * fetches the implementation on every call (a lock and a lookup). */
+static EVP_MD *xds_md_sha1, *xds_md_sha256;
+static pthread_once_t xds_md_once = PTHREAD_ONCE_INIT;
+
+static void xds_md_init(void)
+{
+	xds_md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	xds_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void xds_digest(int sha256, const void *p, size_t n, uint8_t *out)
+{
+	pthread_once(&xds_md_once, xds_md_init);
+	EVP_MD *md = sha256 ? xds_md_sha256 : xds_md_sha1;
+	if (!md || !EVP_Digest(p, n, out, NULL, md, NULL)) {
+		if (sha256)
+			SHA256(p, n, out);
+		else
+			SHA1(p, n, out);
+	}
 }
 
 int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
@@ -93,7 +127,22 @@ static void xds_hex(const uint8_t *d, size_t n, char *out)
 void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t nparts)
 {
 	char full[1024], hash[65], tmp[1024];
-	size_t off = 0;
+	size_t off = 0, total = nparts ? nparts - 1 : 0;
+	for (size_t i = 0; i < nparts; i++)
+		total += strlen(parts[i]);
+	if (total < l && total < cap) {
+		/* the usual case: short enough, just joined */
+		char *o = out;
+		for (size_t i = 0; i < nparts; i++) {
+			size_t n = strlen(parts[i]);
+			if (i)
+				*o++ = '/';
+			memcpy(o, parts[i], n);
+			o += n;
+		}
+		*o = 0;
+		return;
+	}
 	for (size_t i = 0; i < nparts; i++)
 		off += (size_t)snprintf(full + off, off < sizeof(full) ? sizeof(full) - off : 0,
 		                        "%s%s", i ? "/" : "", parts[i]);
@@ -103,7 +152,7 @@ void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t np
 			return;
 	}
 	uint8_t d[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)full, strlen(full), d);
+	xds_digest(1, full, strlen(full), d);
 	xds_hex(d, sizeof(d), hash);
 	/* the truncated parts live in tmp, one slot of l+1 bytes each */
 	const char *cur[16];
@@ -226,7 +275,7 @@ void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap)
 	}
 #undef XDS_CAT
 	uint8_t sha[SHA_DIGEST_LENGTH];
-	SHA1((const unsigned char *)buf, o < sizeof(buf) ? o : sizeof(buf) - 1, sha);
+	xds_digest(0, buf, o < sizeof(buf) ? o : sizeof(buf) - 1, sha);
 	char hex[11], port[16];
 	xds_hex(sha, 5, hex);
 	snprintf(port, sizeof(port), "%u", c->service.port);
@@ -234,41 +283,81 @@ void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap)
 	xds_hashname(out, cap, 60, parts, 4);
 }
 
+static size_t xds_pmap_slot(const xds_pmap_t *m, const void *k)
+{
+	/* Fibonacci hashing: the high bits of the product */
+	int bits = 0;
+	while (((size_t)1 << bits) < m->cap)
+		bits++;
+	size_t i = (size_t)(((uint64_t)(uintptr_t)k * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+	while (m->e[i].k && m->e[i].k != k)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static int xds_pmap_grow(xds_pmap_t *m)
+{
+	xds_pmap_t nm = {.cap = m->cap ? m->cap * 2 : 256};
+	nm.e = calloc(nm.cap, sizeof(*nm.e));
+	if (!nm.e)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].k)
+			nm.e[xds_pmap_slot(&nm, m->e[i].k)] = m->e[i];
+	nm.n = m->n;
+	free(m->e);
+	*m = nm;
+	return 0;
+}
+
+static void xds_pmap_fini(xds_pmap_t *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->e[i].v);
+	free(m->e);
+	*m = (xds_pmap_t){0};
+}
+
+/* The cached name of k, computing it with fn on first use. */
+static const char *xds_pmap_name(xds_build_t *b, xds_pmap_t *m, const void *k,
+                                 void (*fn)(const void *, char *, size_t))
+{
+	if ((m->n + 1) * 2 > m->cap && xds_pmap_grow(m))
+		goto oom;
+	size_t i = xds_pmap_slot(m, k);
+	if (m->e[i].k)
+		return m->e[i].v;
+	char name[128];
+	fn(k, name, sizeof(name));
+	m->e[i].v = strdup(name);
+	if (!m->e[i].v)
+		goto oom;
+	m->e[i].k = k;
+	m->n++;
+	return m->e[i].v;
+oom:
+	b->oom = 1;
+	return NULL;
+}
+
+static void xds_cluster_name_fn(const void *k, char *out, size_t cap)
+{
+	xds_cluster_name_of(k, out, cap);
+}
+
+static void xds_secret_name_fn(const void *k, char *out, size_t cap)
+{
+	xds_secret_name(k, out, cap);
+}
+
 const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c)
 {
-	if (!b->cnames) {
-		size_t cap = 64;
-		while (cap < b->dag->nclusters * 2 + 16)
-			cap *= 2;
-		b->cnames = calloc(cap, sizeof(*b->cnames));
-		if (!b->cnames) {
-			b->oom = 1;
-			return NULL;
-		}
-		b->ncnames_cap = cap;
-	}
-	size_t mask = b->ncnames_cap - 1;
-	size_t i = (size_t)(((uintptr_t)c >> 4) * 0x9E3779B97F4A7C15ULL) & mask;
-	while (b->cnames[i].c && b->cnames[i].c != c)
-		i = (i + 1) & mask;
-	if (b->cnames[i].c)
-		return b->cnames[i].name;
-	if (b->ncnames * 2 + 2 > b->ncnames_cap) {
-		/* Clusters outside dag->clusters are not expected; do not cache. */
-		static __thread char spill[128];
-		xds_cluster_name_of(c, spill, sizeof(spill));
-		return spill;
-	}
-	char name[128];
-	xds_cluster_name_of(c, name, sizeof(name));
-	b->cnames[i].name = strdup(name);
-	if (!b->cnames[i].name) {
-		b->oom = 1;
-		return NULL;
-	}
-	b->cnames[i].c = c;
-	b->ncnames++;
-	return b->cnames[i].name;
+	return xds_pmap_name(b, &b->cnames, c, xds_cluster_name_fn);
+}
+
+const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s)
+{
+	return xds_pmap_name(b, &b->snames, s, xds_secret_name_fn);
 }
 
 void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap)
@@ -286,7 +375,7 @@ void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap)
 	                                                     : s->crl;
 	uint8_t sha[SHA_DIGEST_LENGTH];
 	char hex[11];
-	SHA1((const unsigned char *)(pem ? pem : ""), pem ? strlen(pem) : 0, sha);
+	xds_digest(0, pem ? pem : "", pem ? strlen(pem) : 0, sha);
 	xds_hex(sha, 5, hex);
 	const char *parts[3] = {s->namespace_, s->name, hex};
 	xds_hashname(out, cap, 60, parts, 3);
@@ -301,9 +390,8 @@ static void xds_build_fini(xds_build_t *b)
 		}
 		free(b->res[t]);
 	}
-	for (size_t i = 0; i < b->ncnames_cap; i++)
-		free(b->cnames[i].name);
-	free(b->cnames);
+	xds_pmap_fini(&b->cnames);
+	xds_pmap_fini(&b->snames);
 	xpb_fini(&b->w);
 }
 

@@ -74,6 +74,15 @@ void xds_pb_header_value_option(xpb_t *w, uint32_t field, const char *key, const
 void xds_pb_validation_context(xpb_t *w, uint32_t field, const char *ca, const char **sans,
                                size_t nsans, int skip_verify, const char *crl, int only_leaf);
 
+/* A pointer -> string map (open addressing), for names computed once. */
+typedef struct xds_pmap {
+	struct xds_pmap_ent {
+		const void *k;
+		char *v;
+	} * e;
+	size_t cap, n;
+} xds_pmap_t;
+
 /* A translation in progress: resources collected per type. */
 typedef struct xds_build {
 	contour_module_t *mod;
@@ -82,12 +91,8 @@ typedef struct xds_build {
 	xds_resource_t *res[XDS_NTYPES];
 	size_t nres[XDS_NTYPES], cap[XDS_NTYPES];
 	xpb_t w; /* scratch writer, reused per resource */
-	/* cluster pointer -> name cache (open addressing) */
-	struct xds_cname {
-		const contour_dag_cluster_t *c;
-		char *name;
-	} * cnames;
-	size_t ncnames_cap, ncnames;
+	/* names computed once per build: DAG pointer -> name */
+	xds_pmap_t cnames, snames;
 	int oom;
 } xds_build_t;
 
@@ -107,6 +112,8 @@ void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap);
 void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
 /* The SDS name of a TLS secret. */
 void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
+/* The same, cached per build (NULL on allocation failure). */
+const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
 /* Go's time.Duration.String() for a whole number of milliseconds. */
 void xds_go_duration(int64_t ms, char *out, size_t cap);
 

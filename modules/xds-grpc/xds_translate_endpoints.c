@@ -16,8 +16,8 @@
 #include "modules/xds-grpc/xds_translate.h"
 
 typedef struct xds_slice {
-	char *key; /* ns/service */
-	const json_t *obj;
+	const char *ns, *svc; /* borrowed from the object */
+	const json_t *ports, *endpoints;
 } xds_slice_t;
 
 typedef struct xds_slices {
@@ -31,13 +31,28 @@ typedef struct xds_ep {
 	uint32_t port;
 } xds_ep_t;
 
+/* json_object_get for the small objects of an EndpointSlice: walking a few
+ * keys is cheaper than hashing the key (this showed in profiles). */
+static const json_t *xds_jget(const json_t *obj, const char *key)
+{
+	if (!json_is_object(obj))
+		return NULL;
+	if (json_object_size(obj) > 6)
+		return json_object_get(obj, key);
+	for (void *it = json_object_iter((json_t *)obj); it;
+	     it = json_object_iter_next((json_t *)obj, it))
+		if (!strcmp(json_object_iter_key(it), key))
+			return json_object_iter_value(it);
+	return NULL;
+}
+
 static int xds_slice_visit(const json_t *obj, void *ud)
 {
 	xds_slices_t *s = ud;
-	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	const char *svc = json_string_value(
-	    json_object_get(json_object_get(md, "labels"), "kubernetes.io/service-name"));
+	const json_t *md = xds_jget(obj, "metadata");
+	const char *ns = json_string_value(xds_jget(md, "namespace"));
+	const char *svc =
+	    json_string_value(xds_jget(xds_jget(md, "labels"), "kubernetes.io/service-name"));
 	if (!ns || !svc)
 		return 0;
 	if (s->n == s->cap) {
@@ -50,20 +65,15 @@ static int xds_slice_visit(const json_t *obj, void *ud)
 		s->v = nv;
 		s->cap = cap;
 	}
-	size_t len = strlen(ns) + strlen(svc) + 2;
-	char *key = malloc(len);
-	if (!key) {
-		s->oom = 1;
-		return 1;
-	}
-	snprintf(key, len, "%s/%s", ns, svc);
-	s->v[s->n++] = (xds_slice_t){key, obj};
+	s->v[s->n++] = (xds_slice_t){ns, svc, xds_jget(obj, "ports"), xds_jget(obj, "endpoints")};
 	return 0;
 }
 
 static int xds_slice_cmp(const void *a, const void *b)
 {
-	return strcmp(((const xds_slice_t *)a)->key, ((const xds_slice_t *)b)->key);
+	const xds_slice_t *x = a, *y = b;
+	int c = strcmp(x->svc, y->svc);
+	return c ? c : strcmp(x->ns, y->ns);
 }
 
 static int xds_ep_cmp(const void *a, const void *b)
@@ -74,39 +84,46 @@ static int xds_ep_cmp(const void *a, const void *b)
 }
 
 /* The endpoints of one slice for the Service port; sets *health when the
- * slice names the health port. */
-static int xds_slice_endpoints(const json_t *slice, const contour_dag_service_t *svc,
+ * slice names the health port. Ports are read once per slice. */
+static int xds_slice_endpoints(const xds_slice_t *slice, const contour_dag_service_t *svc,
                                xds_ep_t **eps, size_t *neps, size_t *cap, uint32_t *health)
 {
-	size_t i, j;
+	uint32_t ports[32];
+	size_t nports = 0, i;
 	const json_t *ep, *port;
-	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
+	const char *want = svc->port_name && *svc->port_name ? svc->port_name : NULL;
+	const char *hname =
+	    svc->health_port_name && *svc->health_port_name ? svc->health_port_name : NULL;
+	const json_t *plist = slice->ports, *elist = slice->endpoints;
+	json_array_foreach(plist, i, port)
 	{
-		const json_t *ready = json_object_get(json_object_get(ep, "conditions"), "ready");
+		const json_t *pn = xds_jget(port, "port");
+		const char *proto = json_string_value(xds_jget(port, "protocol"));
+		const char *name = json_string_value(xds_jget(port, "name"));
+		if (!json_is_integer(pn))
+			continue;
+		/* the API server defaults protocol to TCP; manifests read
+		 * from files may leave it out */
+		if (proto && strcmp(proto, "TCP"))
+			continue;
+		if (name && hname && !strcmp(name, hname) && strcmp(want ? want : "", hname))
+			*health = (uint32_t)json_integer_value(pn);
+		if (want && name && strcmp(name, want))
+			continue;
+		if (nports < sizeof(ports) / sizeof(*ports))
+			ports[nports++] = (uint32_t)json_integer_value(pn);
+	}
+	if (!nports)
+		return CONTOUR_EOK;
+	json_array_foreach(elist, i, ep)
+	{
+		const json_t *ready = xds_jget(xds_jget(ep, "conditions"), "ready");
 		if (json_is_false(ready))
 			continue;
-		const char *addr =
-		    json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+		const char *addr = json_string_value(json_array_get(xds_jget(ep, "addresses"), 0));
 		if (!addr)
 			continue;
-		json_array_foreach(json_object_get(slice, "ports"), j, port)
-		{
-			const json_t *pn = json_object_get(port, "port");
-			const char *proto = json_string_value(json_object_get(port, "protocol"));
-			const char *name = json_string_value(json_object_get(port, "name"));
-			if (!json_is_integer(pn))
-				continue;
-			/* the API server defaults protocol to TCP; manifests read
-			 * from files may leave it out */
-			if (proto && strcmp(proto, "TCP"))
-				continue;
-			if (name && svc->health_port_name && *svc->health_port_name &&
-			    !strcmp(name, svc->health_port_name) &&
-			    strcmp(svc->port_name ? svc->port_name : "", svc->health_port_name))
-				*health = (uint32_t)json_integer_value(pn);
-			if (svc->port_name && *svc->port_name && name &&
-			    strcmp(name, svc->port_name))
-				continue;
+		for (size_t j = 0; j < nports; j++) {
 			if (*neps == *cap) {
 				size_t nc = *cap ? *cap * 2 : 16;
 				xds_ep_t *ne = realloc(*eps, nc * sizeof(*ne));
@@ -115,7 +132,7 @@ static int xds_slice_endpoints(const json_t *slice, const contour_dag_service_t 
 				*eps = ne;
 				*cap = nc;
 			}
-			(*eps)[(*neps)++] = (xds_ep_t){addr, (uint32_t)json_integer_value(pn)};
+			(*eps)[(*neps)++] = (xds_ep_t){addr, ports[j]};
 		}
 	}
 	return CONTOUR_EOK;
@@ -128,17 +145,15 @@ static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const c
 	xds_ep_t *eps = NULL;
 	size_t neps = 0, cap = 0;
 	uint32_t health = 0;
-	char key[512];
-	snprintf(key, sizeof(key), "%s/%s", svc->namespace_, svc->name);
-	xds_slice_t probe = {key, NULL};
+	xds_slice_t probe = {svc->namespace_, svc->name, NULL, NULL};
 	xds_slice_t *hit =
 	    slices->n ? bsearch(&probe, slices->v, slices->n, sizeof(*slices->v), xds_slice_cmp)
 	              : NULL;
 	if (hit) {
-		while (hit > slices->v && !strcmp(hit[-1].key, key))
+		while (hit > slices->v && !xds_slice_cmp(hit - 1, &probe))
 			hit--;
-		for (; hit < slices->v + slices->n && !strcmp(hit->key, key); hit++)
-			if (xds_slice_endpoints(hit->obj, svc, &eps, &neps, &cap, &health)) {
+		for (; hit < slices->v + slices->n && !xds_slice_cmp(hit, &probe); hit++)
+			if (xds_slice_endpoints(hit, svc, &eps, &neps, &cap, &health)) {
 				free(eps);
 				return CONTOUR_ENOMEM;
 			}
@@ -213,8 +228,6 @@ int xds_translate_endpoints(xds_build_t *b)
 			break;
 	}
 out:
-	for (size_t i = 0; i < slices.n; i++)
-		free(slices.v[i].key);
 	free(slices.v);
 	free(cl);
 	return rc;

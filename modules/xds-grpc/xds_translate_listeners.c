@@ -218,11 +218,11 @@ static unsigned xds_tls_version(const char *v)
 }
 
 /* A transport socket with upstream's DownstreamTlsContext. */
-static void xds_downstream_tls(xpb_t *w, const contour_dag_secret_t *secret, unsigned minv,
-                               unsigned maxv, const contour_dag_client_validation_t *cv, int alpn)
+static void xds_downstream_tls(xds_build_t *b, xpb_t *w, const contour_dag_secret_t *secret,
+                               unsigned minv, unsigned maxv,
+                               const contour_dag_client_validation_t *cv, int alpn)
 {
-	char sds[128];
-	xds_secret_name(secret, sds, sizeof(sds));
+	const char *sds = xds_secret_name_cached(b, secret);
 	size_t ts = xpb_begin(w, 6);
 	xpb_str(w, 1, "envoy.transport_sockets.tls");
 	xpb_any_t any =
@@ -343,7 +343,7 @@ static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_
 			minv = 3;
 		if (!maxv || maxv > 4)
 			maxv = 4;
-		xds_downstream_tls(w, sv->secret, minv, maxv, sv->client_validation,
+		xds_downstream_tls(b, w, sv->secret, minv, maxv, sv->client_validation,
 		                   sv->tcpproxy == NULL);
 	}
 	xpb_end(w, fc);
@@ -357,7 +357,7 @@ static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhos
 	xpb_end(w, m);
 	xds_hcm(w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
 	        sv->client_validation);
-	xds_downstream_tls(w, b->dag->fallback_secret, 3, 4, sv->client_validation, 1);
+	xds_downstream_tls(b, w, b->dag->fallback_secret, 3, 4, sv->client_validation, 1);
 	xpb_str(w, 7, "fallback-certificate");
 	xpb_end(w, fc);
 }

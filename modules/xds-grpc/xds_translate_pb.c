@@ -22,12 +22,10 @@ void xpb_fini(xpb_t *w)
 	*w = (xpb_t){0};
 }
 
-static int xpb_grow(xpb_t *w, size_t more)
+static __attribute__((noinline)) int xpb_grow_slow(xpb_t *w, size_t more)
 {
 	if (w->oom)
 		return -1;
-	if (w->len + more <= w->cap)
-		return 0;
 	size_t cap = w->cap ? w->cap : 1024;
 	while (cap < w->len + more)
 		cap *= 2;
@@ -39,6 +37,15 @@ static int xpb_grow(xpb_t *w, size_t more)
 	w->buf = nb;
 	w->cap = cap;
 	return 0;
+}
+
+/* The common case inline: room left (oom leaves cap at the old size and
+ * the slow path refuses). */
+static inline int xpb_grow(xpb_t *w, size_t more)
+{
+	if (__builtin_expect(!w->oom && w->len + more <= w->cap, 1))
+		return 0;
+	return xpb_grow_slow(w, more);
 }
 
 static size_t xpb_varint_len(uint64_t v)

@@ -6,6 +6,7 @@
  * method, header and query conditions). */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,15 @@ static void xds_msort(const void **v, const void **tmp, size_t n,
 
 static int xds_stable_sort(const void **v, size_t n, int (*less)(const void *, const void *))
 {
+	const void *stack[64];
 	if (n < 2)
 		return 0;
-	const void **tmp = malloc(n * sizeof(*tmp));
+	const void **tmp = n <= 64 ? stack : malloc(n * sizeof(*tmp));
 	if (!tmp)
 		return -1;
 	xds_msort(v, tmp, n, less);
-	free(tmp);
+	if (tmp != stack)
+		free(tmp);
 	return 0;
 }
 
@@ -227,7 +230,10 @@ static void xds_route_match(xpb_t *w, const contour_dag_route_t *r)
 		size_t n = strlen(v);
 		while (n > 0 && v[n - 1] == '/')
 			n--;
-		xpb_bytes_always(w, 14, v, n);
+		if (n)
+			xpb_bytes_always(w, 14, v, n);
+		else
+			xpb_str_always(w, 1, "/"); /* "/" is every path: a plain prefix */
 		break;
 	}
 	default:
@@ -522,6 +528,69 @@ static void xds_authz_disabled(xpb_t *w, uint32_t field)
 	xpb_end(w, e);
 }
 
+/* A CidrRange from "a.b.c.d[/n]" or an IPv6 form: the network address as
+ * Go's IPNet prints it, and the prefix length. */
+static void xds_cidr(xpb_t *w, uint32_t field, const char *cidr)
+{
+	char addr[64], out[INET6_ADDRSTRLEN];
+	uint8_t ip[16];
+	const char *slash = strchr(cidr, '/');
+	size_t n = slash ? (size_t)(slash - cidr) : strlen(cidr);
+	if (n >= sizeof(addr))
+		n = sizeof(addr) - 1;
+	memcpy(addr, cidr, n);
+	addr[n] = 0;
+	int v6 = strchr(addr, ':') != NULL;
+	long bits = slash ? strtol(slash + 1, NULL, 10) : (v6 ? 128 : 32);
+	size_t m = xpb_begin(w, field);
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, ip) == 1) {
+		int len = v6 ? 16 : 4;
+		for (int i = 0; i < len; i++) {
+			long keep = bits - 8L * i;
+			if (keep <= 0)
+				ip[i] = 0;
+			else if (keep < 8)
+				ip[i] &= (uint8_t)(0xff << (8 - keep));
+		}
+		inet_ntop(v6 ? AF_INET6 : AF_INET, ip, out, sizeof(out));
+		xpb_str(w, 1, out);
+	} else {
+		xpb_str(w, 1, addr);
+	}
+	xpb_u32value(w, 2, (uint32_t)bits);
+	xpb_end(w, m);
+}
+
+/* typed_per_filter_config entry for IP allow/deny lists (upstream's
+ * ipFilterConfig): an RBAC policy "ip-rules" of any permission for the
+ * listed peers (direct_remote_ip) or XFF addresses (remote_ip). */
+static void xds_ip_filter(xpb_t *w, uint32_t field, const contour_dag_ip_filter_t *f)
+{
+	size_t e = xpb_begin(w, field);
+	xpb_str(w, 1, "envoy.filters.http.rbac");
+	xpb_any_t any = xpb_any_begin(w, 2, "envoy.extensions.filters.http.rbac.v3.RBACPerRoute");
+	size_t rbac = xpb_begin(w, 2);
+	size_t rules = xpb_begin(w, 1);
+	xpb_uint(w, 1, f->allow ? 0 : 1);
+	size_t pe = xpb_begin(w, 2);
+	xpb_str(w, 1, "ip-rules");
+	size_t pol = xpb_begin(w, 2);
+	size_t perm = xpb_begin(w, 1);
+	xpb_uint_always(w, 3, 1);
+	xpb_end(w, perm);
+	for (size_t i = 0; i < f->nrules; i++) {
+		size_t pr = xpb_begin(w, 2);
+		xds_cidr(w, f->rules[i].remote ? 11 : 10, f->rules[i].cidr);
+		xpb_end(w, pr);
+	}
+	xpb_end(w, pol);
+	xpb_end(w, pe);
+	xpb_end(w, rules);
+	xpb_end(w, rbac);
+	xpb_any_end(w, any);
+	xpb_end(w, e);
+}
+
 static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, int secure)
 {
 	size_t m = xpb_begin(w, 3);
@@ -554,8 +623,114 @@ static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, in
 		xds_header_adds(w, 10, rs);
 		xds_header_removes(w, 11, rs);
 		xds_header_removes(w, 12, rq);
+		if (r->ip_filter && r->ip_filter->nrules)
+			xds_ip_filter(w, 13, r->ip_filter);
 	}
 	xpb_end(w, m);
+}
+
+/* Origin header values upstream matches exactly: "*" and scheme://host[:port]
+ * (what url.Parse gives back unchanged); anything else is a regex. */
+static int xds_origin_exact(const char *o)
+{
+	if (!strcmp(o, "*"))
+		return 1;
+	const char *sep = strstr(o, "://");
+	if (!sep || sep == o || !((*o >= 'a' && *o <= 'z') || (*o >= 'A' && *o <= 'Z')))
+		return 0;
+	for (const char *p = o; p < sep; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.",
+		            *p))
+			return 0;
+	const char *host = sep + 3;
+	return *host && !strpbrk(host, "/?#@ %\\");
+}
+
+/* A Go duration ("90s", "1h30m", "1.5m") in whole seconds; -1 if bad. */
+static double xds_go_seconds(const char *s)
+{
+	double total = 0;
+	if (!strcmp(s, "0"))
+		return 0;
+	while (*s) {
+		char *end;
+		double v = strtod(s, &end);
+		if (end == s)
+			return -1;
+		s = end;
+		double unit;
+		if (!strncmp(s, "ns", 2))
+			unit = 1e-9, s += 2;
+		else if (!strncmp(s, "us", 2) || !strncmp(s, "\xc2\xb5s", 3))
+			unit = 1e-6, s += *s == 'u' ? 2 : 3;
+		else if (!strncmp(s, "ms", 2))
+			unit = 1e-3, s += 2;
+		else if (*s == 's')
+			unit = 1, s++;
+		else if (*s == 'm')
+			unit = 60, s++;
+		else if (*s == 'h')
+			unit = 3600, s++;
+		else
+			return -1;
+		total += v * unit;
+	}
+	return total;
+}
+
+static void xds_join(xpb_t *w, uint32_t field, const char **v, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	if (!len)
+		return;
+	char *buf = malloc(len);
+	if (!buf) {
+		w->oom = 1;
+		return;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]);
+		if (i)
+			buf[o++] = ',';
+		memcpy(buf + o, v[i], l);
+		o += l;
+	}
+	xpb_bytes_always(w, field, buf, o);
+	free(buf);
+}
+
+/* VirtualHost.typed_per_filter_config: the CORS policy (upstream's
+ * corsPolicy). */
+static void xds_vhost_cors(xpb_t *w, const contour_dag_cors_t *c)
+{
+	size_t e = xpb_begin(w, 15);
+	xpb_str(w, 1, "envoy.filters.http.cors");
+	xpb_any_t any = xpb_any_begin(w, 2, "envoy.extensions.filters.http.cors.v3.CorsPolicy");
+	for (size_t i = 0; i < c->nallow_origin; i++) {
+		const char *o = c->allow_origin[i];
+		if (xds_origin_exact(o))
+			xds_pb_string_matcher(w, 1, CONTOUR_DAG_MATCH_EXACT, o, 1);
+		else
+			xds_pb_string_matcher(w, 1, CONTOUR_DAG_MATCH_REGEX, o, 0);
+	}
+	xds_join(w, 2, c->allow_methods, c->nallow_methods);
+	xds_join(w, 3, c->allow_headers, c->nallow_headers);
+	xds_join(w, 4, c->expose_headers, c->nexpose_headers);
+	if (c->max_age && *c->max_age) {
+		double secs = xds_go_seconds(c->max_age);
+		char buf[32];
+		if (secs >= 0) {
+			snprintf(buf, sizeof(buf), "%.0f", secs);
+			xpb_str_always(w, 5, buf);
+		}
+	}
+	xpb_boolvalue(w, 6, c->allow_credentials);
+	xpb_boolvalue(w, 9, c->allow_private_network);
+	xpb_any_end(w, any);
+	xpb_end(w, e);
 }
 
 void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
@@ -564,7 +739,8 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 	char name[128];
 	const char *parts[1] = {vh->fqdn};
 	xds_hashname(name, sizeof(name), 60, parts, 1);
-	const void **routes = calloc(vh->nroutes ? vh->nroutes : 1, sizeof(*routes));
+	const void *stack[32];
+	const void **routes = vh->nroutes <= 32 ? stack : calloc(vh->nroutes, sizeof(*routes));
 	if (!routes) {
 		w->oom = 1;
 		return;
@@ -578,8 +754,13 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
 	xpb_str_always(w, 2, vh->fqdn);
 	for (size_t i = 0; i < vh->nroutes; i++)
 		xds_route(b, w, routes[i], secure);
+	if (vh->cors)
+		xds_vhost_cors(w, vh->cors);
+	if (vh->ip_filter && vh->ip_filter->nrules)
+		xds_ip_filter(w, 15, vh->ip_filter);
 	xpb_end(w, m);
-	free(routes);
+	if (routes != stack)
+		free(routes);
 }
 
 static void xds_route_config_begin(xpb_t *w, const char *name)

@@ -20,12 +20,13 @@ static void xds_inline_bytes(xpb_t *w, uint32_t field, const char *pem)
 int xds_translate_secrets(xds_build_t *b)
 {
 	xpb_t *w = &b->w;
-	char name[128];
 	for (size_t i = 0; i < b->dag->nsecrets; i++) {
 		const contour_dag_secret_t *s = b->dag->secrets[i];
 		if (s->type != CONTOUR_DAG_SECRET_TLS)
 			continue;
-		xds_secret_name(s, name, sizeof(name));
+		const char *name = xds_secret_name_cached(b, s);
+		if (!name)
+			return CONTOUR_ENOMEM;
 		xpb_str(w, 1, name);
 		size_t tc = xpb_begin(w, 2);
 		xds_inline_bytes(w, 1, s->cert);
