@@ -25,21 +25,26 @@
 
 #define XDS_GRPC_TYPE "bidi_stream"
 
+#define XDS_SVC(pkg, svc) "envoy.service." pkg ".v3." svc
+#define XDS_METHOD(pkg, svc, m, kind, delta)                                                       \
+	{                                                                                          \
+		"/" XDS_SVC(pkg, svc) "/" m, XDS_SVC(pkg, svc), m, kind, delta                     \
+	}
 const xds_method_t xds_methods[] = {
-    {"/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
-     "envoy.service.discovery.v3.AggregatedDiscoveryService", "StreamAggregatedResources", -1},
-    {"/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters",
-     "envoy.service.cluster.v3.ClusterDiscoveryService", "StreamClusters", XDS_CLUSTER},
-    {"/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints",
-     "envoy.service.endpoint.v3.EndpointDiscoveryService", "StreamEndpoints", XDS_ENDPOINT},
-    {"/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners",
-     "envoy.service.listener.v3.ListenerDiscoveryService", "StreamListeners", XDS_LISTENER},
-    {"/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes",
-     "envoy.service.route.v3.RouteDiscoveryService", "StreamRoutes", XDS_ROUTE},
-    {"/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets",
-     "envoy.service.secret.v3.SecretDiscoveryService", "StreamSecrets", XDS_SECRET},
-    {"/envoy.service.runtime.v3.RuntimeDiscoveryService/StreamRuntime",
-     "envoy.service.runtime.v3.RuntimeDiscoveryService", "StreamRuntime", XDS_RUNTIME},
+    XDS_METHOD("discovery", "AggregatedDiscoveryService", "StreamAggregatedResources", -1, 0),
+    XDS_METHOD("cluster", "ClusterDiscoveryService", "StreamClusters", XDS_CLUSTER, 0),
+    XDS_METHOD("endpoint", "EndpointDiscoveryService", "StreamEndpoints", XDS_ENDPOINT, 0),
+    XDS_METHOD("listener", "ListenerDiscoveryService", "StreamListeners", XDS_LISTENER, 0),
+    XDS_METHOD("route", "RouteDiscoveryService", "StreamRoutes", XDS_ROUTE, 0),
+    XDS_METHOD("secret", "SecretDiscoveryService", "StreamSecrets", XDS_SECRET, 0),
+    XDS_METHOD("runtime", "RuntimeDiscoveryService", "StreamRuntime", XDS_RUNTIME, 0),
+    XDS_METHOD("discovery", "AggregatedDiscoveryService", "DeltaAggregatedResources", -1, 1),
+    XDS_METHOD("cluster", "ClusterDiscoveryService", "DeltaClusters", XDS_CLUSTER, 1),
+    XDS_METHOD("endpoint", "EndpointDiscoveryService", "DeltaEndpoints", XDS_ENDPOINT, 1),
+    XDS_METHOD("listener", "ListenerDiscoveryService", "DeltaListeners", XDS_LISTENER, 1),
+    XDS_METHOD("route", "RouteDiscoveryService", "DeltaRoutes", XDS_ROUTE, 1),
+    XDS_METHOD("secret", "SecretDiscoveryService", "DeltaSecrets", XDS_SECRET, 1),
+    XDS_METHOD("runtime", "RuntimeDiscoveryService", "DeltaRuntime", XDS_RUNTIME, 1),
 };
 const size_t xds_nmethods = sizeof(xds_methods) / sizeof(xds_methods[0]);
 
@@ -85,26 +90,31 @@ static int xds_h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const u
 	return 0;
 }
 
+/* grpc-message is percent-encoded UTF-8; kept short for Envoy's header
+ * limit. Returns the encoded length. */
+static size_t xds_h2_grpc_message(const char *in, char *out, size_t outlen)
+{
+	size_t ml = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && ml + 4 < outlen; p++) {
+		if (*p >= 0x20 && *p <= 0x7e && *p != '%')
+			out[ml++] = (char)*p;
+		else
+			ml += (size_t)snprintf(out + ml, outlen - ml, "%%%02X", *p);
+	}
+	out[ml] = 0;
+	return ml;
+}
+
 static int xds_h2_submit_trailers(xds_stream_t *st)
 {
 	char code[16], msg[256];
 	nghttp2_nv nv[2];
-	size_t n = 0, ml = 0;
+	size_t n = 0;
 	snprintf(code, sizeof(code), "%d", st->status);
 	nv[n++] = (nghttp2_nv)XDS_NV("grpc-status", code, strlen(code));
-	if (st->message) {
-		/* grpc-message is percent-encoded UTF-8; kept short for Envoy's
-		 * header limit. */
-		for (const unsigned char *p = (const unsigned char *)st->message;
-		     *p && ml + 4 < sizeof(msg); p++) {
-			if (*p >= 0x20 && *p <= 0x7e && *p != '%')
-				msg[ml++] = (char)*p;
-			else
-				ml += (size_t)snprintf(msg + ml, sizeof(msg) - ml, "%%%02X", *p);
-		}
-		msg[ml] = 0;
-		nv[n++] = (nghttp2_nv)XDS_NV("grpc-message", msg, ml);
-	}
+	if (st->message)
+		nv[n++] = (nghttp2_nv)XDS_NV("grpc-message", msg,
+		                             xds_h2_grpc_message(st->message, msg, sizeof(msg)));
 	st->ended = 1;
 	return nghttp2_submit_trailer(st->conn->h2, st->id, nv, n);
 }
@@ -266,7 +276,7 @@ void xds_h2_end(xds_stream_t *st, int status, const char *message)
 	}
 	if (!st->responding) {
 		/* Trailers-Only: one HEADERS frame with END_STREAM. */
-		char code[16];
+		char code[16], msg[256];
 		snprintf(code, sizeof(code), "%d", status);
 		nghttp2_nv nv[4] = {
 		    XDS_NV(":status", "200", 3),
@@ -275,9 +285,9 @@ void xds_h2_end(xds_stream_t *st, int status, const char *message)
 		};
 		size_t n = 3;
 		if (st->message)
-			nv[n++] = (nghttp2_nv)XDS_NV(
-			    "grpc-message", st->message,
-			    strlen(st->message) > 200 ? 200 : strlen(st->message));
+			nv[n++] =
+			    (nghttp2_nv)XDS_NV("grpc-message", msg,
+			                       xds_h2_grpc_message(st->message, msg, sizeof(msg)));
 		st->responding = 1;
 		st->ended = 1;
 		nghttp2_submit_response(st->conn->h2, st->id, nv, n, NULL);
@@ -335,6 +345,7 @@ static void xds_h2_request_headers(xds_stream_t *st)
 		return;
 	}
 	st->kind = xds_methods[st->method].kind;
+	st->delta = xds_methods[st->method].delta;
 	st->counted = 1;
 	xds_h2_count(st, st->conn->srv->m_started, NULL);
 }

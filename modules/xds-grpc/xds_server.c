@@ -172,7 +172,10 @@ static SSL_CTX *xds_tls_ctx_build(xds_server_t *srv)
 	if (!ctx)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* IGNORE_UNEXPECTED_EOF: a peer that closes without close_notify has
+	 * disconnected, it has not failed (OpenSSL 3 reports it as an error). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                             SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, srv->cert_file) != 1) {
 		xds_ssl_errors(srv, srv->cert_file);
 		goto fail;
@@ -502,21 +505,31 @@ int xds_server_start(xds_server_t *srv)
 	return CONTOUR_EOK;
 }
 
-/* Write what is queued straight to the socket and half-close it. Unread
- * input is drained first: closing a socket with unread data sends a reset,
- * and the peer may drop our GOAWAY with it. */
+/* Write what is queued straight to the socket (through TLS if any) and
+ * half-close it: the loop may not run again. One attempt; what does not
+ * fit is lost with the process. Unread input is drained first: closing a
+ * socket with unread data sends a reset, and the peer may drop our GOAWAY
+ * with it. */
 static void xds_conn_last_write(xds_conn_t *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	char sink[4096];
-	/* The bufferevent keeps its output frozen for anyone else: send a
-	 * copy (one attempt; what does not fit is lost with the process). */
+	/* The bufferevent keeps its output frozen for anyone else: write a
+	 * copy. A TLS write libevent left pending began with these same bytes,
+	 * which is what OpenSSL's retry rule asks for. */
 	size_t n = evbuffer_get_length(out);
 	unsigned char *p = n ? evbuffer_pullup(out, (ssize_t)n) : NULL;
-	if (p && send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (ssl) {
+		if (p && SSL_is_init_finished(ssl))
+			SSL_write(ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		SSL_shutdown(ssl);
+		ERR_clear_error();
+	} else if (p && send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		contour_log(c->srv->mod, CONTOUR_LOG_DEBUG, "xDS GOAWAY to %s: %s", c->peer,
 		            strerror(errno));
+	}
 	shutdown(fd, SHUT_WR);
 	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 		;
@@ -537,8 +550,7 @@ void xds_server_stop(xds_server_t *srv)
 		if (!c->dead && !c->closing) {
 			xds_h2_goaway(c);
 			xds_h2_flush(c);
-			if (!srv->cert_file)
-				xds_conn_last_write(c);
+			xds_conn_last_write(c);
 		}
 		xds_conn_free(c);
 	}

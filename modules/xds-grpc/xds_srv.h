@@ -71,6 +71,7 @@ struct xds_stream {
 	xds_stream_t *prev, *next;
 	int32_t id;
 	int kind;             /* an xds_type_t for a per-type stream, -1 for ADS */
+	int delta;            /* incremental xDS (Delta* methods) */
 	int method;           /* index into the method table, -1 for an unknown path */
 	int ctype_ok;         /* content-type starts with application/grpc */
 	int counted;          /* grpc_server_started_total recorded */
@@ -132,6 +133,7 @@ typedef struct xds_method {
 	const char *service; /* grpc_service label */
 	const char *name;    /* grpc_method label */
 	int kind;            /* xds_type_t, or -1 for ADS */
+	int delta;           /* DeltaDiscoveryRequest/Response */
 } xds_method_t;
 extern const xds_method_t xds_methods[];
 extern const size_t xds_nmethods;

@@ -208,6 +208,8 @@ static const char *xds_node(const xds_stream_t *st)
 	return st->node_id ? st->node_id : "-";
 }
 
+static void xds_stream_queue_check(xds_stream_t *st);
+
 /* Pack a DiscoveryResponse into buf + off (NULL: only measure). */
 static size_t xds_pack(const xds_server_t *srv, int t, const xds_resource_t **rs, size_t n,
                        const char *nonce, uint8_t **out, size_t off)
@@ -297,6 +299,15 @@ static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, s
 	contour_log(srv->mod, CONTOUR_LOG_DEBUG,
 	            "xDS response: type_url=%s version=%s nonce=%s resources=%zu bytes=%zu node=%s",
 	            xds_type_url(t), w->sent_version, nonce, n, sz, xds_node(st));
+	xds_stream_queue_check(st);
+	return CONTOUR_EOK;
+}
+
+/* After queueing a response: drop a connection whose client does not read
+ * once its unsent bytes pass the limit. */
+static void xds_stream_queue_check(xds_stream_t *st)
+{
+	xds_server_t *srv = st->conn->srv;
 	size_t queued = xds_conn_queued(st->conn);
 	if (queued > srv->queue_limit) {
 		/* A client that does not read must not hold the server's memory:
@@ -309,7 +320,6 @@ static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, s
 		xds_srv_metric_add(srv->m_dropped, NULL, 1);
 		xds_conn_close(st->conn, 0);
 	}
-	return CONTOUR_EOK;
 }
 
 /* Answer watch t now if there is something to send; cv is the version the
@@ -378,9 +388,8 @@ static char *xds_dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-static void xds_stream_node(xds_stream_t *st, const xds_req_t *req)
+static void xds_stream_node(xds_stream_t *st, const Envoy__Config__Core__V3__Node *node)
 {
-	const Envoy__Config__Core__V3__Node *node = req->node;
 	if (st->node_id || !node)
 		return;
 	st->node_id = xds_dup_or_null(node->id);
@@ -398,8 +407,56 @@ static void xds_stream_node(xds_stream_t *st, const xds_req_t *req)
 	}
 }
 
+/* The type a request is for: the service's, or the request's on ADS.
+ * Returns -1 with *rc = 0 to ignore the request (unknown type on ADS), or
+ * with *rc a gRPC status to end the stream with. */
+static int xds_stream_type(xds_stream_t *st, const char *url, const char **msg, int *rc)
+{
+	int t = st->kind;
+	*rc = 0;
+	if (t >= 0) {
+		if (url && *url && strcmp(url, xds_type_url(t)) != 0) {
+			*msg = "type URL does not match the service";
+			*rc = XDS_GRPC_INVALID_ARGUMENT;
+			return -1;
+		}
+		return t;
+	}
+	if (!url || !*url) {
+		*msg = "type URL is required for ADS";
+		*rc = XDS_GRPC_INVALID_ARGUMENT;
+		return -1;
+	}
+	t = xds_type_of_url(url);
+	if (t < 0) {
+		/* As go-control-plane: nothing is served for it, and the stream
+		 * goes on with the types it knows. */
+		contour_log(st->conn->srv->mod, CONTOUR_LOG_WARN,
+		            "xDS request for unknown type_url %.200s from node %s", url,
+		            xds_node(st));
+	}
+	return t;
+}
+
+static void xds_stream_nack(xds_stream_t *st, int t, const char *nonce,
+                            const Google__Rpc__Status *err)
+{
+	xds_server_t *srv = st->conn->srv;
+	const char *url = xds_type_url(t);
+	contour_log(srv->mod, CONTOUR_LOG_ERR,
+	            "xDS NACK: type_url=%s version=%s nonce=%s node=%s code=%d error=%.1000s", url,
+	            st->w[t].sent_version, nonce, xds_node(st), err->code,
+	            err->message ? err->message : "");
+	const char *l[] = {url};
+	xds_srv_metric_add(srv->m_nack, l, 1);
+}
+
+static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, const char **msg);
+
 int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const char **msg)
 {
+	if (st->delta)
+		return xds_delta_request(st, buf, len, msg);
 	xds_server_t *srv = st->conn->srv;
 	xds_req_t *req = envoy__service__discovery__v3__discovery_request__unpack(NULL, len, buf);
 	int rc = 0;
@@ -410,32 +467,11 @@ int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const c
 		*msg = "grpc: error unmarshalling request";
 		return XDS_GRPC_INTERNAL;
 	}
-	xds_stream_node(st, req);
-	int t = st->kind;
-	const char *url = req->type_url;
-	if (t >= 0) {
-		if (url && *url && strcmp(url, xds_type_url(t)) != 0) {
-			*msg = "type URL does not match the service";
-			rc = XDS_GRPC_INVALID_ARGUMENT;
-			goto out;
-		}
-	} else {
-		if (!url || !*url) {
-			*msg = "type URL is required for ADS";
-			rc = XDS_GRPC_INVALID_ARGUMENT;
-			goto out;
-		}
-		t = xds_type_of_url(url);
-		if (t < 0) {
-			/* As go-control-plane: nothing is served for it, and the
-			 * stream goes on with the types it knows. */
-			contour_log(srv->mod, CONTOUR_LOG_WARN,
-			            "xDS request for unknown type_url %.200s from node %s", url,
-			            xds_node(st));
-			goto out;
-		}
-	}
-	url = xds_type_url(t);
+	xds_stream_node(st, req->node);
+	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	if (t < 0)
+		goto out;
+	const char *url = xds_type_url(t);
 	xds_watch_t *w = &st->w[t];
 	const char *nonce = req->response_nonce ? req->response_nonce : "";
 	const char *version = req->version_info ? req->version_info : "";
@@ -498,11 +534,278 @@ out:
 	return rc;
 }
 
+static int xds_delta_try(xds_stream_t *st, int t);
+
 void xds_stream_publish(xds_stream_t *st)
 {
 	for (int t = 0; t < XDS_NTYPES && !st->conn->dead; t++) {
 		xds_watch_t *w = &st->w[t];
-		if (w->active && !w->awaiting)
+		if (!w->active || w->awaiting)
+			continue;
+		if (st->delta)
+			xds_delta_try(st, t);
+		else
 			xds_stream_try(st, t, w->sent_version);
 	}
+}
+
+/* ---- incremental (delta) xDS ----
+ *
+ * As go-control-plane's delta server: the client names what it subscribes
+ * to and unsubscribes from (or "*"; an empty first request for LDS/CDS is
+ * the legacy wildcard), and on a reconnect what it already holds
+ * (initial_resource_versions). Each response carries the subscribed
+ * resources that changed, with a per-resource version (the content hash),
+ * and in removed_resources those the client holds that are gone. As for
+ * SotW, nothing more is sent before the last response is ACKed or NACKed.
+ */
+typedef Envoy__Service__Discovery__V3__DeltaDiscoveryRequest xds_dreq_t;
+typedef Envoy__Service__Discovery__V3__DeltaDiscoveryResponse xds_dresp_t;
+
+static int xds_strcmp_bs(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+/* names := (names + add) - del, "*" left out. */
+static int xds_watch_merge(xds_watch_t *w, char **add, size_t nadd, char **del, size_t ndel)
+{
+	char **dsort = calloc(ndel ? ndel : 1, sizeof(*dsort));
+	char **names = calloc(w->nnames + nadd + 1, sizeof(*names));
+	size_t k = 0;
+	int rc = CONTOUR_ENOMEM;
+	if (!dsort || !names)
+		goto out;
+	if (ndel)
+		memcpy(dsort, del, ndel * sizeof(*del));
+	qsort(dsort, ndel, sizeof(*dsort), xds_strptrcmp);
+	for (size_t i = 0; i < w->nnames + nadd; i++) {
+		const char *n = i < w->nnames ? w->names[i] : add[i - w->nnames];
+		if (strcmp(n, "*") == 0 ||
+		    bsearch(n, dsort, ndel, sizeof(*dsort), xds_strcmp_bs) != NULL)
+			continue;
+		if (!(names[k] = strdup(n)))
+			goto out;
+		k++;
+	}
+	qsort(names, k, sizeof(*names), xds_strptrcmp);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (u > 0 && strcmp(names[u - 1], names[i]) == 0)
+			free(names[i]);
+		else
+			names[u++] = names[i];
+	}
+	rc = xds_watch_set_names(w, names, u);
+	names = NULL; /* owned by the watch, or freed */
+	k = 0;
+out:
+	if (names)
+		for (size_t i = 0; i < k; i++)
+			free(names[i]);
+	free(names);
+	free(dsort);
+	return rc;
+}
+
+static int xds_delta_send(xds_stream_t *st, int t, const xds_resource_t **rs, size_t n,
+                          char **removed, size_t nrem)
+{
+	xds_server_t *srv = st->conn->srv;
+	xds_watch_t *w = &st->w[t];
+	const char *url = xds_type_url(t);
+	Google__Protobuf__Any *anys = calloc(n ? n : 1, sizeof(*anys));
+	Envoy__Service__Discovery__V3__Resource *res = calloc(n ? n : 1, sizeof(*res));
+	Envoy__Service__Discovery__V3__Resource **pr = calloc(n ? n : 1, sizeof(*pr));
+	char(*vers)[17] = calloc(n ? n : 1, sizeof(*vers));
+	int rc = CONTOUR_ENOMEM;
+	if (!anys || !res || !pr || !vers)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		google__protobuf__any__init(&anys[i]);
+		anys[i].type_url = (char *)url;
+		anys[i].value.data = rs[i]->bytes;
+		anys[i].value.len = rs[i]->len;
+		envoy__service__discovery__v3__resource__init(&res[i]);
+		snprintf(vers[i], sizeof(vers[i]), "%016llx", (unsigned long long)rs[i]->hash);
+		res[i].name = rs[i]->name;
+		res[i].version = vers[i];
+		res[i].resource = &anys[i];
+		pr[i] = &res[i];
+	}
+	char nonce[24];
+	snprintf(nonce, sizeof(nonce), "%llu", (unsigned long long)++st->nonce_seq);
+	xds_dresp_t r = ENVOY__SERVICE__DISCOVERY__V3__DELTA_DISCOVERY_RESPONSE__INIT;
+	r.system_version_info = srv->snap->version[t];
+	r.n_resources = n;
+	r.resources = pr;
+	r.type_url = (char *)url;
+	r.n_removed_resources = nrem;
+	r.removed_resources = removed;
+	r.nonce = nonce;
+	size_t sz = envoy__service__discovery__v3__delta_discovery_response__get_packed_size(&r);
+	uint8_t *buf = malloc(sz + 5);
+	if (!buf)
+		goto out;
+	envoy__service__discovery__v3__delta_discovery_response__pack(&r, buf + 5);
+	rc = xds_h2_send_msg(st, buf, sz);
+	if (rc != CONTOUR_EOK)
+		goto out;
+	snprintf(w->sent_version, sizeof(w->sent_version), "%s", srv->snap->version[t]);
+	memcpy(w->nonce, nonce, sizeof(nonce));
+	w->awaiting = 1;
+	contour_log(srv->mod, CONTOUR_LOG_DEBUG,
+	            "xDS delta response: type_url=%s version=%s nonce=%s resources=%zu removed=%zu "
+	            "bytes=%zu node=%s",
+	            url, w->sent_version, nonce, n, nrem, sz, xds_node(st));
+	xds_stream_queue_check(st);
+out:
+	free(anys);
+	free(res);
+	free(pr);
+	free(vers);
+	return rc;
+}
+
+static int xds_delta_try(xds_stream_t *st, int t)
+{
+	const xds_snapshot_t *snap = st->conn->srv->snap;
+	xds_watch_t *w = &st->w[t];
+	if (!snap || w->awaiting || st->ending || st->conn->dead)
+		return CONTOUR_EOK;
+	char **removed = calloc(w->nnames + 1, sizeof(*removed));
+	const xds_resource_t **rs = NULL;
+	size_t nrem = 0, n = 0;
+	int rc = CONTOUR_ENOMEM;
+	if (!removed)
+		return rc;
+	if (w->wildcard) {
+		/* Gone since the client got them: the sync below forgets them. */
+		for (size_t i = 0; i < w->nnames; i++)
+			if (w->has[i] && !xds_snapshot_find(snap, t, w->names[i]) &&
+			    !(removed[nrem++] = strdup(w->names[i])))
+				goto out;
+		if (xds_watch_sync_all(w, snap, t) != CONTOUR_EOK)
+			goto out;
+	}
+	if (!(rs = calloc(w->nnames + 1, sizeof(*rs))))
+		goto out;
+	for (size_t i = 0; i < w->nnames; i++) {
+		const xds_resource_t *r = xds_snapshot_find(snap, t, w->names[i]);
+		if (!r) {
+			if (w->has[i] && !(removed[nrem++] = strdup(w->names[i])))
+				goto out;
+			w->has[i] = 0;
+		} else if (!w->has[i] || w->held[i] != r->hash) {
+			rs[n++] = r;
+		}
+	}
+	rc = CONTOUR_EOK;
+	if (n == 0 && nrem == 0)
+		goto out;
+	rc = xds_delta_send(st, t, rs, n, removed, nrem);
+	if (rc == CONTOUR_EOK) {
+		size_t k = 0;
+		for (size_t i = 0; i < w->nnames && k < n; i++) {
+			if (strcmp(w->names[i], rs[k]->name) == 0) {
+				w->has[i] = 1;
+				w->held[i] = rs[k++]->hash;
+			}
+		}
+	}
+out:
+	for (size_t i = 0; i < nrem; i++)
+		free(removed[i]);
+	free(removed);
+	free(rs);
+	return rc;
+}
+
+static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, const char **msg)
+{
+	xds_server_t *srv = st->conn->srv;
+	xds_dreq_t *req =
+	    envoy__service__discovery__v3__delta_discovery_request__unpack(NULL, len, buf);
+	int rc = 0;
+	if (!req) {
+		contour_log(srv->mod, CONTOUR_LOG_WARN,
+		            "xDS client %s sent a request that does not decode; ending the stream",
+		            st->conn->peer);
+		*msg = "grpc: error unmarshalling request";
+		return XDS_GRPC_INTERNAL;
+	}
+	xds_stream_node(st, req->node);
+	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	if (t < 0)
+		goto out;
+	xds_watch_t *w = &st->w[t];
+	const char *nonce = req->response_nonce ? req->response_nonce : "";
+	contour_log(
+	    srv->mod, CONTOUR_LOG_DEBUG,
+	    "xDS delta request: type_url=%s response_nonce=%s subscribe=%zu unsubscribe=%zu "
+	    "initial=%zu node=%s",
+	    xds_type_url(t), nonce, req->n_resource_names_subscribe,
+	    req->n_resource_names_unsubscribe, req->n_initial_resource_versions, xds_node(st));
+	if (*nonce) {
+		if (strcmp(nonce, w->nonce) != 0) {
+			contour_log(srv->mod, CONTOUR_LOG_DEBUG,
+			            "xDS stale delta request ignored: nonce=%s (current %s)", nonce,
+			            w->nonce);
+			goto out;
+		}
+		w->awaiting = 0;
+		if (req->error_detail)
+			xds_stream_nack(st, t, nonce, req->error_detail);
+	}
+	int first = !w->active;
+	for (size_t i = 0; i < req->n_resource_names_subscribe; i++)
+		if (strcmp(req->resource_names_subscribe[i], "*") == 0)
+			w->wildcard = 1;
+	for (size_t i = 0; i < req->n_resource_names_unsubscribe; i++)
+		if (strcmp(req->resource_names_unsubscribe[i], "*") == 0)
+			w->wildcard = 0;
+	if (first && req->n_resource_names_subscribe == 0 && xds_full_state(t))
+		w->wildcard = 2;
+	if (xds_watch_merge(w, req->resource_names_subscribe, req->n_resource_names_subscribe,
+	                    req->resource_names_unsubscribe,
+	                    req->n_resource_names_unsubscribe) != CONTOUR_EOK)
+		goto nomem;
+	if (first && req->n_initial_resource_versions > 0) {
+		/* What the client kept from an earlier stream: versions are our
+		 * content hashes, so unchanged resources are not sent again. */
+		size_t n = req->n_initial_resource_versions;
+		char **names = calloc(n, sizeof(*names));
+		if (!names)
+			goto nomem;
+		for (size_t i = 0; i < n; i++)
+			names[i] = req->initial_resource_versions[i]->key;
+		rc = xds_watch_merge(w, names, n, NULL, 0);
+		free(names);
+		if (rc != CONTOUR_EOK)
+			goto nomem;
+		for (size_t i = 0; i < n; i++) {
+			const char *key = req->initial_resource_versions[i]->key;
+			const char *ver = req->initial_resource_versions[i]->value;
+			char **hit =
+			    bsearch(key, w->names, w->nnames, sizeof(*w->names), xds_strcmp_bs);
+			char *end = NULL;
+			if (!hit)
+				continue;
+			size_t k = (size_t)(hit - w->names);
+			w->has[k] = 1;
+			w->held[k] = ver ? strtoull(ver, &end, 16) : 0;
+			if (!ver || !*ver || *end)
+				w->held[k] = ~w->held[k]; /* not ours: differs */
+		}
+	}
+	w->active = 1;
+	if (xds_delta_try(st, t) != CONTOUR_EOK && !st->conn->dead)
+		goto nomem;
+	goto out;
+nomem:
+	*msg = "out of memory";
+	rc = XDS_GRPC_INTERNAL;
+out:
+	envoy__service__discovery__v3__delta_discovery_request__free_unpacked(req, NULL);
+	return rc;
 }

@@ -22,13 +22,20 @@ server="$top_builddir/tests/xds/xds_testserver"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
-# The client's dependencies, from the lockfile, in a copy of tests/xds (the
-# source tree may be read-only, as in distcheck).
-cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" \
-	"$top_srcdir/tests/xds/xds_client.js" "$work/"
-if ! (cd "$work" && npm ci --no-audit --no-fund --silent >npm.log 2>&1); then
-	cat "$work/npm.log"
-	skip "npm ci failed (no registry access?)"
+# The client's dependencies, from the lockfile, installed once into the build
+# tree (the source tree may be read-only, as in distcheck) and again only
+# when the lockfile changes.
+client="$top_builddir/tests/xds/client"
+mkdir -p "$client"
+cp "$top_srcdir/tests/xds/xds_client.js" "$client/"
+if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
+	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
+	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"
+	if ! (cd "$client" && npm ci --no-audit --no-fund --silent >"$work/npm.log" 2>&1); then
+		cat "$work/npm.log"
+		rm -f "$client/package-lock.json"
+		skip "npm ci failed (no registry access?)"
+	fi
 fi
 
 # Certificates: a CA, the server's, a client's, and a client's from another CA.
@@ -51,4 +58,4 @@ mkcert client envoy ca "extendedKeyUsage=clientAuth"
 mkcert stranger envoy otherca "extendedKeyUsage=clientAuth"
 
 cd "$work"
-XDS_TESTSERVER="$server" XDS_PKI="$pki" node xds_client.js
+XDS_TESTSERVER="$server" XDS_PKI="$pki" node "$client/xds_client.js"

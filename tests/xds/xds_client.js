@@ -59,6 +59,12 @@ const SERVICES = {
   runtimes: [P.runtime.v3.RuntimeDiscoveryService, 'StreamRuntime'],
 };
 
+const DELTA = {
+  ads: 'DeltaAggregatedResources', clusters: 'DeltaClusters', endpoints: 'DeltaEndpoints',
+  listeners: 'DeltaListeners', routes: 'DeltaRoutes', secrets: 'DeltaSecrets',
+  runtimes: 'DeltaRuntime',
+};
+
 const root = new protobuf.Root();
 root.resolvePath = (origin, target) => {
   for (const d of INCLUDES) {
@@ -116,7 +122,11 @@ class Server {
   }
   start() {
     this.p = spawn(SERVER, this.args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.p.stderr.on('data', (d) => { this.stderr += d; });
+    this.p.stderr.on('data', (d) => {
+      this.stderr += d;
+      if (process.env.XDS_SERVER_STDERR) process.stderr.write(d); // debugging
+    });
+    this.p.stdin.on('error', () => {}); // a dead server shows as a timeout
     this.lines = [];
     this.waiting = [];
     let buf = '';
@@ -216,7 +226,7 @@ function expectResponse(r, key, version, want) {
   if (version) assert.strictEqual(r.version_info, version, `${key} version`);
   assert(r.nonce, 'response without nonce');
   const got = {};
-  for (const a of r.resources) {
+  for (const a of r.resources || []) {
     const d = decodeAny(a, T[key]);
     got[resName(d)] = variant(key, d);
   }
@@ -230,6 +240,7 @@ function client(addr, creds, opts = {}) {
       { 'grpc.use_local_subchannel_pool': 1, ...opts });
   }
   c.open = (k) => new Stream(c[k], SERVICES[k][1]);
+  c.delta = (k) => new Stream(c[k], DELTA[k]);
   c.close = () => { for (const k of Object.keys(SERVICES)) c[k].close(); };
   return c;
 }
@@ -347,6 +358,7 @@ test('ADS: one stream for every type, same semantics', async (srv) => {
   bad.send({ resource_names: [] });
   const e = await bad.status();
   assert.strictEqual(e.code, grpc.status.INVALID_ARGUMENT);
+  assert.strictEqual(e.details, 'type URL is required for ADS'); // grpc-message
   // An unknown type: nothing is served for it, the stream goes on.
   ads.send({ type_url: 'type.googleapis.com/envoy.config.foo.v3.Unknown' });
   await ads.none();
@@ -568,6 +580,13 @@ test('unknown method, bad content-type, garbage, compressed and oversized messag
     assert.strictEqual(two.type_url, T.clusters);
     assert.strictEqual(two.resources.length, 2);
     sess.close();
+    // Not HTTP/2 at all: that connection is closed, nothing else.
+    const junk = net.connect(srv.port, '127.0.0.1');
+    junk.on('data', () => {});
+    junk.on('error', () => {});
+    const junkClosed = new Promise((res) => junk.on('close', res));
+    junk.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + '\u0000\u00ff'.repeat(100));
+    await withTimeout(junkClosed, 2000, 'garbage connection closed');
     // The server still serves.
     const c2 = client(srv.addr);
     const ok = c2.open('clusters');
@@ -576,6 +595,101 @@ test('unknown method, bad content-type, garbage, compressed and oversized messag
     ok.close();
     c2.close();
   });
+
+// A delta response: its type, and the (name -> variant) it carries, each
+// with the version the server gives it; removed names.
+function expectDelta(r, key, want, removed = []) {
+  assert.strictEqual(r.type_url, T[key]);
+  assert(r.nonce, 'response without nonce');
+  const got = {};
+  for (const res of r.resources || []) {
+    const d = decodeAny(res.resource, T[key]);
+    assert.strictEqual(res.name, resName(d), 'Resource.name differs from the resource');
+    assert(res.version, 'Resource without version');
+    got[res.name] = variant(key, d);
+  }
+  assert.deepStrictEqual(got, want, `${key} resources`);
+  assert.deepStrictEqual([...(r.removed_resources || [])].sort(), [...removed].sort(),
+    `${key} removed_resources`);
+  return Object.fromEntries((r.resources || []).map((x) => [x.name, x.version]));
+}
+
+test('delta xDS: wildcard CDS, EDS by name, changes, removals, unsubscribe, reconnect',
+  async (srv) => {
+    let s = snap();
+    await srv.publish(s);
+    const c = client(srv.addr);
+    const cds = c.delta('clusters');
+    cds.send({ type_url: T.clusters });
+    let r = await cds.next();
+    expectDelta(r, 'clusters', asMap(s.clusters));
+    cds.send({ type_url: T.clusters, response_nonce: r.nonce });
+    const eds = c.delta('endpoints');
+    eds.send({ type_url: T.endpoints, resource_names_subscribe: ['default/s1', 'default/s2'] });
+    r = await eds.next();
+    let held = expectDelta(r, 'endpoints', asMap(s.endpoints));
+    eds.send({ type_url: T.endpoints, response_nonce: r.nonce });
+    await cds.none();
+    await eds.none(0);
+    // One cluster changes, the other goes away; one assignment changes.
+    s = snap({ clusters: [['default/s1/80/da39a3ee5e', 'c1-d2']],
+      endpoints: [['default/s1', 'zone-d2'], ['default/s2', 'zone-b']] });
+    await srv.publish(s);
+    r = await cds.next();
+    expectDelta(r, 'clusters', { 'default/s1/80/da39a3ee5e': 'c1-d2' },
+      ['default/s2/80/a8b1a4e2a1']);
+    cds.send({ type_url: T.clusters, response_nonce: r.nonce });
+    r = await eds.next();
+    held = { ...held, ...expectDelta(r, 'endpoints', { 'default/s1': 'zone-d2' }) };
+    // NACK it: counted, not resent.
+    const before = (await srv.stats()).nacks.endpoints;
+    eds.send({ type_url: T.endpoints, response_nonce: r.nonce,
+      error_detail: { code: 13, message: 'delta says no' } });
+    await eds.none();
+    assert.strictEqual((await srv.stats()).nacks.endpoints, before + 1);
+    // Unsubscribed: its changes are not sent.
+    eds.send({ type_url: T.endpoints, resource_names_unsubscribe: ['default/s2'] });
+    await sleep(200); // the request and the publish travel on different paths
+    s = snap({ clusters: s.clusters, endpoints: [['default/s1', 'zone-d2'], ['default/s2', 'zone-x']] });
+    await srv.publish(s);
+    await eds.none();
+    // A new stream that presents what it holds gets only what differs.
+    eds.close();
+    const eds2 = c.delta('endpoints');
+    eds2.send({ type_url: T.endpoints, resource_names_subscribe: ['default/s1', 'default/s2'],
+      initial_resource_versions: held });
+    r = await eds2.next();
+    expectDelta(r, 'endpoints', { 'default/s2': 'zone-x' });
+    eds2.send({ type_url: T.endpoints, response_nonce: r.nonce });
+    await eds2.none();
+    // An assignment removed while subscribed: removed_resources.
+    s = snap({ clusters: s.clusters, endpoints: [['default/s1', 'zone-d2']] });
+    await srv.publish(s);
+    r = await eds2.next();
+    expectDelta(r, 'endpoints', {}, ['default/s2']);
+    for (const st of [cds, eds2]) st.close();
+    c.close();
+  });
+
+test('delta ADS: several types on one stream', async (srv) => {
+  const s = snap();
+  await srv.publish(s);
+  const c = client(srv.addr);
+  const ads = c.delta('ads');
+  const got = {};
+  ads.send({ type_url: T.clusters });
+  ads.send({ type_url: T.listeners });
+  ads.send({ type_url: T.routes, resource_names_subscribe: RDS_NAMES });
+  for (let i = 0; i < 3; i++) {
+    const r = await ads.next();
+    got[KEY_OF[r.type_url]] = r;
+    ads.send({ type_url: r.type_url, response_nonce: r.nonce });
+  }
+  for (const k of ['clusters', 'listeners', 'routes']) expectDelta(got[k], k, asMap(s[k]));
+  await ads.none();
+  ads.close();
+  c.close();
+});
 
 test('metrics: upstream\'s grpc_server_* families and the NACK count', async (srv) => {
   const text = (await srv.cmd({ cmd: 'metrics' })).text;
@@ -695,7 +809,12 @@ async function mtlsTest() {
       assert(e && e.code === grpc.status.UNAVAILABLE, `${what}: ${e && e.code} ${e && e.message}`);
       bad.close();
     }
-    assert(/level=warn[^\n]*xDS TLS connection/.test(srv.stderr), 'refusal not logged');
+    await sleep(200); // the client may see the refusal before the server logs it
+    const tlsLog = srv.stderr.split('\n').filter((l) => l.includes('TLS')).join('\n');
+    assert(/level=warn[^\n]*xDS TLS connection[^\n]*peer did not return a certificate/
+      .test(srv.stderr), `refusal (no certificate) not logged:\n${tlsLog}`);
+    assert(/level=warn[^\n]*xDS TLS connection[^\n]*certificate verify failed/
+      .test(srv.stderr), `refusal (other CA) not logged:\n${tlsLog}`);
     // Rotation: the next connection gets the new certificate, no restart.
     const peerCN = () => new Promise((res, rej) => {
       const s = tls.connect({ host: '127.0.0.1', port: srv.port, servername: 'contour',
@@ -711,11 +830,34 @@ async function mtlsTest() {
     fs.copyFileSync(path.join(PKI, 'server2.key'), path.join(dir, 'server.key'));
     fs.copyFileSync(path.join(PKI, 'server2.crt'), path.join(dir, 'server.crt'));
     assert.strictEqual(await peerCN(), 'contour-rotated');
-  } finally {
+    await sleep(100);
+    // Ordinary disconnects (no close_notify) are not logged as TLS errors.
+    assert(!/unexpected eof/i.test(srv.stderr), 'disconnect logged as a TLS error');
+    // Stop: GOAWAY through TLS too.
+    const sess = http2.connect(`https://127.0.0.1:${srv.port}`, { servername: 'contour',
+      ca: rd('ca.crt'), key: rd('client.key'), cert: rd('client.crt') });
+    sess.on('error', () => {});
+    const goaway = new Promise((res) => sess.on('goaway', res));
+    await withTimeout(new Promise((res) => sess.on('connect', res)), 2000, 'TLS connect');
+    await sleep(50);
     await srv.stop();
+    assert.strictEqual(await withTimeout(goaway, 2000, 'GOAWAY over TLS'), 0);
+    sess.destroy();
+  } finally {
+    if (srv.p.exitCode === null) await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// Node exits 0 when nothing is left to wait for, even with main() pending
+// (a promise nobody can settle): that must fail the test.
+let finished = false;
+process.on('exit', () => {
+  if (!finished) {
+    console.log('not ok - the client stopped before the end (a wait that cannot finish)');
+    process.exitCode = 1;
+  }
+});
 
 async function main() {
   assert(SERVER, 'set XDS_TESTSERVER');
@@ -738,6 +880,7 @@ async function main() {
     slowClientTest);
   await run('mTLS: refusals, a good client, certificate rotation', mtlsTest);
   console.log(failed ? `${failed} failed` : 'all passed');
+  finished = true;
   process.exit(failed ? 1 : 0);
 }
 
