@@ -309,6 +309,7 @@ static int cmd_render(cli_opts_t *o)
 		goto out;
 	core->conf = conf;
 	conf = NULL;
+	core->render_mode = 1;
 	/* The same processors as serve: those the config lists, or, with no
 	 * module list, every installed processor module. */
 	if (core->conf->modules_defaulted) {

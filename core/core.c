@@ -101,6 +101,13 @@ void *contour_module_ctx_get(const contour_module_t *mod)
 	return mod->ctx;
 }
 
+int contour_module_render_only(const contour_module_t *mod)
+{
+	return mod && mod->core && mod->core->render_mode && mod->desc &&
+	       (mod->desc->flags & CONTOUR_MODULE_F_RENDER) &&
+	       !(mod->desc->flags & CONTOUR_MODULE_F_PROCESSOR);
+}
+
 const char *contour_module_config_path(const contour_module_t *mod)
 {
 	return mod->core->conf ? mod->core->conf->path : NULL;

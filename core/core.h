@@ -52,6 +52,7 @@ struct core {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct core_secret_cache *secret_cache; /* dag_lookup.c, across builds */
 	struct core_render_format *render_formats; /* render.c, a list */
+	int render_mode; /* `contour render`: render-format modules are never started */
 };
 
 /* core.c */

@@ -172,7 +172,9 @@ static int module_configure(core_t *core, contour_module_t *mod, json_t *config,
 	mod->config = config ? json_incref(config) : json_object();
 	if (core_conf_validate(core->conf, mod->config, mod->desc->schema, where, errors))
 		return CONTOUR_ECONFIG;
-	if (mod->desc->check) {
+	/* A module render loads only for its formats is never started: rules
+	 * about serving (its check) do not apply. */
+	if (mod->desc->check && !contour_module_render_only(mod)) {
 		char err[512] = "";
 		if (mod->desc->check(mod->config, err, sizeof(err)) != CONTOUR_EOK) {
 			snprintf(where, sizeof(where), "modules.%s", mod->name);

@@ -32,7 +32,8 @@
  *   1.1 (2026-11-27)  dag.h: the routing graph in every snapshot, shared
  *                     Service/Secret lookups and delegations;
  *                     CONTOUR_MODULE_F_PROCESSOR, CONTOUR_MODULE_F_RENDER,
- *                     contour_register_render_format.
+ *                     contour_register_render_format,
+ *                     contour_module_render_only.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -127,6 +128,13 @@ const char *contour_module_name(const contour_module_t *mod);
  * looks at it; the module frees it in its free hook. */
 void contour_module_ctx_set(contour_module_t *mod, void *ctx);
 void *contour_module_ctx_get(const contour_module_t *mod);
+
+/* contour_module_render_only: non-zero when the module is loaded by
+ * `contour render` only for its render formats: it is initialised but will
+ * never be started, and its `check` hook was skipped (rules about serving,
+ * such as TLS files, do not apply). Init should then set up nothing that
+ * only serving needs. */
+int contour_module_render_only(const contour_module_t *mod);
 
 /* contour_module_config_path: the config file the module was configured
  * from (for resolving relative paths), or NULL for the embedded default. */

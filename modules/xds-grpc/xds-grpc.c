@@ -117,6 +117,10 @@ static int xds_init(contour_module_t *mod, const json_t *config)
 	const json_t *admin = contour_conf_global(mod, "network.admin-port");
 	s->admin_port = json_is_integer(admin) ? (uint32_t)json_integer_value(admin) : 9001;
 
+	contour_module_ctx_set(mod, ctx);
+	if (contour_module_render_only(mod))
+		return contour_register_render_format(mod, "envoy", xds_render_envoy, ctx);
+
 	xds_server_config_t *c = &ctx->server_cfg;
 	c->address = contour_conf_get_str(mod, "address", "127.0.0.1");
 	c->port = (uint32_t)contour_conf_get_int(mod, "port", 8001);
@@ -126,8 +130,7 @@ static int xds_init(contour_module_t *mod, const json_t *config)
 	c->key_file = contour_conf_get_str(mod, "key-file", NULL);
 	ctx->server = xds_server_new(mod, c);
 	if (!ctx->server)
-		return CONTOUR_ENOMEM;
-	contour_module_ctx_set(mod, ctx);
+		return CONTOUR_EMODULE; /* it logged why */
 	int rc = contour_register_observer(mod, "xds-grpc", xds_observe, ctx);
 	if (rc == CONTOUR_EOK)
 		rc = contour_register_render_format(mod, "envoy", xds_render_envoy, ctx);
