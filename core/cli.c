@@ -58,8 +58,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "\nFlags:\n"
 	        "  -c, --config-path FILE  config file (alias --config); without it, serve\n"
-	        "                          runs the built-in default (file-watch on the\n"
-	        "                          bundled examples, metrics on 127.0.0.1:8000)\n"
+	        "                          runs the built-in default (the local role on the\n"
+	        "                          bundled examples, xDS :8001, metrics :8000)\n"
 	        "      --log-format FORMAT text (default) or json\n"
 	        "  -d, --debug             log at debug level\n"
 	        "\nEnvironment:\n"

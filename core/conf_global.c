@@ -166,6 +166,10 @@ const char *core_conf_default_text(void)
 	       "  - name: file-watch\n"
 	       "    config:\n"
 	       "      paths: [\"" CONTOUR_DATA_DIR "/examples\"]\n"
+	       "  - name: tls-delegation\n"
+	       "  - name: httpproxy\n"
+	       "  - name: xds-grpc\n"
+	       "    config: {address: 127.0.0.1, port: 8001, insecure: true}\n"
 	       "  - name: metrics\n"
 	       "    config: {address: 127.0.0.1, port: 8000}\n";
 }

@@ -6,9 +6,9 @@
 # conf/local.yaml as shipped, but with the metrics port left to the kernel
 # (so the test never collides with a running contour) and the examples
 # folder made absolute (the copy lives elsewhere).
-sed -e 's|port: 8000|port: 0|' -e "s|\.\./examples|$top_srcdir/examples|" \
+sed -e 's|port: 8000|port: 0|' -e 's|port: 8001|port: 0|' -e "s|\.\./examples|$top_srcdir/examples|" \
 	"$top_srcdir/conf/local.yaml" >"$T/local.yaml"
-grep -q 'port: 0' "$T/local.yaml" || fail "conf/local.yaml no longer sets port 8000"
+[ "$(grep -c 'port: 0' "$T/local.yaml")" = 2 ] || fail "conf/local.yaml no longer sets ports 8000 and 8001"
 
 run_and_signal() {
 	sig=$1
@@ -19,7 +19,7 @@ run_and_signal() {
 	"$CONTOUR" "$@" serve --config "$T/local.yaml" >"$T/log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
-	wait_for "$T/log" "started: 2 modules"
+	wait_for "$T/log" "started: 5 modules"
 	wait_for "$T/log" "source file-watch synced"
 	kill -0 "$pid" || fail "contour exited early"
 	kill -"$sig" "$pid"
