@@ -20,7 +20,13 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 # The tests also use promtool (Debian's prometheus package), curl and
 # clang (libFuzzer replay is built with the default compiler; clang is only
 # needed for `make fuzz`).
-TEST_DEPS="prometheus curl nodejs npm"
+TEST_DEPS="prometheus curl"
+# Node.js runs the xDS test client (Envoy's own protos through @grpc/grpc-js).
+# Install Debian's only when there is none: a machine with another Node.js
+# build (which bundles npm) would refuse Debian's npm package.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	TEST_DEPS="$TEST_DEPS nodejs npm"
+fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
