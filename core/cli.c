@@ -35,6 +35,9 @@ static int cmd_check_config(cli_opts_t *o);
 static int cmd_version(cli_opts_t *o);
 static int cmd_render(cli_opts_t *o);
 static int cmd_help(cli_opts_t *o);
+static int start_none(const contour_module_t *mod);
+static void print_errors(const json_t *errors, int as_log);
+static int apply_logging(cli_opts_t *o, const core_conf_t *conf);
 
 static const cli_command_t commands[] = {
     {"serve", cmd_serve, "[--config-path FILE]",
@@ -66,6 +69,49 @@ static void usage(FILE *f)
 	        "  CONTOUR_MODULE_PATH     colon-separated folders searched for modules first\n"
 	        "                          (compiled-in folder: %s)\n",
 	        CONTOUR_MODULE_DIR);
+}
+
+int core_command_is_builtin(const char *name)
+{
+	for (const cli_command_t *c = commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return 1;
+	return 0;
+}
+
+/* A command the core does not know: load the installed modules that provide
+ * sub-commands (init only, never started) and run the one called argv[0].
+ * Returns the exit status, or -1 when no module provides it. */
+static int run_module_command(cli_opts_t *o, int argc, char **argv)
+{
+	json_t *errors = json_array();
+	core_conf_t *conf = NULL;
+	core_t *core = NULL;
+	int status = -1;
+	if (core_conf_load_buf("", 0, NULL, &conf, errors) != CONTOUR_EOK)
+		goto out;
+	core = core_new(NULL);
+	if (!core)
+		goto out;
+	core->conf = conf;
+	conf = NULL;
+	core->render_mode = 1;
+	/* A module that fails to load is not this command's business unless it
+	 * is the one providing it; report errors only if nothing runs. */
+	core_loader_add_flagged(core, CONTOUR_MODULE_F_COMMAND, errors);
+	core_loader_keep_flagged(core, CONTOUR_MODULE_F_COMMAND);
+	if (core_modules_init_start_some(core, start_none) != CONTOUR_EOK)
+		goto out;
+	const core_command_t *c = core_command_find(core, argv[0]);
+	if (c)
+		status = core_command_run(c, argc, argv);
+out:
+	if (status < 0 && o->debug)
+		print_errors(errors, 0);
+	core_free(core);
+	core_conf_free(conf);
+	json_decref(errors);
+	return status;
 }
 
 static const cli_command_t *find_command(const char *name)
@@ -273,6 +319,11 @@ static json_t *render_paths(cli_opts_t *o)
 	return paths;
 }
 
+static int start_none(const contour_module_t *mod)
+{
+	return 0;
+}
+
 static int render_starts(const contour_module_t *mod)
 {
 	return !(mod->desc->flags & CONTOUR_MODULE_F_RENDER);
@@ -422,6 +473,12 @@ int core_cli_main(int argc, char **argv)
 		} else if (!cmd) {
 			cmd = find_command(a);
 			if (!cmd) {
+				/* Everything from here on is the module command's. */
+				if (apply_logging(&o, NULL))
+					return 1;
+				int rc = run_module_command(&o, argc - i, argv + i);
+				if (rc >= 0)
+					return rc;
 				fprintf(stderr, "contour: unknown command '%s'\n\n", a);
 				usage(stderr);
 				return 2;

@@ -55,6 +55,7 @@ void core_free(core_t *core)
 	core_modules_stop_free(core);
 	core_loop_signals_remove(core);
 	core_render_free(core);
+	core_command_free(core);
 	/* The pipeline drops its snapshot (and the observers' data) before the
 	 * store and the metrics it records into go away. */
 	core_pipeline_free(core->pipeline);
@@ -84,6 +85,7 @@ void core_drop_registrations(core_t *core, contour_module_t *mod)
 	core_store_drop_module(core->store, mod);
 	core_metrics_drop_module(core->metrics, mod);
 	core_render_drop_module(core, mod);
+	core_command_drop_module(core, mod);
 }
 
 const char *contour_module_name(const contour_module_t *mod)
@@ -104,7 +106,7 @@ void *contour_module_ctx_get(const contour_module_t *mod)
 int contour_module_render_only(const contour_module_t *mod)
 {
 	return mod && mod->core && mod->core->render_mode && mod->desc &&
-	       (mod->desc->flags & CONTOUR_MODULE_F_RENDER) &&
+	       (mod->desc->flags & (CONTOUR_MODULE_F_RENDER | CONTOUR_MODULE_F_COMMAND)) &&
 	       !(mod->desc->flags & CONTOUR_MODULE_F_PROCESSOR);
 }
 

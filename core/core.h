@@ -52,6 +52,7 @@ struct core {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct core_secret_cache *secret_cache; /* dag_lookup.c, across builds */
 	struct core_render_format *render_formats; /* render.c, a list */
+	struct core_command *commands;             /* command.c, a list */
 	int render_mode; /* `contour render`: render-format modules are never started */
 };
 
@@ -116,9 +117,13 @@ int core_loader_add(core_t *core, const char *name, json_t *config, json_t *erro
  * descriptor has CONTOUR_MODULE_F_PROCESSOR or CONTOUR_MODULE_F_RENDER and
  * is not loaded yet. */
 int core_loader_add_processors(core_t *core, json_t *errors);
+/* core_loader_add_flagged: the same for modules with any of the flags in
+ * mask. */
+int core_loader_add_flagged(core_t *core, uint32_t mask, json_t *errors);
 /* core_loader_keep_processors: unload every loaded module (not yet
  * initialised) that is neither a processor nor a render-format provider. */
 void core_loader_keep_processors(core_t *core);
+void core_loader_keep_flagged(core_t *core, uint32_t mask);
 /* core_module_add_builtin: a module handle for a descriptor linked into the
  * process (tests, benchmarks). config may be NULL (= {}); it is validated. */
 int core_module_add_builtin(core_t *core, const contour_module_desc_t *desc, json_t *config,
@@ -165,6 +170,16 @@ int core_render_run(const core_render_format_t *f, contour_snapshot_t *snap, FIL
 const char *core_render_names(core_t *core);
 void core_render_drop_module(core_t *core, contour_module_t *mod);
 void core_render_free(core_t *core);
+
+/* command.c: sub-commands registered by modules. */
+typedef struct core_command core_command_t;
+const core_command_t *core_command_find(core_t *core, const char *name);
+int core_command_run(const core_command_t *c, int argc, char **argv);
+/* One "  name  usage" line per command, for help (static buffer). */
+const char *core_command_help(core_t *core);
+int core_command_is_builtin(const char *name); /* cli.c */
+void core_command_drop_module(core_t *core, contour_module_t *mod);
+void core_command_free(core_t *core);
 
 /* pipeline.c */
 core_pipeline_t *core_pipeline_new(core_t *core);

@@ -299,6 +299,12 @@ static int cmp_str(const void *a, const void *b)
 
 int core_loader_add_processors(core_t *core, json_t *errors)
 {
+	return core_loader_add_flagged(core, CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER,
+	                               errors);
+}
+
+int core_loader_add_flagged(core_t *core, uint32_t mask, json_t *errors)
+{
 	json_t *dirs = json_array();
 	json_t *names = json_object(); /* name -> first file found, search order wins */
 	size_t i;
@@ -319,8 +325,7 @@ int core_loader_add_processors(core_t *core, json_t *errors)
 			char file[4096];
 			snprintf(file, sizeof(file), "%s/%s", json_string_value(d), e->d_name);
 			uint32_t flags = 0;
-			if (peek_flags(file, name, &flags) == CONTOUR_EOK &&
-			    (flags & (CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER)))
+			if (peek_flags(file, name, &flags) == CONTOUR_EOK && (flags & mask))
 				json_object_set_new(names, name, json_string(file));
 		}
 		if (dir)
@@ -357,10 +362,15 @@ int core_loader_add_processors(core_t *core, json_t *errors)
 
 void core_loader_keep_processors(core_t *core)
 {
+	core_loader_keep_flagged(core, CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER);
+}
+
+void core_loader_keep_flagged(core_t *core, uint32_t mask)
+{
 	size_t j = 0;
 	for (size_t i = 0; i < core->nmods; i++) {
 		contour_module_t *mod = core->mods[i];
-		if (mod->desc->flags & (CONTOUR_MODULE_F_PROCESSOR | CONTOUR_MODULE_F_RENDER))
+		if (mod->desc->flags & mask)
 			core->mods[j++] = mod;
 		else
 			module_unload(mod);

@@ -33,7 +33,8 @@
  *                     Service/Secret lookups and delegations;
  *                     CONTOUR_MODULE_F_PROCESSOR, CONTOUR_MODULE_F_RENDER,
  *                     contour_register_render_format,
- *                     contour_module_render_only.
+ *                     contour_module_render_only; CONTOUR_MODULE_F_COMMAND,
+ *                     contour_register_command.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -67,6 +68,21 @@ extern "C" {
  * (contour_register_render_format): render loads and inits it, never starts
  * it, so its init must not open sockets (as the lifecycle already says). */
 #define CONTOUR_MODULE_F_RENDER 0x2u
+/* The module provides sub-commands (contour_register_command): for a
+ * command the core does not know, `contour` loads and inits the installed
+ * modules with this flag, never starts them, and runs the one registered. */
+#define CONTOUR_MODULE_F_COMMAND 0x4u
+
+/* A sub-command: argv[0] is its name, the rest its own arguments (global
+ * flags such as --log-format are taken out first). Returns the process exit
+ * status. It may run its own event loop on contour_event_base(mod). */
+typedef int (*contour_command_fn)(contour_module_t *mod, int argc, char **argv);
+
+/* contour_register_command: add `contour NAME`. Only in init; the names of
+ * the core's own commands and of other modules' commands are refused
+ * (CONTOUR_EEXIST). usage is one line for `contour help`. */
+int contour_register_command(contour_module_t *mod, const char *name, const char *usage,
+                             contour_command_fn fn);
 
 /* The one symbol a module exports. */
 #define CONTOUR_MODULE_SYMBOL "contour_module"
@@ -129,11 +145,11 @@ const char *contour_module_name(const contour_module_t *mod);
 void contour_module_ctx_set(contour_module_t *mod, void *ctx);
 void *contour_module_ctx_get(const contour_module_t *mod);
 
-/* contour_module_render_only: non-zero when the module is loaded by
- * `contour render` only for its render formats: it is initialised but will
- * never be started, and its `check` hook was skipped (rules about serving,
- * such as TLS files, do not apply). Init should then set up nothing that
- * only serving needs. */
+/* contour_module_render_only: non-zero when the module is loaded only for
+ * what it provides to `contour render` (formats) or to a module
+ * sub-command: it is initialised but will never be started, and its `check`
+ * hook was skipped (rules about serving, such as TLS files, do not apply).
+ * Init should then set up nothing that only serving needs. */
 int contour_module_render_only(const contour_module_t *mod);
 
 /* contour_module_config_path: the config file the module was configured

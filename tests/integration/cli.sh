@@ -83,3 +83,11 @@ expect_in "$T/err" "bad-key.yaml:2: colour: unknown key"
 expect_rc 1 "$CONTOUR" serve -c "$T/bad-module.yaml"
 expect_in "$T/err" "modules.file-watch.config.pathz: unknown key"
 ok "serve refuses a bad config"
+
+# Sub-commands from modules: found in the module path, run with their own
+# arguments, the module initialised but never started, its check skipped.
+CONTOUR_MODULE_PATH="${CONTOUR_TEST_MODULE_DIR:?}" expect_rc 7 "$CONTOUR" --log-format json tm-hello a --b=c
+expect_in "$T/out" "tm-hello argc=3 [tm-hello] [a] [--b=c] render_only=1 started=0"
+CONTOUR_MODULE_PATH="$CONTOUR_TEST_MODULE_DIR" expect_rc 2 "$CONTOUR" tm-goodbye
+expect_in "$T/err" "unknown command 'tm-goodbye'"
+ok "module sub-commands"
