@@ -15,6 +15,7 @@
 #include "core/core.h"
 
 typedef struct cli_opts {
+	json_t *serve_flags; /* {"--flag": "value"} */
 	const char *config;
 	const char *log_format;
 	const char *format; /* render */
@@ -114,6 +115,51 @@ out:
 	return status;
 }
 
+/* `--flag=value`, `--flag value`, or a bare `--flag` (boolean true): serve
+ * takes no positional arguments, so a following word is the value. */
+static int serve_flag(cli_opts_t *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char *eq = strchr(a, '=');
+	char name[128];
+	const char *value = "true";
+	if (eq) {
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - a), a);
+		value = eq + 1;
+	} else {
+		snprintf(name, sizeof(name), "%s", a);
+		if (*i + 1 < argc && argv[*i + 1][0] != '-')
+			value = argv[++*i];
+	}
+	if (!o->serve_flags)
+		o->serve_flags = json_object();
+	return json_object_set_new(o->serve_flags, name, json_string(value));
+}
+
+/* Upstream serve flags that set global settings rather than a module's. */
+static const struct {
+	const char *flag, *key;
+} global_flags[] = {
+    {"--root-namespaces", "root-namespaces"},
+    {"--ingress-class-name", "ingress-class-name"},
+    {"--watch-namespaces", "watch-namespaces"},
+    {"--ingress-status-address", "ingress-status-address"},
+    {"--envoy-service-name", "envoy-service-name"},
+    {"--envoy-service-namespace", "envoy-service-namespace"},
+    {"--accesslog-format", "accesslog-format"},
+};
+
+static void apply_global_flags(core_conf_t *conf, json_t *flags)
+{
+	for (size_t i = 0; flags && i < sizeof(global_flags) / sizeof(global_flags[0]); i++) {
+		const json_t *v = json_object_get(flags, global_flags[i].flag);
+		if (!v)
+			continue;
+		json_object_set(conf->global, global_flags[i].key, (json_t *)v);
+		json_object_del(flags, global_flags[i].flag);
+	}
+}
+
 static const cli_command_t *find_command(const char *name)
 {
 	for (const cli_command_t *c = commands; c->name; c++)
@@ -195,8 +241,23 @@ static int cmd_serve(cli_opts_t *o)
 	}
 	core->conf = conf;
 	conf = NULL;
+	apply_global_flags(core->conf, o->serve_flags);
+	core->cli_flags = o->serve_flags;
+	o->serve_flags = NULL;
 	if (core_loader_load_all(core, errors) != CONTOUR_EOK) {
 		print_errors(errors, 1);
+		goto out;
+	}
+	if (json_object_size(core->cli_flags)) {
+		const char *flag;
+		json_t *v;
+		json_object_foreach(core->cli_flags, flag, v)
+		{
+			contour_log(
+			    NULL, CONTOUR_LOG_ERR,
+			    "unknown flag '%s': no loaded module takes it; see 'contour help'",
+			    flag);
+		}
 		goto out;
 	}
 	int rc = core_loop_signals_install(core);
@@ -467,6 +528,12 @@ int core_cli_main(int argc, char **argv)
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (a[0] == '-' && a[1] == '-' && a[2] != '\0' && cmd &&
+		           cmd->run == cmd_serve) {
+			/* Upstream's serve flags belong to modules (their cli_flags
+			 * tables) or to the global settings; kept for the loader. */
+			if (serve_flag(&o, argc, argv, &i) != 0)
+				return 1;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			fprintf(stderr, "contour: unknown flag '%s'; see 'contour help'\n", a);
 			return 1;
@@ -505,7 +572,11 @@ int core_cli_main(int argc, char **argv)
 		return 1;
 	}
 	/* A bad --log-format is an error whatever the command. */
-	if (apply_logging(&o, NULL))
+	if (apply_logging(&o, NULL)) {
+		json_decref(o.serve_flags);
 		return 1;
-	return cmd->run(&o);
+	}
+	int status = cmd->run(&o);
+	json_decref(o.serve_flags);
+	return status;
 }

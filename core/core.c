@@ -55,6 +55,7 @@ void core_free(core_t *core)
 	core_modules_stop_free(core);
 	core_loop_signals_remove(core);
 	core_render_free(core);
+	json_decref(core->cli_flags);
 	core_command_free(core);
 	/* The pipeline drops its snapshot (and the observers' data) before the
 	 * store and the metrics it records into go away. */

@@ -54,6 +54,8 @@ struct core {
 	struct core_render_format *render_formats; /* render.c, a list */
 	struct core_command *commands;             /* command.c, a list */
 	int render_mode; /* `contour render`: render-format modules are never started */
+	json_t *cli_flags; /* serve's unknown flags: {"--flag": "value"}, consumed
+	                      by modules' cli_flags tables; owned */
 };
 
 /* core.c */

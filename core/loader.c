@@ -164,12 +164,50 @@ static void module_unload(contour_module_t *mod)
 }
 
 /* Validate the config section and run the module's own check. */
+/* The module's serve flags (and their environment variables) override its
+ * config file keys. A flag consumed here is removed from core->cli_flags, so
+ * the CLI can report the ones no module knows. */
+static void apply_cli_flags(core_t *core, contour_module_t *mod)
+{
+	const contour_module_desc_t *d = mod->desc;
+	if (d->size < offsetof(contour_module_desc_t, cli_flags) + sizeof(d->cli_flags) ||
+	    !d->cli_flags)
+		return;
+	for (const contour_cli_flag_t *f = d->cli_flags; f->flag; f++) {
+		const json_t *given =
+		    core->cli_flags ? json_object_get(core->cli_flags, f->flag) : NULL;
+		const char *text =
+		    given ? json_string_value(given) : (f->env ? getenv(f->env) : NULL);
+		if (!text || (!given && !*text))
+			continue;
+		json_t *docs = NULL;
+		json_t *v = NULL;
+		/* A scalar as YAML reads it; anything else stays the string. */
+		if (*text &&
+		    contour_yaml_parse(text, strlen(text), &docs, NULL, NULL) == CONTOUR_EOK &&
+		    json_array_size(docs) == 1 && !json_is_object(json_array_get(docs, 0)) &&
+		    !json_is_array(json_array_get(docs, 0)))
+			v = json_incref(json_array_get(docs, 0));
+		json_decref(docs);
+		if (!v)
+			v = json_string(text);
+		json_object_set_new(mod->config, f->key, v);
+		if (given)
+			json_object_del(core->cli_flags, f->flag);
+	}
+}
+
 static int module_configure(core_t *core, contour_module_t *mod, json_t *config, int line,
                             json_t *errors)
 {
 	char where[160];
 	snprintf(where, sizeof(where), "modules.%s.config", mod->name);
+	/* The file's own mapping, so validation errors keep their lines; flags
+	 * are written into it. */
 	mod->config = config ? json_incref(config) : json_object();
+	if (!mod->config)
+		return CONTOUR_ENOMEM;
+	apply_cli_flags(core, mod);
 	if (core_conf_validate(core->conf, mod->config, mod->desc->schema, where, errors))
 		return CONTOUR_ECONFIG;
 	/* A module render loads only for its formats is never started: rules

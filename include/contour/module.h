@@ -34,7 +34,8 @@
  *                     CONTOUR_MODULE_F_PROCESSOR, CONTOUR_MODULE_F_RENDER,
  *                     contour_register_render_format,
  *                     contour_module_render_only; CONTOUR_MODULE_F_COMMAND,
- *                     contour_register_command.
+ *                     contour_register_command; descriptor field cli_flags
+ *                     (from the first reserved slot).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -118,9 +119,26 @@ typedef struct contour_module_desc {
 	void (*stop)(contour_module_t *mod);
 	void (*free)(contour_module_t *mod);
 
+	/* Upstream's command-line flags of `contour serve` that set keys of
+	 * this module's config ({"--xds-port", "port", NULL}), ending with a
+	 * zeroed entry; NULL for none. A flag overrides the config file, as
+	 * upstream's flags do. (ABI 1.1; took the first reserved slot.) */
+	const struct contour_cli_flag *cli_flags;
+
 	/* Room to grow without breaking modules built against 1.0. */
-	void *reserved[8];
+	void *reserved[7];
 } contour_module_desc_t;
+
+/* One serve flag: `--flag VALUE`, `--flag=VALUE`, or a bare `--flag` for a
+ * boolean key (true). VALUE is read as a YAML scalar, so "8001" is an
+ * integer and "false" a boolean; the key's schema then checks it. env, when
+ * set, names an environment variable that sets the key when the flag is
+ * absent (upstream's CONTOUR_CAFILE and the like). */
+typedef struct contour_cli_flag {
+	const char *flag;
+	const char *key;
+	const char *env;
+} contour_cli_flag_t;
 
 #if defined(__GNUC__)
 #define CONTOUR_EXPORT __attribute__((visibility("default")))

@@ -118,7 +118,14 @@ static void mx_free(contour_module_t *mod)
 	contour_module_ctx_set(mod, NULL);
 }
 
+/* Upstream's serve flags for the metrics server. */
+static const contour_cli_flag_t mx_cli_flags[] = {
+    {"--http-address", "address", NULL},
+    {"--http-port", "port", NULL},
+    {NULL, NULL, NULL},
+};
+
 CONTOUR_MODULE(.name = "metrics", .version = PACKAGE_VERSION,
                .description = "serves the metrics registry on /metrics, and /healthz",
                .schema = mx_schema, .check = mx_check, .init = mx_init, .start = mx_start,
-               .stop = mx_stop, .free = mx_free);
+               .stop = mx_stop, .free = mx_free, .cli_flags = mx_cli_flags);

@@ -46,6 +46,25 @@ static const contour_conf_item_t xds_schema[] = {
     {0},
 };
 
+/* Upstream's `contour serve` flags for what this module does. */
+static const contour_cli_flag_t xds_cli_flags[] = {
+    {"--xds-address", "address", NULL},
+    {"--xds-port", "port", NULL},
+    {"--insecure", "insecure", NULL},
+    {"--contour-cafile", "ca-file", "CONTOUR_CAFILE"},
+    {"--contour-cert-file", "cert-file", "CONTOUR_CERT_FILE"},
+    {"--contour-key-file", "key-file", "CONTOUR_KEY_FILE"},
+    {"--envoy-service-http-address", "envoy-http-address", NULL},
+    {"--envoy-service-http-port", "envoy-http-port", NULL},
+    {"--envoy-service-https-address", "envoy-https-address", NULL},
+    {"--envoy-service-https-port", "envoy-https-port", NULL},
+    {"--stats-address", "stats-address", NULL},
+    {"--stats-port", "stats-port", NULL},
+    {"--envoy-http-access-log", "envoy-http-access-log", NULL},
+    {"--envoy-https-access-log", "envoy-https-access-log", NULL},
+    {NULL, NULL, NULL},
+};
+
 /* Upstream's verifyTLSFlags, with its messages. */
 static int xds_check(const json_t *config, char *err, size_t errlen)
 {
@@ -170,4 +189,5 @@ static void xds_free(contour_module_t *mod)
 CONTOUR_MODULE(.name = "xds-grpc", .version = PACKAGE_VERSION,
                .description = "Envoy v3 xDS over gRPC: the DAG translated for every Envoy",
                .flags = CONTOUR_MODULE_F_RENDER, .schema = xds_schema, .check = xds_check,
+               .cli_flags = xds_cli_flags,
                .init = xds_init, .start = xds_start, .stop = xds_stop, .free = xds_free);

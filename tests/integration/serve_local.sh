@@ -50,3 +50,35 @@ while IFS= read -r line; do
 done <"$T/log"
 expect_in "$T/log" '"msg":"received SIGTERM, shutting down"'
 ok "--log-format json"
+
+# Upstream's serve flags override the config file: a config without
+# `insecure` and with fixed ports starts with --insecure and port flags.
+cat >"$T/flags.yaml" <<YAML
+modules:
+  - name: file-watch
+    config: {paths: ["$top_srcdir/examples"]}
+  - name: tls-delegation
+  - name: httpproxy
+  - name: xds-grpc
+    config: {address: 127.0.0.1, port: 1}
+  - name: metrics
+    config: {address: 127.0.0.1, port: 1}
+YAML
+expect_rc 1 "$CONTOUR" serve --config "$T/flags.yaml" --xds-port 0 --http-port=0
+expect_in "$T/err" "no TLS parameters and --insecure not supplied. You must supply one or the other"
+CONTOUR_CAFILE=/nonexistent/ca.crt expect_rc 1 "$CONTOUR" serve --config "$T/flags.yaml" --xds-port 0
+expect_in "$T/err" "you must supply all three TLS parameters"
+expect_rc 1 "$CONTOUR" serve --config "$T/flags.yaml" --insecure --no-such-flag 3
+expect_in "$T/err" "unknown flag '--no-such-flag'"
+rm -f "$T/log"
+"$CONTOUR" serve --config "$T/flags.yaml" --insecure --xds-port 0 --http-port=0 \
+	--root-namespaces default >"$T/log" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+wait_for "$T/log" "started: 5 modules"
+expect_in "$T/log" "listening on http://127.0.0.1:"
+expect_in "$T/log" "xDS server listening on 127.0.0.1:"
+kill -TERM "$pid"
+wait_exit "$pid" 10
+[ "$rc" = 0 ] || { cat "$T/log" >&2; fail "exit status $rc with flags"; }
+ok "serve flags (--insecure, --xds-port, --http-port=, env CONTOUR_CAFILE) override the file"
