@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "modules/xds-grpc/xds.h"
+#include "modules/xds-grpc/xds_bootstrap.h"
 
 typedef struct xds_ctx {
 	contour_module_t *mod;
@@ -117,6 +118,13 @@ static int xds_render_envoy(contour_snapshot_t *snap, FILE *out, void *ud)
 	return rc;
 }
 
+/* `contour bootstrap PATH [flags]`: Envoy's bootstrap, as upstream writes
+ * it. */
+static int xds_bootstrap_command(contour_module_t *mod, int argc, char **argv)
+{
+	return xds_bootstrap_main(argc, argv);
+}
+
 static xds_ctx_t xds_state;
 
 static int xds_init(contour_module_t *mod, const json_t *config)
@@ -137,6 +145,11 @@ static int xds_init(contour_module_t *mod, const json_t *config)
 	s->admin_port = json_is_integer(admin) ? (uint32_t)json_integer_value(admin) : 9001;
 
 	contour_module_ctx_set(mod, ctx);
+	int rc = contour_register_command(
+	    mod, "bootstrap", "Write Envoy's bootstrap configuration (upstream's flags).",
+	    xds_bootstrap_command);
+	if (rc != CONTOUR_EOK)
+		return rc;
 	if (contour_module_render_only(mod))
 		return contour_register_render_format(mod, "envoy", xds_render_envoy, ctx);
 
@@ -150,7 +163,7 @@ static int xds_init(contour_module_t *mod, const json_t *config)
 	ctx->server = xds_server_new(mod, c);
 	if (!ctx->server)
 		return CONTOUR_EMODULE; /* it logged why */
-	int rc = contour_register_observer(mod, "xds-grpc", xds_observe, ctx);
+	rc = contour_register_observer(mod, "xds-grpc", xds_observe, ctx);
 	if (rc == CONTOUR_EOK)
 		rc = contour_register_render_format(mod, "envoy", xds_render_envoy, ctx);
 	if (rc != CONTOUR_EOK) {
@@ -188,6 +201,6 @@ static void xds_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "xds-grpc", .version = PACKAGE_VERSION,
                .description = "Envoy v3 xDS over gRPC: the DAG translated for every Envoy",
-               .flags = CONTOUR_MODULE_F_RENDER, .schema = xds_schema, .check = xds_check,
-               .cli_flags = xds_cli_flags,
-               .init = xds_init, .start = xds_start, .stop = xds_stop, .free = xds_free);
+               .flags = CONTOUR_MODULE_F_RENDER | CONTOUR_MODULE_F_COMMAND, .schema = xds_schema,
+               .check = xds_check, .cli_flags = xds_cli_flags, .init = xds_init, .start = xds_start,
+               .stop = xds_stop, .free = xds_free);

@@ -91,3 +91,13 @@ expect_in "$T/out" "tm-hello argc=3 [tm-hello] [a] [--b=c] render_only=1 started
 CONTOUR_MODULE_PATH="$CONTOUR_TEST_MODULE_DIR" expect_rc 2 "$CONTOUR" tm-goodbye
 expect_in "$T/err" "unknown command 'tm-goodbye'"
 ok "module sub-commands"
+
+# `contour bootstrap`, provided by the xds-grpc module.
+expect_rc 0 "$CONTOUR" bootstrap - --xds-address=contour --xds-port 8001
+expect_in "$T/out" '"dynamic_resources"'
+expect_in "$T/out" '"address": "contour"'
+expect_rc 0 "$CONTOUR" bootstrap "$T/envoy.json"
+expect_in "$T/envoy.json" '"path": "/admin/admin.sock"'
+expect_rc 1 "$CONTOUR" bootstrap "$T/x.json" --envoy-cafile /nonexistent
+expect_in "$T/err" "you must supply all TLS parameters"
+ok "contour bootstrap through the xds-grpc module"
