@@ -11,7 +11,9 @@
 // response's, a name that was not asked for, or a referenced name not served
 // within a few seconds fails the test.
 //
-// Environment: XDS_ADDR (host:port), XDS_MODE (sotw or ads), XDS_UPDATE_CMD
+// Environment: XDS_ADDR (host:port), XDS_MODE (sotw or ads), XDS_EXAMPLES
+// (set to "all" when the server has every reference example: the checks of
+// the chosen few are then skipped, the rest still apply), XDS_UPDATE_CMD
 // (a shell command that adds an HTTPProxy for XDS_UPDATE_FQDN routing to the
 // Service XDS_UPDATE_SERVICE, namespace default, port 80).
 
@@ -146,6 +148,8 @@ function fieldRules(f) {
   for (const o of f.parsedOptions || []) if (o['(validate.rules)']) return o['(validate.rules)'];
   return null;
 }
+// protobufjs gives a one-element repeated option as a scalar
+const list = (x) => [].concat(x);
 const durMs = (d) => Number(d.seconds || 0) * 1000 + (d.nanos || 0) / 1e6;
 function checkRules(rules, v, f, where) {
   const bad = (what) => assert.fail(`${where}.${f.name}: ${what} (value ${JSON.stringify(v)})`);
@@ -166,8 +170,8 @@ function checkRules(rules, v, f, where) {
         if (r.min_bytes !== undefined && bytes < Number(r.min_bytes)) bad(`fewer than ${r.min_bytes} bytes`);
         if (r.max_bytes !== undefined && bytes > Number(r.max_bytes)) bad(`more than ${r.max_bytes} bytes`);
         if (r.prefix !== undefined && !String(x).startsWith(r.prefix)) bad(`no prefix ${r.prefix}`);
-        if (r.in && r.in.length && !r.in.includes(x)) bad(`not in ${r.in}`);
-        if (r.not_in && r.not_in.includes(x)) bad(`in ${r.not_in}`);
+        if (r.in !== undefined && !list(r.in).includes(x)) bad(`not in ${r.in}`);
+        if (r.not_in !== undefined && list(r.not_in).includes(x)) bad(`in ${r.not_in}`);
         break;
       }
       case 'uint32': case 'uint64': case 'int32': case 'int64': case 'double': case 'float':
@@ -182,7 +186,8 @@ function checkRules(rules, v, f, where) {
       }
       case 'enum':
         if (r.defined_only && v !== undefined && typeof v === 'number') bad('undefined enum value');
-        if (r.not_in && r.not_in.map(Number).includes(f.resolvedType.values[v])) bad(`in ${r.not_in}`);
+        if (r.not_in !== undefined &&
+          list(r.not_in).map(Number).includes(f.resolvedType.values[v] || 0)) bad(`in ${r.not_in}`);
         break;
       case 'duration':
         if (r.required && v === undefined) bad('required');
@@ -578,8 +583,11 @@ async function main() {
   console.log(`ok - ${MODE}: ${n('listeners')} listeners, ${n('routes')} route configs, ` +
     `${n('clusters')} clusters, ${n('endpoints')} assignments, ${n('secrets')} secrets ` +
     `in ${Date.now() - t0} ms, ${env.responses} responses, all ACKed`);
-  assertExamples(env);
-  console.log(`ok - ${MODE}: HTTP, HTTPS with redirect and SDS, upstream TLS, passthrough, inclusion`);
+  if (process.env.XDS_EXAMPLES !== 'all') {
+    assertExamples(env);
+    console.log(`ok - ${MODE}: HTTP, HTTPS with redirect and SDS, upstream TLS, passthrough, ` +
+      'inclusion');
+  }
   // Nothing more comes while nothing changes.
   let before = env.counts();
   await sleep(300);
