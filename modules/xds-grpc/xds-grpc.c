@@ -196,6 +196,7 @@ static void xds_free(contour_module_t *mod)
 		return;
 	xds_server_free(ctx->server);
 	xds_snapshot_unref(ctx->current);
+	xds_translate_cleanup();
 	memset(ctx, 0, sizeof(*ctx));
 }
 

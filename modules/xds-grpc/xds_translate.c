@@ -66,6 +66,16 @@ static void xds_md_init(void)
 	xds_md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+void xds_translate_cleanup(void)
+{
+	/* the once-control cannot be reset: xds_digest falls back to SHA1() */
+	pthread_once(&xds_md_once, xds_md_init);
+	EVP_MD_free(xds_md_sha1);
+	EVP_MD_free(xds_md_sha256);
+	xds_md_sha1 = NULL;
+	xds_md_sha256 = NULL;
+}
+
 static void xds_digest(int sha256, const void *p, size_t n, uint8_t *out)
 {
 	pthread_once(&xds_md_once, xds_md_init);
