@@ -45,7 +45,7 @@ static const cli_command_t commands[] = {
      "Run the controller: load the modules named in the config and serve."},
     {"check-config", cmd_check_config, "FILE",
      "Validate a config file and every module's section; start nothing."},
-    {"render", cmd_render, "[--config FILE] [--format status|dag|dot] PATH...",
+    {"render", cmd_render, "[--config FILE] [--format status|dag|dot|envoy] PATH...",
      "Read manifests, run the processors once, print status, the DAG or a graph."},
     {"version", cmd_version, "", "Print the version and the module ABI."},
     {"help", cmd_help, "[COMMAND]", "Show this help."},
@@ -80,37 +80,43 @@ int core_command_is_builtin(const char *name)
 	return 0;
 }
 
-/* A command the core does not know: load the installed modules that provide
- * sub-commands (init only, never started) and run the one called argv[0].
- * Returns the exit status, or -1 when no module provides it. */
+/* A core with the installed modules that provide sub-commands loaded and
+ * initialised (never started), or NULL. */
+static core_t *module_command_core(json_t *errors)
+{
+	core_conf_t *conf = NULL;
+	if (core_conf_load_buf("", 0, NULL, &conf, errors) != CONTOUR_EOK)
+		return NULL;
+	core_t *core = core_new(NULL);
+	if (!core) {
+		core_conf_free(conf);
+		return NULL;
+	}
+	core->conf = conf;
+	core->render_mode = 1;
+	/* A module that fails to load is reported only if nothing runs. */
+	core_loader_add_flagged(core, CONTOUR_MODULE_F_COMMAND, errors);
+	core_loader_keep_flagged(core, CONTOUR_MODULE_F_COMMAND);
+	if (core_modules_init_start_some(core, start_none) != CONTOUR_EOK) {
+		core_free(core);
+		return NULL;
+	}
+	return core;
+}
+
+/* A command the core does not know: run the module command called
+ * argv[0]. Returns the exit status, or -1 when no module provides it. */
 static int run_module_command(cli_opts_t *o, int argc, char **argv)
 {
 	json_t *errors = json_array();
-	core_conf_t *conf = NULL;
-	core_t *core = NULL;
+	core_t *core = module_command_core(errors);
 	int status = -1;
-	if (core_conf_load_buf("", 0, NULL, &conf, errors) != CONTOUR_EOK)
-		goto out;
-	core = core_new(NULL);
-	if (!core)
-		goto out;
-	core->conf = conf;
-	conf = NULL;
-	core->render_mode = 1;
-	/* A module that fails to load is not this command's business unless it
-	 * is the one providing it; report errors only if nothing runs. */
-	core_loader_add_flagged(core, CONTOUR_MODULE_F_COMMAND, errors);
-	core_loader_keep_flagged(core, CONTOUR_MODULE_F_COMMAND);
-	if (core_modules_init_start_some(core, start_none) != CONTOUR_EOK)
-		goto out;
-	const core_command_t *c = core_command_find(core, argv[0]);
+	const core_command_t *c = core ? core_command_find(core, argv[0]) : NULL;
 	if (c)
 		status = core_command_run(c, argc, argv);
-out:
 	if (status < 0 && o->debug)
 		print_errors(errors, 0);
 	core_free(core);
-	core_conf_free(conf);
 	json_decref(errors);
 	return status;
 }
@@ -504,6 +510,13 @@ static int cmd_help(cli_opts_t *o)
 		return 0;
 	}
 	usage(stdout);
+	json_t *errors = json_array();
+	core_t *core = module_command_core(errors);
+	const char *more = core ? core_command_help(core) : "";
+	if (*more)
+		printf("\nCommands from installed modules:\n%s", more);
+	core_free(core);
+	json_decref(errors);
 	return 0;
 }
 
