@@ -98,6 +98,9 @@ typedef struct xds_settings {
 	/* cluster.circuit-breakers: for each field a Service leaves at 0 */
 	uint32_t cb_max_connections, cb_max_pending_requests, cb_max_requests;
 	uint32_t cb_max_retries, cb_per_host_max_connections;
+	unsigned access_log_level; /* accesslog-level: 0 info, 1 error, 2 critical, 3 disabled */
+	int access_log_json;       /* accesslog-format: json (else envoy) */
+	const json_t *json_fields; /* json-fields; NULL = upstream's default list */
 } xds_settings_t;
 
 #define XDS_DUR_UNSET    0

@@ -521,6 +521,15 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->cb_max_retries = (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRetries", 0);
 	s->cb_per_host_max_connections =
 	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.perHostMaxConnections", 0);
+	const char *lvl = json_string_value(contour_conf_global(mod, "accesslog-level"));
+	s->access_log_level = !lvl                       ? 0
+	                      : !strcmp(lvl, "error")    ? 1
+	                      : !strcmp(lvl, "critical") ? 2
+	                      : !strcmp(lvl, "disabled") ? 3
+	                                                 : 0;
+	const char *fmt = json_string_value(contour_conf_global(mod, "accesslog-format"));
+	s->access_log_json = fmt && !strcmp(fmt, "json");
+	s->json_fields = xds_global_list(mod, "json-fields");
 	s->globals = 1;
 }
 

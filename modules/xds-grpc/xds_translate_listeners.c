@@ -6,6 +6,7 @@
  * and StatsListeners/AdminListener build them with default settings. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -159,6 +160,183 @@ static void xds_timeout(xpb_t *w, uint32_t field, int64_t ms)
 	xpb_duration_ms(w, field, ms == XDS_DUR_DISABLED ? 0 : ms);
 }
 
+/* upstream's jsonFields: JSON access log fields with a canonical Envoy
+ * operator; any other name is its upper-cased operator, "k=v" is taken
+ * as is */
+static const char *const xds_json_known[][2] = {
+    {"@timestamp", "%START_TIME%"},
+    {"ts", "%START_TIME%"},
+    {"authority", "%REQ(:AUTHORITY)%"},
+    {"method", "%REQ(:METHOD)%"},
+    {"path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"},
+    {"request_id", "%REQ(X-REQUEST-ID)%"},
+    {"uber_trace_id", "%REQ(UBER-TRACE-ID)%"},
+    {"upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"},
+    {"user_agent", "%REQ(USER-AGENT)%"},
+    {"x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"},
+    {"x_trace_id", "%REQ(X-TRACE-ID)%"},
+    {"tls_ja3_fingerprint", "%TLS_JA3_FINGERPRINT%"},
+    {"tls_ja4_fingerprint", "%TLS_JA4_FINGERPRINT%"},
+    {"contour_config_kind", "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%"},
+    {"contour_config_namespace",
+     "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.namespace)%"},
+    {"contour_config_name", "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.name)%"},
+};
+
+/* upstream's DefaultAccessLogJSONFields */
+static const char *const xds_json_default_fields[] = {
+    "@timestamp",
+    "authority",
+    "bytes_received",
+    "bytes_sent",
+    "downstream_local_address",
+    "downstream_remote_address",
+    "duration",
+    "method",
+    "path",
+    "protocol",
+    "request_id",
+    "requested_server_name",
+    "response_code",
+    "response_flags",
+    "uber_trace_id",
+    "upstream_cluster",
+    "upstream_host",
+    "upstream_local_address",
+    "upstream_service_time",
+    "user_agent",
+    "x_forwarded_for",
+    "grpc_status",
+    "grpc_status_number",
+};
+
+#define XDS_JSON_MAX 64
+
+typedef struct xds_json_field {
+	char key[96];
+	char op[160];
+} xds_json_field_t;
+
+/* Add name (or "key=value") to f[0..*n), sorted by key as Go's
+ * deterministic map encoding, a later duplicate replacing the earlier. */
+static void xds_json_field_add(xds_json_field_t *f, size_t *n, const char *name)
+{
+	xds_json_field_t e;
+	const char *eq = strchr(name, '=');
+	if (eq) {
+		snprintf(e.key, sizeof(e.key), "%.*s", (int)(eq - name), name);
+		snprintf(e.op, sizeof(e.op), "%s", eq + 1);
+	} else {
+		snprintf(e.key, sizeof(e.key), "%s", name);
+		e.op[0] = 0;
+		for (size_t i = 0; i < sizeof(xds_json_known) / sizeof(*xds_json_known); i++)
+			if (!strcmp(name, xds_json_known[i][0]))
+				snprintf(e.op, sizeof(e.op), "%s", xds_json_known[i][1]);
+		if (!e.op[0]) {
+			size_t k = 0;
+			e.op[k++] = '%';
+			for (const char *p = name; *p && k < sizeof(e.op) - 2; p++)
+				e.op[k++] = (char)toupper((unsigned char)*p);
+			e.op[k++] = '%';
+			e.op[k] = 0;
+		}
+	}
+	if (!e.key[0] || !e.op[0])
+		return;
+	size_t j = 0;
+	while (j < *n && strcmp(f[j].key, e.key) < 0)
+		j++;
+	if (j < *n && !strcmp(f[j].key, e.key)) {
+		f[j] = e;
+		return;
+	}
+	if (*n == XDS_JSON_MAX)
+		return;
+	memmove(&f[j + 1], &f[j], (*n - j) * sizeof(*f));
+	f[j] = e;
+	(*n)++;
+}
+
+/* SubstitutionFormatString.json_format: a Struct of field -> operator */
+static void xds_json_format(xpb_t *w, uint32_t field, const json_t *fields)
+{
+	xds_json_field_t f[XDS_JSON_MAX];
+	size_t n = 0;
+	if (fields) {
+		size_t i;
+		const json_t *v;
+		json_array_foreach(fields, i, v)
+		{
+			if (json_is_string(v))
+				xds_json_field_add(f, &n, json_string_value(v));
+		}
+	} else {
+		for (size_t i = 0;
+		     i < sizeof(xds_json_default_fields) / sizeof(*xds_json_default_fields); i++)
+			xds_json_field_add(f, &n, xds_json_default_fields[i]);
+	}
+	size_t st = xpb_begin(w, field);
+	for (size_t i = 0; i < n; i++) {
+		size_t ent = xpb_begin(w, 1);
+		xpb_str_always(w, 1, f[i].key);
+		size_t val = xpb_begin(w, 2);
+		xpb_str_always(w, 3, f[i].op);
+		xpb_end(w, val);
+		xpb_end(w, ent);
+	}
+	xpb_end(w, st);
+}
+
+/* upstream's filterOnlyErrors: status >= min, or any response flag */
+static void xds_access_log_filter(xpb_t *w, uint32_t field, uint32_t min)
+{
+	size_t flt = xpb_begin(w, field);
+	size_t orf = xpb_begin(w, 7);
+	size_t a = xpb_begin(w, 1);
+	size_t sc = xpb_begin(w, 1);
+	size_t cmp = xpb_begin(w, 1);
+	xpb_uint(w, 1, 1); /* GE */
+	size_t v = xpb_begin(w, 2);
+	xpb_uint(w, 2, min);
+	xpb_str(w, 3, "contour.accesslog.filter.status_code");
+	xpb_end(w, v);
+	xpb_end(w, cmp);
+	xpb_end(w, sc);
+	xpb_end(w, a);
+	a = xpb_begin(w, 1);
+	xpb_empty(w, 9);
+	xpb_end(w, a);
+	xpb_end(w, orf);
+	xpb_end(w, flt);
+}
+
+/* The file access log of Contour's listeners: accesslog-level picks the
+ * filter (or none at all), accesslog-format json a Struct format. */
+static void xds_access_log(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *path)
+{
+	if (set->access_log_level == 3)
+		return;
+	if (!set->access_log_json && !set->access_log_level) {
+		xds_pb_file_access_log(w, field, path);
+		return;
+	}
+	size_t al = xpb_begin(w, field);
+	xpb_str(w, 1, "envoy.access_loggers.file");
+	if (set->access_log_level == 1 || set->access_log_level == 2)
+		xds_access_log_filter(w, 2, set->access_log_level == 1 ? 300 : 500);
+	xpb_any_t any =
+	    xpb_any_begin(w, 4, "envoy.extensions.access_loggers.file.v3.FileAccessLog");
+	xpb_str(w, 1, path);
+	if (set->access_log_json) {
+		size_t lf = xpb_begin(w, 5);
+		xds_json_format(w, 2, set->json_fields);
+		xpb_bool(w, 3, 1); /* omit_empty_values */
+		xpb_end(w, lf);
+	}
+	xpb_any_end(w, any);
+	xpb_end(w, al);
+}
+
 /* A Filter holding upstream's HTTP connection manager for Contour's
  * listeners, at `field` of the enclosing FilterChain. */
 static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *rds,
@@ -180,7 +358,7 @@ static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const c
 	xpb_bool(w, 6, set->allow_chunked_length);
 	xpb_end(w, h1);
 	xds_timeout(w, 12, set->drain_timeout);
-	xds_pb_file_access_log(w, 13, access_log);
+	xds_access_log(set, w, 13, access_log);
 	xpb_boolvalue(w, 14, 1); /* use_remote_address */
 	if (cv && (cv->forward.subject || cv->forward.cert || cv->forward.chain ||
 	           cv->forward.dns || cv->forward.uri)) {
@@ -324,7 +502,7 @@ static void xds_tcp_proxy(xds_build_t *b, xpb_t *w, const contour_dag_tcpproxy_t
 		const char *name = xds_cluster_name(b, tp->backends[last].cluster);
 		xpb_str_always(w, 2, name ? name : "");
 	}
-	xds_pb_file_access_log(w, 5, access_log);
+	xds_access_log(&b->set, w, 5, access_log);
 	xpb_duration_ms(w, 8, 9001000);
 	if (keep > 1) {
 		/* sorted by name, then weight */

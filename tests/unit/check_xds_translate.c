@@ -13,6 +13,7 @@
 
 #include "tests/unit/testutil.h"
 #include "modules/xds-grpc/xds_translate.h"
+#include "envoy/config/accesslog/v3/accesslog.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
@@ -1305,6 +1306,115 @@ START_TEST(global_cluster_settings)
 }
 END_TEST
 
+typedef Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog FileAccessLog;
+
+static const FileAccessLog *xt_file_log(const Envoy__Config__Accesslog__V3__AccessLog *al)
+{
+	ck_assert_str_eq(al->name, "envoy.access_loggers.file");
+	return xt_any(al->typed_config,
+	              &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor);
+}
+
+static const char *xt_struct_str(const Google__Protobuf__Struct *st, const char *key)
+{
+	for (size_t i = 0; i < st->n_fields; i++)
+		if (!strcmp(st->fields[i]->key, key)) {
+			ck_assert_int_eq(st->fields[i]->value->kind_case,
+			                 GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE);
+			return st->fields[i]->value->string_value;
+		}
+	return NULL;
+}
+
+/* accesslog-format json with json-fields, accesslog-level error: a Struct
+ * format and upstream's status >= 300 or response-flag filter, on HCMs
+ * and tcp proxies alike. */
+START_TEST(global_access_log_json)
+{
+	xt_start_with("accesslog-format: json\naccesslog-level: error\n"
+	              "json-fields: [\"@timestamp\", method, duration, \"x=%REQ(X)%\"]\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	ck_assert_uint_eq(h->n_access_log, 1);
+	const Envoy__Config__Accesslog__V3__AccessLog *al = h->access_log[0];
+	ck_assert_ptr_nonnull(al->filter);
+	ck_assert_int_eq(
+	    al->filter->filter_specifier_case,
+	    ENVOY__CONFIG__ACCESSLOG__V3__ACCESS_LOG_FILTER__FILTER_SPECIFIER_OR_FILTER);
+	ck_assert_uint_eq(al->filter->or_filter->n_filters, 2);
+	const Envoy__Config__Accesslog__V3__ComparisonFilter *cmp =
+	    al->filter->or_filter->filters[0]->status_code_filter->comparison;
+	ck_assert_int_eq(cmp->op, ENVOY__CONFIG__ACCESSLOG__V3__COMPARISON_FILTER__OP__GE);
+	ck_assert_uint_eq(cmp->value->default_value, 300);
+	ck_assert_str_eq(cmp->value->runtime_key, "contour.accesslog.filter.status_code");
+	ck_assert_ptr_nonnull(al->filter->or_filter->filters[1]->response_flag_filter);
+	const FileAccessLog *fl = xt_file_log(al);
+	ck_assert_str_eq(fl->path, "/dev/stdout");
+	ck_assert_ptr_nonnull(fl->log_format);
+	ck_assert(fl->log_format->omit_empty_values);
+	const Google__Protobuf__Struct *st = fl->log_format->json_format;
+	ck_assert_ptr_nonnull(st);
+	ck_assert_uint_eq(st->n_fields, 4);
+	ck_assert_str_eq(xt_struct_str(st, "@timestamp"), "%START_TIME%");
+	ck_assert_str_eq(xt_struct_str(st, "method"), "%REQ(:METHOD)%");
+	ck_assert_str_eq(xt_struct_str(st, "duration"), "%DURATION%");
+	ck_assert_str_eq(xt_struct_str(st, "x"), "%REQ(X)%");
+}
+END_TEST
+
+/* json with the default field list; critical: status >= 500 */
+START_TEST(global_access_log_defaults_json)
+{
+	xt_start_with("accesslog-format: json\naccesslog-level: critical\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	const Envoy__Config__Accesslog__V3__AccessLog *al = h->access_log[0];
+	ck_assert_uint_eq(
+	    al->filter->or_filter->filters[0]->status_code_filter->comparison->value->default_value,
+	    500);
+	const Google__Protobuf__Struct *st = xt_file_log(al)->log_format->json_format;
+	ck_assert_uint_eq(st->n_fields, 23);
+	ck_assert_str_eq(xt_struct_str(st, "path"), "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%");
+	ck_assert_str_eq(xt_struct_str(st, "response_code"), "%RESPONSE_CODE%");
+	/* keys sorted, as Go's deterministic encoding */
+	for (size_t i = 1; i < st->n_fields; i++)
+		ck_assert_int_lt(strcmp(st->fields[i - 1]->key, st->fields[i]->key), 0);
+}
+END_TEST
+
+/* accesslog-level disabled: no access log at all; info (default): the
+ * plain file log without filter or format. */
+START_TEST(global_access_log_levels)
+{
+	xt_start_with("accesslog-level: disabled\n");
+	xt_put(XT_ROOT(
+	    "basic", "basic.example.com",
+	    XT_HOME) "---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"
+	             "metadata: {namespace: roots, name: pass}\n"
+	             "spec:\n  virtualhost: {fqdn: pass.example.com, tls: {passthrough: true}}\n"
+	             "  tcpproxy: {services: [{name: secure, port: 443}]}\n");
+	xt_translate();
+	xt_check_snapshot();
+	ck_assert_uint_eq(xt_hcm(xt_listener("ingress_http")->filter_chains[0])->n_access_log, 0);
+	ck_assert_uint_eq(
+	    xt_tcp(xt_chain(xt_listener("ingress_https"), "pass.example.com"))->n_access_log, 0);
+}
+END_TEST
+
+START_TEST(global_access_log_info)
+{
+	xt_run(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	ck_assert_uint_eq(h->n_access_log, 1);
+	ck_assert_ptr_null(h->access_log[0]->filter);
+	ck_assert_ptr_null(xt_file_log(h->access_log[0])->log_format);
+}
+END_TEST
+
 START_TEST(health_checks_and_breakers)
 {
 	xt_start();
@@ -1553,6 +1663,10 @@ int main(void)
 	tcase_add_test(tc, global_hcm_defaults);
 	tcase_add_test(tc, global_http2_only);
 	tcase_add_test(tc, global_cluster_settings);
+	tcase_add_test(tc, global_access_log_json);
+	tcase_add_test(tc, global_access_log_defaults_json);
+	tcase_add_test(tc, global_access_log_levels);
+	tcase_add_test(tc, global_access_log_info);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
