@@ -101,6 +101,7 @@ typedef struct xds_settings {
 	unsigned access_log_level; /* accesslog-level: 0 info, 1 error, 2 critical, 3 disabled */
 	int access_log_json;       /* accesslog-format: json (else envoy) */
 	const json_t *json_fields; /* json-fields; NULL = upstream's default list */
+	const char *access_log_format; /* accesslog-format-string (envoy), or NULL */
 } xds_settings_t;
 
 #define XDS_DUR_UNSET    0

@@ -530,6 +530,10 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	const char *fmt = json_string_value(contour_conf_global(mod, "accesslog-format"));
 	s->access_log_json = fmt && !strcmp(fmt, "json");
 	s->json_fields = xds_global_list(mod, "json-fields");
+	s->access_log_format =
+	    json_string_value(contour_conf_global(mod, "accesslog-format-string"));
+	if (s->access_log_format && !*s->access_log_format)
+		s->access_log_format = NULL;
 	s->globals = 1;
 }
 

@@ -311,12 +311,14 @@ static void xds_access_log_filter(xpb_t *w, uint32_t field, uint32_t min)
 }
 
 /* The file access log of Contour's listeners: accesslog-level picks the
- * filter (or none at all), accesslog-format json a Struct format. */
+ * filter (or none at all), accesslog-format json a Struct format,
+ * accesslog-format-string a text format. (The formatter extensions
+ * upstream adds for REQ_WITHOUT_QUERY and METADATA are not generated.) */
 static void xds_access_log(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *path)
 {
 	if (set->access_log_level == 3)
 		return;
-	if (!set->access_log_json && !set->access_log_level) {
+	if (!set->access_log_json && !set->access_log_format && !set->access_log_level) {
 		xds_pb_file_access_log(w, field, path);
 		return;
 	}
@@ -331,6 +333,12 @@ static void xds_access_log(const xds_settings_t *set, xpb_t *w, uint32_t field, 
 		size_t lf = xpb_begin(w, 5);
 		xds_json_format(w, 2, set->json_fields);
 		xpb_bool(w, 3, 1); /* omit_empty_values */
+		xpb_end(w, lf);
+	} else if (set->access_log_format) {
+		size_t lf = xpb_begin(w, 5);
+		size_t ds = xpb_begin(w, 5); /* text_format_source */
+		xpb_str_always(w, 3, set->access_log_format);
+		xpb_end(w, ds);
 		xpb_end(w, lf);
 	}
 	xpb_any_end(w, any);

@@ -1415,6 +1415,23 @@ START_TEST(global_access_log_info)
 }
 END_TEST
 
+/* accesslog-format-string: a text format source */
+START_TEST(global_access_log_format_string)
+{
+	xt_start_with("accesslog-format-string: \"%START_TIME% %REQ(:METHOD)%\\n\"\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	const FileAccessLog *fl = xt_file_log(h->access_log[0]);
+	ck_assert_ptr_null(h->access_log[0]->filter);
+	ck_assert_ptr_nonnull(fl->log_format);
+	ck_assert_ptr_nonnull(fl->log_format->text_format_source);
+	ck_assert_str_eq(fl->log_format->text_format_source->inline_string,
+	                 "%START_TIME% %REQ(:METHOD)%\n");
+}
+END_TEST
+
 START_TEST(health_checks_and_breakers)
 {
 	xt_start();
@@ -1667,6 +1684,7 @@ int main(void)
 	tcase_add_test(tc, global_access_log_defaults_json);
 	tcase_add_test(tc, global_access_log_levels);
 	tcase_add_test(tc, global_access_log_info);
+	tcase_add_test(tc, global_access_log_format_string);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
