@@ -18,11 +18,11 @@
 #include <contour/module.h>
 
 #define XDS_TYPE_LISTENER "type.googleapis.com/envoy.config.listener.v3.Listener"
-#define XDS_TYPE_ROUTE "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-#define XDS_TYPE_CLUSTER "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+#define XDS_TYPE_ROUTE    "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+#define XDS_TYPE_CLUSTER  "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 #define XDS_TYPE_ENDPOINT "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
-#define XDS_TYPE_SECRET "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
-#define XDS_TYPE_RUNTIME "type.googleapis.com/envoy.service.runtime.v3.Runtime"
+#define XDS_TYPE_SECRET   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+#define XDS_TYPE_RUNTIME  "type.googleapis.com/envoy.service.runtime.v3.Runtime"
 
 typedef enum {
 	XDS_LISTENER = 0,
@@ -64,16 +64,53 @@ const xds_resource_t *xds_snapshot_find(const xds_snapshot_t *s, xds_type_t t, c
 
 /* Settings the translation needs (from the module config and the globals). */
 typedef struct xds_settings {
-	const char *http_address;  /* Envoy's HTTP listener, default 0.0.0.0 */
-	uint32_t http_port;        /* default 8080 */
-	const char *https_address; /* default 0.0.0.0 */
-	uint32_t https_port;       /* default 8443 */
-	const char *stats_address; /* default 0.0.0.0 */
-	uint32_t stats_port;       /* default 8002 */
-	uint32_t admin_port;       /* network.admin-port, default 9001, 0 = none */
+	const char *http_address;     /* Envoy's HTTP listener, default 0.0.0.0 */
+	uint32_t http_port;           /* default 8080 */
+	const char *https_address;    /* default 0.0.0.0 */
+	uint32_t https_port;          /* default 8443 */
+	const char *stats_address;    /* default 0.0.0.0 */
+	uint32_t stats_port;          /* default 8002 */
+	uint32_t admin_port;          /* network.admin-port, default 9001, 0 = none */
 	const char *http_access_log;  /* default /dev/stdout */
 	const char *https_access_log; /* default /dev/stdout */
+	/* The global config (contour_conf_global), read by xds_settings_globals.
+	 * Durations in milliseconds: XDS_DUR_UNSET leaves Envoy's default (the
+	 * field is omitted), XDS_DUR_DISABLED ("infinity" or "0s") is written as
+	 * a zero Duration, which Envoy reads as "no timeout". */
+	int globals; /* set once the fields below were read */
+	int64_t request_timeout, connection_idle_timeout, stream_idle_timeout;
+	int64_t max_connection_duration, delayed_close_timeout, drain_timeout;
+	int64_t connect_timeout;
+	unsigned tls_min, tls_max;   /* TlsParameters.TlsProtocol: 3 = 1.2, 4 = 1.3 */
+	const json_t *cipher_suites; /* array of strings; NULL = Contour's list */
+	const json_t *ecdh_curves;   /* array of strings; NULL = Envoy's default */
+	int compression;             /* compression.algorithm: 1 gzip, 0 disabled */
+	int alpn_h2, alpn_h1;        /* default-http-versions (both by default) */
+	unsigned codec;              /* HCM CodecType: 0 AUTO, 1 HTTP1, 2 HTTP2 */
+	int merge_slashes;           /* !disableMergeSlashes */
+	int allow_chunked_length;    /* !disableAllowChunkedLength */
+	unsigned server_header;      /* 0 OVERWRITE, 1 APPEND_IF_ABSENT, 2 PASS_THROUGH */
+	uint32_t num_trusted_hops;   /* network.num-trusted-hops */
+	int strip_trailing_host_dot; /* network.strip-trailing-host-dot */
+	unsigned dns_lookup_family;  /* Cluster.DnsLookupFamily: 0 AUTO, 1 V4, 2 V6, 4 ALL */
+	int64_t max_requests_per_connection;       /* -1 = unset */
+	int64_t per_connection_buffer_limit_bytes; /* -1 = unset */
+	/* cluster.circuit-breakers: for each field a Service leaves at 0 */
+	uint32_t cb_max_connections, cb_max_pending_requests, cb_max_requests;
+	uint32_t cb_max_retries, cb_per_host_max_connections;
+	unsigned access_log_level; /* accesslog-level: 0 info, 1 error, 2 critical, 3 disabled */
+	int access_log_json;       /* accesslog-format: json (else envoy) */
+	const json_t *json_fields; /* json-fields; NULL = upstream's default list */
+	const char *access_log_format; /* accesslog-format-string (envoy), or NULL */
 } xds_settings_t;
+
+#define XDS_DUR_UNSET    0
+#define XDS_DUR_DISABLED (-1)
+
+/* xds_settings_globals: fill the global-config fields of s from mod's
+ * config (defaults where unset) and set s->globals. xds_translate calls it
+ * itself when given settings without them. */
+void xds_settings_globals(contour_module_t *mod, xds_settings_t *s);
 
 /* xds_translate: translate a sealed snapshot into a new xds snapshot whose
  * versions continue from prev (NULL at first): a type's version changes only

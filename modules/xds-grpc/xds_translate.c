@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <pthread.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -405,6 +406,137 @@ static void xds_build_fini(xds_build_t *b)
 	xpb_fini(&b->w);
 }
 
+/* A timeouts.* duration: the config stores milliseconds, -1 for
+ * "infinity"; upstream's timeout.Parse also reads an explicit 0 as
+ * disabled. */
+static int64_t xds_global_duration(contour_module_t *mod, const char *key, int64_t def)
+{
+	const json_t *v = contour_conf_global(mod, key);
+	if (!json_is_integer(v))
+		return def;
+	json_int_t ms = json_integer_value(v);
+	return ms <= 0 ? XDS_DUR_DISABLED : (int64_t)ms;
+}
+
+static unsigned xds_global_tls_version(contour_module_t *mod, const char *key, unsigned def)
+{
+	const char *v = json_string_value(contour_conf_global(mod, key));
+	if (v && !strcmp(v, "1.2"))
+		return 3;
+	if (v && !strcmp(v, "1.3"))
+		return 4;
+	return def;
+}
+
+/* An integer setting that fits a uint32 (Envoy's UInt32Value), or def. */
+static int64_t xds_global_u32(contour_module_t *mod, const char *key, int64_t def)
+{
+	const json_t *v = contour_conf_global(mod, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)UINT32_MAX)
+		return def;
+	return (int64_t)json_integer_value(v);
+}
+
+static const json_t *xds_global_list(contour_module_t *mod, const char *key)
+{
+	const json_t *v = contour_conf_global(mod, key);
+	return json_is_array(v) && json_array_size(v) ? v : NULL;
+}
+
+/* default-http-versions: ALPN lists what is wanted, h2 first; one version
+ * alone also fixes the HCM codec. None (or none known) means both, AUTO. */
+static void xds_settings_http_versions(contour_module_t *mod, xds_settings_t *s)
+{
+	const json_t *list = contour_conf_global(mod, "default-http-versions");
+	size_t i;
+	const json_t *v;
+	s->alpn_h1 = s->alpn_h2 = 0;
+	json_array_foreach(list, i, v)
+	{
+		const char *t = json_string_value(v);
+		if (t && !strcasecmp(t, "HTTP/1.1"))
+			s->alpn_h1 = 1;
+		else if (t && !strcasecmp(t, "HTTP/2"))
+			s->alpn_h2 = 1;
+	}
+	s->codec = s->alpn_h1 && !s->alpn_h2 ? 1 : s->alpn_h2 && !s->alpn_h1 ? 2 : 0;
+	if (!s->alpn_h1 && !s->alpn_h2)
+		s->alpn_h1 = s->alpn_h2 = 1;
+}
+
+void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
+{
+	s->request_timeout = xds_global_duration(mod, "timeouts.request-timeout", XDS_DUR_UNSET);
+	s->connection_idle_timeout =
+	    xds_global_duration(mod, "timeouts.connection-idle-timeout", 60000);
+	s->stream_idle_timeout =
+	    xds_global_duration(mod, "timeouts.stream-idle-timeout", XDS_DUR_UNSET);
+	s->max_connection_duration =
+	    xds_global_duration(mod, "timeouts.max-connection-duration", XDS_DUR_UNSET);
+	s->delayed_close_timeout =
+	    xds_global_duration(mod, "timeouts.delayed-close-timeout", XDS_DUR_UNSET);
+	s->drain_timeout =
+	    xds_global_duration(mod, "timeouts.connection-shutdown-grace-period", XDS_DUR_UNSET);
+	s->connect_timeout = xds_global_duration(mod, "timeouts.connect-timeout", 2000);
+	s->tls_min = xds_global_tls_version(mod, "tls.minimum-protocol-version", 3);
+	s->tls_max = xds_global_tls_version(mod, "tls.maximum-protocol-version", 4);
+	s->cipher_suites = xds_global_list(mod, "tls.cipher-suites");
+	s->ecdh_curves = xds_global_list(mod, "tls.ecdh-curves");
+	/* brotli and zstd need their compressor protos (not built yet):
+	 * they fall back to gzip, upstream's default */
+	const char *alg = json_string_value(contour_conf_global(mod, "compression.algorithm"));
+	s->compression = !(alg && !strcmp(alg, "disabled"));
+	xds_settings_http_versions(mod, s);
+	s->merge_slashes = !json_is_true(contour_conf_global(mod, "disableMergeSlashes"));
+	s->allow_chunked_length =
+	    !json_is_true(contour_conf_global(mod, "disableAllowChunkedLength"));
+	const char *sh = json_string_value(contour_conf_global(mod, "serverHeaderTransformation"));
+	s->server_header = !sh                               ? 0
+	                   : !strcmp(sh, "append_if_absent") ? 1
+	                   : !strcmp(sh, "pass_through")     ? 2
+	                                                     : 0;
+	const json_t *hops = contour_conf_global(mod, "network.num-trusted-hops");
+	s->num_trusted_hops = json_is_integer(hops) && json_integer_value(hops) > 0
+	                          ? (uint32_t)json_integer_value(hops)
+	                          : 0;
+	s->strip_trailing_host_dot =
+	    json_is_true(contour_conf_global(mod, "network.strip-trailing-host-dot"));
+	const char *fam = json_string_value(contour_conf_global(mod, "cluster.dns-lookup-family"));
+	s->dns_lookup_family = !fam                  ? 0
+	                       : !strcmp(fam, "v4")  ? 1
+	                       : !strcmp(fam, "v6")  ? 2
+	                       : !strcmp(fam, "all") ? 4
+	                                             : 0;
+	s->max_requests_per_connection =
+	    xds_global_u32(mod, "cluster.max-requests-per-connection", -1);
+	s->per_connection_buffer_limit_bytes =
+	    xds_global_u32(mod, "cluster.per-connection-buffer-limit-bytes", -1);
+	s->cb_max_connections =
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxConnections", 0);
+	s->cb_max_pending_requests =
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxPendingRequests", 0);
+	s->cb_max_requests =
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRequests", 0);
+	s->cb_max_retries = (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRetries", 0);
+	s->cb_per_host_max_connections =
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.perHostMaxConnections", 0);
+	const char *lvl = json_string_value(contour_conf_global(mod, "accesslog-level"));
+	s->access_log_level = !lvl                       ? 0
+	                      : !strcmp(lvl, "error")    ? 1
+	                      : !strcmp(lvl, "critical") ? 2
+	                      : !strcmp(lvl, "disabled") ? 3
+	                                                 : 0;
+	const char *fmt = json_string_value(contour_conf_global(mod, "accesslog-format"));
+	s->access_log_json = fmt && !strcmp(fmt, "json");
+	s->json_fields = xds_global_list(mod, "json-fields");
+	s->access_log_format =
+	    json_string_value(contour_conf_global(mod, "accesslog-format-string"));
+	if (s->access_log_format && !*s->access_log_format)
+		s->access_log_format = NULL;
+	s->globals = 1;
+}
+
 xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
                               const xds_settings_t *settings, const xds_snapshot_t *prev)
 {
@@ -430,6 +562,8 @@ xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
 		b.set.http_access_log = "/dev/stdout";
 	if (!b.set.https_access_log)
 		b.set.https_access_log = "/dev/stdout";
+	if (!b.set.globals)
+		xds_settings_globals(mod, &b.set);
 
 	if (xds_translate_clusters(&b) || xds_translate_endpoints(&b) || xds_translate_routes(&b) ||
 	    xds_translate_listeners(&b) || xds_translate_secrets(&b) || xds_translate_runtime(&b) ||

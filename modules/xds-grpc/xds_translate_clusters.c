@@ -65,8 +65,22 @@ static void xds_cluster_health_check(xpb_t *w, const contour_dag_cluster_t *c)
 	xpb_end(w, m);
 }
 
-static void xds_cluster_breakers(xpb_t *w, const contour_dag_circuit_breakers_t *cb)
+static void xds_cluster_breakers(xpb_t *w, const contour_dag_circuit_breakers_t *svc,
+                                 const xds_settings_t *set)
 {
+	/* the global defaults fill what the Service's annotations leave at 0,
+	 * as upstream's serviceCircuitBreakerPolicy */
+	contour_dag_circuit_breakers_t merged = *svc, *cb = &merged;
+	if (!cb->max_connections)
+		cb->max_connections = set->cb_max_connections;
+	if (!cb->max_pending_requests)
+		cb->max_pending_requests = set->cb_max_pending_requests;
+	if (!cb->max_requests)
+		cb->max_requests = set->cb_max_requests;
+	if (!cb->max_retries)
+		cb->max_retries = set->cb_max_retries;
+	if (!cb->per_host_max_connections)
+		cb->per_host_max_connections = set->cb_per_host_max_connections;
 	if (!cb->max_connections && !cb->max_pending_requests && !cb->max_requests &&
 	    !cb->max_retries && !cb->per_host_max_connections)
 		return;
@@ -108,19 +122,24 @@ static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2)
 	xpb_end(w, ts);
 }
 
-static void xds_cluster_protocol_options(xpb_t *w, const contour_dag_cluster_t *c, int h2)
+static void xds_cluster_protocol_options(xpb_t *w, const contour_dag_cluster_t *c, int h2,
+                                         int64_t max_requests)
 {
 	int idle = c->idle_connection_timeout_ms != CONTOUR_DAG_TIMEOUT_DEFAULT;
-	if (!h2 && !idle)
+	if (!h2 && !idle && max_requests < 0)
 		return;
 	size_t e = xpb_begin(w, 36);
 	xpb_str(w, 1, "envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
 	xpb_any_t any =
 	    xpb_any_begin(w, 2, "envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
-	if (idle) {
+	if (idle || max_requests >= 0) {
 		size_t m = xpb_begin(w, 1);
-		xpb_duration_ms(
-		    w, 1, c->idle_connection_timeout_ms < 0 ? 0 : c->idle_connection_timeout_ms);
+		if (idle)
+			xpb_duration_ms(
+			    w, 1,
+			    c->idle_connection_timeout_ms < 0 ? 0 : c->idle_connection_timeout_ms);
+		if (max_requests >= 0)
+			xpb_u32value(w, 6, (uint32_t)max_requests);
 		xpb_end(w, m);
 	}
 	size_t ex = xpb_begin(w, 3);
@@ -167,14 +186,18 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_eds_name(svc, eds, sizeof(eds));
 
 	xpb_str(w, 1, name);
-	xpb_uint_always(w, 2, svc->external_name ? 1 : 3); /* STRICT_DNS or EDS */
+	/* STRICT_DNS (LOGICAL_DNS for the ALL family) or EDS */
+	xpb_uint_always(w, 2, svc->external_name ? (b->set.dns_lookup_family == 4 ? 2 : 1) : 3);
 	if (!svc->external_name) {
 		size_t m = xpb_begin(w, 3);
 		xds_pb_config_source(w, 1);
 		xpb_str(w, 2, eds);
 		xpb_end(w, m);
 	}
-	xpb_duration_ms(w, 4, 2000);
+	/* Envoy requires connect_timeout > 0: "infinity" keeps the default */
+	xpb_duration_ms(w, 4, b->set.connect_timeout > 0 ? b->set.connect_timeout : 2000);
+	if (b->set.per_connection_buffer_limit_bytes >= 0)
+		xpb_u32value(w, 5, (uint32_t)b->set.per_connection_buffer_limit_bytes);
 	static const unsigned lb[] = {
 	    [CONTOUR_DAG_LB_ROUND_ROBIN] = 0,  [CONTOUR_DAG_LB_WEIGHTED_LEAST_REQUEST] = 1,
 	    [CONTOUR_DAG_LB_RANDOM] = 3,       [CONTOUR_DAG_LB_COOKIE] = 2,
@@ -183,7 +206,8 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xpb_uint(w, 6, (unsigned)c->lb_strategy < 5 ? lb[c->lb_strategy] : 0);
 	if (c->health_check)
 		xds_cluster_health_check(w, c);
-	xds_cluster_breakers(w, &c->circuit_breakers);
+	xds_cluster_breakers(w, &c->circuit_breakers, &b->set);
+	xpb_uint(w, 17, b->set.dns_lookup_family);
 	if (tls || h2)
 		xds_cluster_tls(w, c, h2);
 	/* common_lb_config: healthy_panic_threshold 0% (an empty Percent) */
@@ -212,7 +236,7 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 		xpb_end(w, le);
 		xpb_end(w, la);
 	}
-	xds_cluster_protocol_options(w, c, h2 || h2c);
+	xds_cluster_protocol_options(w, c, h2 || h2c, b->set.max_requests_per_connection);
 	if (c->slow_start)
 		xds_cluster_slow_start(w, c);
 	return xds_build_add(b, XDS_CLUSTER, name);

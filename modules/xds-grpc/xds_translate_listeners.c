@@ -6,6 +6,7 @@
  * and StatsListeners/AdminListener build them with default settings. */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,20 +86,11 @@ static void xds_http_filter_begin_end_empty(xpb_t *w, const char *name, const ch
 	xpb_end(w, f);
 }
 
-static void xds_default_filters(xpb_t *w, int misdirected)
+/* upstream's compressor filter, gzip with its content types */
+static void xds_compressor_filter(xpb_t *w)
 {
 	size_t f;
 	xpb_any_t any;
-	if (misdirected) {
-		f = xpb_begin(w, 5);
-		xpb_str(w, 1, XDS_LUA_NAME);
-		any = xpb_any_begin(w, 4, XDS_LUA_TYPE);
-		size_t ds = xpb_begin(w, 3);
-		xpb_str_always(w, 3, xds_misdirected_lua);
-		xpb_end(w, ds);
-		xpb_any_end(w, any);
-		xpb_end(w, f);
-	}
 	f = xpb_begin(w, 5);
 	xpb_str(w, 1, "envoy.filters.http.compressor");
 	any = xpb_any_begin(w, 4, "envoy.extensions.filters.http.compressor.v3.Compressor");
@@ -114,7 +106,24 @@ static void xds_default_filters(xpb_t *w, int misdirected)
 	xpb_end(w, rd);
 	xpb_any_end(w, any);
 	xpb_end(w, f);
+}
 
+static void xds_default_filters(const xds_settings_t *set, xpb_t *w, int misdirected)
+{
+	size_t f;
+	xpb_any_t any;
+	if (misdirected) {
+		f = xpb_begin(w, 5);
+		xpb_str(w, 1, XDS_LUA_NAME);
+		any = xpb_any_begin(w, 4, XDS_LUA_TYPE);
+		size_t ds = xpb_begin(w, 3);
+		xpb_str_always(w, 3, xds_misdirected_lua);
+		xpb_end(w, ds);
+		xpb_any_end(w, any);
+		xpb_end(w, f);
+	}
+	if (set->compression)
+		xds_compressor_filter(w);
 	xds_http_filter_begin_end_empty(w, "envoy.filters.http.grpc_web",
 	                                "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb");
 	f = xpb_begin(w, 5);
@@ -142,26 +151,222 @@ static void xds_default_filters(xpb_t *w, int misdirected)
 	                                "envoy.extensions.filters.http.router.v3.Router");
 }
 
+/* A timeout setting: omitted when unset (Envoy's default), a zero
+ * Duration when disabled, as upstream's envoy.Timeout(). */
+static void xds_timeout(xpb_t *w, uint32_t field, int64_t ms)
+{
+	if (ms == XDS_DUR_UNSET)
+		return;
+	xpb_duration_ms(w, field, ms == XDS_DUR_DISABLED ? 0 : ms);
+}
+
+/* upstream's jsonFields: JSON access log fields with a canonical Envoy
+ * operator; any other name is its upper-cased operator, "k=v" is taken
+ * as is */
+static const char *const xds_json_known[][2] = {
+    {"@timestamp", "%START_TIME%"},
+    {"ts", "%START_TIME%"},
+    {"authority", "%REQ(:AUTHORITY)%"},
+    {"method", "%REQ(:METHOD)%"},
+    {"path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"},
+    {"request_id", "%REQ(X-REQUEST-ID)%"},
+    {"uber_trace_id", "%REQ(UBER-TRACE-ID)%"},
+    {"upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"},
+    {"user_agent", "%REQ(USER-AGENT)%"},
+    {"x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"},
+    {"x_trace_id", "%REQ(X-TRACE-ID)%"},
+    {"tls_ja3_fingerprint", "%TLS_JA3_FINGERPRINT%"},
+    {"tls_ja4_fingerprint", "%TLS_JA4_FINGERPRINT%"},
+    {"contour_config_kind", "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.kind)%"},
+    {"contour_config_namespace",
+     "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.namespace)%"},
+    {"contour_config_name", "%METADATA(ROUTE:envoy.access_loggers.file:io.projectcontour.name)%"},
+};
+
+/* upstream's DefaultAccessLogJSONFields */
+static const char *const xds_json_default_fields[] = {
+    "@timestamp",
+    "authority",
+    "bytes_received",
+    "bytes_sent",
+    "downstream_local_address",
+    "downstream_remote_address",
+    "duration",
+    "method",
+    "path",
+    "protocol",
+    "request_id",
+    "requested_server_name",
+    "response_code",
+    "response_flags",
+    "uber_trace_id",
+    "upstream_cluster",
+    "upstream_host",
+    "upstream_local_address",
+    "upstream_service_time",
+    "user_agent",
+    "x_forwarded_for",
+    "grpc_status",
+    "grpc_status_number",
+};
+
+#define XDS_JSON_MAX 64
+
+typedef struct xds_json_field {
+	char key[96];
+	char op[160];
+} xds_json_field_t;
+
+/* Add name (or "key=value") to f[0..*n), sorted by key as Go's
+ * deterministic map encoding, a later duplicate replacing the earlier. */
+static void xds_json_field_add(xds_json_field_t *f, size_t *n, const char *name)
+{
+	xds_json_field_t e;
+	const char *eq = strchr(name, '=');
+	if (eq) {
+		snprintf(e.key, sizeof(e.key), "%.*s", (int)(eq - name), name);
+		snprintf(e.op, sizeof(e.op), "%s", eq + 1);
+	} else {
+		snprintf(e.key, sizeof(e.key), "%s", name);
+		e.op[0] = 0;
+		for (size_t i = 0; i < sizeof(xds_json_known) / sizeof(*xds_json_known); i++)
+			if (!strcmp(name, xds_json_known[i][0]))
+				snprintf(e.op, sizeof(e.op), "%s", xds_json_known[i][1]);
+		if (!e.op[0]) {
+			size_t k = 0;
+			e.op[k++] = '%';
+			for (const char *p = name; *p && k < sizeof(e.op) - 2; p++)
+				e.op[k++] = (char)toupper((unsigned char)*p);
+			e.op[k++] = '%';
+			e.op[k] = 0;
+		}
+	}
+	if (!e.key[0] || !e.op[0])
+		return;
+	size_t j = 0;
+	while (j < *n && strcmp(f[j].key, e.key) < 0)
+		j++;
+	if (j < *n && !strcmp(f[j].key, e.key)) {
+		f[j] = e;
+		return;
+	}
+	if (*n == XDS_JSON_MAX)
+		return;
+	memmove(&f[j + 1], &f[j], (*n - j) * sizeof(*f));
+	f[j] = e;
+	(*n)++;
+}
+
+/* SubstitutionFormatString.json_format: a Struct of field -> operator */
+static void xds_json_format(xpb_t *w, uint32_t field, const json_t *fields)
+{
+	xds_json_field_t f[XDS_JSON_MAX];
+	size_t n = 0;
+	if (fields) {
+		size_t i;
+		const json_t *v;
+		json_array_foreach(fields, i, v)
+		{
+			if (json_is_string(v))
+				xds_json_field_add(f, &n, json_string_value(v));
+		}
+	} else {
+		for (size_t i = 0;
+		     i < sizeof(xds_json_default_fields) / sizeof(*xds_json_default_fields); i++)
+			xds_json_field_add(f, &n, xds_json_default_fields[i]);
+	}
+	size_t st = xpb_begin(w, field);
+	for (size_t i = 0; i < n; i++) {
+		size_t ent = xpb_begin(w, 1);
+		xpb_str_always(w, 1, f[i].key);
+		size_t val = xpb_begin(w, 2);
+		xpb_str_always(w, 3, f[i].op);
+		xpb_end(w, val);
+		xpb_end(w, ent);
+	}
+	xpb_end(w, st);
+}
+
+/* upstream's filterOnlyErrors: status >= min, or any response flag */
+static void xds_access_log_filter(xpb_t *w, uint32_t field, uint32_t min)
+{
+	size_t flt = xpb_begin(w, field);
+	size_t orf = xpb_begin(w, 7);
+	size_t a = xpb_begin(w, 1);
+	size_t sc = xpb_begin(w, 1);
+	size_t cmp = xpb_begin(w, 1);
+	xpb_uint(w, 1, 1); /* GE */
+	size_t v = xpb_begin(w, 2);
+	xpb_uint(w, 2, min);
+	xpb_str(w, 3, "contour.accesslog.filter.status_code");
+	xpb_end(w, v);
+	xpb_end(w, cmp);
+	xpb_end(w, sc);
+	xpb_end(w, a);
+	a = xpb_begin(w, 1);
+	xpb_empty(w, 9);
+	xpb_end(w, a);
+	xpb_end(w, orf);
+	xpb_end(w, flt);
+}
+
+/* The file access log of Contour's listeners: accesslog-level picks the
+ * filter (or none at all), accesslog-format json a Struct format,
+ * accesslog-format-string a text format. (The formatter extensions
+ * upstream adds for REQ_WITHOUT_QUERY and METADATA are not generated.) */
+static void xds_access_log(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *path)
+{
+	if (set->access_log_level == 3)
+		return;
+	if (!set->access_log_json && !set->access_log_format && !set->access_log_level) {
+		xds_pb_file_access_log(w, field, path);
+		return;
+	}
+	size_t al = xpb_begin(w, field);
+	xpb_str(w, 1, "envoy.access_loggers.file");
+	if (set->access_log_level == 1 || set->access_log_level == 2)
+		xds_access_log_filter(w, 2, set->access_log_level == 1 ? 300 : 500);
+	xpb_any_t any =
+	    xpb_any_begin(w, 4, "envoy.extensions.access_loggers.file.v3.FileAccessLog");
+	xpb_str(w, 1, path);
+	if (set->access_log_json) {
+		size_t lf = xpb_begin(w, 5);
+		xds_json_format(w, 2, set->json_fields);
+		xpb_bool(w, 3, 1); /* omit_empty_values */
+		xpb_end(w, lf);
+	} else if (set->access_log_format) {
+		size_t lf = xpb_begin(w, 5);
+		size_t ds = xpb_begin(w, 5); /* text_format_source */
+		xpb_str_always(w, 3, set->access_log_format);
+		xpb_end(w, ds);
+		xpb_end(w, lf);
+	}
+	xpb_any_end(w, any);
+	xpb_end(w, al);
+}
+
 /* A Filter holding upstream's HTTP connection manager for Contour's
  * listeners, at `field` of the enclosing FilterChain. */
-static void xds_hcm(xpb_t *w, uint32_t field, const char *rds, const char *stat_prefix,
-                    int misdirected, const char *access_log,
+static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *rds,
+                    const char *stat_prefix, int misdirected, const char *access_log,
                     const contour_dag_client_validation_t *cv)
 {
 	size_t f = xpb_begin(w, field);
 	xpb_str(w, 1, XDS_HCM_NAME);
 	xpb_any_t any = xpb_any_begin(w, 4, XDS_HCM_TYPE);
+	xpb_uint(w, 1, set->codec);
 	xpb_str(w, 2, stat_prefix);
 	size_t r = xpb_begin(w, 3);
 	xds_pb_config_source(w, 1);
 	xpb_str(w, 2, rds);
 	xpb_end(w, r);
-	xds_default_filters(w, misdirected);
+	xds_default_filters(set, w, misdirected);
 	size_t h1 = xpb_begin(w, 8);
 	xpb_bool(w, 2, 1); /* accept_http_10 */
-	xpb_bool(w, 6, 1); /* allow_chunked_length */
+	xpb_bool(w, 6, set->allow_chunked_length);
 	xpb_end(w, h1);
-	xds_pb_file_access_log(w, 13, access_log);
+	xds_timeout(w, 12, set->drain_timeout);
+	xds_access_log(set, w, 13, access_log);
 	xpb_boolvalue(w, 14, 1); /* use_remote_address */
 	if (cv && (cv->forward.subject || cv->forward.cert || cv->forward.chain ||
 	           cv->forward.dns || cv->forward.uri)) {
@@ -174,12 +379,19 @@ static void xds_hcm(xpb_t *w, uint32_t field, const char *rds, const char *stat_
 		xpb_bool(w, 6, cv->forward.chain);
 		xpb_end(w, cd);
 	}
+	xpb_uint(w, 19, set->num_trusted_hops);
+	xds_timeout(w, 24, set->stream_idle_timeout);
+	xds_timeout(w, 26, set->delayed_close_timeout);
+	xds_timeout(w, 28, set->request_timeout);
 	xpb_boolvalue(w, 30, 1); /* normalize_path */
 	xpb_bool(w, 32, 1);      /* preserve_external_request_id */
-	xpb_bool(w, 33, 1);      /* merge_slashes */
+	xpb_bool(w, 33, set->merge_slashes);
+	xpb_uint(w, 34, set->server_header);
 	size_t cp = xpb_begin(w, 35);
-	xpb_duration_ms(w, 1, 60000); /* connection idle timeout */
+	xds_timeout(w, 1, set->connection_idle_timeout);
+	xds_timeout(w, 3, set->max_connection_duration);
 	xpb_end(w, cp);
+	xpb_bool(w, 47, set->strip_trailing_host_dot);
 	xpb_any_end(w, any);
 	xpb_end(w, f);
 }
@@ -217,6 +429,18 @@ static unsigned xds_tls_version(const char *v)
 	return 0;
 }
 
+/* The strings of a JSON array (from the config) as a repeated field. */
+static void xds_str_list(xpb_t *w, uint32_t field, const json_t *list)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v))
+			xpb_str_always(w, field, json_string_value(v));
+	}
+}
+
 /* A transport socket with upstream's DownstreamTlsContext. */
 static void xds_downstream_tls(xds_build_t *b, xpb_t *w, const contour_dag_secret_t *secret,
                                unsigned minv, unsigned maxv,
@@ -231,16 +455,23 @@ static void xds_downstream_tls(xds_build_t *b, xpb_t *w, const contour_dag_secre
 	size_t tp = xpb_begin(w, 1);
 	xpb_uint(w, 1, minv);
 	xpb_uint(w, 2, maxv);
-	for (size_t i = 0; i < sizeof(xds_ciphers) / sizeof(*xds_ciphers); i++)
-		xpb_str_always(w, 3, xds_ciphers[i]);
+	if (b->set.cipher_suites)
+		xds_str_list(w, 3, b->set.cipher_suites);
+	else
+		for (size_t i = 0; i < sizeof(xds_ciphers) / sizeof(*xds_ciphers); i++)
+			xpb_str_always(w, 3, xds_ciphers[i]);
+	if (b->set.ecdh_curves)
+		xds_str_list(w, 4, b->set.ecdh_curves);
 	xpb_end(w, tp);
 	if (cv)
 		xds_pb_validation_context(w, 3, cv->ca ? cv->ca->ca : NULL, NULL, 0,
 		                          cv->skip_verify, cv->crl ? cv->crl->crl : NULL,
 		                          cv->crl_only_leaf);
 	if (alpn) {
-		xpb_str_always(w, 4, "h2");
-		xpb_str_always(w, 4, "http/1.1");
+		if (b->set.alpn_h2)
+			xpb_str_always(w, 4, "h2");
+		if (b->set.alpn_h1)
+			xpb_str_always(w, 4, "http/1.1");
 	}
 	size_t sc = xpb_begin(w, 6);
 	xpb_str(w, 1, sds);
@@ -279,7 +510,7 @@ static void xds_tcp_proxy(xds_build_t *b, xpb_t *w, const contour_dag_tcpproxy_t
 		const char *name = xds_cluster_name(b, tp->backends[last].cluster);
 		xpb_str_always(w, 2, name ? name : "");
 	}
-	xds_pb_file_access_log(w, 5, access_log);
+	xds_access_log(&b->set, w, 5, access_log);
 	xpb_duration_ms(w, 8, 9001000);
 	if (keep > 1) {
 		/* sorted by name, then weight */
@@ -333,16 +564,20 @@ static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_
 		xds_tcp_proxy(b, w, sv->tcpproxy, b->set.https_access_log);
 	} else {
 		snprintf(rds, sizeof(rds), "https/%s", sv->vhost.fqdn);
-		xds_hcm(w, 3, rds, "ingress_https", 1, b->set.https_access_log,
+		xds_hcm(&b->set, w, 3, rds, "ingress_https", 1, b->set.https_access_log,
 		        sv->client_validation);
 	}
 	if (sv->secret) {
+		/* a vhost may raise the global floor and lower the global
+		 * ceiling, never the reverse */
 		unsigned minv = xds_tls_version(sv->min_tls_version);
 		unsigned maxv = xds_tls_version(sv->max_tls_version);
-		if (minv < 3)
-			minv = 3;
-		if (!maxv || maxv > 4)
-			maxv = 4;
+		if (minv < b->set.tls_min)
+			minv = b->set.tls_min;
+		if (!maxv || maxv > b->set.tls_max)
+			maxv = b->set.tls_max;
+		if (maxv < minv) /* Envoy rejects min > max: the floor wins */
+			maxv = minv;
 		xds_downstream_tls(b, w, sv->secret, minv, maxv, sv->client_validation,
 		                   sv->tcpproxy == NULL);
 	}
@@ -355,9 +590,11 @@ static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhos
 	size_t m = xpb_begin(w, 1);
 	xpb_str(w, 9, "tls");
 	xpb_end(w, m);
-	xds_hcm(w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
+	xds_hcm(&b->set, w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
 	        sv->client_validation);
-	xds_downstream_tls(b, w, b->dag->fallback_secret, 3, 4, sv->client_validation, 1);
+	xds_downstream_tls(b, w, b->dag->fallback_secret, b->set.tls_min,
+	                   b->set.tls_max < b->set.tls_min ? b->set.tls_min : b->set.tls_max,
+	                   sv->client_validation, 1);
 	xpb_str(w, 7, "fallback-certificate");
 	xpb_end(w, fc);
 }
@@ -406,7 +643,7 @@ static int xds_ingress_http(xds_build_t *b)
 	xpb_str(w, 1, "ingress_http");
 	xds_pb_socket_address(w, 2, b->set.http_address, b->set.http_port);
 	size_t fc = xpb_begin(w, 3);
-	xds_hcm(w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
+	xds_hcm(&b->set, w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
 	xpb_end(w, fc);
 	xds_keepalive_options(w);
 	return xds_build_add(b, XDS_LISTENER, "ingress_http");

@@ -13,6 +13,7 @@
 
 #include "tests/unit/testutil.h"
 #include "modules/xds-grpc/xds_translate.h"
+#include "envoy/config/accesslog/v3/accesslog.pb-c.h"
 #include "envoy/config/cluster/v3/cluster.pb-c.h"
 #include "envoy/config/endpoint/v3/endpoint.pb-c.h"
 #include "envoy/config/listener/v3/listener.pb-c.h"
@@ -1108,6 +1109,329 @@ START_TEST(fallback_certificate)
 }
 END_TEST
 
+/* timeouts.*: the HCM of every HTTP listener and the clusters' connect
+ * timeout; "infinity" is a zero Duration, unset ones are omitted. */
+START_TEST(global_timeouts)
+{
+	xt_start_with("timeouts:\n  request-timeout: 30s\n  connection-idle-timeout: infinity\n"
+	              "  stream-idle-timeout: 5m\n  max-connection-duration: 1h\n"
+	              "  delayed-close-timeout: 2s\n  connection-shutdown-grace-period: 10s\n"
+	              "  connect-timeout: 5s\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME)
+	           XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *hs[] = {xt_hcm(xt_listener("ingress_http")->filter_chains[0]),
+	                   xt_hcm(xt_chain(xt_listener("ingress_https"), "tls.example.com"))};
+	for (size_t i = 0; i < 2; i++) {
+		const HCM *h = hs[i];
+		ck_assert_int_eq(xt_ms(h->request_timeout), 30000);
+		ck_assert_int_eq(xt_ms(h->common_http_protocol_options->idle_timeout), 0);
+		ck_assert_int_eq(xt_ms(h->stream_idle_timeout), 300000);
+		ck_assert_int_eq(xt_ms(h->common_http_protocol_options->max_connection_duration),
+		                 3600000);
+		ck_assert_int_eq(xt_ms(h->delayed_close_timeout), 2000);
+		ck_assert_int_eq(xt_ms(h->drain_timeout), 10000);
+	}
+	const Cluster *c = xt_cluster("roots/home/80/da39a3ee5e");
+	ck_assert_int_eq(xt_ms(c->connect_timeout), 5000);
+}
+END_TEST
+
+/* Without timeouts.*: idle 60s, the others left to Envoy. */
+START_TEST(global_timeouts_default)
+{
+	xt_run(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	ck_assert_int_eq(xt_ms(h->common_http_protocol_options->idle_timeout), 60000);
+	ck_assert_ptr_null(h->common_http_protocol_options->max_connection_duration);
+	ck_assert_ptr_null(h->request_timeout);
+	ck_assert_ptr_null(h->stream_idle_timeout);
+	ck_assert_ptr_null(h->delayed_close_timeout);
+	ck_assert_ptr_null(h->drain_timeout);
+	ck_assert_int_eq(xt_ms(xt_cluster("roots/home/80/da39a3ee5e")->connect_timeout), 2000);
+}
+END_TEST
+
+/* tls.*: the global floor and ceiling combined with each vhost's, the
+ * cipher list and the curves, also on the fallback chain. */
+START_TEST(global_tls)
+{
+	xt_start_with("tls:\n  minimum-protocol-version: \"1.3\"\n"
+	              "  cipher-suites: [ECDHE-RSA-AES256-GCM-SHA384]\n"
+	              "  ecdh-curves: [X25519, P-256]\n"
+	              "  fallback-certificate: {namespace: projectcontour, name: fallback}\n");
+	xt_put(
+	    "apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	    "metadata: {namespace: projectcontour, name: fallback}\n"
+	    "spec: {delegations: [{secretName: fallback, targetNamespaces: [\"*\"]}]}\n" XT_TLSROOT(
+	        "low", "low.example.com",
+	        "{secretName: tls-cert, minimumProtocolVersion: \"1.2\","
+	        " enableFallbackCertificate: true}",
+	        XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const Listener *l = xt_listener("ingress_https");
+	ck_assert_uint_eq(l->n_filter_chains, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+		    xt_dtls(l->filter_chains[i])->common_tls_context->tls_params;
+		/* the vhost asks for 1.2, the global floor is 1.3 */
+		ck_assert_int_eq(tp->tls_minimum_protocol_version, 4);
+		ck_assert_int_eq(tp->tls_maximum_protocol_version, 4);
+		ck_assert_uint_eq(tp->n_cipher_suites, 1);
+		ck_assert_str_eq(tp->cipher_suites[0], "ECDHE-RSA-AES256-GCM-SHA384");
+		ck_assert_uint_eq(tp->n_ecdh_curves, 2);
+		ck_assert_str_eq(tp->ecdh_curves[0], "X25519");
+		ck_assert_str_eq(tp->ecdh_curves[1], "P-256");
+	}
+}
+END_TEST
+
+/* A global ceiling of 1.2 caps a vhost that does not ask for more; the
+ * default cipher list stays. */
+START_TEST(global_tls_ceiling)
+{
+	xt_start_with("tls:\n  maximum-protocol-version: \"1.2\"\n");
+	xt_put(XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+	    xt_dtls(xt_chain(xt_listener("ingress_https"), "tls.example.com"))
+	        ->common_tls_context->tls_params;
+	ck_assert_int_eq(tp->tls_minimum_protocol_version, 3);
+	ck_assert_int_eq(tp->tls_maximum_protocol_version, 3);
+	ck_assert_uint_eq(tp->n_cipher_suites, 4);
+	ck_assert_uint_eq(tp->n_ecdh_curves, 0);
+}
+END_TEST
+
+/* compression, default-http-versions and the HCM switches. */
+START_TEST(global_hcm_settings)
+{
+	xt_start_with("compression: {algorithm: disabled}\n"
+	              "default-http-versions: [\"HTTP/1.1\"]\n"
+	              "disableMergeSlashes: true\ndisableAllowChunkedLength: true\n"
+	              "serverHeaderTransformation: pass_through\n"
+	              "network: {num-trusted-hops: 2, strip-trailing-host-dot: true}\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME)
+	           XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const FilterChain *fc = xt_chain(xt_listener("ingress_https"), "tls.example.com");
+	const HCM *hs[] = {xt_hcm(xt_listener("ingress_http")->filter_chains[0]), xt_hcm(fc)};
+	for (size_t i = 0; i < 2; i++) {
+		const HCM *h = hs[i];
+		ck_assert_int_eq(h->codec_type, 1); /* HTTP1 */
+		for (size_t k = 0; k < h->n_http_filters; k++)
+			ck_assert_str_ne(h->http_filters[k]->name, "envoy.filters.http.compressor");
+		ck_assert(!h->merge_slashes);
+		ck_assert(!h->http_protocol_options->allow_chunked_length);
+		ck_assert(h->http_protocol_options->accept_http_10);
+		ck_assert_int_eq(h->server_header_transformation, 2);
+		ck_assert_uint_eq(h->xff_num_trusted_hops, 2);
+		ck_assert(h->strip_trailing_host_dot);
+	}
+	ck_assert_uint_eq(hs[1]->n_http_filters, 8); /* misdirected lua, no compressor */
+	const DownstreamTls *dt = xt_dtls(fc);
+	ck_assert_uint_eq(dt->common_tls_context->n_alpn_protocols, 1);
+	ck_assert_str_eq(dt->common_tls_context->alpn_protocols[0], "http/1.1");
+}
+END_TEST
+
+/* The defaults of the same settings. */
+START_TEST(global_hcm_defaults)
+{
+	xt_run(XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}", XT_HOME));
+	const HCM *h = xt_hcm(xt_chain(xt_listener("ingress_https"), "tls.example.com"));
+	ck_assert_int_eq(h->codec_type, 0); /* AUTO */
+	ck_assert_str_eq(h->http_filters[1]->name, "envoy.filters.http.compressor");
+	ck_assert(h->merge_slashes);
+	ck_assert(h->http_protocol_options->allow_chunked_length);
+	ck_assert_int_eq(h->server_header_transformation, 0);
+	ck_assert_uint_eq(h->xff_num_trusted_hops, 0);
+	ck_assert(!h->strip_trailing_host_dot);
+}
+END_TEST
+
+/* Only HTTP/2: ALPN h2 alone and the HTTP2 codec. */
+START_TEST(global_http2_only)
+{
+	xt_start_with("default-http-versions: [\"HTTP/2\"]\n");
+	xt_put(XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const FilterChain *fc = xt_chain(xt_listener("ingress_https"), "tls.example.com");
+	ck_assert_int_eq(xt_hcm(fc)->codec_type, 2);
+	const DownstreamTls *dt = xt_dtls(fc);
+	ck_assert_uint_eq(dt->common_tls_context->n_alpn_protocols, 1);
+	ck_assert_str_eq(dt->common_tls_context->alpn_protocols[0], "h2");
+}
+END_TEST
+
+/* cluster.*: DNS family, buffer limit, requests per connection (which
+ * brings the protocol options with explicit HTTP/1), and the global
+ * circuit breakers under each Service's annotations. */
+START_TEST(global_cluster_settings)
+{
+	xt_start_with("cluster:\n  dns-lookup-family: v6\n  max-requests-per-connection: 7\n"
+	              "  per-connection-buffer-limit-bytes: 32768\n"
+	              "  circuit-breakers: {maxConnections: 100, maxRequests: 50}\n");
+	xt_put("apiVersion: v1\nkind: Service\n"
+	       "metadata:\n  namespace: roots\n  name: limited\n"
+	       "  annotations: {projectcontour.io/max-connections: \"9\"}\n"
+	       "spec: {ports: [{port: 80, protocol: TCP}]}\n" XT_ROOT(
+	           "cl", "cl.example.com",
+	           "[{services: [{name: home, port: 80}]},"
+	           " {conditions: [{prefix: /l}], services: [{name: limited, port: 80}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const Cluster *c = xt_cluster("roots/home/80/da39a3ee5e");
+	ck_assert_int_eq(c->dns_lookup_family, 2); /* V6_ONLY */
+	ck_assert_uint_eq(c->per_connection_buffer_limit_bytes->value, 32768);
+	ck_assert_uint_eq(c->circuit_breakers->thresholds[0]->max_connections->value, 100);
+	ck_assert_uint_eq(c->circuit_breakers->thresholds[0]->max_requests->value, 50);
+	ck_assert_ptr_null(c->circuit_breakers->thresholds[0]->max_retries);
+	ck_assert_ptr_null(c->circuit_breakers->per_host_thresholds[0]->max_connections);
+	ck_assert_uint_eq(c->n_typed_extension_protocol_options, 1);
+	const Envoy__Extensions__Upstreams__Http__V3__HttpProtocolOptions *po =
+	    xt_any(c->typed_extension_protocol_options[0]->value,
+	           &envoy__extensions__upstreams__http__v3__http_protocol_options__descriptor);
+	ck_assert_uint_eq(po->common_http_protocol_options->max_requests_per_connection->value, 7);
+	ck_assert_ptr_null(po->common_http_protocol_options->idle_timeout);
+	ck_assert_int_eq(po->explicit_http_config->protocol_config_case, 1);
+	const Cluster *lim = xt_cluster("roots/limited/80/da39a3ee5e");
+	ck_assert_uint_eq(lim->circuit_breakers->thresholds[0]->max_connections->value, 9);
+	ck_assert_uint_eq(lim->circuit_breakers->thresholds[0]->max_requests->value, 50);
+}
+END_TEST
+
+typedef Envoy__Extensions__AccessLoggers__File__V3__FileAccessLog FileAccessLog;
+
+static const FileAccessLog *xt_file_log(const Envoy__Config__Accesslog__V3__AccessLog *al)
+{
+	ck_assert_str_eq(al->name, "envoy.access_loggers.file");
+	return xt_any(al->typed_config,
+	              &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor);
+}
+
+static const char *xt_struct_str(const Google__Protobuf__Struct *st, const char *key)
+{
+	for (size_t i = 0; i < st->n_fields; i++)
+		if (!strcmp(st->fields[i]->key, key)) {
+			ck_assert_int_eq(st->fields[i]->value->kind_case,
+			                 GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE);
+			return st->fields[i]->value->string_value;
+		}
+	return NULL;
+}
+
+/* accesslog-format json with json-fields, accesslog-level error: a Struct
+ * format and upstream's status >= 300 or response-flag filter, on HCMs
+ * and tcp proxies alike. */
+START_TEST(global_access_log_json)
+{
+	xt_start_with("accesslog-format: json\naccesslog-level: error\n"
+	              "json-fields: [\"@timestamp\", method, duration, \"x=%REQ(X)%\"]\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	ck_assert_uint_eq(h->n_access_log, 1);
+	const Envoy__Config__Accesslog__V3__AccessLog *al = h->access_log[0];
+	ck_assert_ptr_nonnull(al->filter);
+	ck_assert_int_eq(
+	    al->filter->filter_specifier_case,
+	    ENVOY__CONFIG__ACCESSLOG__V3__ACCESS_LOG_FILTER__FILTER_SPECIFIER_OR_FILTER);
+	ck_assert_uint_eq(al->filter->or_filter->n_filters, 2);
+	const Envoy__Config__Accesslog__V3__ComparisonFilter *cmp =
+	    al->filter->or_filter->filters[0]->status_code_filter->comparison;
+	ck_assert_int_eq(cmp->op, ENVOY__CONFIG__ACCESSLOG__V3__COMPARISON_FILTER__OP__GE);
+	ck_assert_uint_eq(cmp->value->default_value, 300);
+	ck_assert_str_eq(cmp->value->runtime_key, "contour.accesslog.filter.status_code");
+	ck_assert_ptr_nonnull(al->filter->or_filter->filters[1]->response_flag_filter);
+	const FileAccessLog *fl = xt_file_log(al);
+	ck_assert_str_eq(fl->path, "/dev/stdout");
+	ck_assert_ptr_nonnull(fl->log_format);
+	ck_assert(fl->log_format->omit_empty_values);
+	const Google__Protobuf__Struct *st = fl->log_format->json_format;
+	ck_assert_ptr_nonnull(st);
+	ck_assert_uint_eq(st->n_fields, 4);
+	ck_assert_str_eq(xt_struct_str(st, "@timestamp"), "%START_TIME%");
+	ck_assert_str_eq(xt_struct_str(st, "method"), "%REQ(:METHOD)%");
+	ck_assert_str_eq(xt_struct_str(st, "duration"), "%DURATION%");
+	ck_assert_str_eq(xt_struct_str(st, "x"), "%REQ(X)%");
+}
+END_TEST
+
+/* json with the default field list; critical: status >= 500 */
+START_TEST(global_access_log_defaults_json)
+{
+	xt_start_with("accesslog-format: json\naccesslog-level: critical\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	const Envoy__Config__Accesslog__V3__AccessLog *al = h->access_log[0];
+	ck_assert_uint_eq(
+	    al->filter->or_filter->filters[0]->status_code_filter->comparison->value->default_value,
+	    500);
+	const Google__Protobuf__Struct *st = xt_file_log(al)->log_format->json_format;
+	ck_assert_uint_eq(st->n_fields, 23);
+	ck_assert_str_eq(xt_struct_str(st, "path"), "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%");
+	ck_assert_str_eq(xt_struct_str(st, "response_code"), "%RESPONSE_CODE%");
+	/* keys sorted, as Go's deterministic encoding */
+	for (size_t i = 1; i < st->n_fields; i++)
+		ck_assert_int_lt(strcmp(st->fields[i - 1]->key, st->fields[i]->key), 0);
+}
+END_TEST
+
+/* accesslog-level disabled: no access log at all; info (default): the
+ * plain file log without filter or format. */
+START_TEST(global_access_log_levels)
+{
+	xt_start_with("accesslog-level: disabled\n");
+	xt_put(XT_ROOT(
+	    "basic", "basic.example.com",
+	    XT_HOME) "---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"
+	             "metadata: {namespace: roots, name: pass}\n"
+	             "spec:\n  virtualhost: {fqdn: pass.example.com, tls: {passthrough: true}}\n"
+	             "  tcpproxy: {services: [{name: secure, port: 443}]}\n");
+	xt_translate();
+	xt_check_snapshot();
+	ck_assert_uint_eq(xt_hcm(xt_listener("ingress_http")->filter_chains[0])->n_access_log, 0);
+	ck_assert_uint_eq(
+	    xt_tcp(xt_chain(xt_listener("ingress_https"), "pass.example.com"))->n_access_log, 0);
+}
+END_TEST
+
+START_TEST(global_access_log_info)
+{
+	xt_run(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	ck_assert_uint_eq(h->n_access_log, 1);
+	ck_assert_ptr_null(h->access_log[0]->filter);
+	ck_assert_ptr_null(xt_file_log(h->access_log[0])->log_format);
+}
+END_TEST
+
+/* accesslog-format-string: a text format source */
+START_TEST(global_access_log_format_string)
+{
+	xt_start_with("accesslog-format-string: \"%START_TIME% %REQ(:METHOD)%\\n\"\n");
+	xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+	xt_translate();
+	xt_check_snapshot();
+	const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+	const FileAccessLog *fl = xt_file_log(h->access_log[0]);
+	ck_assert_ptr_null(h->access_log[0]->filter);
+	ck_assert_ptr_nonnull(fl->log_format);
+	ck_assert_ptr_nonnull(fl->log_format->text_format_source);
+	ck_assert_str_eq(fl->log_format->text_format_source->inline_string,
+	                 "%START_TIME% %REQ(:METHOD)%\n");
+}
+END_TEST
+
 START_TEST(health_checks_and_breakers)
 {
 	xt_start();
@@ -1348,6 +1672,19 @@ int main(void)
 	tcase_add_test(tc, health_checks_and_breakers);
 	tcase_add_test(tc, cors_policy);
 	tcase_add_test(tc, ip_filters);
+	tcase_add_test(tc, global_timeouts);
+	tcase_add_test(tc, global_timeouts_default);
+	tcase_add_test(tc, global_tls);
+	tcase_add_test(tc, global_tls_ceiling);
+	tcase_add_test(tc, global_hcm_settings);
+	tcase_add_test(tc, global_hcm_defaults);
+	tcase_add_test(tc, global_http2_only);
+	tcase_add_test(tc, global_cluster_settings);
+	tcase_add_test(tc, global_access_log_json);
+	tcase_add_test(tc, global_access_log_defaults_json);
+	tcase_add_test(tc, global_access_log_levels);
+	tcase_add_test(tc, global_access_log_info);
+	tcase_add_test(tc, global_access_log_format_string);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("examples");
