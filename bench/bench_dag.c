@@ -36,23 +36,10 @@ static int cmp_double(const void *a, const void *b)
 
 int main(void)
 {
-	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_WARN);
-	core_t *core = core_new(NULL);
-	json_t *errors = json_array();
-	const char *conf_text = "modules: [{name: tls-delegation}, {name: httpproxy}]\n";
-	if (core_conf_load_buf(conf_text, strlen(conf_text), "bench", &core->conf, errors) !=
-	        CONTOUR_EOK ||
-	    core_loader_load_all(core, errors) != CONTOUR_EOK) {
-		fprintf(stderr, "bench_dag: %s\n(set CONTOUR_MODULE_PATH to the built modules)\n",
-		        json_string_value(json_array_get(errors, 0)));
-		return 1;
-	}
-	contour_module_t feeder = {.core = core, .name = "bench", .state = CORE_MOD_INITIALISING};
 	contour_source_t *src = NULL;
-	contour_register_source(&feeder, "bench", &src);
-	if (core_modules_init_start(core) != CONTOUR_EOK)
+	core_t *core = bench_core_new("bench_dag", &src);
+	if (!core)
 		return 1;
-	feeder.state = CORE_MOD_STARTED;
 
 	double t0 = bench_now_ms();
 	bench_fill(src);
@@ -106,6 +93,5 @@ int main(void)
 	       "statuses, caches)\n",
 	       rss_first - rss_before, (rss_first - rss_before) * 1024.0 / NPROXIES);
 	core_free(core);
-	json_decref(errors);
 	return 0;
 }

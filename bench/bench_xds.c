@@ -26,23 +26,10 @@ static int cmp_double(const void *a, const void *b)
 
 int main(void)
 {
-	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_WARN);
-	core_t *core = core_new(NULL);
-	json_t *errors = json_array();
-	const char *conf_text = "modules: [{name: tls-delegation}, {name: httpproxy}]\n";
-	if (core_conf_load_buf(conf_text, strlen(conf_text), "bench", &core->conf, errors) !=
-	        CONTOUR_EOK ||
-	    core_loader_load_all(core, errors) != CONTOUR_EOK) {
-		fprintf(stderr, "bench_xds: %s\n(set CONTOUR_MODULE_PATH to the built modules)\n",
-		        json_string_value(json_array_get(errors, 0)));
-		return 1;
-	}
-	contour_module_t feeder = {.core = core, .name = "bench", .state = CORE_MOD_INITIALISING};
 	contour_source_t *src = NULL;
-	contour_register_source(&feeder, "bench", &src);
-	if (core_modules_init_start(core) != CONTOUR_EOK)
+	core_t *core = bench_core_new("bench_xds", &src);
+	if (!core)
 		return 1;
-	feeder.state = CORE_MOD_STARTED;
 	bench_fill(src);
 	contour_source_set_synced(src);
 	if (core_pipeline_build_now(core->pipeline) != CONTOUR_EOK)
@@ -75,7 +62,7 @@ int main(void)
 	       fresh[NRUNS / 2], NRUNS, fresh[0], fresh[NRUNS - 1]);
 	printf("same DAG again:    %.1f ms CPU median (versions kept: nothing changed)\n",
 	       again[NRUNS / 2]);
-	static const char *const names[XDS_NTYPES] = {"listeners", "routes", "clusters",
+	static const char *const names[XDS_NTYPES] = {"listeners", "routes",  "clusters",
 	                                              "endpoints", "secrets", "runtime"};
 	for (int t = 0; t < XDS_NTYPES; t++) {
 		size_t bytes = 0;
@@ -86,6 +73,5 @@ int main(void)
 	}
 	xds_snapshot_unref(prev);
 	core_free(core);
-	json_decref(errors);
 	return 0;
 }

@@ -153,3 +153,33 @@ void bench_fill(contour_source_t *src)
 	}
 }
 
+/* The feeding source's handle: registration needs a module in init. */
+static contour_module_t bench_feeder;
+
+core_t *bench_core_new(const char *prog, contour_source_t **src)
+{
+	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_WARN);
+	core_t *core = core_new(NULL);
+	json_t *errors = json_array();
+	const char *conf_text = "modules: [{name: tls-delegation}, {name: httpproxy}]\n";
+	if (!core ||
+	    core_conf_load_buf(conf_text, strlen(conf_text), "bench", &core->conf, errors) !=
+	        CONTOUR_EOK ||
+	    core_loader_load_all(core, errors) != CONTOUR_EOK) {
+		fprintf(stderr, "%s: %s\n(set CONTOUR_MODULE_PATH to the built modules)\n", prog,
+		        json_string_value(json_array_get(errors, 0)));
+		json_decref(errors);
+		core_free(core);
+		return NULL;
+	}
+	json_decref(errors);
+	bench_feeder =
+	    (contour_module_t){.core = core, .name = "bench", .state = CORE_MOD_INITIALISING};
+	if (contour_register_source(&bench_feeder, "bench", src) != CONTOUR_EOK ||
+	    core_modules_init_start(core) != CONTOUR_EOK) {
+		core_free(core);
+		return NULL;
+	}
+	bench_feeder.state = CORE_MOD_STARTED;
+	return core;
+}
