@@ -38,32 +38,6 @@ static const char *hp_services =
     "apiVersion: v1\nkind: Service\nmetadata: {namespace: marketing, name: site}\n"
     "spec: {ports: [{port: 80, protocol: TCP}]}\n";
 
-/* Stands in for the tls-delegation module: TLSCertificateDelegation objects
- * become DAG delegations before the httpproxy processor runs. */
-static int hp_test_delegate_one(const json_t *obj, void *ud)
-{
-	contour_dag_t *dag = ud;
-	const char *ns =
-	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-	size_t i, j;
-	json_t *d, *t;
-	json_array_foreach(json_object_get(json_object_get(obj, "spec"), "delegations"), i, d)
-	{
-		const char *secret = json_string_value(json_object_get(d, "secretName"));
-		json_array_foreach(json_object_get(d, "targetNamespaces"), j, t)
-		    contour_dag_delegate(dag, ns, secret, json_string_value(t));
-	}
-	return 0;
-}
-
-static int hp_test_delegations(contour_snapshot_t *building, void *ud)
-{
-	(void)ud;
-	contour_store_foreach(&fake, "projectcontour.io/v1", "TLSCertificateDelegation",
-	                      hp_test_delegate_one, contour_snapshot_dag(building));
-	return CONTOUR_EOK;
-}
-
 static void setup(void)
 {
 	core = core_new(NULL);
@@ -71,9 +45,7 @@ static void setup(void)
 	tu_log_capture_start();
 	fake = (contour_module_t){.core = core, .name = "t", .state = CORE_MOD_INITIALISING};
 	ck_assert_int_eq(contour_register_source(&fake, "src", &src), CONTOUR_EOK);
-	ck_assert_int_eq(contour_register_processor(&fake, "delegations", CONTOUR_ORDER_EARLY,
-	                                            hp_test_delegations, NULL),
-	                 CONTOUR_EOK);
+	ck_assert_int_eq(tu_register_delegations(&fake), CONTOUR_EOK);
 }
 
 static void teardown(void)
@@ -85,32 +57,12 @@ static void teardown(void)
 
 static void hp_put(const char *yaml)
 {
-	json_t *docs = NULL;
-	contour_yaml_error_t err;
-	int rc = contour_yaml_parse(yaml, strlen(yaml), &docs, NULL, &err);
-	ck_assert_msg(rc == CONTOUR_EOK, "yaml: %d: %s", err.line, err.message);
-	size_t i;
-	json_t *d;
-	json_array_foreach(docs, i, d)
-	{
-		ck_assert_int_eq(contour_store_put_new(src, json_incref(d)), CONTOUR_EOK);
-	}
-	json_decref(docs);
+	tu_put_docs(src, tu_yaml(yaml), 0);
 }
 
 static void hp_put_file(const char *fixture)
 {
-	json_t *docs = NULL;
-	contour_yaml_error_t err;
-	int rc = contour_yaml_parse_file(tu_fixture(fixture), &docs, NULL, &err);
-	ck_assert_msg(rc == CONTOUR_EOK, "%s: %s", fixture, err.message);
-	size_t i;
-	json_t *d;
-	json_array_foreach(docs, i, d)
-	{
-		ck_assert_int_eq(contour_store_put_new(src, json_incref(d)), CONTOUR_EOK);
-	}
-	json_decref(docs);
+	tu_put_docs(src, tu_yaml_file(tu_fixture(fixture)), 0);
 }
 
 /* Start the module with global settings (YAML, or NULL) and put the
@@ -1334,22 +1286,7 @@ END_TEST
  * into "default" (as kubectl applies them). */
 static void hp_put_manifest(const char *path)
 {
-	json_t *docs = NULL;
-	contour_yaml_error_t err;
-	int rc = contour_yaml_parse_file(path, &docs, NULL, &err);
-	ck_assert_msg(rc == CONTOUR_EOK, "%s: %s", path, err.message);
-	size_t i;
-	json_t *d;
-	json_array_foreach(docs, i, d)
-	{
-		const char *kind = json_string_value(json_object_get(d, "kind"));
-		json_t *meta = json_object_get(d, "metadata");
-		if (kind && strcmp(kind, "Namespace") && json_is_object(meta) &&
-		    !json_object_get(meta, "namespace"))
-			json_object_set_new(meta, "namespace", json_string("default"));
-		ck_assert_int_eq(contour_store_put_new(src, json_incref(d)), CONTOUR_EOK);
-	}
-	json_decref(docs);
+	tu_put_docs(src, tu_yaml_file(path), 1);
 }
 
 static int hp_count_status(const contour_object_key_t *key, const json_t *status, void *ud)

@@ -661,6 +661,9 @@ static void fill_upstream_registry(void)
 	static const char *const grpc_code[] = {"grpc_type", "grpc_service", "grpc_method",
 	                                        "grpc_code", NULL};
 	static const double rebuild_q[] = {0, .25, .5, .75, .9, .95, .99, 1};
+/* A positional table: omitted trailing fields are meant to be zero. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 	static const struct {
 		contour_metric_type_t type;
 		const char *name;
@@ -714,6 +717,7 @@ static void fill_upstream_registry(void)
 	     "A histogram.\nWith a \\ backslash and \"quotes\".", kind},
 	    {CONTOUR_METRIC_GAUGE, "contour_test_empty", "Labelled, never set.", kind},
 	};
+#pragma GCC diagnostic pop
 	contour_metric_t *m[sizeof(fams) / sizeof(fams[0])];
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
 		m[i] = reg(fams[i].type, fams[i].name, fams[i].help, fams[i].labels, fams[i].bounds,

@@ -161,6 +161,69 @@ core_conf_t *tu_conf(const char *yaml, json_t *errors)
 	return conf;
 }
 
+json_t *tu_yaml(const char *yaml)
+{
+	json_t *docs = NULL;
+	contour_yaml_error_t err = {0};
+	int rc = contour_yaml_parse(yaml, strlen(yaml), &docs, NULL, &err);
+	ck_assert_msg(rc == CONTOUR_EOK, "yaml: %d: %s", err.line, err.message);
+	return docs;
+}
+
+json_t *tu_yaml_file(const char *path)
+{
+	json_t *docs = NULL;
+	contour_yaml_error_t err = {0};
+	int rc = contour_yaml_parse_file(path, &docs, NULL, &err);
+	ck_assert_msg(rc == CONTOUR_EOK, "%s: %s", path, err.message);
+	return docs;
+}
+
+void tu_put_docs(contour_source_t *src, json_t *docs, int default_ns)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+	{
+		const char *kind = json_string_value(json_object_get(d, "kind"));
+		json_t *meta = json_object_get(d, "metadata");
+		if (default_ns && kind && strcmp(kind, "Namespace") && json_is_object(meta) &&
+		    !json_object_get(meta, "namespace"))
+			json_object_set_new(meta, "namespace", json_string("default"));
+		ck_assert_int_eq(contour_store_put_new(src, json_incref(d)), CONTOUR_EOK);
+	}
+	json_decref(docs);
+}
+
+static int tu_delegate_one(const json_t *obj, void *ud)
+{
+	contour_dag_t *dag = ud;
+	const char *ns =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	size_t i, j;
+	json_t *d, *t;
+	json_array_foreach(json_object_get(json_object_get(obj, "spec"), "delegations"), i, d)
+	{
+		const char *secret = json_string_value(json_object_get(d, "secretName"));
+		json_array_foreach(json_object_get(d, "targetNamespaces"), j, t)
+		    contour_dag_delegate(dag, ns, secret, json_string_value(t));
+	}
+	return 0;
+}
+
+static int tu_delegations(contour_snapshot_t *building, void *ud)
+{
+	contour_store_foreach(ud, "projectcontour.io/v1", "TLSCertificateDelegation",
+	                      tu_delegate_one, contour_snapshot_dag(building));
+	return CONTOUR_EOK;
+}
+
+int tu_register_delegations(contour_module_t *fake)
+{
+	return contour_register_processor(fake, "delegations", CONTOUR_ORDER_EARLY, tu_delegations,
+	                                  fake);
+}
+
 int tu_run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -35,6 +35,21 @@ void tu_log_capture_stop(void);
  * parse failure unless errors is non-NULL. */
 core_conf_t *tu_conf(const char *yaml, json_t *errors);
 
+/* Parse YAML text or a file into an array of documents (caller decrefs);
+ * ck_assert on a parse error. */
+json_t *tu_yaml(const char *yaml);
+json_t *tu_yaml_file(const char *path);
+/* Put every document into the store through src, and release docs. With
+ * default_ns, objects of namespaced kinds without a namespace go into
+ * "default", as kubectl applies them. */
+void tu_put_docs(contour_source_t *src, json_t *docs, int default_ns);
+/* Stands in for the tls-delegation module in suites that link another
+ * module's descriptor (two `contour_module` symbols cannot be linked
+ * together): registers through fake, which must be in init state, a
+ * processor at CONTOUR_ORDER_EARLY that turns TLSCertificateDelegation
+ * objects into DAG delegations. */
+int tu_register_delegations(contour_module_t *fake);
+
 /* Run a suite with CK_ENV-default settings; returns the exit status for main. */
 int tu_run_suite(Suite *s);
 
