@@ -18,7 +18,6 @@
 
 #include "modules/httpproxy/hp.h"
 
-
 static const char *hp_cond_str(const json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -529,57 +528,37 @@ int hp_regex_check(const char *re, char *err, size_t errlen)
  * hp_policy_route_conditions). */
 static int hp_cond_path_valid(const json_t *conds, int count, char *err, size_t errlen)
 {
-	int prefixes = 0, exacts = 0, regexes = 0;
+	/* The three path matchers, checked alike; only regexes compile. */
+	static const char *const kinds[] = {"prefix", "exact", "regex"};
+	int seen[3] = {0, 0, 0};
 	size_t i;
 	json_t *c;
 	char rerr[512];
 	json_array_foreach(conds, i, c)
 	{
-		const char *prefix = hp_cond_str(c, "prefix");
-		const char *exact = hp_cond_str(c, "exact");
-		const char *regex = hp_cond_str(c, "regex");
-		if (*prefix) {
-			prefixes++;
-			if (*prefix != '/') {
+		for (int k = 0; k < 3; k++) {
+			const char *v = hp_cond_str(c, kinds[k]);
+			if (!*v)
+				continue;
+			seen[k]++;
+			if (*v != '/') {
 				snprintf(err, errlen,
-				         "prefix conditions must start with /, %s was supplied",
-				         prefix);
+				         "%s conditions must start with /, %s was supplied",
+				         kinds[k], v);
 				return -1;
 			}
-		}
-		if (*exact) {
-			exacts++;
-			if (*exact != '/') {
-				snprintf(err, errlen,
-				         "exact conditions must start with /, %s was supplied",
-				         exact);
-				return -1;
-			}
-		}
-		if (*regex) {
-			regexes++;
-			if (*regex != '/') {
-				snprintf(err, errlen,
-				         "regex conditions must start with /, %s was supplied",
-				         regex);
-				return -1;
-			}
-			if (hp_regex_check(regex, rerr, sizeof(rerr)) < 0) {
-				snprintf(err, errlen, "supplied regex: %s invalid. error: %s",
-				         regex, rerr);
+			if (k == 2 && hp_regex_check(v, rerr, sizeof(rerr)) < 0) {
+				snprintf(err, errlen, "supplied regex: %s invalid. error: %s", v,
+				         rerr);
 				return -1;
 			}
 		}
 	}
-	if (count && prefixes + exacts + regexes > 1) {
-		snprintf(
-		    err, errlen,
-		    "more than one prefix, exact or regex is not allowed in a condition block");
-		return -1;
-	}
-	/* Inherited conditions are prefixes only, so even in a merged list more
-	 * than one exact/regex can only come from the route's own block. */
-	if (!count && exacts + regexes > 1) {
+	/* Inherited conditions are prefixes only, so in a merged list (count
+	 * 0) more than one exact/regex can only come from the route's own
+	 * block. */
+	int paths = count ? seen[0] + seen[1] + seen[2] : seen[1] + seen[2];
+	if (paths > 1) {
 		snprintf(
 		    err, errlen,
 		    "more than one prefix, exact or regex is not allowed in a condition block");
