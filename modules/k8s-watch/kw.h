@@ -1,0 +1,126 @@
+/* modules/k8s-watch/kw.h: what the k8s-watch files share.
+ *
+ * The module talks to the Kubernetes API with libcurl's multi interface
+ * driven by the core's libevent loop: no call on the loop ever blocks
+ * (the one exception is releasing the Lease from the module's stop hook,
+ * bounded by a short timeout, as the loop is already ending).
+ *
+ *   kw_conn.c      kubeconfig / in-cluster connection settings
+ *   kw_http.c      the HTTP client (requests and watch streams), Status bodies
+ *   kw_reflector.c list + watch of one resource kind into the store
+ *   kw_lease.c     leader election with a coordination.k8s.io/v1 Lease
+ *   kw_status.c    status write-back (HTTPProxy, Ingress), leader only
+ *   k8s-watch.c    the module entry point: schema, flags, wiring
+ *
+ * Ownership: every `_new` has a `_free` that accepts NULL; strings in the
+ * structs below are owned by the struct unless marked borrowed.
+ */
+#ifndef KW_H
+#define KW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <contour/module.h>
+
+/* ---- connection settings (kw_conn.c) ---- */
+
+typedef struct kw_conn {
+	char *server;      /* "https://host:port", no trailing slash */
+	char *ca_pem;      /* CA bundle (PEM text), or NULL: system roots */
+	int insecure_skip_verify;
+	char *tls_server_name; /* or NULL */
+	char *token;       /* bearer token, or NULL */
+	char *token_file;  /* re-read every minute when set */
+	char *cert_pem;    /* client certificate (PEM text), or NULL */
+	char *key_pem;     /* its private key: never logged */
+	char *namespace_;  /* context / service-account namespace, or NULL */
+} kw_conn_t;
+
+/* kw_conn_from_kubeconfig: read a kubeconfig (current-context; *-data and
+ * file paths, relative to the kubeconfig's folder). On error returns
+ * CONTOUR_ECONFIG with a message naming the file and the field in err. */
+int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t errlen);
+
+/* kw_conn_in_cluster: KUBERNETES_SERVICE_HOST/PORT, the service-account
+ * token file, CA and namespace under `dir` (NULL: the standard
+ * /var/run/secrets/kubernetes.io/serviceaccount). */
+int kw_conn_in_cluster(kw_conn_t *c, const char *dir, char *err, size_t errlen);
+
+void kw_conn_fini(kw_conn_t *c);
+
+/* ---- the HTTP client (kw_http.c) ---- */
+
+typedef struct kw_http kw_http_t;
+typedef struct kw_req kw_req_t;
+
+/* A finished request. body is NUL-terminated (len excludes the NUL),
+ * borrowed for the callback. status is 0 on a transport error, with
+ * `error` saying what happened; retry_after is the Retry-After header in
+ * seconds, or -1. */
+typedef struct kw_resp {
+	long status;
+	const char *body;
+	size_t len;
+	int retry_after;
+	const char *error;
+	const char *content_type; /* or NULL */
+} kw_resp_t;
+
+typedef void (*kw_done_fn)(const kw_resp_t *resp, void *ud);
+
+/* Streamed response bytes (watches): called with each piece as it
+ * arrives, chunk boundaries meaningless. Return non-zero to abort the
+ * stream (done then reports error "aborted"). */
+typedef int (*kw_data_fn)(const char *p, size_t n, void *ud);
+
+/* kw_http_new: a client for conn (copied). user_agent e.g.
+ * "contour/1.0 (linux/amd64)". NULL on failure, with a message in err. */
+kw_http_t *kw_http_new(contour_module_t *mod, const kw_conn_t *conn, const char *user_agent,
+                       char *err, size_t errlen);
+void kw_http_free(kw_http_t *h); /* cancels every request without callbacks */
+
+/* kw_http_request: method ("GET", "PUT", "POST"), path with query (e.g.
+ * "/api/v1/secrets?limit=500"), optional JSON body (copied). timeout_ms 0:
+ * none. ua_suffix (e.g. "/leader-election") appended to the User-Agent or
+ * NULL. done is called exactly once, from the loop, never from inside this
+ * call, unless the request is cancelled. NULL on allocation failure. */
+kw_req_t *kw_http_request(kw_http_t *h, const char *method, const char *path, const char *body,
+                          long timeout_ms, const char *ua_suffix, kw_done_fn done, void *ud);
+
+/* kw_http_stream: a GET whose body is delivered to data as it arrives (a
+ * watch). idle_ms > 0 aborts the stream when no byte arrives for that long.
+ * done is called once at the end (clean end: status 200 and error NULL). */
+kw_req_t *kw_http_stream(kw_http_t *h, const char *path, long idle_ms, kw_data_fn data,
+                         kw_done_fn done, void *ud);
+
+/* kw_req_cancel: stop a request; its done is not called. NULL is fine. */
+void kw_req_cancel(kw_req_t *r);
+
+/* kw_http_request_sync: a blocking request with a timeout, only for the
+ * stop hook (releasing the Lease). Returns the HTTP status or 0. */
+long kw_http_request_sync(kw_http_t *h, const char *method, const char *path, const char *body,
+                          long timeout_ms, const char *ua_suffix);
+
+/* ---- resources (kw_reflector.c) ---- */
+
+/* A watched resource kind: its API group/version, plural, kind, and
+ * whether it is namespaced. The static table is in kw_reflector.c. */
+typedef struct kw_kind {
+	const char *api_version; /* "v1", "projectcontour.io/v1", ... */
+	const char *kind;        /* "Service" */
+	const char *plural;      /* "services" */
+} kw_kind_t;
+
+/* kw_collection_path: the collection path of kind, cluster-wide when ns is
+ * NULL, into out; e.g. "/apis/projectcontour.io/v1/namespaces/ns/httpproxies".
+ * With name (may be NULL) and sub (may be NULL) the object / subresource. */
+void kw_path(const kw_kind_t *kind, const char *ns, const char *name, const char *sub, char *out,
+             size_t cap);
+
+/* kw_status_message: the `message` of a Kubernetes Status body, or a text
+ * made from the HTTP code when the body is not a Status (APF's plain-text
+ * 429). Into out. */
+void kw_status_message(const kw_resp_t *resp, char *out, size_t cap);
+
+#endif
