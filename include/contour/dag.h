@@ -427,6 +427,18 @@ int contour_dag_lookup_secret(contour_module_t *mod, contour_dag_t *dag, const c
                               const char *name, contour_dag_secret_type_t type,
                               contour_dag_secret_t **out, char *err, size_t errlen);
 
+/* contour_ingress_class_matches: upstream's ingressclass.MatchesIngress /
+ * MatchesHTTPProxy, the one class filter every routing processor applies
+ * before looking at an object. The object's class is the annotation
+ * `projectcontour.io/ingress.class` when present (even empty), else
+ * `kubernetes.io/ingress.class`; when that is empty, `spec.ingressClassName`.
+ * The configured classes are the global `ingress-class-name` (a list or a
+ * comma-separated string, as `--ingress-class-name` gives it). With none
+ * configured, an object matches when its class is empty or "contour";
+ * otherwise its class must be one of them (an unclassed object does not
+ * match). Returns 1 or 0. Objects that do not match get no status. */
+int contour_ingress_class_matches(contour_module_t *mod, const json_t *obj);
+
 /* Output. */
 
 /* contour_dag_to_json: the sealed DAG as a new JSON value (caller decrefs).

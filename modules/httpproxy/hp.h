@@ -181,7 +181,6 @@ int hp_process(contour_snapshot_t *building, void *ud);
 /* Settings read once at init from the global config. */
 typedef struct hp_settings {
 	json_t *root_namespaces;   /* array of strings; empty = any namespace */
-	json_t *ingress_classes;   /* array of strings; empty = "contour" only */
 	int disable_permit_insecure;
 	const char *fallback_ns, *fallback_name; /* tls.fallback-certificate */
 	/* policy.request-headers / policy.response-headers (a reference each,

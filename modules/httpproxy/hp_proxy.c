@@ -202,32 +202,11 @@ void hp_build_commit(hp_build_t *b, hp_proxy_t *px, hp_status_t *st)
 	px->st = st;
 }
 
-/* upstream's ingressclass.MatchesHTTPProxy. */
-static int hp_class_matches(const httpproxy_ctx_t *ctx, const json_t *obj)
-{
-	const json_t *ann = hp_obj(hp_obj(obj, "metadata"), "annotations");
-	const char *cls = hp_str(ann, "projectcontour.io/ingress.class");
-	if (!json_object_get(ann, "projectcontour.io/ingress.class"))
-		cls = hp_str(ann, "kubernetes.io/ingress.class");
-	if (!*cls)
-		cls = hp_str(hp_obj(obj, "spec"), "ingressClassName");
-	const json_t *want = ctx->settings.ingress_classes;
-	if (json_array_size(want) == 0)
-		return !*cls || !strcmp(cls, "contour");
-	size_t i;
-	const json_t *w;
-	json_array_foreach(want, i, w)
-	{
-		if (!strcmp(json_string_value(w), cls))
-			return 1;
-	}
-	return 0;
-}
-
 static int hp_collect(const json_t *obj, void *ud)
 {
 	hp_build_t *b = ud;
-	if (!hp_class_matches(b->ctx, obj))
+	/* Upstream drops other classes' proxies from its cache: no status. */
+	if (!contour_ingress_class_matches(b->mod, obj))
 		return 0;
 	const json_t *meta = hp_obj(obj, "metadata");
 	if (b->nproxies == b->cap) {

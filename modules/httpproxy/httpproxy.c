@@ -13,7 +13,6 @@ static httpproxy_ctx_t httpproxy_state;
 static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
 {
 	s->root_namespaces = contour_conf_global_str_list(mod, "root-namespaces");
-	s->ingress_classes = contour_conf_global_str_list(mod, "ingress-class-name");
 	s->disable_permit_insecure =
 	    json_is_true(contour_conf_global(mod, "disablePermitInsecure"));
 	s->fallback_ns =
@@ -29,7 +28,6 @@ static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
 static void httpproxy_settings_fini(hp_settings_t *s)
 {
 	json_decref(s->root_namespaces);
-	json_decref(s->ingress_classes);
 	json_decref(s->request_headers);
 	json_decref(s->response_headers);
 	memset(s, 0, sizeof(*s));
@@ -63,7 +61,7 @@ static int httpproxy_init(contour_module_t *mod, const json_t *config)
 	ctx->mod = mod;
 	httpproxy_settings_read(mod, &ctx->settings);
 	int rc = CONTOUR_ENOMEM;
-	if (!ctx->settings.root_namespaces || !ctx->settings.ingress_classes)
+	if (!ctx->settings.root_namespaces)
 		goto fail;
 	if ((rc = httpproxy_settings_check(mod, &ctx->settings)) != CONTOUR_EOK)
 		goto fail;

@@ -1,0 +1,268 @@
+/* modules/ingress/ing_rules.c: the routes of an Ingress, as upstream's
+ * computeIngresses, computeIngressRule and route (ingress_processor.go).
+ *
+ * What upstream skips, and how much: an unresolved backend skips that path
+ * only; an invalid regex (or a global header policy upstream refuses)
+ * skips the rest of that rule, paths already added staying in place. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "modules/ingress/ing.h"
+#include "modules/httpproxy/hp.h"
+
+/* The single-label match upstream adds to wildcard hosts (§2.4). */
+#define ING_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define ING_IGNORE_PORT    "(:[0-9]+)?"
+
+int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
+                   contour_dag_path_match_t *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(path_type, "Prefix")) {
+		/* "/" is every path: a plain string prefix. Otherwise whole
+		 * segments, without the trailing slashes (so /foo/ matches /foo). */
+		if (!strcmp(path, "/")) {
+			out->type = CONTOUR_DAG_PATH_PREFIX;
+			out->value = contour_dag_strdup(dag, path);
+		} else {
+			size_t n = strlen(path);
+			while (n > 0 && path[n - 1] == '/')
+				n--;
+			out->type = CONTOUR_DAG_PATH_SEGMENT_PREFIX;
+			out->value = contour_dag_printf(dag, "%.*s", (int)n, path);
+		}
+	} else if (!strcmp(path_type, "Exact")) {
+		out->type = CONTOUR_DAG_PATH_EXACT;
+		out->value = contour_dag_strdup(dag, path);
+	} else if (!strcmp(path_type, "ImplementationSpecific")) {
+		/* A path that "looks like" a regex is one, once it compiles. */
+		if (strpbrk(path, "^+*[]%")) {
+			if (hp_regex_check(path, err, errlen) < 0)
+				return -1;
+			out->type = CONTOUR_DAG_PATH_REGEX;
+		} else {
+			out->type = CONTOUR_DAG_PATH_PREFIX;
+		}
+		out->value = contour_dag_strdup(dag, path);
+	} else {
+		/* The API server refuses other types; upstream leaves the route
+		 * without a path match, which Envoy cannot express. */
+		snprintf(err, errlen, "unsupported pathType \"%s\"", path_type);
+		return -1;
+	}
+	return out->value ? 0 : CONTOUR_ENOMEM;
+}
+
+/* The :authority regex for host "*.<rest>": regexp.QuoteMeta of the part
+ * after the '*', between the label pattern and an optional port. */
+static int ing_authority_match(ing_build_t *b, contour_dag_route_t *r, const char *host)
+{
+	const char *rest = host + 1;
+	char *quoted = calloc(1, 2 * strlen(rest) + 1);
+	if (!quoted)
+		return CONTOUR_ENOMEM;
+	size_t o = 0;
+	for (const char *p = rest; *p; p++) {
+		if (strchr("\\.+*?()|[]{}^$", *p))
+			quoted[o++] = '\\';
+		quoted[o++] = *p;
+	}
+	contour_dag_header_match_t m = {
+	    .name = ":authority",
+	    .type = CONTOUR_DAG_MATCH_REGEX,
+	    .value =
+	        contour_dag_printf(b->dag, "%s%s%s", ING_WILDCARD_LABEL, quoted, ING_IGNORE_PORT),
+	};
+	free(quoted);
+	if (!m.value || !contour_dag_push(b->dag, &r->headers, &r->nheaders, &m, sizeof(m)))
+		return CONTOUR_ENOMEM;
+	return 0;
+}
+
+/* headersPolicyService(default, nil, ...): the global policies, when they
+ * apply to Ingress, on the route's one backend. Returns 0, CONTOUR_ENOMEM,
+ * or -1 with upstream's message in err. */
+static int ing_backend_headers(ing_build_t *b, const ing_object_t *ing, const char *svc,
+                               uint32_t port, contour_dag_backend_t *be, char *err, size_t errlen)
+{
+	const ing_settings_t *s = &b->ctx->settings;
+	if (!s->request_headers && !s->response_headers)
+		return 0;
+	hp_status_t *st = hp_status_new(ing->obj);
+	if (!st)
+		return CONTOUR_ENOMEM;
+	int rc = hp_policy_headers(b->dag, NULL, s->request_headers, 1, "service", ing->ns, svc,
+	                           port, &be->request_headers, st);
+	if (rc == 0)
+		rc = hp_policy_headers(b->dag, NULL, s->response_headers, 0, "service", ing->ns,
+		                       svc, port, &be->response_headers, st);
+	if (rc == -1) {
+		/* The message is on the status httpproxy would write. */
+		json_t *js = hp_status_to_json(st, "");
+		const json_t *cond = json_array_get(json_object_get(js, "conditions"), 0);
+		const char *msg = json_string_value(
+		    json_object_get(json_array_get(json_object_get(cond, "errors"), 0), "message"));
+		snprintf(err, errlen, "%s", msg ? msg : "invalid header policy");
+		json_decref(js);
+	}
+	hp_status_free(st);
+	return rc;
+}
+
+/* A route on the secure listener is never a redirect to itself. */
+static int ing_add_secure(ing_build_t *b, contour_dag_vhost_t *vh, const contour_dag_route_t *r)
+{
+	contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+	if (!copy)
+		return CONTOUR_ENOMEM;
+	*copy = *r;
+	copy->https_redirect = 0;
+	copy->key = NULL;
+	return contour_dag_add_route(b->dag, vh, copy);
+}
+
+/* The route for one HTTPIngressPath: 0 added (or the path skipped), -1
+ * when the rest of the rule is skipped. */
+static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_host,
+                    const json_t *hp)
+{
+	const ing_annot_t *a = &ing->annot;
+	const char *host = *rule_host ? rule_host : "*";
+	const char *path = ing_str(hp, "path");
+	const char *path_type = ing_str(hp, "pathType");
+	const json_t *svc = ing_obj(ing_obj(hp, "backend"), "service");
+	const json_t *port = ing_obj(svc, "port");
+	const char *svc_name = ing_str(svc, "name");
+	char err[1024];
+	if (!*path)
+		path = "/";
+	if (!*path_type)
+		path_type = "ImplementationSpecific";
+	if (!svc) {
+		contour_log(b->mod, CONTOUR_LOG_WARN,
+		            "ingress %s/%s: path %s: only Service backends are supported; skipped",
+		            ing->ns, ing->name, path);
+		return 0;
+	}
+
+	json_int_t number = json_integer_value(json_object_get(port, "number"));
+	const char *port_name = ing_str(port, "name");
+	contour_dag_cluster_t c;
+	memset(&c, 0, sizeof(c));
+	if (contour_dag_lookup_service(b->mod, b->dag, ing->ns, svc_name,
+	                               *port_name ? 0 : (uint32_t)(number > 0 ? number : 0),
+	                               *port_name ? port_name : NULL, &c.service, &c.protocol,
+	                               &c.circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
+		contour_log(b->mod, CONTOUR_LOG_ERR,
+		            "ingress %s/%s: unresolved service reference %s: %s", ing->ns,
+		            ing->name, svc_name, err);
+		return 0;
+	}
+	c.lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
+	c.idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
+	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
+	contour_dag_backend_t *be = contour_dag_new(b->dag, sizeof(*be));
+	if (!cl || !r || !be)
+		goto nomem;
+
+	/* The websocket list names paths as written, before Prefix trimming. */
+	r->websockets = ing_annot_websocket(a, path);
+	r->https_redirect = a->tls_required;
+	r->timeouts = a->timeouts;
+	if (a->retry_on) {
+		r->retry = contour_dag_new(b->dag, sizeof(*r->retry));
+		if (!r->retry)
+			goto nomem;
+		r->retry->retry_on = contour_dag_strdup(b->dag, a->retry_on);
+		if (!r->retry->retry_on)
+			goto nomem;
+		r->retry->num_retries = a->num_retries;
+		r->retry->per_try_timeout_ms = a->per_try_timeout_ms;
+	}
+	be->cluster = cl;
+	/* upstream's `number` is 0 for a named port here. */
+	int rc = ing_backend_headers(b, ing, svc_name, (uint32_t)(number > 0 ? number : 0), be, err,
+	                             sizeof(err));
+	if (rc == CONTOUR_ENOMEM)
+		goto nomem;
+	if (rc != 0) {
+		contour_log(b->mod, CONTOUR_LOG_ERR, "ingress %s/%s: rule %s skipped: %s", ing->ns,
+		            ing->name, host, err);
+		return -1;
+	}
+	r->backends = be;
+	r->nbackends = 1;
+	/* The snapshot outlives the store's objects: arena copies. */
+	r->origin.kind = ING_KIND;
+	r->origin.namespace_ = contour_dag_strdup(b->dag, ing->ns);
+	r->origin.name = contour_dag_strdup(b->dag, ing->name);
+	if (!r->origin.namespace_ || !r->origin.name)
+		goto nomem;
+
+	rc = ing_path_match(b->dag, path, path_type, &r->path, err, sizeof(err));
+	if (rc == CONTOUR_ENOMEM)
+		goto nomem;
+	if (rc != 0) {
+		contour_log(b->mod, CONTOUR_LOG_ERR,
+		            "ingress %s/%s: rule %s skipped: path %s is not valid: %s", ing->ns,
+		            ing->name, host, path, err);
+		return -1;
+	}
+	if (!strncmp(host, "*.", 2) && ing_authority_match(b, r, host) != 0)
+		goto nomem;
+
+	if (a->tls_required || a->http_allowed) {
+		contour_dag_vhost_t *vh = contour_dag_vhost(b->dag, host);
+		if (!vh || contour_dag_add_route(b->dag, vh, r) != CONTOUR_EOK)
+			goto nomem;
+	}
+	/* Only a TLS host named exactly; the default vhost is never secure. */
+	contour_dag_svhost_t *sv = contour_dag_find_svhost(b->dag, host);
+	if (sv && strcmp(host, "*") && ing_add_secure(b, &sv->vhost, r) != CONTOUR_EOK)
+		goto nomem;
+	return 0;
+nomem:
+	b->nomem = 1;
+	return -1;
+}
+
+static void ing_rule(ing_build_t *b, const ing_object_t *ing, const char *host, const json_t *paths)
+{
+	size_t i;
+	const json_t *p;
+	json_array_foreach(paths, i, p)
+	{
+		if (ing_path(b, ing, host, p) != 0 || b->nomem)
+			return;
+	}
+}
+
+void ing_rules(ing_build_t *b, const ing_object_t *ing)
+{
+	const json_t *spec = ing_obj(ing->obj, "spec");
+	/* The default backend is a rule of its own, with no host and one
+	 * path "/", put first so a later rule for "*" and "/" replaces it. */
+	const json_t *def = ing_obj(spec, "defaultBackend");
+	if (def) {
+		json_t *paths = json_pack("[{s:O}]", "backend", def);
+		if (!paths) {
+			b->nomem = 1;
+			return;
+		}
+		ing_rule(b, ing, "", paths);
+		json_decref(paths);
+	}
+	size_t i;
+	const json_t *rule;
+	json_array_foreach(ing_arr(spec, "rules"), i, rule)
+	{
+		if (b->nomem)
+			return;
+		/* A rule without `http` has nothing to route. */
+		ing_rule(b, ing, ing_str(rule, "host"), ing_arr(ing_obj(rule, "http"), "paths"));
+	}
+}
