@@ -45,7 +45,9 @@ static const cli_command_t commands[] = {
      "Run the controller: load the modules named in the config and serve."},
     {"check-config", cmd_check_config, "FILE",
      "Validate a config file and every module's section; start nothing."},
-    {"render", cmd_render, "[--config FILE] [--format status|dag|dot|envoy] PATH...",
+    {"render", cmd_render,
+     "[--config FILE] [--format status|dag|dot|envoy] [--root-namespaces NS,...] "
+     "[--ingress-class-name NAME,...] PATH...",
      "Read manifests, run the processors once, print status, the DAG or a graph."},
     {"version", cmd_version, "", "Print the version and the module ABI."},
     {"help", cmd_help, "[COMMAND]", "Show this help."},
@@ -164,6 +166,15 @@ static void apply_global_flags(core_conf_t *conf, json_t *flags)
 		json_object_set(conf->global, global_flags[i].key, (json_t *)v);
 		json_object_del(flags, global_flags[i].flag);
 	}
+}
+
+static int is_global_flag(const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+	for (size_t i = 0; i < sizeof(global_flags) / sizeof(global_flags[0]); i++)
+		if (strlen(global_flags[i].flag) == n && !strncmp(global_flags[i].flag, arg, n))
+			return 1;
+	return 0;
 }
 
 static const cli_command_t *find_command(const char *name)
@@ -428,6 +439,7 @@ static int cmd_render(cli_opts_t *o)
 	core->conf = conf;
 	conf = NULL;
 	core->render_mode = 1;
+	apply_global_flags(core->conf, o->serve_flags);
 	/* The same processors as serve: those the config lists, or, with no
 	 * module list, every installed processor module. */
 	if (core->conf->modules_defaulted) {
@@ -545,6 +557,11 @@ int core_cli_main(int argc, char **argv)
 		           cmd->run == cmd_serve) {
 			/* Upstream's serve flags belong to modules (their cli_flags
 			 * tables) or to the global settings; kept for the loader. */
+			if (serve_flag(&o, argc, argv, &i) != 0)
+				return 1;
+		} else if (cmd && cmd->run == cmd_render && is_global_flag(a)) {
+			/* render builds what serve would: the same class and
+			 * root-namespace filters apply. */
 			if (serve_flag(&o, argc, argv, &i) != 0)
 				return 1;
 		} else if (a[0] == '-' && a[1] != '\0') {

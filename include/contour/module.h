@@ -36,6 +36,8 @@
  *                     contour_module_render_only; CONTOUR_MODULE_F_COMMAND,
  *                     contour_register_command; descriptor field cli_flags
  *                     (from the first reserved slot).
+ *   1.2 (2026-11-27)  dag.h: contour_ingress_class_matches, the class
+ *                     filter shared by the ingress and httpproxy modules.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -59,7 +61,7 @@ extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 1
+#define CONTOUR_ABI_MINOR 2
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no

@@ -28,7 +28,7 @@ expect_in "$T/err" "--log-format must be text or json"
 ok "bad flags exit 1"
 
 expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/local.yaml"
-expect_in "$T/out" "local.yaml: OK (5 modules)"
+expect_in "$T/out" "local.yaml: OK (6 modules)"
 ok "check-config on conf/local.yaml"
 
 cat >"$T/bad-key.yaml" <<'YAML'

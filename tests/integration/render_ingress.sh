@@ -35,6 +35,15 @@ expect_rc 0 "$CONTOUR" render --config "$T/other.yaml" --format dag "$fx/ingress
 grep -q 'my-svc.example.com' "$T/out" && fail "my-ingress-class served by class other"
 ok "another class does not take it"
 
+# upstream's flag, as serve takes it, overrides the config file
+expect_rc 0 "$CONTOUR" render --ingress-class-name=my-ingress-class --format dag \
+	"$fx/ingress-class.yaml"
+expect_in "$T/out" '"fqdn": "my-svc.example.com"'
+expect_rc 0 "$CONTOUR" render --config "$T/class.yaml" --ingress-class-name other --format dag \
+	"$fx/ingress-class.yaml"
+grep -q 'my-svc.example.com' "$T/out" && fail "--ingress-class-name other did not override"
+ok "render takes --ingress-class-name like serve"
+
 # --- everything else, in one build ------------------------------------------
 expect_rc 0 "$CONTOUR" render --format dag "$fx" "$secrets"
 cp "$T/out" "$T/dag.json"

@@ -19,7 +19,7 @@ run_and_signal() {
 	"$CONTOUR" "$@" serve --config "$T/local.yaml" >"$T/log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
-	wait_for "$T/log" "started: 5 modules"
+	wait_for "$T/log" "started: 6 modules"
 	wait_for "$T/log" "source file-watch synced"
 	kill -0 "$pid" || fail "contour exited early"
 	kill -"$sig" "$pid"
