@@ -202,29 +202,41 @@ class ApiServer {
 		// One JSON object a line, read in blocks: files can be gigabytes.
 		fs.closeSync(fd);
 		const f = fs.openSync(file, 'r');
-		const block = Buffer.alloc(16 << 20);
-		let rest = Buffer.alloc(0), got, lineNo = 0;
+		let rest = null, got, lineNo = 0;
 		const line = (b) => {
 			lineNo++;
-			const t = b.toString();
-			if (t.trim())
-				this.store.seed(JSON.parse(t));
+			try {
+				if (b.length > 1 || (b.length === 1 && b[0] > 0x20))
+					this.store.seedLine(b);
+			} catch (err) {
+				throw new Error(`${file}:${lineNo}: ${err.message}`);
+			}
 		};
-		while ((got = fs.readSync(f, block, 0, block.length, null)) > 0) {
-			let buf = rest.length ? Buffer.concat([rest, block.subarray(0, got)])
-				: block.subarray(0, got);
+		// A fresh block each time: seeded entries keep slices of it.
+		for (;;) {
+			const block = Buffer.allocUnsafe(16 << 20);
+			if ((got = fs.readSync(f, block, 0, block.length, null)) <= 0)
+				break;
+			const buf = block.subarray(0, got);
 			let start = 0, nl;
-			while ((nl = buf.indexOf(10, start)) >= 0) {
-				try {
-					line(buf.subarray(start, nl));
-				} catch (err) {
-					throw new Error(`${file}:${lineNo}: ${err.message}`);
+			if (rest) {
+				nl = buf.indexOf(10);
+				if (nl < 0) {
+					rest = Buffer.concat([rest, buf]);
+					continue;
 				}
+				line(Buffer.concat([rest, buf.subarray(0, nl)]));
+				rest = null;
 				start = nl + 1;
 			}
-			rest = Buffer.from(buf.subarray(start));
+			while ((nl = buf.indexOf(10, start)) >= 0) {
+				line(buf.subarray(start, nl));
+				start = nl + 1;
+			}
+			if (start < buf.length)
+				rest = Buffer.from(buf.subarray(start));
 		}
-		if (rest.length)
+		if (rest)
 			line(rest);
 		fs.closeSync(f);
 	}
@@ -588,7 +600,8 @@ class ApiServer {
 			if (i)
 				pieces.push(comma);
 			const p = this.store.pieces(r, e, true);
-			pieces.push(p[0], p[1]);
+			for (const x of p)
+				pieces.push(x);
 		});
 		pieces.push(Buffer.from(']}'));
 		this.send(res, 200, Buffer.concat(pieces));

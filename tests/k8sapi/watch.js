@@ -113,7 +113,7 @@ class Watcher {
 
 	enqueueObject(type, e) {
 		const p = this.store.pieces(this.r, e, false);
-		this.enqueue([Buffer.from(`{"type":"${type}","object":`), p[0], p[1],
+		this.enqueue([Buffer.from(`{"type":"${type}","object":`), ...p,
 			Buffer.from('}\n')], true);
 	}
 
