@@ -26,15 +26,15 @@
 /* ---- connection settings (kw_conn.c) ---- */
 
 typedef struct kw_conn {
-	char *server;      /* "https://host:port", no trailing slash */
-	char *ca_pem;      /* CA bundle (PEM text), or NULL: system roots */
+	char *server; /* "https://host:port", no trailing slash */
+	char *ca_pem; /* CA bundle (PEM text), or NULL: system roots */
 	int insecure_skip_verify;
 	char *tls_server_name; /* or NULL */
-	char *token;       /* bearer token, or NULL */
-	char *token_file;  /* re-read every minute when set */
-	char *cert_pem;    /* client certificate (PEM text), or NULL */
-	char *key_pem;     /* its private key: never logged */
-	char *namespace_;  /* context / service-account namespace, or NULL */
+	char *token;           /* bearer token, or NULL */
+	char *token_file;      /* re-read every minute when set */
+	char *cert_pem;        /* client certificate (PEM text), or NULL */
+	char *key_pem;         /* its private key: never logged */
+	char *namespace_;      /* context / service-account namespace, or NULL */
 } kw_conn_t;
 
 /* kw_conn_from_kubeconfig: read a kubeconfig (current-context; *-data and
@@ -48,6 +48,11 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 int kw_conn_in_cluster(kw_conn_t *c, const char *dir, char *err, size_t errlen);
 
 void kw_conn_fini(kw_conn_t *c);
+
+/* kw_conn_base64: decode standard base64 (a kubeconfig's *-data fields;
+ * whitespace ignored, padding optional) into a new NUL-terminated string;
+ * NULL when corrupt or when it decodes to bytes with a NUL. */
+char *kw_conn_base64(const char *in);
 
 /* ---- the HTTP client (kw_http.c) ---- */
 
@@ -80,6 +85,12 @@ kw_http_t *kw_http_new(contour_module_t *mod, const kw_conn_t *conn, const char 
                        char *err, size_t errlen);
 void kw_http_free(kw_http_t *h); /* cancels every request without callbacks */
 
+/* kw_http_set_limits: the largest response body kept in memory (0: keep
+ * the default, 64 MiB; a larger body ends the request with an error), and
+ * how long a token read from conn->token_file is used before the file is
+ * read again (-1: keep the default, 60 s; 0: on every request). For tests. */
+void kw_http_set_limits(kw_http_t *h, size_t max_body, int64_t token_period_ms);
+
 /* kw_http_request: method ("GET", "PUT", "POST"), path with query (e.g.
  * "/api/v1/secrets?limit=500"), optional JSON body (copied). timeout_ms 0:
  * none. ua_suffix (e.g. "/leader-election") appended to the User-Agent or
@@ -94,7 +105,9 @@ kw_req_t *kw_http_request(kw_http_t *h, const char *method, const char *path, co
 kw_req_t *kw_http_stream(kw_http_t *h, const char *path, long idle_ms, kw_data_fn data,
                          kw_done_fn done, void *ud);
 
-/* kw_req_cancel: stop a request; its done is not called. NULL is fine. */
+/* kw_req_cancel: stop a request; its done is not called. NULL is fine, and
+ * so is a request whose done is running (nothing happens: it is freed when
+ * done returns). A request must not be used after its done returned. */
 void kw_req_cancel(kw_req_t *r);
 
 /* kw_http_request_sync: a blocking request with a timeout, only for the
@@ -122,5 +135,101 @@ void kw_path(const kw_kind_t *kind, const char *ns, const char *name, const char
  * made from the HTTP code when the body is not a Status (APF's plain-text
  * 429). Into out. */
 void kw_status_message(const kw_resp_t *resp, char *out, size_t cap);
+
+/* ---- the watch stream and objects (kw_watchparse.c) ---- */
+
+#define KW_SPLIT_ESYNTAX CONTOUR_EPARSE /* not a sequence of JSON objects */
+#define KW_SPLIT_ETOOBIG CONTOUR_EINVAL /* one value larger than the limit */
+
+/* The splitter: feed it a watch body in pieces of any size; it calls fn
+ * with each complete top-level JSON object (text borrowed for the call).
+ * A non-zero return from fn stops it and is returned by kw_split_feed,
+ * which also fails (and keeps failing until reset) on bytes that cannot
+ * start an object or a value over max_value bytes. */
+typedef struct kw_split kw_split_t;
+typedef int (*kw_value_fn)(const char *p, size_t n, void *ud);
+kw_split_t *kw_split_new(size_t max_value, kw_value_fn fn, void *ud);
+int kw_split_feed(kw_split_t *s, const char *p, size_t n);
+/* Bytes of an unfinished value held (0 between values). */
+size_t kw_split_pending(const kw_split_t *s);
+void kw_split_reset(kw_split_t *s);
+void kw_split_free(kw_split_t *s);
+
+typedef enum {
+	KW_EV_NONE = 0,
+	KW_EV_ADDED,
+	KW_EV_MODIFIED,
+	KW_EV_DELETED,
+	KW_EV_BOOKMARK,
+	KW_EV_ERROR,
+} kw_event_type_t;
+
+/* One watch event. object is owned (kw_event_fini); resource_version is
+ * borrowed from it (NULL if absent). For ERROR, code and message come from
+ * the Status. */
+typedef struct kw_event {
+	kw_event_type_t type;
+	json_t *object;
+	const char *resource_version;
+	int code;
+	char message[256];
+} kw_event_t;
+
+/* kw_event_parse: one event's JSON text. CONTOUR_EPARSE, with a reason in
+ * err, for bad JSON, an unknown type or a missing object. */
+int kw_event_parse(const char *p, size_t n, kw_event_t *ev, char *err, size_t errlen);
+void kw_event_fini(kw_event_t *ev);
+
+/* kw_object_prepare: what every listed or watched object goes through
+ * before the store: kind/apiVersion set when missing (built-in list items
+ * lack them), Secrets filtered. Returns 1 when a Secret's payload was
+ * dropped, else 0. */
+int kw_object_prepare(const kw_kind_t *kind, json_t *obj);
+
+/* kw_secret_filter: keep `data` only for kubernetes.io/tls Secrets and for
+ * Secrets with ca.crt or crl.pem; always drop stringData. Returns 1 when
+ * data was dropped. */
+int kw_secret_filter(json_t *secret);
+
+/* ---- reflectors (kw_reflector.c) ---- */
+
+/* The kinds the module watches, in start order. */
+const kw_kind_t *kw_kinds(size_t *n);
+
+typedef struct kw_metrics {
+	contour_metric_t *received; /* counter {kind}: objects and events taken in */
+	contour_metric_t *restarts; /* counter {kind}: watches started again */
+	contour_metric_t *relists;  /* counter {kind}: lists after the first */
+	contour_metric_t *errors;   /* counter {kind}: failed requests and streams */
+} kw_metrics_t;
+
+typedef struct kw_reflector kw_reflector_t;
+
+typedef struct kw_reflector_opts {
+	contour_module_t *mod;
+	kw_http_t *http;             /* borrowed */
+	contour_source_t *src;       /* where objects go */
+	const kw_kind_t *kind;       /* borrowed, static */
+	const char *ns;              /* NULL: cluster-wide (copied) */
+	int64_t watch_timeout_ms;    /* 0: random in [300 s, 600 s], as client-go */
+	size_t page_limit;           /* 0: 500 */
+	const kw_metrics_t *metrics; /* or NULL */
+	/* Called once, after the first complete list is in the store. */
+	void (*synced)(kw_reflector_t *r, void *ud);
+	void *ud;
+} kw_reflector_opts_t;
+
+/* kw_reflector_new: client-go's reflector for one kind (and namespace):
+ * list in pages, then watch from the list's resourceVersion, resuming
+ * after a clean end, relisting (and replacing what it put) after a 410,
+ * backing off on errors. Nothing happens before kw_reflector_start. */
+kw_reflector_t *kw_reflector_new(const kw_reflector_opts_t *o);
+int kw_reflector_start(kw_reflector_t *r);
+/* Stop every request and timer (idempotent); the objects stay in the store. */
+void kw_reflector_stop(kw_reflector_t *r);
+void kw_reflector_free(kw_reflector_t *r);
+int kw_reflector_synced(const kw_reflector_t *r);
+/* The last resourceVersion seen (list, event or bookmark), or "". */
+const char *kw_reflector_rv(const kw_reflector_t *r);
 
 #endif
