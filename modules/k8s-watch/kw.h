@@ -26,15 +26,15 @@
 /* ---- connection settings (kw_conn.c) ---- */
 
 typedef struct kw_conn {
-	char *server;      /* "https://host:port", no trailing slash */
-	char *ca_pem;      /* CA bundle (PEM text), or NULL: system roots */
+	char *server; /* "https://host:port", no trailing slash */
+	char *ca_pem; /* CA bundle (PEM text), or NULL: system roots */
 	int insecure_skip_verify;
 	char *tls_server_name; /* or NULL */
-	char *token;       /* bearer token, or NULL */
-	char *token_file;  /* re-read every minute when set */
-	char *cert_pem;    /* client certificate (PEM text), or NULL */
-	char *key_pem;     /* its private key: never logged */
-	char *namespace_;  /* context / service-account namespace, or NULL */
+	char *token;           /* bearer token, or NULL */
+	char *token_file;      /* re-read every minute when set */
+	char *cert_pem;        /* client certificate (PEM text), or NULL */
+	char *key_pem;         /* its private key: never logged */
+	char *namespace_;      /* context / service-account namespace, or NULL */
 } kw_conn_t;
 
 /* kw_conn_from_kubeconfig: read a kubeconfig (current-context; *-data and
@@ -48,6 +48,11 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 int kw_conn_in_cluster(kw_conn_t *c, const char *dir, char *err, size_t errlen);
 
 void kw_conn_fini(kw_conn_t *c);
+
+/* kw_conn_base64: decode standard base64 (a kubeconfig's *-data fields;
+ * whitespace ignored, padding optional) into a new NUL-terminated string;
+ * NULL when corrupt or when it decodes to bytes with a NUL. */
+char *kw_conn_base64(const char *in);
 
 /* ---- the HTTP client (kw_http.c) ---- */
 
@@ -80,6 +85,12 @@ kw_http_t *kw_http_new(contour_module_t *mod, const kw_conn_t *conn, const char 
                        char *err, size_t errlen);
 void kw_http_free(kw_http_t *h); /* cancels every request without callbacks */
 
+/* kw_http_set_limits: the largest response body kept in memory (0: keep
+ * the default, 64 MiB; a larger body ends the request with an error), and
+ * how long a token read from conn->token_file is used before the file is
+ * read again (-1: keep the default, 60 s; 0: on every request). For tests. */
+void kw_http_set_limits(kw_http_t *h, size_t max_body, int64_t token_period_ms);
+
 /* kw_http_request: method ("GET", "PUT", "POST"), path with query (e.g.
  * "/api/v1/secrets?limit=500"), optional JSON body (copied). timeout_ms 0:
  * none. ua_suffix (e.g. "/leader-election") appended to the User-Agent or
@@ -94,7 +105,9 @@ kw_req_t *kw_http_request(kw_http_t *h, const char *method, const char *path, co
 kw_req_t *kw_http_stream(kw_http_t *h, const char *path, long idle_ms, kw_data_fn data,
                          kw_done_fn done, void *ud);
 
-/* kw_req_cancel: stop a request; its done is not called. NULL is fine. */
+/* kw_req_cancel: stop a request; its done is not called. NULL is fine, and
+ * so is a request whose done is running (nothing happens: it is freed when
+ * done returns). A request must not be used after its done returned. */
 void kw_req_cancel(kw_req_t *r);
 
 /* kw_http_request_sync: a blocking request with a timeout, only for the
