@@ -136,6 +136,102 @@ void kw_path(const kw_kind_t *kind, const char *ns, const char *name, const char
  * 429). Into out. */
 void kw_status_message(const kw_resp_t *resp, char *out, size_t cap);
 
+/* ---- the watch stream and objects (kw_watchparse.c) ---- */
+
+#define KW_SPLIT_ESYNTAX CONTOUR_EPARSE /* not a sequence of JSON objects */
+#define KW_SPLIT_ETOOBIG CONTOUR_EINVAL /* one value larger than the limit */
+
+/* The splitter: feed it a watch body in pieces of any size; it calls fn
+ * with each complete top-level JSON object (text borrowed for the call).
+ * A non-zero return from fn stops it and is returned by kw_split_feed,
+ * which also fails (and keeps failing until reset) on bytes that cannot
+ * start an object or a value over max_value bytes. */
+typedef struct kw_split kw_split_t;
+typedef int (*kw_value_fn)(const char *p, size_t n, void *ud);
+kw_split_t *kw_split_new(size_t max_value, kw_value_fn fn, void *ud);
+int kw_split_feed(kw_split_t *s, const char *p, size_t n);
+/* Bytes of an unfinished value held (0 between values). */
+size_t kw_split_pending(const kw_split_t *s);
+void kw_split_reset(kw_split_t *s);
+void kw_split_free(kw_split_t *s);
+
+typedef enum {
+	KW_EV_NONE = 0,
+	KW_EV_ADDED,
+	KW_EV_MODIFIED,
+	KW_EV_DELETED,
+	KW_EV_BOOKMARK,
+	KW_EV_ERROR,
+} kw_event_type_t;
+
+/* One watch event. object is owned (kw_event_fini); resource_version is
+ * borrowed from it (NULL if absent). For ERROR, code and message come from
+ * the Status. */
+typedef struct kw_event {
+	kw_event_type_t type;
+	json_t *object;
+	const char *resource_version;
+	int code;
+	char message[256];
+} kw_event_t;
+
+/* kw_event_parse: one event's JSON text. CONTOUR_EPARSE, with a reason in
+ * err, for bad JSON, an unknown type or a missing object. */
+int kw_event_parse(const char *p, size_t n, kw_event_t *ev, char *err, size_t errlen);
+void kw_event_fini(kw_event_t *ev);
+
+/* kw_object_prepare: what every listed or watched object goes through
+ * before the store: kind/apiVersion set when missing (built-in list items
+ * lack them), Secrets filtered. Returns 1 when a Secret's payload was
+ * dropped, else 0. */
+int kw_object_prepare(const kw_kind_t *kind, json_t *obj);
+
+/* kw_secret_filter: keep `data` only for kubernetes.io/tls Secrets and for
+ * Secrets with ca.crt or crl.pem; always drop stringData. Returns 1 when
+ * data was dropped. */
+int kw_secret_filter(json_t *secret);
+
+/* ---- reflectors (kw_reflector.c) ---- */
+
+/* The kinds the module watches, in start order. */
+const kw_kind_t *kw_kinds(size_t *n);
+
+typedef struct kw_metrics {
+	contour_metric_t *received; /* counter {kind}: objects and events taken in */
+	contour_metric_t *restarts; /* counter {kind}: watches started again */
+	contour_metric_t *relists;  /* counter {kind}: lists after the first */
+	contour_metric_t *errors;   /* counter {kind}: failed requests and streams */
+} kw_metrics_t;
+
+typedef struct kw_reflector kw_reflector_t;
+
+typedef struct kw_reflector_opts {
+	contour_module_t *mod;
+	kw_http_t *http;             /* borrowed */
+	contour_source_t *src;       /* where objects go */
+	const kw_kind_t *kind;       /* borrowed, static */
+	const char *ns;              /* NULL: cluster-wide (copied) */
+	int64_t watch_timeout_ms;    /* 0: random in [300 s, 600 s], as client-go */
+	size_t page_limit;           /* 0: 500 */
+	const kw_metrics_t *metrics; /* or NULL */
+	/* Called once, after the first complete list is in the store. */
+	void (*synced)(kw_reflector_t *r, void *ud);
+	void *ud;
+} kw_reflector_opts_t;
+
+/* kw_reflector_new: client-go's reflector for one kind (and namespace):
+ * list in pages, then watch from the list's resourceVersion, resuming
+ * after a clean end, relisting (and replacing what it put) after a 410,
+ * backing off on errors. Nothing happens before kw_reflector_start. */
+kw_reflector_t *kw_reflector_new(const kw_reflector_opts_t *o);
+int kw_reflector_start(kw_reflector_t *r);
+/* Stop every request and timer (idempotent); the objects stay in the store. */
+void kw_reflector_stop(kw_reflector_t *r);
+void kw_reflector_free(kw_reflector_t *r);
+int kw_reflector_synced(const kw_reflector_t *r);
+/* The last resourceVersion seen (list, event or bookmark), or "". */
+const char *kw_reflector_rv(const kw_reflector_t *r);
+
 /* ---- leader election (kw_lease.c) ----
  *
  * client-go's LeaderElector over a coordination.k8s.io/v1 Lease. The
