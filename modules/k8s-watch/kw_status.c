@@ -177,6 +177,8 @@ static json_int_t kw_st_gen(const json_t *cond)
 	return json_integer_value(json_object_get(cond, "observedGeneration"));
 }
 
+static int kw_st_legacy(const json_t *valid, const char **current, const char **desc);
+
 json_t *kw_status_compose_proxy(const json_t *current, const json_t *computed, const json_t *lb)
 {
 	json_t *st = json_is_object(current) ? json_deep_copy(current) : json_object();
@@ -215,27 +217,66 @@ json_t *kw_status_compose_proxy(const json_t *current, const json_t *computed, c
 		json_array_set_new(conds, at, cond);
 	}
 	/* The legacy fields from the Valid condition (ProxyUpdate.Mutate). */
-	const json_t *valid = kw_st_find(conds, "Valid", NULL);
-	const char *vs = json_string_value(json_object_get(valid, "status"));
-	const char *msg = json_string_value(json_object_get(valid, "message"));
-	const char *current_status = NULL;
-	if (vs && !strcmp(vs, "True")) {
-		current_status = "valid";
-	} else if (vs && !strcmp(vs, "False")) {
-		current_status = "invalid";
-		const json_t *e = kw_st_find(json_object_get(valid, "errors"), "Orphaned", NULL);
-		if (e) {
-			current_status = "orphaned";
-			msg = json_string_value(json_object_get(e, "message"));
-		}
-	}
-	if (current_status) {
+	const char *current_status, *desc;
+	if (kw_st_legacy(kw_st_find(conds, "Valid", NULL), &current_status, &desc)) {
 		json_object_set_new(st, "currentStatus", json_string(current_status));
-		json_object_set_new(st, "description", json_string(msg ? msg : ""));
+		json_object_set_new(st, "description", json_string(desc));
 	}
 	if (kw_lb_has_address(lb))
 		json_object_set_new(st, "loadBalancer", json_deep_copy(lb));
 	return st;
+}
+
+/* The legacy fields ProxyUpdate.Mutate derives from the Valid condition:
+ * currentStatus and description, or 0 without a decided Valid condition. */
+static int kw_st_legacy(const json_t *valid, const char **current, const char **desc)
+{
+	const char *vs = json_string_value(json_object_get(valid, "status"));
+	const char *msg = json_string_value(json_object_get(valid, "message"));
+	if (vs && !strcmp(vs, "True")) {
+		*current = "valid";
+	} else if (vs && !strcmp(vs, "False")) {
+		*current = "invalid";
+		const json_t *e = kw_st_find(json_object_get(valid, "errors"), "Orphaned", NULL);
+		if (e) {
+			*current = "orphaned";
+			msg = json_string_value(json_object_get(e, "message"));
+		}
+	} else {
+		return 0;
+	}
+	*desc = msg ? msg : "";
+	return 1;
+}
+
+/* kw_status_compose_proxy's result differs (as kw_status_equal sees it)
+ * from current, without building it: the common no-op costs no copy. */
+static int kw_st_proxy_changes(const json_t *current, const json_t *computed, const json_t *lb)
+{
+	const json_t *conds = json_object_get(current, "conditions");
+	size_t i;
+	const json_t *cc;
+	json_array_foreach(json_object_get(computed, "conditions"), i, cc)
+	{
+		const json_t *cur = kw_st_find(conds, kw_st_type(cc), NULL);
+		if (!cur)
+			return 1;
+		if (kw_st_gen(cur) > kw_st_gen(cc))
+			continue;
+		if (!kw_st_eq(cur, cc, "lastTransitionTime"))
+			return 1;
+	}
+	/* Conditions unchanged: the legacy fields follow the stored Valid. */
+	const char *cs, *desc;
+	if (kw_st_legacy(kw_st_find(conds, "Valid", NULL), &cs, &desc)) {
+		const json_t *a = json_object_get(current, "currentStatus");
+		const json_t *d = json_object_get(current, "description");
+		if (strcmp(json_string_value(a) ? json_string_value(a) : "", cs) ||
+		    strcmp(json_string_value(d) ? json_string_value(d) : "", desc))
+			return 1;
+	}
+	return kw_lb_has_address(lb) &&
+	       !kw_st_eq(json_object_get(current, "loadBalancer"), lb, NULL);
 }
 
 json_t *kw_status_compose_ingress(const json_t *current, const json_t *lb)
@@ -694,15 +735,19 @@ static void kw_st_consider(kw_st_pass_t *ps, const json_t *obj, int ingress, con
 	if (ingress && !match)
 		return;
 	const json_t *lb = match ? ps->lb : NULL;
+	int64_t start = kw_st_mono_ns();
+	const json_t *w = json_object_get(s->written, key);
+	if (kw_st_written_ahead(w, obj))
+		json_object_set(ps->keep, key, (json_t *)w);
+	if (!ingress && !kw_st_proxy_changes(json_object_get(obj, "status"), computed, lb)) {
+		kw_st_noop(s, ingress, start);
+		return;
+	}
 	json_t *desired =
 	    ingress ? kw_status_compose_ingress(json_object_get(obj, "status"), lb)
 	            : kw_status_compose_proxy(json_object_get(obj, "status"), computed, lb);
 	if (!desired)
 		return;
-	int64_t start = kw_st_mono_ns();
-	const json_t *w = json_object_get(s->written, key);
-	if (kw_st_written_ahead(w, obj))
-		json_object_set(ps->keep, key, (json_t *)w);
 	if (kw_status_equal(json_object_get(obj, "status"), desired))
 		kw_st_noop(s, ingress, start);
 	else if (!kw_st_already_written(s, key, obj, desired))

@@ -551,6 +551,55 @@ START_TEST(other_errors_are_dropped)
 }
 END_TEST
 
+/* The no-op shortcut must agree with composing: each stored status below
+ * differs from what the build says in one place only. */
+START_TEST(every_difference_is_written)
+{
+	static const char *const stored[] = {
+	    /* the legacy fields disagree with the Valid condition */
+	    "{\"currentStatus\":\"invalid\",\"description\":\"Valid HTTPProxy\","
+	    "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]},"
+	    "\"conditions\":[" VALID_COND(1, "2026-01-01T00:00:00Z") "]}",
+	    /* another address */
+	    "{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\","
+	    "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.2\"}]},"
+	    "\"conditions\":[" VALID_COND(1, "2026-01-01T00:00:00Z") "]}",
+	    /* an older generation */
+	    "{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\","
+	    "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]},"
+	    "\"conditions\":[" VALID_COND(0, "2026-01-01T00:00:00Z") "]}",
+	    /* no condition */
+	    "{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\","
+	    "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]}}",
+	};
+	/* ...and the same, but for the time: a no-op. */
+	const char *same = "{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\","
+	                   "\"loadBalancer\":{\"ingress\":[{\"ip\":\"192.0.2.1\"}]},"
+	                   "\"conditions\":[" VALID_COND(1, "2026-01-01T00:00:00Z") "]}";
+	size_t n = sizeof(stored) / sizeof(stored[0]);
+	for (size_t i = 0; i <= n; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%zu", i);
+		json_object_set_new(computed, name, J(VALID_STATUS(1, "2026-11-27T10:00:00Z")));
+		put(proxy(name, "1", i < n ? stored[i] : same));
+	}
+	kw_status_start(st, (kw_http_t *)&mkw);
+	kw_status_set_leader(st, 1);
+	build();
+	tu_run_loop_ms(core, 20);
+	ck_assert_int_eq(fk_n, 4); /* four in flight at most, and four differ */
+	for (int i = 0; i < fk_n; i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "/httpproxies/p%d/status", i);
+		ck_assert_ptr_nonnull(strstr(fk_reqs[i]->path, want));
+		fk_reply(fk_reqs[i], 200, "{}");
+	}
+	tu_run_loop_ms(core, 20);
+	ck_assert_int_eq(fk_n, 4);
+	ck_assert_double_eq(metric("contour_status_update_noop_total", "HTTPProxy"), 1);
+}
+END_TEST
+
 static json_t *ingress(const char *name, const char *cls, const char *status)
 {
 	json_t *i = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{}}", "apiVersion",
@@ -651,6 +700,7 @@ static Suite *kw_status_suite(void)
 	tcase_add_test(tc, writes_only_as_leader_and_retries_conflicts);
 	tcase_add_test(tc, conflicts_give_up_after_four_attempts);
 	tcase_add_test(tc, other_errors_are_dropped);
+	tcase_add_test(tc, every_difference_is_written);
 	tcase_add_test(tc, coalesces_and_bounds_the_rate);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ingress");
