@@ -200,3 +200,37 @@ wait_exit "$SERVE" 10
 api GET /apis/coordination.k8s.io/v1/namespaces/projectcontour/leases/leader-elect
 [ "$(jq_ "$T/resp" 'o.spec.holderIdentity')" = "" ] || fail "lease not released: $(cat "$T/resp")"
 ok "lease released on shutdown"
+
+# ---- the Envoy Service's address; --disable-leader-election ----
+# Without ingress-status-address the address comes from the Envoy Service's
+# status.loadBalancer; with leader election disabled this replica writes at
+# once and takes no Lease.
+api PUT /apis/coordination.k8s.io/v1/namespaces/projectcontour/leases/leader-elect \
+	"$(sed 's/"holderIdentity":""/"holderIdentity":"someone-else"/' "$T/resp")"
+[ "$(cat "$T/code")" = 200 ] || fail "taking the lease: $(cat "$T/resp")"
+api POST /api/v1/namespaces/projectcontour/services \
+	'{"apiVersion":"v1","kind":"Service","metadata":{"name":"envoy"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}'
+[ "$(cat "$T/code")" = 201 ] || fail "creating the Envoy Service: $(cat "$T/resp")"
+node -e 'const o = JSON.parse(process.argv[1]);
+	o.status = {loadBalancer: {ingress: [{hostname: "envoy-lb.example.com", ipMode: "Proxy",
+		ports: [{port: 80, protocol: "TCP"}]}]}};
+	process.stdout.write(JSON.stringify(o));' "$(cat "$T/resp")" >"$T/svc.json"
+api PUT /api/v1/namespaces/projectcontour/services/envoy/status "$(cat "$T/svc.json")"
+[ "$(cat "$T/code")" = 200 ] || fail "Envoy Service status: $(cat "$T/resp")"
+sed -i '/^ingress-status-address/d' "$T/contour.yaml"
+"$CONTOUR" serve --config "$T/contour.yaml" --disable-leader-election \
+	>"$T/serve.out" 2>"$T/serve.err" &
+SERVE=$!
+PIDS="$PIDS $SERVE"
+wait_for "$T/serve.err" "leader election disabled" 20
+wait_api "$ING/ing" 'o.status.loadBalancer.ingress' \
+	'[{"hostname":"envoy-lb.example.com","ports":[{"port":80,"protocol":"TCP"}]}]'
+wait_api "$HP/web" 'o.status.loadBalancer.ingress' \
+	'[{"hostname":"envoy-lb.example.com","ipMode":"Proxy","ports":[{"port":80,"protocol":"TCP"}]}]'
+api GET /apis/coordination.k8s.io/v1/namespaces/projectcontour/leases/leader-elect
+[ "$(jq_ "$T/resp" 'o.spec.holderIdentity')" = someone-else ] ||
+	fail "the lease was touched: $(cat "$T/resp")"
+ok "Envoy Service address (networking form on Ingress, core form on HTTPProxy), no lease"
+kill -TERM "$SERVE"
+wait_exit "$SERVE" 10
+[ "$rc" = 0 ] || fail "contour serve exited $rc"
