@@ -241,7 +241,7 @@ const char *kw_reflector_rv(const kw_reflector_t *r);
  * losing the lease steps down (no status writes) and goes back to
  * acquiring; the process never exits for it. */
 
-#define KW_LEASE_DEFAULT_NAME "leader-elect"
+#define KW_LEASE_DEFAULT_NAME      "leader-elect"
 #define KW_LEASE_DEFAULT_NAMESPACE "projectcontour"
 
 /* client-go's NewLeaderElector rules and messages: lease > renew deadline,
@@ -261,11 +261,11 @@ void kw_lease_micro_time(char *out, size_t cap);
  * observedTime and the lock's cached Lease object. */
 typedef struct kw_elect {
 	char *identity;
-	int lease_s;          /* our leaseDurationSeconds */
-	json_t *observed;     /* the observed record (a Lease spec), or NULL */
-	char *observed_raw;   /* that record as last fetched, for the byte compare */
-	int64_t observed_ms;  /* local monotonic time the record was last observed */
-	json_t *lease;        /* the Lease as the server last returned it, or NULL */
+	int lease_s;         /* our leaseDurationSeconds */
+	json_t *observed;    /* the observed record (a Lease spec), or NULL */
+	char *observed_raw;  /* that record as last fetched, for the byte compare */
+	int64_t observed_ms; /* local monotonic time the record was last observed */
+	json_t *lease;       /* the Lease as the server last returned it, or NULL */
 } kw_elect_t;
 
 void kw_elect_init(kw_elect_t *e, const char *identity, int lease_s);
