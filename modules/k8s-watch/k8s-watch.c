@@ -48,6 +48,13 @@ static const contour_conf_item_t kw_schema[] = {
      .min = 0,
      .max = 3600000,
      .help = "timeoutSeconds of each watch; 0: random in [5m, 10m] as client-go (for tests)"},
+    {.key = "token-refresh",
+     .type = CONTOUR_CONF_DURATION,
+     .def = "1m",
+     .min = 0,
+     .max = 3600000,
+     .help = "how long a token read from a token file is used before the file is read again "
+             "(client-go: 1m)"},
     {.key = "service-account-dir",
      .type = CONTOUR_CONF_STR,
      .help = "where the in-cluster token, ca.crt and namespace are (for tests)"},
@@ -270,6 +277,7 @@ static int kw_start(contour_module_t *mod)
 		contour_log(mod, CONTOUR_LOG_ERR, "%s", err);
 		return CONTOUR_EMODULE;
 	}
+	kw_http_set_limits(c->http, 0, contour_conf_get_duration_ms(mod, "token-refresh", 60000));
 	size_t nk, nns = json_array_size(c->namespaces);
 	const kw_kind_t *kinds = kw_kinds(&nk);
 	size_t per = nns ? nns : 1;
