@@ -30,6 +30,8 @@ typedef struct kw_ctx {
 	kw_reflector_t **refl;
 	size_t nrefl, nsynced;
 	int started;
+	kw_lease_t *lease;   /* leader election (kw_lease.c) */
+	kw_status_t *status; /* status write-back, leader only (kw_status.c) */
 } kw_ctx_t;
 
 static const contour_conf_item_t kw_schema[] = {
@@ -56,6 +58,31 @@ static const contour_conf_item_t kw_schema[] = {
     {.key = "service-account-dir",
      .type = CONTOUR_CONF_STR,
      .help = "where the in-cluster token, ca.crt and namespace are (for tests)"},
+    /* leader election, upstream's serve flags */
+    {.key = "disable-leader-election",
+     .type = CONTOUR_CONF_BOOL,
+     .def = "false",
+     .help = "this replica always leads (writes status) and takes no Lease"},
+    {.key = "leader-election-lease-duration",
+     .type = CONTOUR_CONF_DURATION,
+     .def = "15s",
+     .help = "the duration of the leadership lease"},
+    {.key = "leader-election-renew-deadline",
+     .type = CONTOUR_CONF_DURATION,
+     .def = "10s",
+     .help = "how long the leader retries refreshing leadership before giving up"},
+    {.key = "leader-election-retry-period",
+     .type = CONTOUR_CONF_DURATION,
+     .def = "2s",
+     .help = "the interval between attempts to acquire or renew the lease"},
+    {.key = "leader-election-resource-name",
+     .type = CONTOUR_CONF_STR,
+     .def = KW_LEASE_DEFAULT_NAME,
+     .help = "the name of the Lease"},
+    {.key = "leader-election-resource-namespace",
+     .type = CONTOUR_CONF_STR,
+     .help = "the namespace of the Lease (default: $CONTOUR_NAMESPACE, else "
+             "projectcontour)"},
     {.key = NULL},
 };
 
@@ -63,23 +90,49 @@ static const contour_conf_item_t kw_schema[] = {
 static const contour_cli_flag_t kw_cli_flags[] = {
     {"--kubeconfig", "kubeconfig", NULL},
     {"--incluster", "incluster", NULL},
+    {"--disable-leader-election", "disable-leader-election", NULL},
+    {"--leader-election-lease-duration", "leader-election-lease-duration", NULL},
+    {"--leader-election-renew-deadline", "leader-election-renew-deadline", NULL},
+    {"--leader-election-retry-period", "leader-election-retry-period", NULL},
+    {"--leader-election-resource-name", "leader-election-resource-name", NULL},
+    {"--leader-election-resource-namespace", "leader-election-resource-namespace",
+     "CONTOUR_NAMESPACE"},
     {NULL, NULL, NULL},
 };
 
 /* ---- leader election and status (kw_lease.c, kw_status.c) ---- */
 
-/* Leader election and status write-back plug in here: called at the end of
- * start (the HTTP client exists) and at the start of stop (while it still
- * does). Left empty until kw_lease.c and kw_status.c exist. */
+/* Called at the end of start (the HTTP client exists) and at the start of
+ * stop (while it still does). Status goes first on the way down so no write
+ * races the Lease's release. */
 static int kw_leader_start(kw_ctx_t *c)
 {
-	(void)c;
-	return CONTOUR_EOK;
+	kw_status_start(c->status, c->http);
+	return kw_lease_start(c->lease, c->http);
 }
 
 static void kw_leader_stop(kw_ctx_t *c)
 {
-	(void)c;
+	kw_status_stop(c->status);
+	kw_lease_stop(c->lease);
+}
+
+static void kw_on_leader(int leader, void *ud)
+{
+	kw_ctx_t *c = ud;
+	kw_status_set_leader(c->status, leader);
+}
+
+/* client-go's rules for the three durations, for check-config too. */
+static int kw_check(const json_t *config, char *err, size_t errlen)
+{
+	if (json_is_true(json_object_get(config, "disable-leader-election")))
+		return CONTOUR_EOK;
+	return kw_lease_validate(
+	    json_integer_value(json_object_get(config, "leader-election-lease-duration")),
+	    json_integer_value(json_object_get(config, "leader-election-renew-deadline")),
+	    json_integer_value(json_object_get(config, "leader-election-retry-period")), err,
+	    errlen);
 }
 
 /* ---- settings ---- */
@@ -157,6 +210,8 @@ static void kw_ctx_free(kw_ctx_t *c)
 	for (size_t i = 0; i < c->nrefl; i++)
 		kw_reflector_free(c->refl[i]);
 	free(c->refl);
+	kw_lease_free(c->lease);
+	kw_status_free(c->status);
 	kw_http_free(c->http);
 	kw_conn_fini(&c->conn);
 	json_decref(c->namespaces);
@@ -185,6 +240,12 @@ static int kw_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	if ((rc = kw_metrics_register(c)) != CONTOUR_EOK)
 		goto fail;
+	if (!(c->status = kw_status_new(mod, err, sizeof(err))) ||
+	    !(c->lease = kw_lease_new(mod, kw_on_leader, c, err, sizeof(err)))) {
+		contour_log(mod, CONTOUR_LOG_ERR, "%s", err);
+		rc = CONTOUR_ECONFIG;
+		goto fail;
+	}
 	contour_log(mod, CONTOUR_LOG_INFO, "API server %s%s", c->conn.server,
 	            json_array_size(c->namespaces) ? " (watching some namespaces only)" : "");
 	contour_module_ctx_set(mod, c);
@@ -267,5 +328,5 @@ static void kw_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "k8s-watch", .version = PACKAGE_VERSION,
                .description = "Kubernetes API source: list and watch into the store",
-               .schema = kw_schema, .cli_flags = kw_cli_flags, .init = kw_init, .start = kw_start,
-               .stop = kw_stop, .free = kw_free);
+               .schema = kw_schema, .cli_flags = kw_cli_flags, .check = kw_check, .init = kw_init,
+               .start = kw_start, .stop = kw_stop, .free = kw_free);

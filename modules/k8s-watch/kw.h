@@ -232,4 +232,128 @@ int kw_reflector_synced(const kw_reflector_t *r);
 /* The last resourceVersion seen (list, event or bookmark), or "". */
 const char *kw_reflector_rv(const kw_reflector_t *r);
 
+/* ---- leader election (kw_lease.c) ----
+ *
+ * client-go's LeaderElector over a coordination.k8s.io/v1 Lease. The
+ * decisions are pure functions over kw_elect_t (what this candidate last
+ * observed and when, on its own monotonic clock), so every rule is testable
+ * without HTTP; kw_lease_t drives them on the loop. Unlike upstream,
+ * losing the lease steps down (no status writes) and goes back to
+ * acquiring; the process never exits for it. */
+
+#define KW_LEASE_DEFAULT_NAME      "leader-elect"
+#define KW_LEASE_DEFAULT_NAMESPACE "projectcontour"
+
+/* client-go's NewLeaderElector rules and messages: lease > renew deadline,
+ * renew deadline > 1.2 x retry period, each > 0. CONTOUR_EOK or
+ * CONTOUR_ECONFIG with the message in err. */
+int kw_lease_validate(int64_t lease_ms, int64_t renew_deadline_ms, int64_t retry_ms, char *err,
+                      size_t errlen);
+
+/* kw_lease_identity: hostname + "_" + a random (v4) UUID; free() it. */
+char *kw_lease_identity(void);
+
+/* kw_lease_micro_time: the wall clock as a Kubernetes MicroTime
+ * ("2006-01-02T15:04:05.000000Z"), into out (at least 32 bytes). */
+void kw_lease_micro_time(char *out, size_t cap);
+
+/* What one candidate knows: client-go's observedRecord/observedRawRecord/
+ * observedTime and the lock's cached Lease object. */
+typedef struct kw_elect {
+	char *identity;
+	int lease_s;         /* our leaseDurationSeconds */
+	json_t *observed;    /* the observed record (a Lease spec), or NULL */
+	char *observed_raw;  /* that record as last fetched, for the byte compare */
+	int64_t observed_ms; /* local monotonic time the record was last observed */
+	json_t *lease;       /* the Lease as the server last returned it, or NULL */
+} kw_elect_t;
+
+void kw_elect_init(kw_elect_t *e, const char *identity, int lease_s);
+void kw_elect_fini(kw_elect_t *e);
+/* The observed holder is this candidate (client-go's IsLeader). */
+int kw_elect_is_leader(const kw_elect_t *e);
+/* observed_ms + observed leaseDurationSeconds > now_ms (isLeaseValid). */
+int kw_elect_lease_valid(const kw_elect_t *e, int64_t now_ms);
+/* Step 1, the fast path: when leader and the lease is valid, the cached Lease
+ * with a renewed spec (acquireTime and leaseTransitions kept) to PUT; else
+ * NULL. The caller owns the result. */
+json_t *kw_elect_fast_path(const kw_elect_t *e, int64_t now_ms, const char *now_micro);
+/* Step 2 on 404: the Lease to POST (transitions 0). */
+json_t *kw_elect_create_body(const kw_elect_t *e, const char *ns, const char *name,
+                             const char *now_micro);
+/* Steps 3-4: take the fetched Lease (a changed record is observed at
+ * now_ms); the Lease to PUT, or NULL when another holder's record is still
+ * fresh by local time. */
+json_t *kw_elect_observe(kw_elect_t *e, const json_t *fetched, int64_t now_ms,
+                         const char *now_micro);
+/* A write of `sent` succeeded with the server's answer `resp` (may be NULL):
+ * the sent record becomes the observed one at now_ms, resp the cached Lease. */
+void kw_elect_written(kw_elect_t *e, const json_t *sent, const json_t *resp, int64_t now_ms);
+/* Release: the Lease to PUT (holderIdentity "", leaseDurationSeconds 1,
+ * acquireTime = renewTime = now, transitions kept), or NULL when this
+ * candidate is not the holder of `current` (or not leader at all). */
+json_t *kw_elect_release_body(const kw_elect_t *e, const json_t *current, const char *now_micro);
+
+typedef struct kw_lease kw_lease_t;
+typedef void (*kw_lease_change_fn)(int leader, void *ud);
+
+/* kw_lease_new: in init. Reads the module's leader-election keys
+ * (disable-leader-election, leader-election-*, $CONTOUR_NAMESPACE),
+ * registers the contour_leader gauge. NULL with a message in err. */
+kw_lease_t *kw_lease_new(contour_module_t *mod, kw_lease_change_fn fn, void *ud, char *err,
+                         size_t errlen);
+/* kw_lease_start: begin acquiring over http (borrowed until stop). With
+ * leader election disabled, this replica becomes leader at once. */
+int kw_lease_start(kw_lease_t *l, kw_http_t *http);
+/* kw_lease_stop: cancel timers and requests; a leader releases the Lease
+ * (blocking, bounded). Harmless twice. */
+void kw_lease_stop(kw_lease_t *l);
+void kw_lease_free(kw_lease_t *l);
+int kw_lease_is_leader(const kw_lease_t *l);
+
+/* ---- status write-back (kw_status.c, kw_lbstatus.c) ---- */
+
+/* kw_status_equal: upstream's isStatusEqual over two `status` stanzas:
+ * lastTransitionTime of conditions is ignored, conditions are matched by
+ * type (order ignored), and an absent field equals its zero value (Go's
+ * omitempty). NULL is an empty status. */
+int kw_status_equal(const json_t *a, const json_t *b);
+
+/* kw_status_compose_proxy: upstream's ProxyUpdate.Mutate applied to
+ * `current` (the stored status, may be NULL) with the build's `computed`
+ * status, then the load balancer (core v1 form) when lb has addresses.
+ * A condition unchanged but for its lastTransitionTime keeps the stored
+ * time. Returns a new status. */
+json_t *kw_status_compose_proxy(const json_t *current, const json_t *computed, const json_t *lb);
+/* kw_status_compose_ingress: `current` with status.loadBalancer set from lb
+ * in the networking v1 form. New reference. */
+json_t *kw_status_compose_ingress(const json_t *current, const json_t *lb);
+
+/* kw_lb_parse_address: upstream's parseStatusFlag: a comma list of IPs and
+ * hostnames as a core v1 LoadBalancerStatus ({"ingress":[...]}). */
+json_t *kw_lb_parse_address(const char *list);
+/* kw_lb_to_networking: upstream's coreToNetworkingLBStatus (ip, hostname,
+ * ports{port,protocol,error}; no ipMode; empty ports dropped). */
+json_t *kw_lb_to_networking(const json_t *core_lb);
+/* kw_lb_has_address: lb has at least one ingress entry. */
+int kw_lb_has_address(const json_t *lb);
+/* kw_class_matches: upstream's ingressclass.MatchesIngress/MatchesHTTPProxy:
+ * the class annotation, else spec.ingressClassName, against classes (an
+ * array; empty: the object's class must be unset or "contour"). */
+int kw_class_matches(const json_t *obj, const json_t *classes);
+
+typedef struct kw_status kw_status_t;
+
+/* kw_status_new: in init. Registers the snapshot observer and upstream's
+ * contour_status_update_* metrics; reads ingress-status-address,
+ * envoy-service-name/-namespace and ingress-class-name. */
+kw_status_t *kw_status_new(contour_module_t *mod, char *err, size_t errlen);
+/* Start writing over http (borrowed until stop); nothing is written until
+ * kw_status_set_leader(s, 1). */
+void kw_status_start(kw_status_t *s, kw_http_t *http);
+/* Leadership changed: on loss the queue is dropped and requests cancelled. */
+void kw_status_set_leader(kw_status_t *s, int leader);
+void kw_status_stop(kw_status_t *s);
+void kw_status_free(kw_status_t *s);
+
 #endif
