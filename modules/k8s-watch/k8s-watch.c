@@ -27,6 +27,7 @@ typedef struct kw_ctx {
 	kw_metrics_t metrics;
 	json_t *namespaces; /* watch-namespaces: array of strings, maybe empty */
 	int64_t watch_timeout_ms;
+	size_t page_limit;
 	kw_reflector_t **refl;
 	size_t nrefl, nsynced;
 	int started;
@@ -48,6 +49,12 @@ static const contour_conf_item_t kw_schema[] = {
      .min = 0,
      .max = 3600000,
      .help = "timeoutSeconds of each watch; 0: random in [5m, 10m] as client-go (for tests)"},
+    {.key = "list-page-size",
+     .type = CONTOUR_CONF_INT,
+     .def = "500",
+     .min = 1,
+     .max = 100000,
+     .help = "objects per list page (`limit`; client-go's pager: 500)"},
     {.key = "token-refresh",
      .type = CONTOUR_CONF_DURATION,
      .def = "1m",
@@ -231,6 +238,7 @@ static int kw_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	}
 	c->watch_timeout_ms = contour_conf_get_duration_ms(mod, "watch-timeout", 0);
+	c->page_limit = (size_t)contour_conf_get_int(mod, "list-page-size", 500);
 	c->namespaces = contour_conf_global_str_list(mod, "watch-namespaces");
 	if (!c->namespaces) {
 		rc = CONTOUR_ENOMEM;
@@ -293,6 +301,7 @@ static int kw_start(contour_module_t *mod)
 			    .kind = &kinds[k],
 			    .ns = nns ? json_string_value(json_array_get(c->namespaces, n)) : NULL,
 			    .watch_timeout_ms = c->watch_timeout_ms,
+			    .page_limit = c->page_limit,
 			    .metrics = &c->metrics,
 			    .synced = kw_synced,
 			    .ud = c,

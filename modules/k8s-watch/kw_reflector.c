@@ -309,9 +309,12 @@ static void kw_refl_list_done(const kw_resp_t *resp, void *ud)
 			json_array_set_new(items, i, json_null());
 			kw_refl_put(r, own, r->seen);
 		}
-		json_decref(page);
-		if (cont && *cont) {
+		/* `cont` lives in the page: keep a copy before the page goes. */
+		int more = cont && *cont;
+		if (more)
 			kw_refl_set_str(&r->cont, cont);
+		json_decref(page);
+		if (more) {
 			kw_refl_list(r);
 			return;
 		}

@@ -30,6 +30,8 @@ echo tok-one >token
 cat >seed.json <<'JSON'
 [{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},"spec":{"ports":[{"port":80,"protocol":"TCP"}]}},
  {"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","metadata":{"name":"a","namespace":"default"},"spec":{"virtualhost":{"fqdn":"a.example.com"},"routes":[{"services":[{"name":"web","port":80}]}]}},
+ {"apiVersion":"v1","kind":"Service","metadata":{"name":"web2","namespace":"default"},"spec":{"ports":[{"port":80,"protocol":"TCP"}]}},
+ {"apiVersion":"v1","kind":"Service","metadata":{"name":"web3","namespace":"default"},"spec":{"ports":[{"port":80,"protocol":"TCP"}]}},
  {"apiVersion":"v1","kind":"Secret","metadata":{"name":"helm","namespace":"default"},"type":"helm.sh/release.v1","data":{"release":"eHh4eA=="}}]
 JSON
 node "$top_srcdir/tests/k8sapi/apiserver.js" --cert server.crt --key server.key --ca ca.crt \
@@ -49,7 +51,7 @@ cat >contour.yaml <<YAML
 build-holdoff: 10ms
 modules:
   - name: k8s-watch
-    config: {kubeconfig: kubeconfig, watch-timeout: 30s, token-refresh: 500ms}
+    config: {kubeconfig: kubeconfig, watch-timeout: 30s, token-refresh: 500ms, list-page-size: 1}
   - name: tls-delegation
   - name: httpproxy
   - name: metrics
@@ -88,7 +90,16 @@ served() {
 
 served a.example.com
 expect_in log "initial list complete (6 watches)"
-ok "initial list"
+# Three Services in pages of one: two continuations, each with only limit
+# and the (URL-encoded) token the previous page gave.
+api GET /_test/requests
+node -e '
+const log = JSON.parse(require("fs").readFileSync("api.last", "utf8"));
+const svc = log.requests.filter((e) => e.path === "/api/v1/services" && e.query.watch === undefined);
+const cont = svc.filter((e) => e.query.continue);
+if (svc.length < 3 || cont.length < 2 || cont.some((e) => e.status !== 200 || e.query.limit !== "1"))
+	{ console.error(JSON.stringify(svc)); process.exit(1); }' || fail "paged Service list"
+ok "initial list, paged"
 api POST $HPS "$(hp b b.example.com)"
 served b.example.com
 ok "created"
