@@ -64,7 +64,7 @@ YAML
 
 now_ms() { date +%s%3N; }
 start=$(now_ms)
-"$CONTOUR" serve --config contour.yaml >log 2>&1 &
+${BENCH_WRAP:-} "$CONTOUR" serve --config contour.yaml >log 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"
 until grep -q "listening on http://" log 2>/dev/null; do sleep 0.01; done

@@ -123,6 +123,8 @@ typedef struct kw_kind {
 	const char *api_version; /* "v1", "projectcontour.io/v1", ... */
 	const char *kind;        /* "Service" */
 	const char *plural;      /* "services" */
+	/* fieldSelector on every list and watch of the kind, or NULL */
+	const char *field_selector;
 } kw_kind_t;
 
 /* kw_collection_path: the collection path of kind, cluster-wide when ns is

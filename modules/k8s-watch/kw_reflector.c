@@ -4,7 +4,8 @@
  *
  *   LIST  ?limit=500&resourceVersion=0 the first time, then the last RV
  *         seen, then "" if that is expired; pages follow `continue` (its
- *         presence, not the item count) with only limit and continue set.
+ *         presence, not the item count) with only limit and continue set
+ *         (and the kind's fieldSelector, which every request carries).
  *         The pages together REPLACE what this reflector had put: every
  *         item is put (the store ignores equal objects, so nothing flaps)
  *         and the keys it had that the list lacks are deleted at the end.
@@ -40,7 +41,11 @@
 #define KW_LIST_TIMEOUT_MS  60000
 
 static const kw_kind_t kw_kind_table[] = {
-    {"v1", "Secret", "secrets"},
+    /* As upstream: Helm releases and service-account tokens are never
+     * referenced by Contour and can be large, so the API server does not
+     * even send them. */
+    {"v1", "Secret", "secrets",
+     "type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token"},
     {"v1", "Service", "services"},
     {"discovery.k8s.io/v1", "EndpointSlice", "endpointslices"},
     {"projectcontour.io/v1", "TLSCertificateDelegation", "tlscertificatedelegations"},
@@ -218,20 +223,33 @@ static int kw_refl_retry_after(kw_reflector_t *r, const kw_resp_t *resp, kw_next
 	return 1;
 }
 
+/* "fieldSelector=ENC&" for a kind with a selector, else "": the same on
+ * the first page, every continuation and the watch, as the API requires. */
+static void kw_refl_selector(const kw_reflector_t *r, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (!r->o.kind->field_selector)
+		return;
+	char enc[400];
+	kw_refl_qenc(r->o.kind->field_selector, enc, sizeof(enc));
+	snprintf(out, cap, "fieldSelector=%s&", enc);
+}
+
 /* ---- LIST ---- */
 
 static void kw_refl_list_done(const kw_resp_t *resp, void *ud);
 
 static void kw_refl_list(kw_reflector_t *r)
 {
-	char base[1024], path[4096], enc[2048];
+	char base[1024], path[4096], enc[2048], sel[512];
 	kw_path(r->o.kind, r->ns, NULL, NULL, base, sizeof(base));
+	kw_refl_selector(r, sel, sizeof(sel));
 	size_t limit = r->o.page_limit ? r->o.page_limit : 500;
 	if (r->cont) {
 		/* Later pages: only limit and continue (client-go's pager clears
 		 * resourceVersion, which the server refuses with continue). */
 		kw_refl_qenc(r->cont, enc, sizeof(enc));
-		snprintf(path, sizeof(path), "%s?continue=%s&limit=%zu", base, enc, limit);
+		snprintf(path, sizeof(path), "%s?continue=%s&%slimit=%zu", base, enc, sel, limit);
 	} else {
 		/* A fresh list. Keys put by an earlier list that failed half-way
 		 * join the known ones, so the new list can delete them. */
@@ -240,7 +258,8 @@ static void kw_refl_list(kw_reflector_t *r)
 		json_decref(r->seen);
 		r->seen = json_object();
 		kw_refl_qenc(r->list_rv, enc, sizeof(enc));
-		snprintf(path, sizeof(path), "%s?limit=%zu&resourceVersion=%s", base, limit, enc);
+		snprintf(path, sizeof(path), "%s?%slimit=%zu&resourceVersion=%s", base, sel, limit,
+		         enc);
 	}
 	r->req = kw_http_request(r->o.http, "GET", path, NULL, KW_LIST_TIMEOUT_MS, NULL,
 	                         kw_refl_list_done, r);
@@ -400,16 +419,17 @@ static int kw_refl_data(const char *p, size_t n, void *ud)
 
 static void kw_refl_watch(kw_reflector_t *r)
 {
-	char base[1024], path[4096], enc[2048];
+	char base[1024], path[4096], enc[2048], sel[512];
 	int64_t timeout_ms = r->o.watch_timeout_ms;
 	if (timeout_ms <= 0)
 		timeout_ms = (300 + random() % 301) * 1000;
 	long secs = (long)((timeout_ms + 999) / 1000);
 	kw_path(r->o.kind, r->ns, NULL, NULL, base, sizeof(base));
+	kw_refl_selector(r, sel, sizeof(sel));
 	kw_refl_qenc(r->rv, enc, sizeof(enc));
 	snprintf(path, sizeof(path),
-	         "%s?allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%ld&watch=true",
-	         base, enc, secs);
+	         "%s?allowWatchBookmarks=true&%sresourceVersion=%s&timeoutSeconds=%ld&watch=true",
+	         base, sel, enc, secs);
 	kw_split_reset(r->split);
 	r->watch_events = 0;
 	r->watch_expired = 0;

@@ -497,6 +497,20 @@ async function testPagination() {
 		r.json.items[0].metadata.name === 'cm-5', r.json);
 	r = await req('GET', `${CM}?fieldSelector=spec.x%3D1`);
 	check('unknown field selector: 400', r.status === 400, r.status);
+	r = await req('GET', `${CM}?fieldSelector=type%3Dx`);
+	check('type is no ConfigMap field: 400 field label not supported', r.status === 400 &&
+		/field label not supported: type/.test(r.json.message), r.json);
+	const SEC = '/api/v1/namespaces/fs/secrets';
+	for (const [name, type] of [['helm', 'helm.sh/release.v1'], ['tls', 'kubernetes.io/tls'],
+		['sa', 'kubernetes.io/service-account-token']]) {
+		r = await req('POST', SEC, { body: { apiVersion: 'v1', kind: 'Secret',
+			metadata: { name, namespace: 'fs' }, type, data: { x: 'eA==' } } });
+		check(`create ${type} Secret`, r.status === 201, r.json);
+	}
+	const sel = encodeURIComponent('type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token');
+	r = await req('GET', `${SEC}?fieldSelector=${sel}`);
+	check('Secrets by type (upstream Contour\'s selector)', r.status === 200 &&
+		r.json.items.map((i) => i.metadata.name).join() === 'tls', r.json);
 }
 
 async function testBookmarksAndSelectors() {

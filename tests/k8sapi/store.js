@@ -143,8 +143,13 @@ function parseLabelSelector(s) {
 	return (labels) => reqs.every((f) => f(labels || {}));
 }
 
-// fieldSelector: metadata.name and metadata.namespace with =, ==, !=.
-function parseFieldSelector(s) {
+// fieldSelector: metadata.name and metadata.namespace with =, ==, !=, and
+// the fields kube-apiserver adds per resource: Secrets' `type` (upstream
+// Contour lists Secrets with type!=helm.sh/release.v1,...). Entries carry
+// those as e.fields. Anything else: 400 "field label not supported", as the
+// real server answers.
+const EXTRA_FIELDS = { secrets: ['type'] };
+function parseFieldSelector(s, plural) {
 	if (!s)
 		return null;
 	const reqs = [];
@@ -152,11 +157,17 @@ function parseFieldSelector(s) {
 		const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(term);
 		if (!m)
 			throw badRequest(`invalid selector: '${s}'; can't understand '${term}'`);
-		if (m[1] !== 'metadata.name' && m[1] !== 'metadata.namespace')
-			throw badRequest(`"${m[1]}" is not a known field selector: only ` +
-				'"metadata.name", "metadata.namespace"');
-		const field = m[1] === 'metadata.name' ? 'name' : 'ns', v = m[3], neg = m[2] === '!=';
-		reqs.push((e) => neg ? e[field] !== v : e[field] === v);
+		const v = m[3], neg = m[2] === '!=';
+		let get;
+		if (m[1] === 'metadata.name')
+			get = (e) => e.name;
+		else if (m[1] === 'metadata.namespace')
+			get = (e) => e.ns;
+		else if ((EXTRA_FIELDS[plural] || []).includes(m[1]))
+			get = (e) => (e.fields && e.fields[m[1]]) || '';
+		else
+			throw badRequest(`field label not supported: ${m[1]}`);
+		reqs.push((e) => neg ? get(e) !== v : get(e) === v);
 	}
 	return (e) => reqs.every((f) => f(e));
 }
@@ -316,6 +327,7 @@ class Store {
 		const md = obj.metadata;
 		const ns = r.namespaced ? md.namespace : '';
 		return { key: `${ns}/${md.name}`, ns, name: md.name, labels: md.labels || {},
+			fields: r.plural === 'secrets' ? { type: obj.type || '' } : undefined,
 			rv: this.rvOf, buf: Buffer.from(JSON.stringify(rest)) };
 	}
 
@@ -535,7 +547,7 @@ class Store {
 	// A list: {rv, entries, cont, remaining}. q holds the parsed query.
 	list(r, ns, q) {
 		const lsel = parseLabelSelector(q.labelSelector);
-		const fsel = parseFieldSelector(q.fieldSelector);
+		const fsel = parseFieldSelector(q.fieldSelector, r.plural);
 		const limit = q.limit ? parseInt(q.limit, 10) : 0;
 		if (q.limit !== undefined && !(limit >= 0))
 			throw badRequest(`limit: Invalid value: "${q.limit}"`);
@@ -655,7 +667,10 @@ class Store {
 		const ns = r.namespaced ? md.namespace : '';
 		// ',"type":...}' or '}', kept in the caller's block without a copy
 		const tail = b.subarray(head.end);
+		// the Secret's type, when it follows metadata as gen_workload.js writes
+		const t = /^,"type":"([^"\\]*)"/.exec(tail.subarray(0, 256).toString('latin1'));
 		const e = { key: `${ns}/${md.name}`, ns, name: md.name, labels: md.labels || {},
+			fields: r.plural === 'secrets' ? { type: t ? t[1] : '' } : undefined,
 			rv: this.rv, buf: Buffer.from(`{"metadata":${JSON.stringify(md)}`), tail };
 		this.data.get(r.plural).set(e.key, e);
 		this.sorted.delete(r.plural);

@@ -27,7 +27,7 @@ class Watcher {
 		this.ending = false;
 		this.timers = [];
 		const l = parseLabelSelector(this.q0.labelSelector);
-		const f = parseFieldSelector(this.q0.fieldSelector);
+		const f = parseFieldSelector(this.q0.fieldSelector, this.r.plural);
 		this.match = (e) => (!this.ns || e.ns === this.ns) && (!l || l(e.labels)) &&
 			(!f || f(e));
 		this.bookmarks = this.q0.allowWatchBookmarks === 'true' ||
