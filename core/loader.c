@@ -19,6 +19,13 @@
 
 #include "core/core.h"
 
+/* Modules are never unmapped: dlclose() only drops our handle. A module's
+ * libraries (libcurl, OpenSSL, nghttp2 ...) may hold thread-local storage,
+ * atexit handlers or destructors that outlive a dlclose(); unmapping them
+ * crashed LeakSanitizer's exit-time scan now and then. The handle is still
+ * closed and the module's hooks are never called again. */
+#define LOADER_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+
 /* The smallest descriptor we can read: everything before `reserved`. */
 #define DESC_MIN_SIZE offsetof(contour_module_desc_t, reserved)
 
@@ -260,7 +267,7 @@ static int load_named(core_t *core, const char *name, const char *path, json_t *
 		                name, name, tried);
 		return CONTOUR_ENOENT;
 	}
-	void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	void *dl = dlopen(file, LOADER_DLOPEN_FLAGS);
 	if (!dl) {
 		core_conf_error(conf, line, errors, key, "cannot load module '%s': %s", name,
 		                dlerror());
@@ -316,7 +323,7 @@ int core_loader_add(core_t *core, const char *name, json_t *config, json_t *erro
 /* Peek at a shared object's descriptor without keeping it loaded. */
 static int peek_flags(const char *file, const char *name, uint32_t *flags)
 {
-	void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	void *dl = dlopen(file, LOADER_DLOPEN_FLAGS);
 	if (!dl)
 		return CONTOUR_ENOENT;
 	const contour_module_desc_t *d = dlsym(dl, CONTOUR_MODULE_SYMBOL);
