@@ -110,6 +110,9 @@ YAML
 	done
 	sync_ms=$(($(now_ms) - start))
 	sync_cpu=$(cpu_ms $cpid)
+	# AddressSanitizer's quarantine holds freed memory and its checks
+	# slow everything: the figures mean nothing under it.
+	grep -q libasan "/proc/$cpid/maps" && sanitized=1
 	port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$name/log")
 	i=0
 	until curl -s "http://127.0.0.1:$port/metrics" >"$name/metrics" &&
@@ -131,6 +134,14 @@ YAML
 		"${received:-0} Secrets received"
 }
 
+sanitized=0
+# bound WHAT: the numeric bounds are checked, except under the sanitizers.
+bound() {
+	[ $sanitized = 0 ] && return 0
+	echo "not checked under AddressSanitizer: $1"
+	return 1
+}
+
 run base base.ndjson
 base_rss=$rss_kib
 base_received=${received:-0}
@@ -140,7 +151,7 @@ run helm base.ndjson helm.ndjson
 [ "${received:-0}" -eq "$base_received" ] || fail "helm: Helm release Secrets were received"
 delta=$((rss_kib - base_rss))
 echo "helm: VmRSS delta $delta KiB"
-[ $delta -lt 4096 ] || fail "20,000 Helm Secrets raised VmRSS by $delta KiB (limit 4 MiB)"
+! bound "Helm VmRSS" || [ $delta -lt 4096 ] || fail "20,000 Helm Secrets raised VmRSS by $delta KiB (limit 4 MiB)"
 ok "20,000 Helm release Secrets of 50 KB: VmRSS +$delta KiB (< 4 MiB)"
 
 run stubs base.ndjson stubs.ndjson
@@ -155,7 +166,7 @@ echo "opaque: VmRSS delta $delta KiB"
 # must add nothing to it (measured: the same to within 100 KiB), the
 # bound leaves 4 MiB for allocator noise. Kept payloads would add 100 MB.
 echo "opaque: stubs cost $stubs_delta KiB"
-[ $delta -lt $((stubs_delta + 4096)) ] ||
+! bound "Opaque VmRSS" || [ $delta -lt $((stubs_delta + 4096)) ] ||
 	fail "5,000 Opaque Secrets raised VmRSS by $delta KiB, their stubs cost $stubs_delta KiB"
 ok "5,000 Opaque Secrets of 20 KB, payloads dropped: VmRSS +$delta KiB (stubs: +$stubs_delta)"
 # With the payload cut from the raw text, the 100 MB list is scanned, not
@@ -163,6 +174,6 @@ ok "5,000 Opaque Secrets of 20 KB, payloads dropped: VmRSS +$delta KiB (stubs: +
 # contour's CPU; without the pre-filter (jansson parses every payload)
 # 2.2-3.5 s and 1.4 s of CPU (and +8 MiB over the stubs). The CPU bound is what tells the two apart
 # whatever the API server's speed; the wall bound is the issue's.
-[ "$sync_ms" -lt 5000 ] || fail "opaque: sync took $sync_ms ms (limit 5 s)"
-[ "$sync_cpu" -lt 800 ] || fail "opaque: sync took $sync_cpu ms of CPU (limit 0.8 s)"
+! bound "sync time" || [ "$sync_ms" -lt 5000 ] || fail "opaque: sync took $sync_ms ms (limit 5 s)"
+! bound "sync CPU" || [ "$sync_cpu" -lt 800 ] || fail "opaque: sync took $sync_cpu ms of CPU (limit 0.8 s)"
 ok "5,000 Opaque Secrets: synced in $sync_ms ms, $sync_cpu ms of CPU (< 5 s, < 0.8 s)"
