@@ -358,4 +358,24 @@ void kw_status_set_leader(kw_status_t *s, int leader);
 void kw_status_stop(kw_status_t *s);
 void kw_status_free(kw_status_t *s);
 
+/* ---- Secret payloads cut from the raw text (kw_secretscan.c) ---- */
+
+typedef enum {
+	KW_SECRETSCAN_LIST,   /* a list page: every object of the root's "items" */
+	KW_SECRETSCAN_EVENT,  /* a watch event: the root's "object" */
+	KW_SECRETSCAN_OBJECT, /* the root itself */
+} kw_secretscan_what_t;
+
+/* kw_secretscan: the Secrets' JSON text p (n bytes) without the `data` and
+ * `stringData` members kw_secret_filter would delete, found without
+ * building their values. flags are those the text will be parsed with
+ * (json_loadb; 0 or JSON_REJECT_DUPLICATES, else nothing is done).
+ * Parsing the result then kw_secret_filter gives what parsing p then
+ * kw_secret_filter gives, errors included. Returns 1 with a new
+ * NUL-terminated text in *out (free() it) and its length in *outlen; 0
+ * when p is to be used as it is (nothing to cut, or text jansson refuses);
+ * CONTOUR_ENOMEM. */
+int kw_secretscan(const char *p, size_t n, kw_secretscan_what_t what, size_t flags, char **out,
+                  size_t *outlen);
+
 #endif

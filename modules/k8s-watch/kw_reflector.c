@@ -297,6 +297,11 @@ static void kw_refl_list_complete(kw_reflector_t *r)
 	kw_refl_watch(r);
 }
 
+static int kw_refl_is_secret(const kw_reflector_t *r)
+{
+	return !strcmp(r->o.kind->kind, "Secret") && !strcmp(r->o.kind->api_version, "v1");
+}
+
 static void kw_refl_list_done(const kw_resp_t *resp, void *ud)
 {
 	kw_reflector_t *r = ud;
@@ -304,7 +309,16 @@ static void kw_refl_list_done(const kw_resp_t *resp, void *ud)
 	r->req = NULL;
 	if (resp->status == 200 && !resp->error) {
 		json_error_t je;
-		json_t *page = json_loadb(resp->body, resp->len, 0, &je);
+		char *cut = NULL;
+		size_t cutlen = 0;
+		json_t *page;
+		/* Cut uninteresting Secret payloads before jansson builds them. */
+		if (kw_refl_is_secret(r) &&
+		    kw_secretscan(resp->body, resp->len, KW_SECRETSCAN_LIST, 0, &cut, &cutlen) == 1)
+			page = json_loadb(cut, cutlen, 0, &je);
+		else
+			page = json_loadb(resp->body, resp->len, 0, &je);
+		free(cut);
 		json_t *items = json_object_get(page, "items");
 		if (!json_is_object(page) ||
 		    !(json_is_array(items) || json_is_null(items) || !items)) {
@@ -370,8 +384,17 @@ static int kw_refl_value(const char *p, size_t n, void *ud)
 {
 	kw_reflector_t *r = ud;
 	kw_event_t ev;
-	char err[256];
-	if (kw_event_parse(p, n, &ev, err, sizeof(err)) != CONTOUR_EOK) {
+	char err[256], *cut = NULL;
+	size_t cutlen = 0;
+	int rc;
+	/* kw_event_parse reads with JSON_REJECT_DUPLICATES. */
+	if (kw_refl_is_secret(r) &&
+	    kw_secretscan(p, n, KW_SECRETSCAN_EVENT, JSON_REJECT_DUPLICATES, &cut, &cutlen) == 1)
+		rc = kw_event_parse(cut, cutlen, &ev, err, sizeof(err));
+	else
+		rc = kw_event_parse(p, n, &ev, err, sizeof(err));
+	free(cut);
+	if (rc != CONTOUR_EOK) {
 		snprintf(r->watch_err, sizeof(r->watch_err), "%s", err);
 		return -1;
 	}

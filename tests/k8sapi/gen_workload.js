@@ -3,26 +3,33 @@
 // gen_workload.js: writes a seed file for apiserver.js (one JSON object a
 // line) shaped like bench/workload.c: HTTPProxies with 3 routes over 2
 // Services each, half of them with TLS referencing the TLS Secrets, one
-// EndpointSlice per Service, plus opaque Secrets with large payloads.
+// EndpointSlice per Service, plus Helm release Secrets with large payloads.
 //
 //   node gen_workload.js [--proxies N] [--services N] [--slices N]
-//       [--tls-secrets N] [--secrets N] [--secret-kb K] [--namespace NS]
-//       [--out FILE]
-// Defaults: 10000 / 10000 / 10000 / 1000 / 20000 / 50 KB, namespace bench,
-// stdout. Proxy i routes to Services app-(2i mod S)-a style names, so the
-// references always resolve whatever the counts.
+//       [--tls-secrets N] [--secrets N] [--secret-kb K] [--secret-type T]
+//       [--namespace NS] [--out FILE]
+// Defaults: 10000 / 10000 / 10000 / 1000 / 20000 / 50 KB /
+// helm.sh/release.v1, namespace bench, stdout. The --secrets are written as
+// Helm 3 writes its releases (name sh.helm.release.v1.NAME.vN, labels owner,
+// name, status, version, data.release); --secret-type Opaque (or any other
+// type) gives the same Secrets a type the API server does not filter out,
+// the stress case for the client's own filter. Proxy i routes to Services
+// app-(2i mod S)-a style names, so the references always resolve whatever
+// the counts.
 
 const fs = require('fs');
 const crypto = require('crypto');
 
 const opt = { proxies: 10000, services: 10000, slices: 10000, 'tls-secrets': 1000,
-	secrets: 20000, 'secret-kb': 50, namespace: 'bench', out: null };
+	secrets: 20000, 'secret-kb': 50, 'secret-type': 'helm.sh/release.v1', namespace: 'bench',
+	out: null };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
 	const m = /^--([a-z-]+)$/.exec(argv[i]);
 	if (!m || !(m[1] in opt) || i + 1 >= argv.length) {
 		process.stderr.write('usage: gen_workload.js [--proxies N] [--services N] [--slices N] ' +
-			'[--tls-secrets N] [--secrets N] [--secret-kb K] [--namespace NS] [--out FILE]\n');
+			'[--tls-secrets N] [--secrets N] [--secret-kb K] [--secret-type T] [--namespace NS] ' +
+			'[--out FILE]\n');
 		process.exit(2);
 	}
 	const v = argv[++i];
@@ -58,12 +65,16 @@ for (let i = 0; i < opt['tls-secrets']; i++) {
 	emit({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `tls-${i}`, namespace: ns },
 		type: 'kubernetes.io/tls', data: { 'tls.crt': crt, 'tls.key': key } });
 }
-// Opaque Secrets (Helm releases and the like): large and irrelevant.
+// Helm release Secrets: large and irrelevant to Contour. The type follows
+// metadata so that apiserver.js reads it without parsing the payload.
 const blob = crypto.randomBytes(Math.ceil(opt['secret-kb'] * 1024 * 3 / 4)).toString('base64')
 	.slice(0, opt['secret-kb'] * 1024);
 for (let i = 0; i < opt.secrets; i++) {
-	emit({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `opaque-${i}`, namespace: ns,
-		labels: { owner: 'helm' } }, type: 'Opaque', data: { release: blob } });
+	const release = `app-${i}`;
+	emit({ apiVersion: 'v1', kind: 'Secret', metadata: {
+		name: `sh.helm.release.v1.${release}.v1`, namespace: ns,
+		labels: { name: release, owner: 'helm', status: 'deployed', version: '1' } },
+	type: opt['secret-type'], data: { release: blob } });
 }
 for (let j = 0; j < opt.services; j++) {
 	emit({ apiVersion: 'v1', kind: 'Service', metadata: { name: svcName(j), namespace: ns },

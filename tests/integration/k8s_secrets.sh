@@ -1,0 +1,179 @@
+#!/bin/sh
+# Secrets that Contour never reads must not cost it memory or time (issue 5:
+# "20,000 Helm-style Secrets with large payloads do not raise resident
+# memory by more than a few MiB"). `contour serve` (k8s-watch,
+# tls-delegation, httpproxy, metrics) syncs from the test API server seeded
+# by gen_workload.js with a small base workload, three times:
+#   base   the base workload alone;
+#   helm   plus 20,000 Helm release Secrets of 50 KB (helm.sh/release.v1,
+#          1 GB of JSON): the field selector keeps them off the wire;
+#   opaque plus 5,000 of them typed Opaque, 20 KB each (100 MB): they are
+#          listed, and k8s-watch must drop their payload (kw_secretscan cuts
+#          it from the raw text, kw_secret_filter after parsing).
+# Compared: contour's VmRSS once the source synced and the first build ran,
+# and the time from start to the synced log line.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+
+strict=${CONTOUR_STRICT_TESTS:-0}
+for tool in node openssl curl; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		[ "$strict" = 1 ] && fail "$tool not found (CONTOUR_STRICT_TESTS=1)"
+		echo "SKIP: $tool not found"
+		exit 77
+	fi
+done
+
+cd "$T"
+o() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1"; }
+o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+	-subj /CN=ca -days 2 -out ca.crt
+o req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
+	-subj /CN=apiserver -out server.csr
+echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >server.ext
+o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile server.ext -out server.crt
+echo tok >tokens
+echo tok >token
+
+gen() { # FILE [gen_workload options]: the base workload plus the options
+	f=$1
+	shift
+	node "$top_srcdir/tests/k8sapi/gen_workload.js" --proxies 300 --services 300 \
+		--slices 300 --tls-secrets 30 --secrets 0 --namespace it "$@" --out "$f" ||
+		fail "gen_workload.js $*"
+}
+gen base.ndjson
+gen helm.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 20000 \
+	--secret-kb 50 --namespace helm
+gen opaque.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 5000 \
+	--secret-kb 20 --secret-type Opaque --namespace opaque
+gen stubs.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 5000 \
+	--secret-kb 0 --secret-type Opaque --namespace opaque
+
+# glibc raises its mmap threshold to the size of the largest block freed, so
+# the freed list-page buffers (500 Secrets of 20 KB: 10 MB, 16 MB of
+# capacity) stay resident afterwards: +14 MiB in the opaque run that depends
+# on the page size and the allocator, not on what is kept. A fixed
+# threshold gives such buffers back and measures what contour keeps.
+export MALLOC_MMAP_THRESHOLD_=131072
+
+now_ms() { date +%s%3N; }
+kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# CPU milliseconds (user + system) of a process: fields 14 and 15 of
+# /proc/PID/stat (after the parenthesised name), in clock ticks.
+cpu_ms() {
+	hz=$(getconf CLK_TCK)
+	sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{print int(($12 + $13) * 1000 / hz)}'
+}
+
+# run NAME SEEDS...: start the API server with the seeds and contour against
+# it; sets sync_ms (start to "initial list complete"), rss_kib (VmRSS after
+# the first build, once it settled) and received (Secrets taken in).
+run() {
+	name=$1
+	shift
+	mkdir -p "$name"
+	cat "$@" >"$name/seed.ndjson"
+	node --max-old-space-size=4096 "$top_srcdir/tests/k8sapi/apiserver.js" --cert server.crt \
+		--key server.key --ca ca.crt --token-file tokens --admin-token ADMIN \
+		--seed "$name/seed.ndjson" --http2 >"$name/api.out" 2>"$name/api.err" &
+	apid=$!
+	PIDS="$PIDS $apid"
+	wait_for "$name/api.out" "listening on" 60
+	rm -f "$name/seed.ndjson"
+	API=$(sed -n 's/^listening on \(https:.*\)$/\1/p' "$name/api.out")
+	cat >"$name/kubeconfig" <<YAML
+current-context: t
+contexts: [{name: t, context: {cluster: k, user: u}}]
+clusters: [{name: k, cluster: {server: "$API", certificate-authority: $T/ca.crt}}]
+users: [{name: u, user: {tokenFile: $T/token}}]
+YAML
+	cat >"$name/contour.yaml" <<YAML
+modules:
+  - name: k8s-watch
+    config: {kubeconfig: $T/$name/kubeconfig}
+  - name: tls-delegation
+  - name: httpproxy
+  - name: metrics
+    config: {address: 127.0.0.1, port: 0}
+YAML
+	start=$(now_ms)
+	"$CONTOUR" serve --config "$T/$name/contour.yaml" >"$name/log" 2>&1 &
+	cpid=$!
+	PIDS="$PIDS $cpid"
+	i=0
+	until grep -q "initial list complete" "$name/log" 2>/dev/null; do
+		i=$((i + 1))
+		kill -0 $cpid 2>/dev/null || { cat "$name/log" >&2; fail "$name: contour exited"; }
+		[ $i -gt 3000 ] && { tail "$name/log" >&2; fail "$name: no sync within 60 s"; }
+		sleep 0.02
+	done
+	sync_ms=$(($(now_ms) - start))
+	sync_cpu=$(cpu_ms $cpid)
+	# AddressSanitizer's quarantine holds freed memory and its checks
+	# slow everything: the figures mean nothing under it.
+	grep -q libasan "/proc/$cpid/maps" && sanitized=1
+	port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$name/log")
+	i=0
+	until curl -s "http://127.0.0.1:$port/metrics" >"$name/metrics" &&
+		grep -q '^contour_dagrebuild_total [1-9]' "$name/metrics"; do
+		i=$((i + 1))
+		[ $i -gt 500 ] && fail "$name: no build within 10 s of the sync"
+		sleep 0.02
+	done
+	# The build's garbage is freed by now; a short pause lets the last
+	# watch handshakes settle too.
+	sleep 0.5
+	rss_kib=$(kib $cpid)
+	curl -s "http://127.0.0.1:$port/metrics" >"$name/metrics"
+	received=$(sed -n 's/^contour_k8s_objects_received_total{kind="Secret"} \([0-9]*\).*/\1/p' \
+		"$name/metrics")
+	kill $cpid $apid 2>/dev/null
+	wait $cpid $apid 2>/dev/null
+	echo "$name: synced in $sync_ms ms ($sync_cpu ms of CPU), VmRSS $((rss_kib / 1024)) MiB ($rss_kib KiB)," \
+		"${received:-0} Secrets received"
+}
+
+sanitized=0
+# bound WHAT: the numeric bounds are checked, except under the sanitizers.
+bound() {
+	[ $sanitized = 0 ] && return 0
+	echo "not checked under AddressSanitizer: $1"
+	return 1
+}
+
+run base base.ndjson
+base_rss=$rss_kib
+base_received=${received:-0}
+[ "$base_received" -ge 30 ] || fail "base: $base_received Secrets received, want the 30 TLS ones"
+
+run helm base.ndjson helm.ndjson
+[ "${received:-0}" -eq "$base_received" ] || fail "helm: Helm release Secrets were received"
+delta=$((rss_kib - base_rss))
+echo "helm: VmRSS delta $delta KiB"
+! bound "Helm VmRSS" || [ $delta -lt 4096 ] || fail "20,000 Helm Secrets raised VmRSS by $delta KiB (limit 4 MiB)"
+ok "20,000 Helm release Secrets of 50 KB: VmRSS +$delta KiB (< 4 MiB)"
+
+run stubs base.ndjson stubs.ndjson
+stubs_delta=$((rss_kib - base_rss))
+run opaque base.ndjson opaque.ndjson
+[ "${received:-0}" -ge $((base_received + 5000)) ] ||
+	fail "opaque: ${received:-0} Secrets received, want the 5,000 Opaque ones too"
+delta=$((rss_kib - base_rss))
+echo "opaque: VmRSS delta $delta KiB"
+# What 5,000 payload-less Secrets cost (the stubs run: metadata with four
+# labels and the type, in the store) is about 15 MiB here; the payloads
+# must add nothing to it (measured: the same to within 100 KiB), the
+# bound leaves 4 MiB for allocator noise. Kept payloads would add 100 MB.
+echo "opaque: stubs cost $stubs_delta KiB"
+! bound "Opaque VmRSS" || [ $delta -lt $((stubs_delta + 4096)) ] ||
+	fail "5,000 Opaque Secrets raised VmRSS by $delta KiB, their stubs cost $stubs_delta KiB"
+ok "5,000 Opaque Secrets of 20 KB, payloads dropped: VmRSS +$delta KiB (stubs: +$stubs_delta)"
+# With the payload cut from the raw text, the 100 MB list is scanned, not
+# parsed. Measured on the 2-core machine: synced in 0.8-1.3 s, 0.25 s of
+# contour's CPU; without the pre-filter (jansson parses every payload)
+# 2.2-3.5 s and 1.4 s of CPU (and +8 MiB over the stubs). The CPU bound is what tells the two apart
+# whatever the API server's speed; the wall bound is the issue's.
+! bound "sync time" || [ "$sync_ms" -lt 5000 ] || fail "opaque: sync took $sync_ms ms (limit 5 s)"
+! bound "sync CPU" || [ "$sync_cpu" -lt 800 ] || fail "opaque: sync took $sync_cpu ms of CPU (limit 0.8 s)"
+ok "5,000 Opaque Secrets: synced in $sync_ms ms, $sync_cpu ms of CPU (< 5 s, < 0.8 s)"
