@@ -33,7 +33,7 @@ static int fz_value(const char *p, size_t n, void *ud)
 	fz_t *f = ud;
 	kw_event_t ev;
 	char err[256];
-	static const kw_kind_t secret = {"v1", "Secret", "secrets"};
+	static const kw_kind_t secret = {"v1", "Secret", "secrets", NULL};
 	if (n == 0 || p[0] != '{' || p[n - 1] != '}')
 		abort();
 	for (size_t i = 0; i < n; i++)

@@ -46,11 +46,11 @@ static const kw_kind_t kw_kind_table[] = {
      * even send them. */
     {"v1", "Secret", "secrets",
      "type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token"},
-    {"v1", "Service", "services"},
-    {"discovery.k8s.io/v1", "EndpointSlice", "endpointslices"},
-    {"projectcontour.io/v1", "TLSCertificateDelegation", "tlscertificatedelegations"},
-    {"projectcontour.io/v1", "HTTPProxy", "httpproxies"},
-    {"networking.k8s.io/v1", "Ingress", "ingresses"},
+    {"v1", "Service", "services", NULL},
+    {"discovery.k8s.io/v1", "EndpointSlice", "endpointslices", NULL},
+    {"projectcontour.io/v1", "TLSCertificateDelegation", "tlscertificatedelegations", NULL},
+    {"projectcontour.io/v1", "HTTPProxy", "httpproxies", NULL},
+    {"networking.k8s.io/v1", "Ingress", "ingresses", NULL},
 };
 
 const kw_kind_t *kw_kinds(size_t *n)

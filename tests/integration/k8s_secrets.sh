@@ -50,12 +50,9 @@ gen opaque.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 
 gen stubs.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 5000 \
 	--secret-kb 0 --secret-type Opaque --namespace opaque
 
-# glibc raises its mmap threshold to the size of the largest block freed, so
-# the freed list-page buffers (500 Secrets of 20 KB: 10 MB, 16 MB of
-# capacity) stay resident afterwards: +14 MiB in the opaque run that depends
-# on the page size and the allocator, not on what is kept. A fixed
-# threshold gives such buffers back and measures what contour keeps.
-export MALLOC_MMAP_THRESHOLD_=131072
+# contour fixes glibc's mmap threshold at start (core/main.c), so freed
+# list-page buffers (500 Secrets of 20 KB: 10 MB) go back to the system and
+# the deltas measure what contour keeps.
 
 now_ms() { date +%s%3N; }
 kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
