@@ -25,6 +25,7 @@ static void xds_snapshot_free(xds_snapshot_t *s)
 		}
 		free(s->res[t]);
 	}
+	xds_cache_free(s->cache);
 	free(s);
 }
 

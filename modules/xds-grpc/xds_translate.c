@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <pthread.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -89,11 +90,10 @@ static void xds_digest(int sha256, const void *p, size_t n, uint8_t *out)
 	}
 }
 
-int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
+/* Append one resource (name and bytes copied). */
+static int xds_build_push(xds_build_t *b, xds_type_t t, const char *name, const uint8_t *bytes,
+                          size_t len, uint64_t hash, uint64_t src)
 {
-	xpb_t *w = &b->w;
-	if (w->oom)
-		goto fail;
 	if (b->nres[t] == b->cap[t]) {
 		size_t cap = b->cap[t] ? b->cap[t] * 2 : 16;
 		xds_resource_t *nr = realloc(b->res[t], cap * sizeof(*nr));
@@ -104,22 +104,45 @@ int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
 	}
 	xds_resource_t *r = &b->res[t][b->nres[t]];
 	r->name = strdup(name);
-	r->bytes = malloc(w->len ? w->len : 1);
+	r->bytes = malloc(len ? len : 1);
 	if (!r->name || !r->bytes) {
 		free(r->name);
 		free(r->bytes);
 		goto fail;
 	}
-	memcpy(r->bytes, w->buf, w->len);
-	r->len = w->len;
-	r->hash = xds_hash_bytes(w->buf, w->len);
+	memcpy(r->bytes, bytes, len);
+	r->len = len;
+	r->hash = hash;
+	r->src = src;
 	b->nres[t]++;
-	xpb_reset(w);
 	return CONTOUR_EOK;
 fail:
-	xpb_reset(w);
 	b->oom = 1;
 	return CONTOUR_ENOMEM;
+}
+
+int xds_build_add_src(xds_build_t *b, xds_type_t t, const char *name, uint64_t src)
+{
+	xpb_t *w = &b->w;
+	int rc = CONTOUR_ENOMEM;
+	if (w->oom)
+		b->oom = 1;
+	else
+		rc =
+		    xds_build_push(b, t, name, w->buf, w->len, xds_hash_bytes(w->buf, w->len), src);
+	xpb_reset(w);
+	return rc;
+}
+
+int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
+{
+	return xds_build_add_src(b, t, name, 0);
+}
+
+int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r)
+{
+	b->reused[t]++;
+	return xds_build_push(b, t, r->name, r->bytes, r->len, r->hash, r->src);
 }
 
 static void xds_hex(const uint8_t *d, size_t n, char *out)
@@ -351,6 +374,35 @@ oom:
 	return NULL;
 }
 
+/* Record name for k (a reused resource's: nothing to compute). */
+static int xds_pmap_set(xds_build_t *b, xds_pmap_t *m, const void *k, const char *name)
+{
+	if ((m->n + 1) * 2 > m->cap && xds_pmap_grow(m))
+		goto oom;
+	size_t i = xds_pmap_slot(m, k);
+	if (m->e[i].k)
+		return CONTOUR_EOK;
+	m->e[i].v = strdup(name);
+	if (!m->e[i].v)
+		goto oom;
+	m->e[i].k = k;
+	m->n++;
+	return CONTOUR_EOK;
+oom:
+	b->oom = 1;
+	return CONTOUR_ENOMEM;
+}
+
+int xds_cluster_name_set(xds_build_t *b, const contour_dag_cluster_t *c, const char *name)
+{
+	return xds_pmap_set(b, &b->cnames, c, name);
+}
+
+int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name)
+{
+	return xds_pmap_set(b, &b->snames, s, name);
+}
+
 static void xds_cluster_name_fn(const void *k, char *out, size_t cap)
 {
 	xds_cluster_name_of(k, out, cap);
@@ -403,6 +455,7 @@ static void xds_build_fini(xds_build_t *b)
 	}
 	xds_pmap_fini(&b->cnames);
 	xds_pmap_fini(&b->snames);
+	xds_build_reuse_fini(b);
 	xpb_fini(&b->w);
 }
 
@@ -537,10 +590,18 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->globals = 1;
 }
 
-xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
-                              const xds_settings_t *settings, const xds_snapshot_t *prev)
+static double xds_cpu_ms(void)
 {
-	xds_build_t b = {.mod = mod, .dag = contour_snapshot_dag(snap)};
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+xds_snapshot_t *xds_translate_timed(contour_module_t *mod, contour_snapshot_t *snap,
+                                    const xds_settings_t *settings, const xds_snapshot_t *prev,
+                                    double phase_ms[XDS_NPHASES], size_t reused[XDS_NTYPES + 1])
+{
+	xds_build_t b = {.mod = mod, .dag = contour_snapshot_dag(snap), .prev = prev};
 	xds_snapshot_t *out = NULL;
 	if (settings)
 		b.set = *settings;
@@ -564,18 +625,48 @@ xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
 		b.set.https_access_log = "/dev/stdout";
 	if (!b.set.globals)
 		xds_settings_globals(mod, &b.set);
-
-	if (xds_translate_clusters(&b) || xds_translate_endpoints(&b) || xds_translate_routes(&b) ||
-	    xds_translate_listeners(&b) || xds_translate_secrets(&b) || xds_translate_runtime(&b) ||
-	    b.oom)
+	b.setfp = xds_settings_fp(&b.set);
+	b.cache = xds_cache_new();
+	if (!b.cache)
 		goto fail;
+
+	static int (*const phases[])(xds_build_t *) = {
+	    xds_translate_clusters,  xds_translate_endpoints, xds_translate_routes,
+	    xds_translate_listeners, xds_translate_secrets,   xds_translate_runtime,
+	};
+	double t0 = phase_ms ? xds_cpu_ms() : 0;
+	for (size_t i = 0; i < sizeof(phases) / sizeof(*phases); i++) {
+		if (phases[i](&b) || b.oom)
+			goto fail;
+		if (phase_ms && i < XDS_NPHASES - 1) {
+			/* secrets and runtime share a slot */
+			double t1 = xds_cpu_ms();
+			phase_ms[i < 4 ? i : 4] += t1 - t0;
+			t0 = t1;
+		}
+	}
+	if (reused) {
+		for (int t = 0; t < XDS_NTYPES; t++)
+			reused[t] = b.reused[t];
+		reused[XDS_NTYPES] = b.frags_reused;
+	}
 	out = xds_snapshot_from_build(&b, prev);
 	if (!out)
 		goto fail;
+	out->cache = b.cache;
+	b.cache = NULL;
+	if (phase_ms)
+		phase_ms[5] = xds_cpu_ms() - t0;
 	xds_build_fini(&b);
 	return out;
 fail:
 	contour_log(mod, CONTOUR_LOG_ERR, "xds: translation failed: out of memory");
 	xds_build_fini(&b);
 	return NULL;
+}
+
+xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
+                              const xds_settings_t *settings, const xds_snapshot_t *prev)
+{
+	return xds_translate_timed(mod, snap, settings, prev, NULL, NULL);
 }

@@ -40,6 +40,8 @@ void xpb_str(xpb_t *w, uint32_t field, const char *s);
 void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v);
 void xpb_str_always(xpb_t *w, uint32_t field, const char *s);
 void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n);
+/* n bytes already encoded (a fragment, a constant message). */
+void xpb_raw(xpb_t *w, const void *p, size_t n);
 /* Submessages: begin returns a mark that end needs. */
 size_t xpb_begin(xpb_t *w, uint32_t field);
 void xpb_end(xpb_t *w, size_t mark);
@@ -83,6 +85,18 @@ typedef struct xds_pmap {
 	size_t cap, n;
 } xds_pmap_t;
 
+/* What a translation keeps for the next one (xds_translate_cache.c):
+ * encoded fragments by input key, and the EndpointSlices whose addresses
+ * keyed assignments (held, so an address names one object while kept). */
+typedef struct xds_cache xds_cache_t;
+
+/* The previous snapshot's resources of one type, indexed by src. */
+typedef struct xds_srcidx {
+	size_t *slot; /* index + 1, 0 = empty */
+	size_t cap;
+	int built;
+} xds_srcidx_t;
+
 /* A translation in progress: resources collected per type. */
 typedef struct xds_build {
 	contour_module_t *mod;
@@ -93,12 +107,42 @@ typedef struct xds_build {
 	xpb_t w; /* scratch writer, reused per resource */
 	/* names computed once per build: DAG pointer -> name */
 	xds_pmap_t cnames, snames;
+	/* reuse: prev's resources and fragments; what this build keeps */
+	const xds_snapshot_t *prev;
+	uint64_t setfp; /* the settings' fingerprint, in every key */
+	xds_srcidx_t pidx[XDS_NTYPES];
+	xds_cache_t *cache;
+	size_t reused[XDS_NTYPES], frags_reused, frags_built;
 	int oom;
 } xds_build_t;
 
 /* xds_build_add: store the writer's bytes as resource `name` of type t and
- * reset the writer. Returns 0 or CONTOUR_ENOMEM. */
+ * reset the writer. Returns 0 or CONTOUR_ENOMEM. xds_build_add_src also
+ * records the inputs' key (see xds_resource_t.src). */
 int xds_build_add(xds_build_t *b, xds_type_t t, const char *name);
+int xds_build_add_src(xds_build_t *b, xds_type_t t, const char *name, uint64_t src);
+
+/* Reuse (xds_translate_cache.c). Keys mix the settings' fingerprint, a
+ * kind and the inputs' hash: equal key, equal bytes. */
+uint64_t xds_settings_fp(const xds_settings_t *s);
+uint64_t xds_key(const xds_build_t *b, uint64_t kind, uint64_t h);
+uint64_t xds_mix(uint64_t h, uint64_t v);
+uint64_t xds_mix_str(uint64_t h, const char *s);
+/* prev's resource of type t built from src, or NULL. */
+const xds_resource_t *xds_build_prev(xds_build_t *b, xds_type_t t, uint64_t src);
+/* Add a copy of prev's resource r (xds_translate.c); 0 or CONTOUR_ENOMEM. */
+int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r);
+/* A fragment: xds_frag_reuse appends prev's bytes for key to the writer
+ * (and keeps them for the next build) and returns 1, or returns 0; after
+ * writing it afresh from `mark`, xds_frag_keep keeps writer bytes
+ * [mark, len) under key. */
+int xds_frag_reuse(xds_build_t *b, uint64_t key);
+void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark);
+/* Keep a reference to obj for as long as the new snapshot lives. */
+int xds_cache_hold(xds_build_t *b, const json_t *obj);
+xds_cache_t *xds_cache_new(void);
+void xds_cache_free(xds_cache_t *c); /* NULL accepted */
+void xds_build_reuse_fini(xds_build_t *b);
 uint64_t xds_hash_bytes(const void *p, size_t n);
 
 /* Names as upstream builds them. */
@@ -114,6 +158,9 @@ void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
 void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
 /* The same, cached per build (NULL on allocation failure). */
 const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
+/* Seed the per-build caches with a name known already (a reused resource's). */
+int xds_cluster_name_set(xds_build_t *b, const contour_dag_cluster_t *c, const char *name);
+int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name);
 /* Go's time.Duration.String() for a whole number of milliseconds. */
 void xds_go_duration(int64_t ms, char *out, size_t cap);
 
@@ -133,6 +180,15 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
  * Any of our resources, by full name (NULL when not registered). */
 struct ProtobufCMessageDescriptor;
 const struct ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
+
+/* xds_translate_timed: xds_translate, also filling phase_ms (CPU time of
+ * clusters, endpoints, routes, listeners, secrets and runtime, snapshot)
+ * and, when reused is not NULL, the number of resources copied from prev
+ * per type plus fragments reused at [XDS_NTYPES]. For the benchmark. */
+#define XDS_NPHASES 6
+xds_snapshot_t *xds_translate_timed(contour_module_t *mod, contour_snapshot_t *snap,
+                                    const xds_settings_t *settings, const xds_snapshot_t *prev,
+                                    double phase_ms[XDS_NPHASES], size_t reused[XDS_NTYPES + 1]);
 
 /* xds_snapshot.c */
 xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *prev);

@@ -177,6 +177,13 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 {
 	xpb_t *w = &b->w;
 	const contour_dag_service_t *svc = &c->service;
+	/* the cluster's hash covers its key (every field) and the CA's content */
+	uint64_t src = xds_key(b, XDS_CLUSTER, c->hash);
+	const xds_resource_t *prev = xds_build_prev(b, XDS_CLUSTER, src);
+	if (prev)
+		return xds_cluster_name_set(b, c, prev->name)
+		           ? CONTOUR_ENOMEM
+		           : xds_build_copy(b, XDS_CLUSTER, prev);
 	const char *name = xds_cluster_name(b, c);
 	if (!name)
 		return CONTOUR_ENOMEM;
@@ -239,7 +246,7 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_cluster_protocol_options(w, c, h2 || h2c, b->set.max_requests_per_connection);
 	if (c->slow_start)
 		xds_cluster_slow_start(w, c);
-	return xds_build_add(b, XDS_CLUSTER, name);
+	return xds_build_add_src(b, XDS_CLUSTER, name, src);
 }
 
 int xds_translate_clusters(xds_build_t *b)

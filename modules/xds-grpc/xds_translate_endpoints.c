@@ -17,10 +17,11 @@
 
 typedef struct xds_slice {
 	const char *ns, *svc; /* borrowed from the object */
-	const json_t *ports, *endpoints;
+	const json_t *obj;
 } xds_slice_t;
 
 typedef struct xds_slices {
+	xds_build_t *b;
 	xds_slice_t *v;
 	size_t n, cap;
 	int oom;
@@ -55,6 +56,11 @@ static int xds_slice_visit(const json_t *obj, void *ud)
 	    json_string_value(xds_jget(xds_jget(md, "labels"), "kubernetes.io/service-name"));
 	if (!ns || !svc)
 		return 0;
+	/* held by the new snapshot: see xds_translate_cache.c */
+	if (xds_cache_hold(s->b, obj)) {
+		s->oom = 1;
+		return 1;
+	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		xds_slice_t *nv = realloc(s->v, cap * sizeof(*nv));
@@ -65,7 +71,7 @@ static int xds_slice_visit(const json_t *obj, void *ud)
 		s->v = nv;
 		s->cap = cap;
 	}
-	s->v[s->n++] = (xds_slice_t){ns, svc, xds_jget(obj, "ports"), xds_jget(obj, "endpoints")};
+	s->v[s->n++] = (xds_slice_t){ns, svc, obj};
 	return 0;
 }
 
@@ -94,7 +100,8 @@ static int xds_slice_endpoints(const xds_slice_t *slice, const contour_dag_servi
 	const char *want = svc->port_name && *svc->port_name ? svc->port_name : NULL;
 	const char *hname =
 	    svc->health_port_name && *svc->health_port_name ? svc->health_port_name : NULL;
-	const json_t *plist = slice->ports, *elist = slice->endpoints;
+	const json_t *plist = xds_jget(slice->obj, "ports");
+	const json_t *elist = xds_jget(slice->obj, "endpoints");
 	json_array_foreach(plist, i, port)
 	{
 		const json_t *pn = xds_jget(port, "port");
@@ -145,19 +152,33 @@ static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const c
 	xds_ep_t *eps = NULL;
 	size_t neps = 0, cap = 0;
 	uint32_t health = 0;
-	xds_slice_t probe = {svc->namespace_, svc->name, NULL, NULL};
+	xds_slice_t probe = {svc->namespace_, svc->name, NULL};
 	xds_slice_t *hit =
 	    slices->n ? bsearch(&probe, slices->v, slices->n, sizeof(*slices->v), xds_slice_cmp)
 	              : NULL;
+	xds_slice_t *end = hit;
+	/* the inputs: the slice objects (stored objects never change, and
+	 * the cache holds them) and what of the Service selects their ports */
+	uint64_t in =
+	    xds_mix_str(xds_mix_str(xds_mix_str(0, eds), svc->port_name), svc->health_port_name);
 	if (hit) {
+		/* a sum: the order of a Service's slices here is qsort's */
+		uint64_t objs = 0;
 		while (hit > slices->v && !xds_slice_cmp(hit - 1, &probe))
 			hit--;
-		for (; hit < slices->v + slices->n && !xds_slice_cmp(hit, &probe); hit++)
-			if (xds_slice_endpoints(hit, svc, &eps, &neps, &cap, &health)) {
-				free(eps);
-				return CONTOUR_ENOMEM;
-			}
+		for (end = hit; end < slices->v + slices->n && !xds_slice_cmp(end, &probe); end++)
+			objs += xds_mix(0, (uint64_t)(uintptr_t)end->obj);
+		in = xds_mix(xds_mix(in, objs), (uint64_t)(end - hit));
 	}
+	uint64_t src = xds_key(b, XDS_ENDPOINT, in);
+	const xds_resource_t *prev = xds_build_prev(b, XDS_ENDPOINT, src);
+	if (prev)
+		return xds_build_copy(b, XDS_ENDPOINT, prev);
+	for (; hit && hit < end; hit++)
+		if (xds_slice_endpoints(hit, svc, &eps, &neps, &cap, &health)) {
+			free(eps);
+			return CONTOUR_ENOMEM;
+		}
 	xpb_str(w, 1, eds);
 	if (neps) {
 		qsort(eps, neps, sizeof(*eps), xds_ep_cmp);
@@ -179,7 +200,7 @@ static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const c
 		xpb_end(w, le);
 	}
 	free(eps);
-	return xds_build_add(b, XDS_ENDPOINT, eds);
+	return xds_build_add_src(b, XDS_ENDPOINT, eds, src);
 }
 
 static int xds_svc_cmp(const void *a, const void *b)
@@ -197,7 +218,7 @@ static int xds_svc_cmp(const void *a, const void *b)
 
 int xds_translate_endpoints(xds_build_t *b)
 {
-	xds_slices_t slices = {0};
+	xds_slices_t slices = {.b = b};
 	int rc = CONTOUR_EOK;
 	size_t n = b->dag->nclusters, k = 0;
 	contour_dag_cluster_t **cl = calloc(n ? n : 1, sizeof(*cl));

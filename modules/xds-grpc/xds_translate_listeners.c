@@ -549,9 +549,17 @@ static void xds_tcp_proxy(xds_build_t *b, xpb_t *w, const contour_dag_tcpproxy_t
 	xpb_end(w, f);
 }
 
-/* One filter chain of ingress_https for a secure virtual host. */
+#define XDS_FRAG_CHAIN 301
+
+/* One filter chain of ingress_https for a secure virtual host: everything
+ * in it comes from the svhost (its hash covers the secret, the validation
+ * secrets and the tcpproxy clusters) and the settings. */
 static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)
 {
+	uint64_t key = xds_key(b, XDS_FRAG_CHAIN, sv->hash);
+	if (xds_frag_reuse(b, key))
+		return;
+	size_t mark = w->len;
 	char rds[600];
 	size_t fc = xpb_begin(w, 3);
 	size_t m = xpb_begin(w, 1);
@@ -582,6 +590,7 @@ static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_
 		                   sv->tcpproxy == NULL);
 	}
 	xpb_end(w, fc);
+	xds_frag_keep(b, key, mark);
 }
 
 static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)

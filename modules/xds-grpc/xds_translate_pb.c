@@ -122,6 +122,14 @@ void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n)
 	w->len += n;
 }
 
+void xpb_raw(xpb_t *w, const void *p, size_t n)
+{
+	if (!n || xpb_grow(w, n))
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
 void xpb_str_always(xpb_t *w, uint32_t field, const char *s)
 {
 	xpb_bytes_always(w, field, s ? s : "", s ? strlen(s) : 0);

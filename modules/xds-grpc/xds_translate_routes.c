@@ -774,6 +774,22 @@ static void xds_route_config_end(xpb_t *w)
 	xpb_bool(w, 14, 1);
 }
 
+/* Fragment kinds: a virtual host of ingress_http, of ingress_fallbackcert. */
+#define XDS_FRAG_VHOST        101
+#define XDS_FRAG_VHOST_SECURE 102
+
+/* A virtual host as field 2 of a route configuration, reused from the
+ * previous translation when its DAG hash is the same. */
+static void xds_vhost_frag(xds_build_t *b, const contour_dag_vhost_t *vh, uint64_t hash, int secure)
+{
+	uint64_t key = xds_key(b, secure ? XDS_FRAG_VHOST_SECURE : XDS_FRAG_VHOST, hash);
+	if (xds_frag_reuse(b, key))
+		return;
+	size_t mark = b->w.len;
+	xds_pb_route_virtual_host(b, &b->w, 2, vh, secure);
+	xds_frag_keep(b, key, mark);
+}
+
 int xds_translate_routes(xds_build_t *b)
 {
 	const contour_dag_t *dag = b->dag;
@@ -783,7 +799,7 @@ int xds_translate_routes(xds_build_t *b)
 	xds_route_config_begin(w, "ingress_http");
 	for (size_t i = 0; i < dag->nvhosts; i++)
 		if (dag->vhosts[i]->nroutes)
-			xds_pb_route_virtual_host(b, w, 2, dag->vhosts[i], 0);
+			xds_vhost_frag(b, dag->vhosts[i], dag->vhosts[i]->hash, 0);
 	xds_route_config_end(w);
 	int rc = xds_build_add(b, XDS_ROUTE, "ingress_http");
 	if (rc)
@@ -794,20 +810,30 @@ int xds_translate_routes(xds_build_t *b)
 		const contour_dag_svhost_t *sv = dag->svhosts[i];
 		if (!sv->vhost.nroutes)
 			continue;
+		fallback |= sv->fallback_certificate;
+		/* the svhost's hash covers its vhost's (sealing does not store
+		 * the latter) */
+		uint64_t src = xds_key(b, XDS_ROUTE, sv->hash);
+		const xds_resource_t *prev = xds_build_prev(b, XDS_ROUTE, src);
+		if (prev) {
+			if ((rc = xds_build_copy(b, XDS_ROUTE, prev)))
+				return rc;
+			continue;
+		}
 		char name[600];
 		snprintf(name, sizeof(name), "https/%s", sv->vhost.fqdn);
 		xds_route_config_begin(w, name);
 		xds_pb_route_virtual_host(b, w, 2, &sv->vhost, 1);
 		xds_route_config_end(w);
-		if ((rc = xds_build_add(b, XDS_ROUTE, name)))
+		if ((rc = xds_build_add_src(b, XDS_ROUTE, name, src)))
 			return rc;
-		fallback |= sv->fallback_certificate;
 	}
 	if (fallback) {
 		xds_route_config_begin(w, "ingress_fallbackcert");
 		for (size_t i = 0; i < dag->nsvhosts; i++)
 			if (dag->svhosts[i]->vhost.nroutes && dag->svhosts[i]->fallback_certificate)
-				xds_pb_route_virtual_host(b, w, 2, &dag->svhosts[i]->vhost, 1);
+				xds_vhost_frag(b, &dag->svhosts[i]->vhost, dag->svhosts[i]->hash,
+				               1);
 		xds_route_config_end(w);
 		if ((rc = xds_build_add(b, XDS_ROUTE, "ingress_fallbackcert")))
 			return rc;
