@@ -82,8 +82,11 @@ xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *pr
 	s->refs = 1;
 	for (int t = 0; t < XDS_NTYPES; t++) {
 		xds_resource_t *r = b->res[t];
-		size_t n = b->nres[t], k = 0;
-		if (n)
+		size_t n = b->nres[t], k = 0, sorted = 1;
+		/* most types come out of the DAG in name order already */
+		for (size_t i = 1; i < n && sorted; i++)
+			sorted = strcmp(r[i - 1].name, r[i].name) < 0;
+		if (!sorted)
 			qsort(r, n, sizeof(*r), xds_res_cmp);
 		/* upstream keeps one resource per name (e.g. clusters whose
 		 * names collide after Hashname) */

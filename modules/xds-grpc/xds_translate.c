@@ -423,12 +423,28 @@ const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s
 	return xds_pmap_name(b, &b->snames, s, xds_secret_name_fn);
 }
 
-void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap)
+/* Appends src to out[*o] within cap (keeping room for the NUL). */
+static void xds_cat(char *out, size_t cap, size_t *o, const char *src)
 {
-	if (s->port_name && *s->port_name)
-		snprintf(out, cap, "%s/%s/%s", s->namespace_, s->name, s->port_name);
-	else
-		snprintf(out, cap, "%s/%s", s->namespace_, s->name);
+	size_t n = strlen(src);
+	if (*o + n >= cap)
+		n = *o + 1 < cap ? cap - *o - 1 : 0;
+	memcpy(out + *o, src, n);
+	*o += n;
+}
+
+size_t xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	xds_cat(out, cap, &o, s->namespace_);
+	xds_cat(out, cap, &o, "/");
+	xds_cat(out, cap, &o, s->name);
+	if (s->port_name && *s->port_name) {
+		xds_cat(out, cap, &o, "/");
+		xds_cat(out, cap, &o, s->port_name);
+	}
+	out[o] = 0;
+	return o;
 }
 
 void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap)

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <contour/dag.h>
 #include "modules/xds-grpc/xds.h"
 
@@ -28,23 +29,121 @@ typedef struct xpb {
 
 void xpb_reset(xpb_t *w);
 void xpb_fini(xpb_t *w);
-void xpb_tag(xpb_t *w, uint32_t field, unsigned wire);
-void xpb_raw_varint(xpb_t *w, uint64_t v);
-/* Scalars, omitted when zero / empty (proto3 implicit presence). */
-void xpb_uint(xpb_t *w, uint32_t field, uint64_t v);
-void xpb_int(xpb_t *w, uint32_t field, int64_t v);
-void xpb_bool(xpb_t *w, uint32_t field, int v);
-void xpb_double(xpb_t *w, uint32_t field, double v);
-void xpb_str(xpb_t *w, uint32_t field, const char *s);
+
+/* The calls below run tens of millions of times per full translation:
+ * their common paths are inline (a call each showed in profiles). */
+int xpb_grow_slow(xpb_t *w, size_t more);
+void xpb_end_long(xpb_t *w, size_t mark, size_t body);
+
+/* Room for `more` bytes (oom leaves cap as it was and the slow path
+ * refuses). */
+static inline int xpb_grow(xpb_t *w, size_t more)
+{
+	if (__builtin_expect(!w->oom && w->len + more <= w->cap, 1))
+		return 0;
+	return xpb_grow_slow(w, more);
+}
+
+static inline void xpb_raw_varint(xpb_t *w, uint64_t v)
+{
+	if (xpb_grow(w, 10))
+		return;
+	uint8_t *p = w->buf + w->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	w->len = (size_t)(p - w->buf);
+}
+
+static inline void xpb_tag(xpb_t *w, uint32_t field, unsigned wire)
+{
+	xpb_raw_varint(w, ((uint64_t)field << 3) | wire);
+}
+
 /* Always written: oneof members and repeated elements. */
-void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v);
-void xpb_str_always(xpb_t *w, uint32_t field, const char *s);
-void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n);
+static inline void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v)
+{
+	xpb_tag(w, field, 0);
+	xpb_raw_varint(w, v);
+}
+
+static inline void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n)
+{
+	xpb_tag(w, field, 2);
+	xpb_raw_varint(w, n);
+	if (!n || xpb_grow(w, n))
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static inline void xpb_str_always(xpb_t *w, uint32_t field, const char *s)
+{
+	xpb_bytes_always(w, field, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Scalars, omitted when zero / empty (proto3 implicit presence). */
+static inline void xpb_uint(xpb_t *w, uint32_t field, uint64_t v)
+{
+	if (v)
+		xpb_uint_always(w, field, v);
+}
+
+/* int32/int64/enum: negative values are ten-byte two's complement */
+static inline void xpb_int(xpb_t *w, uint32_t field, int64_t v)
+{
+	if (v)
+		xpb_uint_always(w, field, (uint64_t)v);
+}
+
+static inline void xpb_bool(xpb_t *w, uint32_t field, int v)
+{
+	if (v)
+		xpb_uint_always(w, field, 1);
+}
+
+static inline void xpb_str(xpb_t *w, uint32_t field, const char *s)
+{
+	if (s && *s)
+		xpb_bytes_always(w, field, s, strlen(s));
+}
+
+void xpb_double(xpb_t *w, uint32_t field, double v);
+
 /* n bytes already encoded (a fragment, a constant message). */
-void xpb_raw(xpb_t *w, const void *p, size_t n);
-/* Submessages: begin returns a mark that end needs. */
-size_t xpb_begin(xpb_t *w, uint32_t field);
-void xpb_end(xpb_t *w, size_t mark);
+static inline void xpb_raw(xpb_t *w, const void *p, size_t n)
+{
+	if (!n || xpb_grow(w, n))
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* Submessages: begin returns a mark that end needs. The length is not
+ * known until the message ends: begin reserves one byte (most messages
+ * are short) and end moves the body when the length needs more. */
+static inline size_t xpb_begin(xpb_t *w, uint32_t field)
+{
+	xpb_tag(w, field, 2);
+	if (xpb_grow(w, 1))
+		return 0;
+	w->buf[w->len++] = 0;
+	return w->len;
+}
+
+static inline void xpb_end(xpb_t *w, size_t mark)
+{
+	if (w->oom)
+		return;
+	size_t body = w->len - mark;
+	if (body < 0x80)
+		w->buf[mark - 1] = (uint8_t)body;
+	else
+		xpb_end_long(w, mark, body);
+}
+
 void xpb_empty(xpb_t *w, uint32_t field); /* a present, empty message */
 /* An Any holding a message of the full proto name `type`: begin/end pair
  * around the inner message's fields. */
@@ -138,8 +237,22 @@ int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r);
  * [mark, len) under key. */
 int xds_frag_reuse(xds_build_t *b, uint64_t key);
 void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark);
-/* Keep a reference to obj for as long as the new snapshot lives. */
-int xds_cache_hold(xds_build_t *b, const json_t *obj);
+/* An EndpointSlice a translation read: the new snapshot's cache holds a
+ * reference to obj (the strings are borrowed from it). */
+typedef struct xds_slice {
+	const json_t *obj;
+	const char *ns, *svc; /* metadata.namespace, its Service's name */
+	uint64_t h;           /* hash of (ns, svc) */
+	size_t next;          /* the next slice of the same hash + 1 (grouping) */
+} xds_slice_t;
+/* prev's entry for obj (what it found in it), or NULL. */
+const xds_slice_t *xds_cache_slice(xds_build_t *b, const json_t *obj);
+/* Keep s for the next translation (takes a reference to s->obj). */
+int xds_cache_add_slice(xds_build_t *b, const xds_slice_t *s);
+/* The slices kept so far, in order of addition. */
+xds_slice_t *xds_cache_slices(xds_build_t *b, size_t *n);
+/* Index them by address once all are added. */
+int xds_cache_index_slices(xds_build_t *b);
 xds_cache_t *xds_cache_new(void);
 void xds_cache_free(xds_cache_t *c); /* NULL accepted */
 void xds_build_reuse_fini(xds_build_t *b);
@@ -152,8 +265,8 @@ void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t np
 const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c);
 /* Computed without a cache, into out (>= 64 bytes). */
 void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap);
-/* The EDS service name: ns/name[/portname]. */
-void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
+/* The EDS service name: ns/name[/portname]; returns its length. */
+size_t xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
 /* The SDS name of a TLS secret. */
 void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
 /* The same, cached per build (NULL on allocation failure). */

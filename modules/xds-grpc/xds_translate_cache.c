@@ -29,8 +29,10 @@ struct xds_cache {
 	size_t cap, n;
 	uint8_t *data;
 	size_t len, dcap;
-	json_t **held;
-	size_t nheld, hcap;
+	xds_slice_t *slices;
+	size_t nslices, scap;
+	size_t *sidx; /* slices by object address: index + 1, 0 = empty */
+	size_t sidxcap;
 };
 
 #define XDS_P1 0x9E3779B185EBCA87ULL
@@ -125,9 +127,10 @@ void xds_cache_free(xds_cache_t *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nheld; i++)
-		json_decref(c->held[i]);
-	free(c->held);
+	for (size_t i = 0; i < c->nslices; i++)
+		json_decref((json_t *)c->slices[i].obj);
+	free(c->slices);
+	free(c->sidx);
 	free(c->e);
 	free(c->data);
 	free(c);
@@ -220,23 +223,66 @@ void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark)
 		b->oom = 1;
 }
 
-int xds_cache_hold(xds_build_t *b, const json_t *obj)
+int xds_cache_add_slice(xds_build_t *b, const xds_slice_t *s)
 {
 	xds_cache_t *c = b->cache;
-	if (!c)
-		return CONTOUR_EOK;
-	if (c->nheld == c->hcap) {
-		size_t cap = c->hcap ? c->hcap * 2 : 256;
-		json_t **h = realloc(c->held, cap * sizeof(*h));
-		if (!h) {
+	if (c->nslices == c->scap) {
+		size_t cap = c->scap ? c->scap * 2 : 256;
+		xds_slice_t *v = realloc(c->slices, cap * sizeof(*v));
+		if (!v) {
 			b->oom = 1;
 			return CONTOUR_ENOMEM;
 		}
-		c->held = h;
-		c->hcap = cap;
+		c->slices = v;
+		c->scap = cap;
 	}
-	c->held[c->nheld++] = json_incref((json_t *)obj);
+	c->slices[c->nslices] = *s;
+	c->slices[c->nslices++].next = 0;
+	json_incref((json_t *)s->obj);
 	return CONTOUR_EOK;
+}
+
+xds_slice_t *xds_cache_slices(xds_build_t *b, size_t *n)
+{
+	*n = b->cache->nslices;
+	return b->cache->slices;
+}
+
+/* The slices by address, for the next translation's xds_cache_slice (built
+ * here: a published snapshot is never written to again). */
+int xds_cache_index_slices(xds_build_t *b)
+{
+	xds_cache_t *c = b->cache;
+	size_t cap = 16;
+	while (cap < c->nslices * 2)
+		cap *= 2;
+	c->sidx = calloc(cap, sizeof(*c->sidx));
+	if (!c->sidx) {
+		b->oom = 1;
+		return CONTOUR_ENOMEM;
+	}
+	c->sidxcap = cap;
+	for (size_t i = 0; i < c->nslices; i++) {
+		size_t j = xds_slot_of((uint64_t)(uintptr_t)c->slices[i].obj, cap);
+		while (c->sidx[j])
+			j = (j + 1) & (cap - 1);
+		c->sidx[j] = i + 1;
+	}
+	return CONTOUR_EOK;
+}
+
+const xds_slice_t *xds_cache_slice(xds_build_t *b, const json_t *obj)
+{
+	const xds_cache_t *c = b->prev ? b->prev->cache : NULL;
+	if (!c || !c->sidxcap)
+		return NULL;
+	for (size_t j = xds_slot_of((uint64_t)(uintptr_t)obj, c->sidxcap);;
+	     j = (j + 1) & (c->sidxcap - 1)) {
+		if (!c->sidx[j])
+			return NULL;
+		if (c->slices[c->sidx[j] - 1].obj == obj)
+			return &c->slices[c->sidx[j] - 1];
+	}
 }
 
 /* prev's resources of type t by src, built on first use. */
