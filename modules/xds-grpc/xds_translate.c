@@ -264,55 +264,76 @@ static const char *xds_lb_name(contour_dag_lb_strategy_t s)
 	}
 }
 
+/* Appends src to out[*o] within cap (keeping room for the NUL). */
+void xds_cat(char *out, size_t cap, size_t *o, const char *src)
+{
+	size_t n = strlen(src);
+	if (*o + n >= cap)
+		n = *o + 1 < cap ? cap - *o - 1 : 0;
+	memcpy(out + *o, src, n);
+	*o += n;
+}
+
+void xds_cat_u32(char *out, size_t cap, size_t *o, uint32_t v)
+{
+	char d[12], *p = d + sizeof(d);
+	*--p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	xds_cat(out, cap, o, p);
+}
+
 /* upstream's Clustername: the SHA-1 of everything that makes Envoy treat the
  * cluster differently, in upstream's order and formatting. */
 void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap)
 {
+	/* appends, not snprintf: this runs for every cluster of a full
+	 * translation */
 	char buf[2048], d[64];
 	size_t o = 0;
-#define XDS_CAT(...)                                                                               \
+#define XDS_CAT(s) xds_cat(buf, sizeof(buf), &o, (s))
+#define XDS_CAT_DUR(ms)                                                                            \
 	do {                                                                                       \
-		if (o < sizeof(buf))                                                               \
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, __VA_ARGS__);              \
+		xds_go_duration((ms), d, sizeof(d));                                               \
+		XDS_CAT(d);                                                                        \
 	} while (0)
-	XDS_CAT("%s", xds_lb_name(c->lb_strategy));
+	XDS_CAT(xds_lb_name(c->lb_strategy));
 	const contour_dag_health_check_t *hc = c->health_check;
 	if (hc && !hc->tcp) {
-		if (hc->timeout_ms > 0) {
-			xds_go_duration(hc->timeout_ms, d, sizeof(d));
-			XDS_CAT("%s", d);
-		}
-		if (hc->interval_ms > 0) {
-			xds_go_duration(hc->interval_ms, d, sizeof(d));
-			XDS_CAT("%s", d);
-		}
+		if (hc->timeout_ms > 0)
+			XDS_CAT_DUR(hc->timeout_ms);
+		if (hc->interval_ms > 0)
+			XDS_CAT_DUR(hc->interval_ms);
 		if (hc->unhealthy_threshold > 0)
-			XDS_CAT("%u", hc->unhealthy_threshold);
+			xds_cat_u32(buf, sizeof(buf), &o, hc->unhealthy_threshold);
 		if (hc->healthy_threshold > 0)
-			XDS_CAT("%u", hc->healthy_threshold);
-		XDS_CAT("%s", hc->path ? hc->path : "");
+			xds_cat_u32(buf, sizeof(buf), &o, hc->healthy_threshold);
+		XDS_CAT(hc->path ? hc->path : "");
 	}
 	if (c->validation_ca)
-		XDS_CAT("%s", c->validation_ca->name);
+		XDS_CAT(c->validation_ca->name);
 	if (c->nsubject_names)
-		XDS_CAT("%s", c->subject_names[0]);
-	XDS_CAT("%s%s", c->protocol ? c->protocol : "", c->sni ? c->sni : "");
-	if (c->idle_connection_timeout_ms != CONTOUR_DAG_TIMEOUT_DEFAULT) {
-		xds_go_duration(c->idle_connection_timeout_ms < 0 ? 0
-		                                                  : c->idle_connection_timeout_ms,
-		                d, sizeof(d));
-		XDS_CAT("%s", d);
-	}
+		XDS_CAT(c->subject_names[0]);
+	XDS_CAT(c->protocol ? c->protocol : "");
+	XDS_CAT(c->sni ? c->sni : "");
+	if (c->idle_connection_timeout_ms != CONTOUR_DAG_TIMEOUT_DEFAULT)
+		XDS_CAT_DUR(c->idle_connection_timeout_ms < 0 ? 0 : c->idle_connection_timeout_ms);
 	if (c->slow_start) {
-		xds_go_duration(c->slow_start->window_ms, d, sizeof(d));
-		XDS_CAT("%s%f%u", d, c->slow_start->aggression, c->slow_start->min_weight_percent);
+		XDS_CAT_DUR(c->slow_start->window_ms);
+		snprintf(d, sizeof(d), "%f", c->slow_start->aggression);
+		XDS_CAT(d);
+		xds_cat_u32(buf, sizeof(buf), &o, c->slow_start->min_weight_percent);
 	}
+#undef XDS_CAT_DUR
 #undef XDS_CAT
 	uint8_t sha[SHA_DIGEST_LENGTH];
-	xds_digest(0, buf, o < sizeof(buf) ? o : sizeof(buf) - 1, sha);
+	xds_digest(0, buf, o, sha);
 	char hex[11], port[16];
+	size_t po = 0;
 	xds_hex(sha, 5, hex);
-	snprintf(port, sizeof(port), "%u", c->service.port);
+	xds_cat_u32(port, sizeof(port), &po, c->service.port);
+	port[po] = 0;
 	const char *parts[4] = {c->service.namespace_, c->service.name, port, hex};
 	xds_hashname(out, cap, 60, parts, 4);
 }
@@ -423,16 +444,6 @@ const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s
 	return xds_pmap_name(b, &b->snames, s, xds_secret_name_fn);
 }
 
-/* Appends src to out[*o] within cap (keeping room for the NUL). */
-static void xds_cat(char *out, size_t cap, size_t *o, const char *src)
-{
-	size_t n = strlen(src);
-	if (*o + n >= cap)
-		n = *o + 1 < cap ? cap - *o - 1 : 0;
-	memcpy(out + *o, src, n);
-	*o += n;
-}
-
 size_t xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap)
 {
 	size_t o = 0;
@@ -473,6 +484,8 @@ static void xds_build_fini(xds_build_t *b)
 	xds_pmap_fini(&b->snames);
 	xds_build_reuse_fini(b);
 	xpb_fini(&b->w);
+	for (size_t i = 0; i < sizeof(b->memo) / sizeof(*b->memo); i++)
+		xpb_fini(&b->memo[i]);
 }
 
 /* A timeouts.* duration: the config stores milliseconds, -1 for

@@ -212,6 +212,10 @@ typedef struct xds_build {
 	xds_srcidx_t pidx[XDS_NTYPES];
 	xds_cache_t *cache;
 	size_t reused[XDS_NTYPES], frags_reused, frags_built;
+	/* parts encoded once per build, copied into many resources: the
+	 * secure chains' HCM middle, every HCM's tail, the last route origin */
+	xpb_t memo[3];
+	const char *memo_origin[3];
 	int oom;
 } xds_build_t;
 
@@ -265,6 +269,10 @@ void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t np
 const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c);
 /* Computed without a cache, into out (>= 64 bytes). */
 void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap);
+/* Append src (or v in decimal) at out[*o], truncating within cap; the
+ * caller writes the NUL at out[*o] (*o < cap always). */
+void xds_cat(char *out, size_t cap, size_t *o, const char *src);
+void xds_cat_u32(char *out, size_t cap, size_t *o, uint32_t v);
 /* The EDS service name: ns/name[/portname]; returns its length. */
 size_t xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
 /* The SDS name of a TLS secret. */

@@ -222,7 +222,13 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xpb_empty(w, 1);
 	xpb_end(w, lbc);
 	char alt[512];
-	snprintf(alt, sizeof(alt), "%s_%s_%u", svc->namespace_, svc->name, svc->port);
+	size_t o = 0;
+	xds_cat(alt, sizeof(alt), &o, svc->namespace_);
+	xds_cat(alt, sizeof(alt), &o, "_");
+	xds_cat(alt, sizeof(alt), &o, svc->name);
+	xds_cat(alt, sizeof(alt), &o, "_");
+	xds_cat_u32(alt, sizeof(alt), &o, svc->port);
+	alt[o] = 0;
 	xpb_str(w, 28, alt);
 	xpb_bool(w, 32, c->health_check != NULL);
 	if (svc->external_name) {
