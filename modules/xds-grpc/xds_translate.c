@@ -36,12 +36,35 @@ int xds_type_of_url(const char *url)
 	return -1;
 }
 
+static inline uint64_t xds_rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
 /* A content fingerprint, not a defence: eight bytes a step, multiply and
- * fold (resources reach megabytes; a byte-wise hash showed in profiles). */
+ * fold (resources reach megabytes; a byte-wise hash showed in profiles),
+ * in four independent lanes over 32-byte blocks so the multiplies overlap
+ * (every translation hashes all it encodes, 30 MB for 10,000 proxies). */
 uint64_t xds_hash_bytes(const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	uint64_t h = 0xcbf29ce484222325ULL ^ (n * 0x9E3779B97F4A7C15ULL);
+	if (n >= 32) {
+		uint64_t l[4] = {h, h ^ 0xC2B2AE3D27D4EB4FULL, h ^ 0x165667B19E3779F9ULL,
+		                 h ^ 0x27D4EB2F165667C5ULL};
+		while (n >= 32) {
+			for (int i = 0; i < 4; i++) {
+				uint64_t v;
+				memcpy(&v, b + 8 * i, 8);
+				l[i] = (l[i] ^ v) * 0x9E3779B97F4A7C15ULL;
+				l[i] ^= l[i] >> 29;
+			}
+			b += 32;
+			n -= 32;
+		}
+		h = (l[0] ^ xds_rotl(l[1], 17) ^ xds_rotl(l[2], 31) ^ xds_rotl(l[3], 47)) *
+		    0x9E3779B97F4A7C15ULL;
+	}
 	while (n >= 8) {
 		uint64_t v;
 		memcpy(&v, b, 8);
