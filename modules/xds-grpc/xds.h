@@ -111,6 +111,10 @@ typedef struct xds_settings {
 	int access_log_json;       /* accesslog-format: json (else envoy) */
 	const json_t *json_fields; /* json-fields; NULL = upstream's default list */
 	const char *access_log_format; /* accesslog-format-string (envoy), or NULL */
+	/* cluster.upstream-tls: every upstream TLS context's tls_params */
+	unsigned up_tls_min, up_tls_max; /* 3 = 1.2 (default), 4 = 1.3 (default) */
+	const json_t *up_cipher_suites;  /* NULL = Contour's list */
+	const json_t *up_ecdh_curves;    /* NULL = Envoy's default */
 } xds_settings_t;
 
 #define XDS_DUR_UNSET    0

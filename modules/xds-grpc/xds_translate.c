@@ -632,6 +632,17 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	                      : !strcmp(lvl, "critical") ? 2
 	                      : !strcmp(lvl, "disabled") ? 3
 	                                                 : 0;
+	/* upstream's serve always sets an UpstreamTLS: defaults 1.2 and 1.3,
+	 * the cipher list sanitised (Contour's when empty) */
+	const json_t *up = contour_conf_global(mod, "cluster.upstream-tls");
+	const char *v = json_string_value(json_object_get(up, "minimum-protocol-version"));
+	s->up_tls_min = v && !strcmp(v, "1.3") ? 4 : 3;
+	v = json_string_value(json_object_get(up, "maximum-protocol-version"));
+	s->up_tls_max = v && !strcmp(v, "1.2") ? 3 : 4;
+	const json_t *l = json_object_get(up, "cipher-suites");
+	s->up_cipher_suites = json_is_array(l) && json_array_size(l) ? l : NULL;
+	l = json_object_get(up, "ecdh-curves");
+	s->up_ecdh_curves = json_is_array(l) && json_array_size(l) ? l : NULL;
 	const char *fmt = json_string_value(contour_conf_global(mod, "accesslog-format"));
 	s->access_log_json = fmt && !strcmp(fmt, "json");
 	s->json_fields = xds_global_list(mod, "json-fields");

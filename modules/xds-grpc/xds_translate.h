@@ -171,6 +171,12 @@ void xds_pb_string_matcher(xpb_t *w, uint32_t field, contour_dag_match_type_t ty
 void xds_pb_header_value_option(xpb_t *w, uint32_t field, const char *key, const char *value,
                                 int append_action);
 
+/* tls.v3.TlsParameters: versions, the ciphers (a JSON array of strings, or
+ * NULL for Contour's default list, deduplicated as upstream's sanitising
+ * does) and the ECDH curves (NULL: none, Envoy's default). */
+void xds_pb_tls_params(xpb_t *w, uint32_t field, unsigned minv, unsigned maxv,
+                       const json_t *ciphers, const json_t *curves);
+
 /* tls.v3.CertificateValidationContext (upstream's validationContext). */
 void xds_pb_validation_context(xpb_t *w, uint32_t field, const char *ca, const char **sans,
                                size_t nsans, int skip_verify, const char *crl, int only_leaf);

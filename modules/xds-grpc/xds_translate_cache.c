@@ -104,11 +104,15 @@ uint64_t xds_settings_fp(const xds_settings_t *s)
 	    s->cb_per_host_max_connections,
 	    s->access_log_level,
 	    s->access_log_json,
+	    s->up_tls_min,
+	    s->up_tls_max,
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++)
 		h = xds_mix(h, (uint64_t)nums[i]);
 	h = xds_mix_json(h, s->cipher_suites);
 	h = xds_mix_json(h, s->ecdh_curves);
+	h = xds_mix_json(h, s->up_cipher_suites);
+	h = xds_mix_json(h, s->up_ecdh_curves);
 	return xds_mix_json(h, s->json_fields);
 }
 

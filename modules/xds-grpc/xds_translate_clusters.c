@@ -104,13 +104,17 @@ static void xds_cluster_breakers(xpb_t *w, const contour_dag_circuit_breakers_t 
 	xpb_end(w, m);
 }
 
-static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2)
+static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2,
+                            const xds_settings_t *set)
 {
 	size_t ts = xpb_begin(w, 24);
 	xpb_str(w, 1, XDS_TLS_SOCKET);
 	xpb_any_t any =
 	    xpb_any_begin(w, 3, "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
 	size_t ctx = xpb_begin(w, 1);
+	/* cluster.upstream-tls (upstream always sets it, defaults included) */
+	xds_pb_tls_params(w, 1, set->up_tls_min, set->up_tls_max, set->up_cipher_suites,
+	                  set->up_ecdh_curves);
 	if (c->validation_ca && c->validation_ca->ca && c->nsubject_names)
 		xds_pb_validation_context(w, 3, c->validation_ca->ca, c->subject_names,
 		                          c->nsubject_names, 0, NULL, 0);
@@ -216,7 +220,7 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_cluster_breakers(w, &c->circuit_breakers, &b->set);
 	xpb_uint(w, 17, b->set.dns_lookup_family);
 	if (tls || h2)
-		xds_cluster_tls(w, c, h2);
+		xds_cluster_tls(w, c, h2, &b->set);
 	/* common_lb_config: healthy_panic_threshold 0% (an empty Percent) */
 	size_t lbc = xpb_begin(w, 27);
 	xpb_empty(w, 1);

@@ -475,6 +475,40 @@ static void xds_str_list(xpb_t *w, uint32_t field, const json_t *list)
 	}
 }
 
+/* The strings of list not seen before in it (upstream's Sanitized*). */
+static void xds_str_list_unique(xpb_t *w, uint32_t field, const json_t *list)
+{
+	size_t i, j;
+	const json_t *v, *u;
+	json_array_foreach(list, i, v)
+	{
+		const char *s = json_string_value(v);
+		int dup = 0;
+		for (j = 0; s && j < i && !dup; j++) {
+			u = json_array_get(list, j);
+			dup = json_is_string(u) && !strcmp(json_string_value(u), s);
+		}
+		if (s && !dup)
+			xpb_str_always(w, field, s);
+	}
+}
+
+void xds_pb_tls_params(xpb_t *w, uint32_t field, unsigned minv, unsigned maxv,
+                       const json_t *ciphers, const json_t *curves)
+{
+	size_t tp = xpb_begin(w, field);
+	xpb_uint(w, 1, minv);
+	xpb_uint(w, 2, maxv);
+	if (ciphers)
+		xds_str_list_unique(w, 3, ciphers);
+	else
+		for (size_t i = 0; i < sizeof(xds_ciphers) / sizeof(*xds_ciphers); i++)
+			xpb_str_always(w, 3, xds_ciphers[i]);
+	if (curves)
+		xds_str_list_unique(w, 4, curves);
+	xpb_end(w, tp);
+}
+
 /* A transport socket with upstream's DownstreamTlsContext. */
 static void xds_downstream_tls(xds_build_t *b, xpb_t *w, const contour_dag_secret_t *secret,
                                unsigned minv, unsigned maxv,

@@ -821,6 +821,15 @@ START_TEST(upstream_tls_validation)
 	ck_assert_str_eq(vc->match_typed_subject_alt_names[0]->matcher->exact,
 	                 "backend.example.com");
 	ck_assert_uint_eq(ut->common_tls_context->n_alpn_protocols, 0);
+	/* upstream's default UpstreamTLS: 1.2 to 1.3, Contour's ciphers */
+	const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+	    ut->common_tls_context->tls_params;
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_int_eq(tp->tls_minimum_protocol_version, 3);
+	ck_assert_int_eq(tp->tls_maximum_protocol_version, 4);
+	ck_assert_uint_eq(tp->n_cipher_suites, 4);
+	ck_assert_str_eq(tp->cipher_suites[2], "ECDHE-ECDSA-AES256-GCM-SHA384");
+	ck_assert_uint_eq(tp->n_ecdh_curves, 0);
 	/* h2c: HTTP/2 protocol options, no TLS */
 	const Cluster *g = xt_cluster("roots/grpc/9000/f4f94965ec");
 	ck_assert_ptr_null(g->transport_socket);
@@ -1224,6 +1233,34 @@ END_TEST
 /* cluster.*: DNS family, buffer limit, requests per connection (which
  * brings the protocol options with explicit HTTP/1), and the global
  * circuit breakers under each Service's annotations. */
+/* cluster.upstream-tls: the TLS parameters of every upstream TLS context,
+ * lists deduplicated as upstream's Sanitized* do. */
+START_TEST(global_upstream_tls)
+{
+	xt_start_with("cluster:\n  upstream-tls:\n    minimum-protocol-version: \"1.3\"\n"
+	              "    cipher-suites: [ECDHE-RSA-AES256-GCM-SHA384, "
+	              "ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-AES256-GCM-SHA384]\n"
+	              "    ecdh-curves: [X25519]\n");
+	xt_put(XT_ROOT("up", "up.example.com", "[{services: [{name: secure, port: 443}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "up.example.com");
+	const Cluster *c = xt_cluster(xt_route(vh, "/")->route->cluster);
+	const UpstreamTls *ut = xt_any(
+	    c->transport_socket->typed_config,
+	    &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor);
+	const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+	    ut->common_tls_context->tls_params;
+	ck_assert_int_eq(tp->tls_minimum_protocol_version, 4);
+	ck_assert_int_eq(tp->tls_maximum_protocol_version, 4);
+	ck_assert_uint_eq(tp->n_cipher_suites, 2);
+	ck_assert_str_eq(tp->cipher_suites[0], "ECDHE-RSA-AES256-GCM-SHA384");
+	ck_assert_str_eq(tp->cipher_suites[1], "ECDHE-ECDSA-AES256-GCM-SHA384");
+	ck_assert_uint_eq(tp->n_ecdh_curves, 1);
+	ck_assert_str_eq(tp->ecdh_curves[0], "X25519");
+}
+END_TEST
+
 START_TEST(global_cluster_settings)
 {
 	xt_start_with("cluster:\n  dns-lookup-family: v6\n  max-requests-per-connection: 7\n"
@@ -1756,6 +1793,7 @@ int main(void)
 	tcase_add_test(tc, global_hcm_defaults);
 	tcase_add_test(tc, global_http2_only);
 	tcase_add_test(tc, global_cluster_settings);
+	tcase_add_test(tc, global_upstream_tls);
 	tcase_add_test(tc, global_access_log_json);
 	tcase_add_test(tc, global_access_log_defaults_json);
 	tcase_add_test(tc, global_access_log_levels);
