@@ -113,9 +113,10 @@ static void xds_digest(int sha256, const void *p, size_t n, uint8_t *out)
 	}
 }
 
-/* Append one resource (name and bytes copied). */
+/* Append one resource (name and bytes copied; with steal, bytes is
+ * malloc'd memory the resource takes over). */
 static int xds_build_push(xds_build_t *b, xds_type_t t, const char *name, const uint8_t *bytes,
-                          size_t len, uint64_t hash, uint64_t src)
+                          size_t len, uint64_t hash, uint64_t src, uint8_t *steal)
 {
 	if (b->nres[t] == b->cap[t]) {
 		size_t cap = b->cap[t] ? b->cap[t] * 2 : 16;
@@ -127,13 +128,16 @@ static int xds_build_push(xds_build_t *b, xds_type_t t, const char *name, const 
 	}
 	xds_resource_t *r = &b->res[t][b->nres[t]];
 	r->name = strdup(name);
-	r->bytes = malloc(len ? len : 1);
+	r->bytes = steal ? steal : malloc(len ? len : 1);
 	if (!r->name || !r->bytes) {
 		free(r->name);
-		free(r->bytes);
+		if (!steal)
+			free(r->bytes);
 		goto fail;
 	}
-	memcpy(r->bytes, bytes, len);
+	if (!steal)
+		memcpy(r->bytes, bytes, len);
+	xds_frag_resolve(b, r->bytes);
 	r->len = len;
 	r->hash = hash;
 	r->src = src;
@@ -148,11 +152,19 @@ int xds_build_add_src(xds_build_t *b, xds_type_t t, const char *name, uint64_t s
 {
 	xpb_t *w = &b->w;
 	int rc = CONTOUR_ENOMEM;
-	if (w->oom)
+	/* the big ones (listeners, ingress_http's routes) take the writer's
+	 * buffer instead of a copy; the writer starts a new one */
+	uint8_t *steal = w->len >= (1 << 20) ? w->buf : NULL;
+	if (w->oom) {
 		b->oom = 1;
-	else
-		rc =
-		    xds_build_push(b, t, name, w->buf, w->len, xds_hash_bytes(w->buf, w->len), src);
+	} else {
+		rc = xds_build_push(b, t, name, w->buf, w->len, xds_hash_bytes(w->buf, w->len), src,
+		                    steal);
+		if (rc == CONTOUR_EOK && steal) {
+			w->buf = NULL;
+			w->cap = 0;
+		}
+	}
 	xpb_reset(w);
 	return rc;
 }
@@ -165,7 +177,7 @@ int xds_build_add(xds_build_t *b, xds_type_t t, const char *name)
 int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r)
 {
 	b->reused[t]++;
-	return xds_build_push(b, t, r->name, r->bytes, r->len, r->hash, r->src);
+	return xds_build_push(b, t, r->name, r->bytes, r->len, r->hash, r->src, NULL);
 }
 
 static void xds_hex(const uint8_t *d, size_t n, char *out)
@@ -437,11 +449,6 @@ oom:
 	return CONTOUR_ENOMEM;
 }
 
-int xds_cluster_name_set(xds_build_t *b, const contour_dag_cluster_t *c, const char *name)
-{
-	return xds_pmap_set(b, &b->cnames, c, name);
-}
-
 int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name)
 {
 	return xds_pmap_set(b, &b->snames, s, name);
@@ -459,6 +466,16 @@ static void xds_secret_name_fn(const void *k, char *out, size_t cap)
 
 const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c)
 {
+	if (b->prev && b->cnames.cap) {
+		size_t i = xds_pmap_slot(&b->cnames, c);
+		if (b->cnames.e[i].k)
+			return b->cnames.e[i].v;
+	}
+	/* a cluster reused from prev: its name is the resource's (no SHA-1) */
+	const xds_resource_t *p =
+	    b->prev ? xds_build_prev(b, XDS_CLUSTER, xds_key(b, XDS_CLUSTER, c->hash)) : NULL;
+	if (p && !xds_pmap_set(b, &b->cnames, c, p->name))
+		return xds_cluster_name(b, c);
 	return xds_pmap_name(b, &b->cnames, c, xds_cluster_name_fn);
 }
 

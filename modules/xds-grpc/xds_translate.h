@@ -247,6 +247,10 @@ int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r);
  * [mark, len) under key. */
 int xds_frag_reuse(xds_build_t *b, uint64_t key);
 void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark);
+/* The resource the kept fragments are part of was added with these bytes
+ * (xds_build_add does it: fragments are top-level fields, so their offsets
+ * in the writer are their offsets in the resource). */
+void xds_frag_resolve(xds_build_t *b, const uint8_t *bytes);
 /* An EndpointSlice a translation read: the new snapshot's cache holds a
  * reference to obj (the strings are borrowed from it). */
 typedef struct xds_slice {
@@ -286,7 +290,6 @@ void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
 /* The same, cached per build (NULL on allocation failure). */
 const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
 /* Seed the per-build caches with a name known already (a reused resource's). */
-int xds_cluster_name_set(xds_build_t *b, const contour_dag_cluster_t *c, const char *name);
 int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name);
 /* Go's time.Duration.String() for a whole number of milliseconds. */
 void xds_go_duration(int64_t ms, char *out, size_t cap);

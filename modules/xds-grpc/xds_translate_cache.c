@@ -19,16 +19,21 @@
 #include <contour/error.h>
 #include "modules/xds-grpc/xds_translate.h"
 
+/* A fragment is a top-level field of one resource (a filter chain of
+ * ingress_https, a virtual host of ingress_http): its bytes are those of
+ * the resource at off, so the cache copies nothing; base is the resource's
+ * bytes, set when the resource is added (the snapshot owns them). */
 struct xds_frag {
 	uint64_t key; /* 0 = empty slot */
+	const uint8_t *base;
 	size_t off, len;
 };
 
 struct xds_cache {
 	struct xds_frag *e;
 	size_t cap, n;
-	uint8_t *data;
-	size_t len, dcap;
+	uint64_t *pending; /* keys whose base is the resource being written */
+	size_t npending, pcap;
 	xds_slice_t *slices;
 	size_t nslices, scap;
 	size_t *sidx; /* slices by object address: index + 1, 0 = empty */
@@ -136,7 +141,7 @@ void xds_cache_free(xds_cache_t *c)
 	free(c->slices);
 	free(c->sidx);
 	free(c->e);
-	free(c->data);
+	free(c->pending);
 	free(c);
 }
 
@@ -177,42 +182,54 @@ static int xds_cache_grow(xds_cache_t *c)
 	return CONTOUR_EOK;
 }
 
-/* Keep n bytes under key (the first one wins: equal keys, equal bytes). */
-static int xds_cache_put(xds_cache_t *c, uint64_t key, const uint8_t *p, size_t n)
+/* Keep [off, off + n) of the resource being written under key (the first
+ * one wins: equal keys, equal bytes). */
+static int xds_cache_put(xds_cache_t *c, uint64_t key, size_t off, size_t n)
 {
 	if ((c->n + 1) * 2 > c->cap && xds_cache_grow(c))
 		return CONTOUR_ENOMEM;
+	if (c->npending == c->pcap) {
+		size_t cap = c->pcap ? c->pcap * 2 : 1024;
+		uint64_t *p = realloc(c->pending, cap * sizeof(*p));
+		if (!p)
+			return CONTOUR_ENOMEM;
+		c->pending = p;
+		c->pcap = cap;
+	}
 	size_t i = xds_slot_of(key, c->cap);
 	while (c->e[i].key && c->e[i].key != key)
 		i = (i + 1) & (c->cap - 1);
 	if (c->e[i].key)
 		return CONTOUR_EOK;
-	if (c->len + n > c->dcap) {
-		size_t cap = c->dcap ? c->dcap : 1 << 16;
-		while (cap < c->len + n)
-			cap *= 2;
-		uint8_t *d = realloc(c->data, cap);
-		if (!d)
-			return CONTOUR_ENOMEM;
-		c->data = d;
-		c->dcap = cap;
-	}
-	memcpy(c->data + c->len, p, n);
-	c->e[i] = (struct xds_frag){key, c->len, n};
-	c->len += n;
+	c->e[i] = (struct xds_frag){key, NULL, off, n};
+	c->pending[c->npending++] = key;
 	c->n++;
 	return CONTOUR_EOK;
+}
+
+void xds_frag_resolve(xds_build_t *b, const uint8_t *bytes)
+{
+	xds_cache_t *c = b->cache;
+	if (!c)
+		return;
+	/* by key: slots move when the table grows */
+	for (size_t i = 0; i < c->npending; i++) {
+		struct xds_frag *f = (struct xds_frag *)xds_cache_find(c, c->pending[i]);
+		if (f)
+			f->base = bytes;
+	}
+	c->npending = 0;
 }
 
 int xds_frag_reuse(xds_build_t *b, uint64_t key)
 {
 	const xds_cache_t *pc = b->prev ? b->prev->cache : NULL;
 	const struct xds_frag *f = xds_cache_find(pc, key);
-	if (!f)
+	if (!f || !f->base)
 		return 0;
 	xpb_t *w = &b->w;
 	size_t mark = w->len;
-	xpb_raw(w, pc->data + f->off, f->len);
+	xpb_raw(w, f->base + f->off, f->len);
 	xds_frag_keep(b, key, mark);
 	b->frags_reused++;
 	return 1;
@@ -223,7 +240,7 @@ void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark)
 	xpb_t *w = &b->w;
 	if (w->oom || !b->cache)
 		return;
-	if (xds_cache_put(b->cache, key, w->buf + mark, w->len - mark))
+	if (xds_cache_put(b->cache, key, mark, w->len - mark))
 		b->oom = 1;
 }
 

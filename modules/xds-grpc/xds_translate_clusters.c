@@ -184,10 +184,8 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	/* the cluster's hash covers its key (every field) and the CA's content */
 	uint64_t src = xds_key(b, XDS_CLUSTER, c->hash);
 	const xds_resource_t *prev = xds_build_prev(b, XDS_CLUSTER, src);
-	if (prev)
-		return xds_cluster_name_set(b, c, prev->name)
-		           ? CONTOUR_ENOMEM
-		           : xds_build_copy(b, XDS_CLUSTER, prev);
+	if (prev) /* its name is looked up when a route needs it */
+		return xds_build_copy(b, XDS_CLUSTER, prev);
 	const char *name = xds_cluster_name(b, c);
 	if (!name)
 		return CONTOUR_ENOMEM;
