@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "modules/xds-grpc/xds.h"
 #include "modules/xds-grpc/xds_bootstrap.h"
@@ -88,9 +89,17 @@ static int xds_check(const json_t *config, char *err, size_t errlen)
 	return CONTOUR_EOK;
 }
 
+static double xds_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void xds_observe(contour_snapshot_t *snap, void *ud)
 {
 	xds_ctx_t *ctx = ud;
+	double t0 = xds_now_ms();
 	xds_snapshot_t *next = xds_translate(ctx->mod, snap, &ctx->settings, ctx->current);
 	if (!next) {
 		contour_log(ctx->mod, CONTOUR_LOG_ERR,
@@ -99,10 +108,20 @@ static void xds_observe(contour_snapshot_t *snap, void *ud)
 		            (unsigned long long)contour_snapshot_generation(snap));
 		return;
 	}
-	xds_snapshot_unref(ctx->current);
+	xds_snapshot_t *old = ctx->current;
 	ctx->current = next;
+	double t1 = xds_now_ms();
 	if (ctx->server)
 		xds_server_publish(ctx->server, next);
+	/* the last reference to the previous snapshot may be this one: freed
+	 * once the clients have the new one */
+	double t2 = xds_now_ms();
+	xds_snapshot_unref(old);
+	/* where a change's latency goes (bench/xds_latency.js reads it) */
+	contour_log(ctx->mod, CONTOUR_LOG_DEBUG,
+	            "translated generation=%llu translate=%.3fms publish=%.3fms free=%.3fms",
+	            (unsigned long long)contour_snapshot_generation(snap), t1 - t0, t2 - t1,
+	            xds_now_ms() - t2);
 }
 
 static int xds_render_envoy(contour_snapshot_t *snap, FILE *out, void *ud)

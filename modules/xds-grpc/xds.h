@@ -39,13 +39,19 @@ const char *xds_type_url(xds_type_t t);
 int xds_type_of_url(const char *url);
 
 /* One serialised resource (the bytes of the Envoy message itself, not an
- * Any). `hash` is a content hash: equal hash, equal bytes. */
+ * Any). `hash` is a content hash: equal hash, equal bytes. `src` is a hash
+ * of the inputs it was built from (DAG hashes, settings, EndpointSlices),
+ * 0 when unknown: the next translation copies a resource whose inputs hash
+ * the same instead of building it again. */
 typedef struct xds_resource {
 	char *name;
 	uint8_t *bytes;
 	size_t len;
 	uint64_t hash;
+	uint64_t src;
 } xds_resource_t;
+
+struct xds_cache;
 
 /* Everything served at one moment: per type, resources sorted by name, and a
  * version string that changes whenever that type's content changes.
@@ -55,6 +61,9 @@ typedef struct xds_snapshot {
 	xds_resource_t *res[XDS_NTYPES];
 	size_t nres[XDS_NTYPES];
 	char version[XDS_NTYPES][40];
+	/* the translation's reusable parts (fragments of the big resources,
+	 * the EndpointSlices they were built from); private to xds_translate */
+	struct xds_cache *cache;
 } xds_snapshot_t;
 
 xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s);
@@ -102,6 +111,10 @@ typedef struct xds_settings {
 	int access_log_json;       /* accesslog-format: json (else envoy) */
 	const json_t *json_fields; /* json-fields; NULL = upstream's default list */
 	const char *access_log_format; /* accesslog-format-string (envoy), or NULL */
+	/* cluster.upstream-tls: every upstream TLS context's tls_params */
+	unsigned up_tls_min, up_tls_max; /* 3 = 1.2 (default), 4 = 1.3 (default) */
+	const json_t *up_cipher_suites;  /* NULL = Contour's list */
+	const json_t *up_ecdh_curves;    /* NULL = Envoy's default */
 } xds_settings_t;
 
 #define XDS_DUR_UNSET    0
@@ -114,7 +127,9 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s);
 
 /* xds_translate: translate a sealed snapshot into a new xds snapshot whose
  * versions continue from prev (NULL at first): a type's version changes only
- * when its set of (name, hash) changed. Returns NULL on allocation failure. */
+ * when its set of (name, hash) changed. What was built from inputs that hash
+ * as in prev (same settings) is copied from prev, byte for byte what a
+ * fresh translation would write. Returns NULL on allocation failure. */
 xds_snapshot_t *xds_translate(contour_module_t *mod, contour_snapshot_t *snap,
                               const xds_settings_t *settings, const xds_snapshot_t *prev);
 

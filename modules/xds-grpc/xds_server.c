@@ -582,7 +582,6 @@ void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap)
 		srv->full[t] = NULL;
 	}
 	srv->snap = xds_snapshot_ref(snap);
-	xds_snapshot_unref(old);
 	xds_conn_t *next;
 	for (xds_conn_t *c = srv->conns; c; c = next) {
 		c->in_cb++;
@@ -593,6 +592,9 @@ void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap)
 		next = c->next;
 		xds_conn_leave(c);
 	}
+	/* Freeing a big snapshot takes milliseconds: after the responses
+	 * are on their way, not before. */
+	xds_snapshot_unref(old);
 }
 
 uint32_t xds_server_port(const xds_server_t *srv)

@@ -25,6 +25,7 @@ static void xds_snapshot_free(xds_snapshot_t *s)
 		}
 		free(s->res[t]);
 	}
+	xds_cache_free(s->cache);
 	free(s);
 }
 
@@ -52,14 +53,48 @@ const xds_resource_t *xds_snapshot_find(const xds_snapshot_t *s, xds_type_t t, c
 	return NULL;
 }
 
-static int xds_res_cmp(const void *a, const void *b)
+/* A stable merge sort by name on resource indexes: runs already in order
+ * (clusters come in DAG key order, close to name order) are not merged. */
+static void xds_res_msort(const xds_resource_t *r, size_t *v, size_t *tmp, size_t n)
 {
-	const xds_resource_t *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	/* stable for equal names: the first one added wins below */
-	if (!c)
-		c = x < y ? -1 : x > y;
-	return c;
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	xds_res_msort(r, v, tmp, h);
+	xds_res_msort(r, v + h, tmp, n - h);
+	if (strcmp(r[v[h - 1]].name, r[v[h]].name) <= 0)
+		return;
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = strcmp(r[v[j]].name, r[v[i]].name) < 0 ? v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/* Sort r[0..n) by name, equal names in order of addition. */
+static int xds_res_sort(xds_resource_t *r, size_t n)
+{
+	size_t *v = malloc(n * sizeof(*v)), *tmp = malloc(n * sizeof(*tmp));
+	xds_resource_t *out = malloc(n * sizeof(*out));
+	if (!v || !tmp || !out) {
+		free(v);
+		free(tmp);
+		free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = i;
+	xds_res_msort(r, v, tmp, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = r[v[i]];
+	memcpy(r, out, n * sizeof(*r));
+	free(v);
+	free(tmp);
+	free(out);
+	return 0;
 }
 
 /* Equal (name, hash) sets: the version stays, so streams see no change. */
@@ -81,9 +116,14 @@ xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *pr
 	s->refs = 1;
 	for (int t = 0; t < XDS_NTYPES; t++) {
 		xds_resource_t *r = b->res[t];
-		size_t n = b->nres[t], k = 0;
-		if (n)
-			qsort(r, n, sizeof(*r), xds_res_cmp);
+		size_t n = b->nres[t], k = 0, sorted = 1;
+		/* most types come out of the DAG in name order already */
+		for (size_t i = 1; i < n && sorted; i++)
+			sorted = strcmp(r[i - 1].name, r[i].name) < 0;
+		if (!sorted && xds_res_sort(r, n)) {
+			xds_snapshot_unref(s);
+			return NULL;
+		}
 		/* upstream keeps one resource per name (e.g. clusters whose
 		 * names collide after Hashname) */
 		for (size_t i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <contour/dag.h>
 #include "modules/xds-grpc/xds.h"
 
@@ -28,21 +29,121 @@ typedef struct xpb {
 
 void xpb_reset(xpb_t *w);
 void xpb_fini(xpb_t *w);
-void xpb_tag(xpb_t *w, uint32_t field, unsigned wire);
-void xpb_raw_varint(xpb_t *w, uint64_t v);
-/* Scalars, omitted when zero / empty (proto3 implicit presence). */
-void xpb_uint(xpb_t *w, uint32_t field, uint64_t v);
-void xpb_int(xpb_t *w, uint32_t field, int64_t v);
-void xpb_bool(xpb_t *w, uint32_t field, int v);
-void xpb_double(xpb_t *w, uint32_t field, double v);
-void xpb_str(xpb_t *w, uint32_t field, const char *s);
+
+/* The calls below run tens of millions of times per full translation:
+ * their common paths are inline (a call each showed in profiles). */
+int xpb_grow_slow(xpb_t *w, size_t more);
+void xpb_end_long(xpb_t *w, size_t mark, size_t body);
+
+/* Room for `more` bytes (oom leaves cap as it was and the slow path
+ * refuses). */
+static inline int xpb_grow(xpb_t *w, size_t more)
+{
+	if (__builtin_expect(!w->oom && w->len + more <= w->cap, 1))
+		return 0;
+	return xpb_grow_slow(w, more);
+}
+
+static inline void xpb_raw_varint(xpb_t *w, uint64_t v)
+{
+	if (xpb_grow(w, 10))
+		return;
+	uint8_t *p = w->buf + w->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	w->len = (size_t)(p - w->buf);
+}
+
+static inline void xpb_tag(xpb_t *w, uint32_t field, unsigned wire)
+{
+	xpb_raw_varint(w, ((uint64_t)field << 3) | wire);
+}
+
 /* Always written: oneof members and repeated elements. */
-void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v);
-void xpb_str_always(xpb_t *w, uint32_t field, const char *s);
-void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n);
-/* Submessages: begin returns a mark that end needs. */
-size_t xpb_begin(xpb_t *w, uint32_t field);
-void xpb_end(xpb_t *w, size_t mark);
+static inline void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v)
+{
+	xpb_tag(w, field, 0);
+	xpb_raw_varint(w, v);
+}
+
+static inline void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n)
+{
+	xpb_tag(w, field, 2);
+	xpb_raw_varint(w, n);
+	if (!n || xpb_grow(w, n))
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static inline void xpb_str_always(xpb_t *w, uint32_t field, const char *s)
+{
+	xpb_bytes_always(w, field, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Scalars, omitted when zero / empty (proto3 implicit presence). */
+static inline void xpb_uint(xpb_t *w, uint32_t field, uint64_t v)
+{
+	if (v)
+		xpb_uint_always(w, field, v);
+}
+
+/* int32/int64/enum: negative values are ten-byte two's complement */
+static inline void xpb_int(xpb_t *w, uint32_t field, int64_t v)
+{
+	if (v)
+		xpb_uint_always(w, field, (uint64_t)v);
+}
+
+static inline void xpb_bool(xpb_t *w, uint32_t field, int v)
+{
+	if (v)
+		xpb_uint_always(w, field, 1);
+}
+
+static inline void xpb_str(xpb_t *w, uint32_t field, const char *s)
+{
+	if (s && *s)
+		xpb_bytes_always(w, field, s, strlen(s));
+}
+
+void xpb_double(xpb_t *w, uint32_t field, double v);
+
+/* n bytes already encoded (a fragment, a constant message). */
+static inline void xpb_raw(xpb_t *w, const void *p, size_t n)
+{
+	if (!n || xpb_grow(w, n))
+		return;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* Submessages: begin returns a mark that end needs. The length is not
+ * known until the message ends: begin reserves one byte (most messages
+ * are short) and end moves the body when the length needs more. */
+static inline size_t xpb_begin(xpb_t *w, uint32_t field)
+{
+	xpb_tag(w, field, 2);
+	if (xpb_grow(w, 1))
+		return 0;
+	w->buf[w->len++] = 0;
+	return w->len;
+}
+
+static inline void xpb_end(xpb_t *w, size_t mark)
+{
+	if (w->oom)
+		return;
+	size_t body = w->len - mark;
+	if (body < 0x80)
+		w->buf[mark - 1] = (uint8_t)body;
+	else
+		xpb_end_long(w, mark, body);
+}
+
 void xpb_empty(xpb_t *w, uint32_t field); /* a present, empty message */
 /* An Any holding a message of the full proto name `type`: begin/end pair
  * around the inner message's fields. */
@@ -70,6 +171,12 @@ void xds_pb_string_matcher(xpb_t *w, uint32_t field, contour_dag_match_type_t ty
 void xds_pb_header_value_option(xpb_t *w, uint32_t field, const char *key, const char *value,
                                 int append_action);
 
+/* tls.v3.TlsParameters: versions, the ciphers (a JSON array of strings, or
+ * NULL for Contour's default list, deduplicated as upstream's sanitising
+ * does) and the ECDH curves (NULL: none, Envoy's default). */
+void xds_pb_tls_params(xpb_t *w, uint32_t field, unsigned minv, unsigned maxv,
+                       const json_t *ciphers, const json_t *curves);
+
 /* tls.v3.CertificateValidationContext (upstream's validationContext). */
 void xds_pb_validation_context(xpb_t *w, uint32_t field, const char *ca, const char **sans,
                                size_t nsans, int skip_verify, const char *crl, int only_leaf);
@@ -83,6 +190,18 @@ typedef struct xds_pmap {
 	size_t cap, n;
 } xds_pmap_t;
 
+/* What a translation keeps for the next one (xds_translate_cache.c):
+ * encoded fragments by input key, and the EndpointSlices whose addresses
+ * keyed assignments (held, so an address names one object while kept). */
+typedef struct xds_cache xds_cache_t;
+
+/* The previous snapshot's resources of one type, indexed by src. */
+typedef struct xds_srcidx {
+	size_t *slot; /* index + 1, 0 = empty */
+	size_t cap;
+	int built;
+} xds_srcidx_t;
+
 /* A translation in progress: resources collected per type. */
 typedef struct xds_build {
 	contour_module_t *mod;
@@ -93,12 +212,64 @@ typedef struct xds_build {
 	xpb_t w; /* scratch writer, reused per resource */
 	/* names computed once per build: DAG pointer -> name */
 	xds_pmap_t cnames, snames;
+	/* reuse: prev's resources and fragments; what this build keeps */
+	const xds_snapshot_t *prev;
+	uint64_t setfp; /* the settings' fingerprint, in every key */
+	xds_srcidx_t pidx[XDS_NTYPES];
+	xds_cache_t *cache;
+	size_t reused[XDS_NTYPES], frags_reused, frags_built;
+	/* parts encoded once per build, copied into many resources: the
+	 * secure chains' HCM middle, every HCM's tail, the last route origin */
+	xpb_t memo[3];
+	const char *memo_origin[3];
 	int oom;
 } xds_build_t;
 
 /* xds_build_add: store the writer's bytes as resource `name` of type t and
- * reset the writer. Returns 0 or CONTOUR_ENOMEM. */
+ * reset the writer. Returns 0 or CONTOUR_ENOMEM. xds_build_add_src also
+ * records the inputs' key (see xds_resource_t.src). */
 int xds_build_add(xds_build_t *b, xds_type_t t, const char *name);
+int xds_build_add_src(xds_build_t *b, xds_type_t t, const char *name, uint64_t src);
+
+/* Reuse (xds_translate_cache.c). Keys mix the settings' fingerprint, a
+ * kind and the inputs' hash: equal key, equal bytes. */
+uint64_t xds_settings_fp(const xds_settings_t *s);
+uint64_t xds_key(const xds_build_t *b, uint64_t kind, uint64_t h);
+uint64_t xds_mix(uint64_t h, uint64_t v);
+uint64_t xds_mix_str(uint64_t h, const char *s);
+/* prev's resource of type t built from src, or NULL. */
+const xds_resource_t *xds_build_prev(xds_build_t *b, xds_type_t t, uint64_t src);
+/* Add a copy of prev's resource r (xds_translate.c); 0 or CONTOUR_ENOMEM. */
+int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r);
+/* A fragment: xds_frag_reuse appends prev's bytes for key to the writer
+ * (and keeps them for the next build) and returns 1, or returns 0; after
+ * writing it afresh from `mark`, xds_frag_keep keeps writer bytes
+ * [mark, len) under key. */
+int xds_frag_reuse(xds_build_t *b, uint64_t key);
+void xds_frag_keep(xds_build_t *b, uint64_t key, size_t mark);
+/* The resource the kept fragments are part of was added with these bytes
+ * (xds_build_add does it: fragments are top-level fields, so their offsets
+ * in the writer are their offsets in the resource). */
+void xds_frag_resolve(xds_build_t *b, const uint8_t *bytes);
+/* An EndpointSlice a translation read: the new snapshot's cache holds a
+ * reference to obj (the strings are borrowed from it). */
+typedef struct xds_slice {
+	const json_t *obj;
+	const char *ns, *svc; /* metadata.namespace, its Service's name */
+	uint64_t h;           /* hash of (ns, svc) */
+	size_t next;          /* the next slice of the same hash + 1 (grouping) */
+} xds_slice_t;
+/* prev's entry for obj (what it found in it), or NULL. */
+const xds_slice_t *xds_cache_slice(xds_build_t *b, const json_t *obj);
+/* Keep s for the next translation (takes a reference to s->obj). */
+int xds_cache_add_slice(xds_build_t *b, const xds_slice_t *s);
+/* The slices kept so far, in order of addition. */
+xds_slice_t *xds_cache_slices(xds_build_t *b, size_t *n);
+/* Index them by address once all are added. */
+int xds_cache_index_slices(xds_build_t *b);
+xds_cache_t *xds_cache_new(void);
+void xds_cache_free(xds_cache_t *c); /* NULL accepted */
+void xds_build_reuse_fini(xds_build_t *b);
 uint64_t xds_hash_bytes(const void *p, size_t n);
 
 /* Names as upstream builds them. */
@@ -108,12 +279,18 @@ void xds_hashname(char *out, size_t cap, size_t l, const char **parts, size_t np
 const char *xds_cluster_name(xds_build_t *b, const contour_dag_cluster_t *c);
 /* Computed without a cache, into out (>= 64 bytes). */
 void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap);
-/* The EDS service name: ns/name[/portname]. */
-void xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
+/* Append src (or v in decimal) at out[*o], truncating within cap; the
+ * caller writes the NUL at out[*o] (*o < cap always). */
+void xds_cat(char *out, size_t cap, size_t *o, const char *src);
+void xds_cat_u32(char *out, size_t cap, size_t *o, uint32_t v);
+/* The EDS service name: ns/name[/portname]; returns its length. */
+size_t xds_eds_name(const contour_dag_service_t *s, char *out, size_t cap);
 /* The SDS name of a TLS secret. */
 void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
 /* The same, cached per build (NULL on allocation failure). */
 const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
+/* Seed the per-build caches with a name known already (a reused resource's). */
+int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name);
 /* Go's time.Duration.String() for a whole number of milliseconds. */
 void xds_go_duration(int64_t ms, char *out, size_t cap);
 
@@ -133,6 +310,15 @@ void xds_pb_route_virtual_host(xds_build_t *b, xpb_t *w, uint32_t field,
  * Any of our resources, by full name (NULL when not registered). */
 struct ProtobufCMessageDescriptor;
 const struct ProtobufCMessageDescriptor *xds_json_descriptor(const char *full_name);
+
+/* xds_translate_timed: xds_translate, also filling phase_ms (CPU time of
+ * clusters, endpoints, routes, listeners, secrets and runtime, snapshot)
+ * and, when reused is not NULL, the number of resources copied from prev
+ * per type plus fragments reused at [XDS_NTYPES]. For the benchmark. */
+#define XDS_NPHASES 6
+xds_snapshot_t *xds_translate_timed(contour_module_t *mod, contour_snapshot_t *snap,
+                                    const xds_settings_t *settings, const xds_snapshot_t *prev,
+                                    double phase_ms[XDS_NPHASES], size_t reused[XDS_NTYPES + 1]);
 
 /* xds_snapshot.c */
 xds_snapshot_t *xds_snapshot_from_build(xds_build_t *b, const xds_snapshot_t *prev);

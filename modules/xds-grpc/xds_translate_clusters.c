@@ -104,13 +104,17 @@ static void xds_cluster_breakers(xpb_t *w, const contour_dag_circuit_breakers_t 
 	xpb_end(w, m);
 }
 
-static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2)
+static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2,
+                            const xds_settings_t *set)
 {
 	size_t ts = xpb_begin(w, 24);
 	xpb_str(w, 1, XDS_TLS_SOCKET);
 	xpb_any_t any =
 	    xpb_any_begin(w, 3, "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext");
 	size_t ctx = xpb_begin(w, 1);
+	/* cluster.upstream-tls (upstream always sets it, defaults included) */
+	xds_pb_tls_params(w, 1, set->up_tls_min, set->up_tls_max, set->up_cipher_suites,
+	                  set->up_ecdh_curves);
 	if (c->validation_ca && c->validation_ca->ca && c->nsubject_names)
 		xds_pb_validation_context(w, 3, c->validation_ca->ca, c->subject_names,
 		                          c->nsubject_names, 0, NULL, 0);
@@ -177,6 +181,11 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 {
 	xpb_t *w = &b->w;
 	const contour_dag_service_t *svc = &c->service;
+	/* the cluster's hash covers its key (every field) and the CA's content */
+	uint64_t src = xds_key(b, XDS_CLUSTER, c->hash);
+	const xds_resource_t *prev = xds_build_prev(b, XDS_CLUSTER, src);
+	if (prev) /* its name is looked up when a route needs it */
+		return xds_build_copy(b, XDS_CLUSTER, prev);
 	const char *name = xds_cluster_name(b, c);
 	if (!name)
 		return CONTOUR_ENOMEM;
@@ -209,13 +218,19 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_cluster_breakers(w, &c->circuit_breakers, &b->set);
 	xpb_uint(w, 17, b->set.dns_lookup_family);
 	if (tls || h2)
-		xds_cluster_tls(w, c, h2);
+		xds_cluster_tls(w, c, h2, &b->set);
 	/* common_lb_config: healthy_panic_threshold 0% (an empty Percent) */
 	size_t lbc = xpb_begin(w, 27);
 	xpb_empty(w, 1);
 	xpb_end(w, lbc);
 	char alt[512];
-	snprintf(alt, sizeof(alt), "%s_%s_%u", svc->namespace_, svc->name, svc->port);
+	size_t o = 0;
+	xds_cat(alt, sizeof(alt), &o, svc->namespace_);
+	xds_cat(alt, sizeof(alt), &o, "_");
+	xds_cat(alt, sizeof(alt), &o, svc->name);
+	xds_cat(alt, sizeof(alt), &o, "_");
+	xds_cat_u32(alt, sizeof(alt), &o, svc->port);
+	alt[o] = 0;
 	xpb_str(w, 28, alt);
 	xpb_bool(w, 32, c->health_check != NULL);
 	if (svc->external_name) {
@@ -239,7 +254,7 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_cluster_protocol_options(w, c, h2 || h2c, b->set.max_requests_per_connection);
 	if (c->slow_start)
 		xds_cluster_slow_start(w, c);
-	return xds_build_add(b, XDS_CLUSTER, name);
+	return xds_build_add_src(b, XDS_CLUSTER, name, src);
 }
 
 int xds_translate_clusters(xds_build_t *b)

@@ -15,17 +15,6 @@
 #include <contour/store.h>
 #include "modules/xds-grpc/xds_translate.h"
 
-typedef struct xds_slice {
-	const char *ns, *svc; /* borrowed from the object */
-	const json_t *ports, *endpoints;
-} xds_slice_t;
-
-typedef struct xds_slices {
-	xds_slice_t *v;
-	size_t n, cap;
-	int oom;
-} xds_slices_t;
-
 typedef struct xds_ep {
 	const char *addr;
 	uint32_t port;
@@ -46,34 +35,36 @@ static const json_t *xds_jget(const json_t *obj, const char *key)
 	return NULL;
 }
 
+/* Collects the store's EndpointSlices into the new cache: the namespace
+ * and Service of a slice the previous translation saw are taken from its
+ * cache instead of the object (walking objects is what costs here). */
+typedef struct xds_collect {
+	xds_build_t *b;
+	int oom;
+} xds_collect_t;
+
 static int xds_slice_visit(const json_t *obj, void *ud)
 {
-	xds_slices_t *s = ud;
-	const json_t *md = xds_jget(obj, "metadata");
-	const char *ns = json_string_value(xds_jget(md, "namespace"));
-	const char *svc =
-	    json_string_value(xds_jget(xds_jget(md, "labels"), "kubernetes.io/service-name"));
-	if (!ns || !svc)
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		xds_slice_t *nv = realloc(s->v, cap * sizeof(*nv));
-		if (!nv) {
-			s->oom = 1;
-			return 1;
-		}
-		s->v = nv;
-		s->cap = cap;
+	xds_collect_t *col = ud;
+	const xds_slice_t *known = xds_cache_slice(col->b, obj);
+	xds_slice_t s;
+	if (known) {
+		s = *known;
+	} else {
+		const json_t *md = xds_jget(obj, "metadata");
+		s.obj = obj;
+		s.ns = json_string_value(xds_jget(md, "namespace"));
+		s.svc = json_string_value(
+		    xds_jget(xds_jget(md, "labels"), "kubernetes.io/service-name"));
+		if (!s.ns || !s.svc)
+			return 0;
+		s.h = xds_mix_str(xds_mix_str(0, s.ns), s.svc);
 	}
-	s->v[s->n++] = (xds_slice_t){ns, svc, xds_jget(obj, "ports"), xds_jget(obj, "endpoints")};
+	if (xds_cache_add_slice(col->b, &s)) {
+		col->oom = 1;
+		return 1;
+	}
 	return 0;
-}
-
-static int xds_slice_cmp(const void *a, const void *b)
-{
-	const xds_slice_t *x = a, *y = b;
-	int c = strcmp(x->svc, y->svc);
-	return c ? c : strcmp(x->ns, y->ns);
 }
 
 static int xds_ep_cmp(const void *a, const void *b)
@@ -94,7 +85,8 @@ static int xds_slice_endpoints(const xds_slice_t *slice, const contour_dag_servi
 	const char *want = svc->port_name && *svc->port_name ? svc->port_name : NULL;
 	const char *hname =
 	    svc->health_port_name && *svc->health_port_name ? svc->health_port_name : NULL;
-	const json_t *plist = slice->ports, *elist = slice->endpoints;
+	const json_t *plist = xds_jget(slice->obj, "ports");
+	const json_t *elist = xds_jget(slice->obj, "endpoints");
 	json_array_foreach(plist, i, port)
 	{
 		const json_t *pn = xds_jget(port, "port");
@@ -138,25 +130,85 @@ static int xds_slice_endpoints(const xds_slice_t *slice, const contour_dag_servi
 	return CONTOUR_EOK;
 }
 
+/* Slices grouped by the hash of their (namespace, Service): heads of the
+ * chains through xds_slice_t.next. */
+typedef struct xds_groups {
+	xds_slice_t *v;
+	size_t n;
+	size_t *head; /* index + 1 */
+	uint64_t *key;
+	size_t cap;
+} xds_groups_t;
+
+static size_t xds_group_slot(const xds_groups_t *g, uint64_t h)
+{
+	size_t i = (size_t)((h * 0x9E3779B97F4A7C15ULL) >> 20) & (g->cap - 1);
+	while (g->head[i] && g->key[i] != h)
+		i = (i + 1) & (g->cap - 1);
+	return i;
+}
+
+static int xds_groups_init(xds_groups_t *g, xds_slice_t *v, size_t n)
+{
+	g->v = v;
+	g->n = n;
+	g->cap = 16;
+	while (g->cap < n * 2)
+		g->cap *= 2;
+	g->head = calloc(g->cap, sizeof(*g->head));
+	g->key = calloc(g->cap, sizeof(*g->key));
+	if (!g->head || !g->key)
+		return CONTOUR_ENOMEM;
+	/* backwards, so that each chain is in store order */
+	for (size_t i = n; i-- > 0;) {
+		size_t j = xds_group_slot(g, v[i].h);
+		v[i].next = g->head[j];
+		g->head[j] = i + 1;
+		g->key[j] = v[i].h;
+	}
+	return CONTOUR_EOK;
+}
+
+static void xds_groups_fini(xds_groups_t *g)
+{
+	free(g->head);
+	free(g->key);
+}
+
 static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const char *eds,
-                       const xds_slices_t *slices)
+                       const xds_groups_t *g)
 {
 	xpb_t *w = &b->w;
 	xds_ep_t *eps = NULL;
 	size_t neps = 0, cap = 0;
 	uint32_t health = 0;
-	xds_slice_t probe = {svc->namespace_, svc->name, NULL, NULL};
-	xds_slice_t *hit =
-	    slices->n ? bsearch(&probe, slices->v, slices->n, sizeof(*slices->v), xds_slice_cmp)
-	              : NULL;
-	if (hit) {
-		while (hit > slices->v && !xds_slice_cmp(hit - 1, &probe))
-			hit--;
-		for (; hit < slices->v + slices->n && !xds_slice_cmp(hit, &probe); hit++)
-			if (xds_slice_endpoints(hit, svc, &eps, &neps, &cap, &health)) {
-				free(eps);
-				return CONTOUR_ENOMEM;
-			}
+	uint64_t h = xds_mix_str(xds_mix_str(0, svc->namespace_), svc->name);
+	size_t first = g->cap ? g->head[xds_group_slot(g, h)] : 0;
+	/* the inputs: the slice objects (stored objects never change, and
+	 * the cache holds them), as a sum since their order is the store's,
+	 * and what of the Service selects their ports */
+	uint64_t in =
+	    xds_mix_str(xds_mix_str(xds_mix_str(0, eds), svc->port_name), svc->health_port_name);
+	uint64_t objs = 0, nobjs = 0;
+	for (size_t i = first; i; i = g->v[i - 1].next) {
+		const xds_slice_t *s = &g->v[i - 1];
+		if (!strcmp(s->svc, svc->name) && !strcmp(s->ns, svc->namespace_)) {
+			objs += xds_mix(0, (uint64_t)(uintptr_t)s->obj);
+			nobjs++;
+		}
+	}
+	uint64_t src = xds_key(b, XDS_ENDPOINT, xds_mix(xds_mix(in, objs), nobjs));
+	const xds_resource_t *prev = xds_build_prev(b, XDS_ENDPOINT, src);
+	if (prev)
+		return xds_build_copy(b, XDS_ENDPOINT, prev);
+	for (size_t i = first; i; i = g->v[i - 1].next) {
+		const xds_slice_t *s = &g->v[i - 1];
+		if (strcmp(s->svc, svc->name) || strcmp(s->ns, svc->namespace_))
+			continue;
+		if (xds_slice_endpoints(s, svc, &eps, &neps, &cap, &health)) {
+			free(eps);
+			return CONTOUR_ENOMEM;
+		}
 	}
 	xpb_str(w, 1, eds);
 	if (neps) {
@@ -179,56 +231,68 @@ static int xds_cla_one(xds_build_t *b, const contour_dag_service_t *svc, const c
 		xpb_end(w, le);
 	}
 	free(eps);
-	return xds_build_add(b, XDS_ENDPOINT, eds);
+	return xds_build_add_src(b, XDS_ENDPOINT, eds, src);
 }
 
-static int xds_svc_cmp(const void *a, const void *b)
+/* The EDS names done, by hash; equal names have equal namespace, name
+ * and port name. */
+typedef struct xds_edsset {
+	const contour_dag_service_t **v;
+	uint64_t *h;
+	size_t cap;
+} xds_edsset_t;
+
+/* 1 when svc's EDS name was met before (else it is added). */
+static int xds_eds_seen(xds_edsset_t *set, const contour_dag_service_t *svc, uint64_t h)
 {
-	const contour_dag_cluster_t *x = *(contour_dag_cluster_t *const *)a;
-	const contour_dag_cluster_t *y = *(contour_dag_cluster_t *const *)b;
-	int c = strcmp(x->service.namespace_, y->service.namespace_);
-	if (!c)
-		c = strcmp(x->service.name, y->service.name);
-	if (!c)
-		c = strcmp(x->service.port_name ? x->service.port_name : "",
-		           y->service.port_name ? y->service.port_name : "");
-	return c;
+	size_t i = (size_t)((h * 0x9E3779B97F4A7C15ULL) >> 20) & (set->cap - 1);
+	for (; set->v[i]; i = (i + 1) & (set->cap - 1)) {
+		const contour_dag_service_t *o = set->v[i];
+		if (set->h[i] == h && !strcmp(o->name, svc->name) &&
+		    !strcmp(o->namespace_, svc->namespace_) &&
+		    !strcmp(o->port_name ? o->port_name : "", svc->port_name ? svc->port_name : ""))
+			return 1;
+	}
+	set->v[i] = svc;
+	set->h[i] = h;
+	return 0;
 }
 
 int xds_translate_endpoints(xds_build_t *b)
 {
-	xds_slices_t slices = {0};
+	xds_collect_t col = {.b = b};
+	xds_groups_t g = {0};
+	xds_edsset_t set = {0};
 	int rc = CONTOUR_EOK;
-	size_t n = b->dag->nclusters, k = 0;
-	contour_dag_cluster_t **cl = calloc(n ? n : 1, sizeof(*cl));
-	if (!cl)
-		return CONTOUR_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!b->dag->clusters[i]->service.external_name)
-			cl[k++] = b->dag->clusters[i];
-	if (k) {
-		contour_store_foreach(b->mod, "discovery.k8s.io/v1", "EndpointSlice",
-		                      xds_slice_visit, &slices);
-		if (slices.oom) {
-			rc = CONTOUR_ENOMEM;
-			goto out;
-		}
-		if (slices.n)
-			qsort(slices.v, slices.n, sizeof(*slices.v), xds_slice_cmp);
-		qsort(cl, k, sizeof(*cl), xds_svc_cmp);
-	}
-	char eds[512], prev[512] = "";
-	for (size_t i = 0; i < k; i++) {
-		xds_eds_name(&cl[i]->service, eds, sizeof(eds));
-		if (!strcmp(eds, prev))
+	size_t n = b->dag->nclusters, nslices = 0;
+	contour_store_foreach(b->mod, "discovery.k8s.io/v1", "EndpointSlice", xds_slice_visit,
+	                      &col);
+	xds_slice_t *slices = xds_cache_slices(b, &nslices);
+	if (col.oom || xds_cache_index_slices(b) || xds_groups_init(&g, slices, nslices))
+		goto oom;
+	set.cap = 16;
+	while (set.cap < n * 2)
+		set.cap *= 2;
+	set.v = calloc(set.cap, sizeof(*set.v));
+	set.h = calloc(set.cap, sizeof(*set.h));
+	if (!set.v || !set.h)
+		goto oom;
+	char eds[512];
+	for (size_t i = 0; i < n && !rc; i++) {
+		const contour_dag_service_t *svc = &b->dag->clusters[i]->service;
+		if (svc->external_name)
 			continue;
-		memcpy(prev, eds, sizeof(prev));
-		rc = xds_cla_one(b, &cl[i]->service, eds, &slices);
-		if (rc)
-			break;
+		size_t len = xds_eds_name(svc, eds, sizeof(eds));
+		if (xds_eds_seen(&set, svc, xds_hash_bytes(eds, len)))
+			continue;
+		rc = xds_cla_one(b, svc, eds, &g);
 	}
+	goto out;
+oom:
+	rc = CONTOUR_ENOMEM;
 out:
-	free(slices.v);
-	free(cl);
+	free(set.v);
+	free(set.h);
+	xds_groups_fini(&g);
 	return rc;
 }

@@ -345,21 +345,11 @@ static void xds_access_log(const xds_settings_t *set, xpb_t *w, uint32_t field, 
 	xpb_end(w, al);
 }
 
-/* A Filter holding upstream's HTTP connection manager for Contour's
- * listeners, at `field` of the enclosing FilterChain. */
-static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const char *rds,
-                    const char *stat_prefix, int misdirected, const char *access_log,
-                    const contour_dag_client_validation_t *cv)
+/* The HCM's fields 5 to 14 (filters, HTTP/1 options, drain timeout,
+ * access log, use_remote_address): the same for every chain of a listener. */
+static void xds_hcm_middle(const xds_settings_t *set, xpb_t *w, int misdirected,
+                           const char *access_log)
 {
-	size_t f = xpb_begin(w, field);
-	xpb_str(w, 1, XDS_HCM_NAME);
-	xpb_any_t any = xpb_any_begin(w, 4, XDS_HCM_TYPE);
-	xpb_uint(w, 1, set->codec);
-	xpb_str(w, 2, stat_prefix);
-	size_t r = xpb_begin(w, 3);
-	xds_pb_config_source(w, 1);
-	xpb_str(w, 2, rds);
-	xpb_end(w, r);
 	xds_default_filters(set, w, misdirected);
 	size_t h1 = xpb_begin(w, 8);
 	xpb_bool(w, 2, 1); /* accept_http_10 */
@@ -368,17 +358,11 @@ static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const c
 	xds_timeout(w, 12, set->drain_timeout);
 	xds_access_log(set, w, 13, access_log);
 	xpb_boolvalue(w, 14, 1); /* use_remote_address */
-	if (cv && (cv->forward.subject || cv->forward.cert || cv->forward.chain ||
-	           cv->forward.dns || cv->forward.uri)) {
-		xpb_uint(w, 16, 3); /* SANITIZE_SET */
-		size_t cd = xpb_begin(w, 17);
-		xpb_boolvalue(w, 1, cv->forward.subject);
-		xpb_bool(w, 3, cv->forward.cert);
-		xpb_bool(w, 4, cv->forward.dns);
-		xpb_bool(w, 5, cv->forward.uri);
-		xpb_bool(w, 6, cv->forward.chain);
-		xpb_end(w, cd);
-	}
+}
+
+/* Fields 19 to 47: the settings' alone. */
+static void xds_hcm_tail(const xds_settings_t *set, xpb_t *w)
+{
 	xpb_uint(w, 19, set->num_trusted_hops);
 	xds_timeout(w, 24, set->stream_idle_timeout);
 	xds_timeout(w, 26, set->delayed_close_timeout);
@@ -392,6 +376,56 @@ static void xds_hcm(const xds_settings_t *set, xpb_t *w, uint32_t field, const c
 	xds_timeout(w, 3, set->max_connection_duration);
 	xpb_end(w, cp);
 	xpb_bool(w, 47, set->strip_trailing_host_dot);
+}
+
+/* Copy memo (writing it first if empty): the parts of 5,000 HCMs that do
+ * not change from chain to chain are encoded once per build. */
+static void xds_memo_copy(xpb_t *w, xpb_t *memo)
+{
+	if (memo->oom)
+		w->oom = 1;
+	else
+		xpb_raw(w, memo->buf, memo->len);
+}
+
+/* A Filter holding upstream's HTTP connection manager for Contour's
+ * listeners, at `field` of the enclosing FilterChain. */
+static void xds_hcm(xds_build_t *b, xpb_t *w, uint32_t field, const char *rds,
+                    const char *stat_prefix, int misdirected, const char *access_log,
+                    const contour_dag_client_validation_t *cv)
+{
+	const xds_settings_t *set = &b->set;
+	size_t f = xpb_begin(w, field);
+	xpb_str(w, 1, XDS_HCM_NAME);
+	xpb_any_t any = xpb_any_begin(w, 4, XDS_HCM_TYPE);
+	xpb_uint(w, 1, set->codec);
+	xpb_str(w, 2, stat_prefix);
+	size_t r = xpb_begin(w, 3);
+	xds_pb_config_source(w, 1);
+	xpb_str(w, 2, rds);
+	xpb_end(w, r);
+	if (misdirected && access_log == set->https_access_log) {
+		/* the secure chains' */
+		if (!b->memo[0].len)
+			xds_hcm_middle(set, &b->memo[0], misdirected, access_log);
+		xds_memo_copy(w, &b->memo[0]);
+	} else {
+		xds_hcm_middle(set, w, misdirected, access_log);
+	}
+	if (cv && (cv->forward.subject || cv->forward.cert || cv->forward.chain ||
+	           cv->forward.dns || cv->forward.uri)) {
+		xpb_uint(w, 16, 3); /* SANITIZE_SET */
+		size_t cd = xpb_begin(w, 17);
+		xpb_boolvalue(w, 1, cv->forward.subject);
+		xpb_bool(w, 3, cv->forward.cert);
+		xpb_bool(w, 4, cv->forward.dns);
+		xpb_bool(w, 5, cv->forward.uri);
+		xpb_bool(w, 6, cv->forward.chain);
+		xpb_end(w, cd);
+	}
+	if (!b->memo[1].len)
+		xds_hcm_tail(set, &b->memo[1]);
+	xds_memo_copy(w, &b->memo[1]);
 	xpb_any_end(w, any);
 	xpb_end(w, f);
 }
@@ -439,6 +473,40 @@ static void xds_str_list(xpb_t *w, uint32_t field, const json_t *list)
 		if (json_is_string(v))
 			xpb_str_always(w, field, json_string_value(v));
 	}
+}
+
+/* The strings of list not seen before in it (upstream's Sanitized*). */
+static void xds_str_list_unique(xpb_t *w, uint32_t field, const json_t *list)
+{
+	size_t i, j;
+	const json_t *v, *u;
+	json_array_foreach(list, i, v)
+	{
+		const char *s = json_string_value(v);
+		int dup = 0;
+		for (j = 0; s && j < i && !dup; j++) {
+			u = json_array_get(list, j);
+			dup = json_is_string(u) && !strcmp(json_string_value(u), s);
+		}
+		if (s && !dup)
+			xpb_str_always(w, field, s);
+	}
+}
+
+void xds_pb_tls_params(xpb_t *w, uint32_t field, unsigned minv, unsigned maxv,
+                       const json_t *ciphers, const json_t *curves)
+{
+	size_t tp = xpb_begin(w, field);
+	xpb_uint(w, 1, minv);
+	xpb_uint(w, 2, maxv);
+	if (ciphers)
+		xds_str_list_unique(w, 3, ciphers);
+	else
+		for (size_t i = 0; i < sizeof(xds_ciphers) / sizeof(*xds_ciphers); i++)
+			xpb_str_always(w, 3, xds_ciphers[i]);
+	if (curves)
+		xds_str_list_unique(w, 4, curves);
+	xpb_end(w, tp);
 }
 
 /* A transport socket with upstream's DownstreamTlsContext. */
@@ -549,9 +617,17 @@ static void xds_tcp_proxy(xds_build_t *b, xpb_t *w, const contour_dag_tcpproxy_t
 	xpb_end(w, f);
 }
 
-/* One filter chain of ingress_https for a secure virtual host. */
+#define XDS_FRAG_CHAIN 301
+
+/* One filter chain of ingress_https for a secure virtual host: everything
+ * in it comes from the svhost (its hash covers the secret, the validation
+ * secrets and the tcpproxy clusters) and the settings. */
 static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)
 {
+	uint64_t key = xds_key(b, XDS_FRAG_CHAIN, sv->hash);
+	if (xds_frag_reuse(b, key))
+		return;
+	size_t mark = w->len;
 	char rds[600];
 	size_t fc = xpb_begin(w, 3);
 	size_t m = xpb_begin(w, 1);
@@ -563,8 +639,11 @@ static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_
 	if (sv->tcpproxy) {
 		xds_tcp_proxy(b, w, sv->tcpproxy, b->set.https_access_log);
 	} else {
-		snprintf(rds, sizeof(rds), "https/%s", sv->vhost.fqdn);
-		xds_hcm(&b->set, w, 3, rds, "ingress_https", 1, b->set.https_access_log,
+		size_t o = 0;
+		xds_cat(rds, sizeof(rds), &o, "https/");
+		xds_cat(rds, sizeof(rds), &o, sv->vhost.fqdn);
+		rds[o] = 0;
+		xds_hcm(b, w, 3, rds, "ingress_https", 1, b->set.https_access_log,
 		        sv->client_validation);
 	}
 	if (sv->secret) {
@@ -582,6 +661,7 @@ static void xds_svhost_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_
 		                   sv->tcpproxy == NULL);
 	}
 	xpb_end(w, fc);
+	xds_frag_keep(b, key, mark);
 }
 
 static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhost_t *sv)
@@ -590,7 +670,7 @@ static void xds_fallback_chain(xds_build_t *b, xpb_t *w, const contour_dag_svhos
 	size_t m = xpb_begin(w, 1);
 	xpb_str(w, 9, "tls");
 	xpb_end(w, m);
-	xds_hcm(&b->set, w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
+	xds_hcm(b, w, 3, "ingress_fallbackcert", "ingress_https", 0, b->set.https_access_log,
 	        sv->client_validation);
 	xds_downstream_tls(b, w, b->dag->fallback_secret, b->set.tls_min,
 	                   b->set.tls_max < b->set.tls_min ? b->set.tls_min : b->set.tls_max,
@@ -643,7 +723,7 @@ static int xds_ingress_http(xds_build_t *b)
 	xpb_str(w, 1, "ingress_http");
 	xds_pb_socket_address(w, 2, b->set.http_address, b->set.http_port);
 	size_t fc = xpb_begin(w, 3);
-	xds_hcm(&b->set, w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
+	xds_hcm(b, w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
 	xpb_end(w, fc);
 	xds_keepalive_options(w);
 	return xds_build_add(b, XDS_LISTENER, "ingress_http");

@@ -22,7 +22,7 @@ void xpb_fini(xpb_t *w)
 	*w = (xpb_t){0};
 }
 
-static __attribute__((noinline)) int xpb_grow_slow(xpb_t *w, size_t more)
+int xpb_grow_slow(xpb_t *w, size_t more)
 {
 	if (w->oom)
 		return -1;
@@ -39,15 +39,6 @@ static __attribute__((noinline)) int xpb_grow_slow(xpb_t *w, size_t more)
 	return 0;
 }
 
-/* The common case inline: room left (oom leaves cap at the old size and
- * the slow path refuses). */
-static inline int xpb_grow(xpb_t *w, size_t more)
-{
-	if (__builtin_expect(!w->oom && w->len + more <= w->cap, 1))
-		return 0;
-	return xpb_grow_slow(w, more);
-}
-
 static size_t xpb_varint_len(uint64_t v)
 {
 	size_t n = 1;
@@ -56,47 +47,6 @@ static size_t xpb_varint_len(uint64_t v)
 		n++;
 	}
 	return n;
-}
-
-void xpb_raw_varint(xpb_t *w, uint64_t v)
-{
-	if (xpb_grow(w, 10))
-		return;
-	while (v >= 0x80) {
-		w->buf[w->len++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	w->buf[w->len++] = (uint8_t)v;
-}
-
-void xpb_tag(xpb_t *w, uint32_t field, unsigned wire)
-{
-	xpb_raw_varint(w, ((uint64_t)field << 3) | wire);
-}
-
-void xpb_uint_always(xpb_t *w, uint32_t field, uint64_t v)
-{
-	xpb_tag(w, field, XPB_VARINT);
-	xpb_raw_varint(w, v);
-}
-
-void xpb_uint(xpb_t *w, uint32_t field, uint64_t v)
-{
-	if (v)
-		xpb_uint_always(w, field, v);
-}
-
-void xpb_int(xpb_t *w, uint32_t field, int64_t v)
-{
-	/* int32/int64/enum: negative values are ten-byte two's complement */
-	if (v)
-		xpb_uint_always(w, field, (uint64_t)v);
-}
-
-void xpb_bool(xpb_t *w, uint32_t field, int v)
-{
-	if (v)
-		xpb_uint_always(w, field, 1);
 }
 
 void xpb_double(xpb_t *w, uint32_t field, double v)
@@ -112,50 +62,15 @@ void xpb_double(xpb_t *w, uint32_t field, double v)
 		w->buf[w->len++] = (uint8_t)(bits >> (8 * i));
 }
 
-void xpb_bytes_always(xpb_t *w, uint32_t field, const void *p, size_t n)
+/* A body of 128 bytes or more: its length takes more than the one byte
+ * xpb_begin reserved. */
+void xpb_end_long(xpb_t *w, size_t mark, size_t body)
 {
-	xpb_tag(w, field, XPB_LEN);
-	xpb_raw_varint(w, n);
-	if (!n || xpb_grow(w, n))
-		return;
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-}
-
-void xpb_str_always(xpb_t *w, uint32_t field, const char *s)
-{
-	xpb_bytes_always(w, field, s ? s : "", s ? strlen(s) : 0);
-}
-
-void xpb_str(xpb_t *w, uint32_t field, const char *s)
-{
-	if (s && *s)
-		xpb_bytes_always(w, field, s, strlen(s));
-}
-
-/* The length is not known until the message ends: reserve one byte (most
- * messages are short) and move the body when the length needs more. */
-size_t xpb_begin(xpb_t *w, uint32_t field)
-{
-	xpb_tag(w, field, XPB_LEN);
-	if (xpb_grow(w, 1))
-		return 0;
-	w->buf[w->len++] = 0;
-	return w->len;
-}
-
-void xpb_end(xpb_t *w, size_t mark)
-{
-	if (w->oom)
-		return;
-	size_t body = w->len - mark;
 	size_t n = xpb_varint_len(body);
-	if (n > 1) {
-		if (xpb_grow(w, n - 1))
-			return;
-		memmove(w->buf + mark + n - 1, w->buf + mark, body);
-		w->len += n - 1;
-	}
+	if (xpb_grow(w, n - 1))
+		return;
+	memmove(w->buf + mark + n - 1, w->buf + mark, body);
+	w->len += n - 1;
 	uint8_t *p = w->buf + mark - 1;
 	uint64_t v = body;
 	while (v >= 0x80) {

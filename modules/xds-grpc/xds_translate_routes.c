@@ -517,6 +517,31 @@ static void xds_route_metadata(xpb_t *w, const contour_dag_origin_t *o)
 	xpb_end(w, md);
 }
 
+/* The routes of one HTTPProxy share their origin: its metadata is
+ * encoded once and copied. */
+static int xds_same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void xds_route_origin(xds_build_t *b, xpb_t *w, const contour_dag_origin_t *o)
+{
+	xpb_t *m = &b->memo[2];
+	const char **k = b->memo_origin;
+	if (!m->len || !xds_same_str(k[0], o->kind) || !xds_same_str(k[1], o->namespace_) ||
+	    !xds_same_str(k[2], o->name)) {
+		xpb_reset(m);
+		xds_route_metadata(m, o);
+		k[0] = o->kind;
+		k[1] = o->namespace_;
+		k[2] = o->name;
+	}
+	if (m->oom)
+		w->oom = 1;
+	else
+		xpb_raw(w, m->buf, m->len);
+}
+
 static void xds_authz_disabled(xpb_t *w, uint32_t field)
 {
 	size_t e = xpb_begin(w, field);
@@ -599,10 +624,10 @@ static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, in
 		size_t rd = xpb_begin(w, 3);
 		xpb_uint_always(w, 4, 1);
 		xpb_end(w, rd);
-		xds_route_metadata(w, &r->origin);
+		xds_route_origin(b, w, &r->origin);
 		xds_authz_disabled(w, 13);
 	} else if (r->direct_response) {
-		xds_route_metadata(w, &r->origin);
+		xds_route_origin(b, w, &r->origin);
 		size_t dr = xpb_begin(w, 7);
 		xpb_uint(w, 1, r->direct_response->status_code);
 		if (r->direct_response->body && *r->direct_response->body) {
@@ -613,10 +638,10 @@ static void xds_route(xds_build_t *b, xpb_t *w, const contour_dag_route_t *r, in
 		xpb_end(w, dr);
 	} else if (r->redirect) {
 		xds_route_redirect(w, r->redirect);
-		xds_route_metadata(w, &r->origin);
+		xds_route_origin(b, w, &r->origin);
 	} else {
 		xds_route_action(b, w, r);
-		xds_route_metadata(w, &r->origin);
+		xds_route_origin(b, w, &r->origin);
 		const contour_dag_header_policy_t *rq = r->request_headers,
 		                                  *rs = r->response_headers;
 		xds_header_adds(w, 9, rq);
@@ -774,6 +799,22 @@ static void xds_route_config_end(xpb_t *w)
 	xpb_bool(w, 14, 1);
 }
 
+/* Fragment kinds: a virtual host of ingress_http, of ingress_fallbackcert. */
+#define XDS_FRAG_VHOST        101
+#define XDS_FRAG_VHOST_SECURE 102
+
+/* A virtual host as field 2 of a route configuration, reused from the
+ * previous translation when its DAG hash is the same. */
+static void xds_vhost_frag(xds_build_t *b, const contour_dag_vhost_t *vh, uint64_t hash, int secure)
+{
+	uint64_t key = xds_key(b, secure ? XDS_FRAG_VHOST_SECURE : XDS_FRAG_VHOST, hash);
+	if (xds_frag_reuse(b, key))
+		return;
+	size_t mark = b->w.len;
+	xds_pb_route_virtual_host(b, &b->w, 2, vh, secure);
+	xds_frag_keep(b, key, mark);
+}
+
 int xds_translate_routes(xds_build_t *b)
 {
 	const contour_dag_t *dag = b->dag;
@@ -783,7 +824,7 @@ int xds_translate_routes(xds_build_t *b)
 	xds_route_config_begin(w, "ingress_http");
 	for (size_t i = 0; i < dag->nvhosts; i++)
 		if (dag->vhosts[i]->nroutes)
-			xds_pb_route_virtual_host(b, w, 2, dag->vhosts[i], 0);
+			xds_vhost_frag(b, dag->vhosts[i], dag->vhosts[i]->hash, 0);
 	xds_route_config_end(w);
 	int rc = xds_build_add(b, XDS_ROUTE, "ingress_http");
 	if (rc)
@@ -794,20 +835,33 @@ int xds_translate_routes(xds_build_t *b)
 		const contour_dag_svhost_t *sv = dag->svhosts[i];
 		if (!sv->vhost.nroutes)
 			continue;
+		fallback |= sv->fallback_certificate;
+		/* the svhost's hash covers its vhost's (sealing does not store
+		 * the latter) */
+		uint64_t src = xds_key(b, XDS_ROUTE, sv->hash);
+		const xds_resource_t *prev = xds_build_prev(b, XDS_ROUTE, src);
+		if (prev) {
+			if ((rc = xds_build_copy(b, XDS_ROUTE, prev)))
+				return rc;
+			continue;
+		}
 		char name[600];
-		snprintf(name, sizeof(name), "https/%s", sv->vhost.fqdn);
+		size_t o = 0;
+		xds_cat(name, sizeof(name), &o, "https/");
+		xds_cat(name, sizeof(name), &o, sv->vhost.fqdn);
+		name[o] = 0;
 		xds_route_config_begin(w, name);
 		xds_pb_route_virtual_host(b, w, 2, &sv->vhost, 1);
 		xds_route_config_end(w);
-		if ((rc = xds_build_add(b, XDS_ROUTE, name)))
+		if ((rc = xds_build_add_src(b, XDS_ROUTE, name, src)))
 			return rc;
-		fallback |= sv->fallback_certificate;
 	}
 	if (fallback) {
 		xds_route_config_begin(w, "ingress_fallbackcert");
 		for (size_t i = 0; i < dag->nsvhosts; i++)
 			if (dag->svhosts[i]->vhost.nroutes && dag->svhosts[i]->fallback_certificate)
-				xds_pb_route_virtual_host(b, w, 2, &dag->svhosts[i]->vhost, 1);
+				xds_vhost_frag(b, &dag->svhosts[i]->vhost, dag->svhosts[i]->hash,
+				               1);
 		xds_route_config_end(w);
 		if ((rc = xds_build_add(b, XDS_ROUTE, "ingress_fallbackcert")))
 			return rc;

@@ -24,6 +24,14 @@ int xds_translate_secrets(xds_build_t *b)
 		const contour_dag_secret_t *s = b->dag->secrets[i];
 		if (s->type != CONTOUR_DAG_SECRET_TLS)
 			continue;
+		uint64_t src = xds_key(b, XDS_SECRET, s->hash);
+		const xds_resource_t *prev = xds_build_prev(b, XDS_SECRET, src);
+		if (prev) {
+			int rc = xds_secret_name_set(b, s, prev->name);
+			if (rc || (rc = xds_build_copy(b, XDS_SECRET, prev)))
+				return rc;
+			continue;
+		}
 		const char *name = xds_secret_name_cached(b, s);
 		if (!name)
 			return CONTOUR_ENOMEM;
@@ -32,7 +40,7 @@ int xds_translate_secrets(xds_build_t *b)
 		xds_inline_bytes(w, 1, s->cert);
 		xds_inline_bytes(w, 2, s->key);
 		xpb_end(w, tc);
-		int rc = xds_build_add(b, XDS_SECRET, name);
+		int rc = xds_build_add_src(b, XDS_SECRET, name, src);
 		if (rc)
 			return rc;
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "tests/unit/testutil.h"
@@ -820,6 +821,15 @@ START_TEST(upstream_tls_validation)
 	ck_assert_str_eq(vc->match_typed_subject_alt_names[0]->matcher->exact,
 	                 "backend.example.com");
 	ck_assert_uint_eq(ut->common_tls_context->n_alpn_protocols, 0);
+	/* upstream's default UpstreamTLS: 1.2 to 1.3, Contour's ciphers */
+	const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+	    ut->common_tls_context->tls_params;
+	ck_assert_ptr_nonnull(tp);
+	ck_assert_int_eq(tp->tls_minimum_protocol_version, 3);
+	ck_assert_int_eq(tp->tls_maximum_protocol_version, 4);
+	ck_assert_uint_eq(tp->n_cipher_suites, 4);
+	ck_assert_str_eq(tp->cipher_suites[2], "ECDHE-ECDSA-AES256-GCM-SHA384");
+	ck_assert_uint_eq(tp->n_ecdh_curves, 0);
 	/* h2c: HTTP/2 protocol options, no TLS */
 	const Cluster *g = xt_cluster("roots/grpc/9000/f4f94965ec");
 	ck_assert_ptr_null(g->transport_socket);
@@ -1223,6 +1233,34 @@ END_TEST
 /* cluster.*: DNS family, buffer limit, requests per connection (which
  * brings the protocol options with explicit HTTP/1), and the global
  * circuit breakers under each Service's annotations. */
+/* cluster.upstream-tls: the TLS parameters of every upstream TLS context,
+ * lists deduplicated as upstream's Sanitized* do. */
+START_TEST(global_upstream_tls)
+{
+	xt_start_with("cluster:\n  upstream-tls:\n    minimum-protocol-version: \"1.3\"\n"
+	              "    cipher-suites: [ECDHE-RSA-AES256-GCM-SHA384, "
+	              "ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-AES256-GCM-SHA384]\n"
+	              "    ecdh-curves: [X25519]\n");
+	xt_put(XT_ROOT("up", "up.example.com", "[{services: [{name: secure, port: 443}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "up.example.com");
+	const Cluster *c = xt_cluster(xt_route(vh, "/")->route->cluster);
+	const UpstreamTls *ut = xt_any(
+	    c->transport_socket->typed_config,
+	    &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor);
+	const Envoy__Extensions__TransportSockets__Tls__V3__TlsParameters *tp =
+	    ut->common_tls_context->tls_params;
+	ck_assert_int_eq(tp->tls_minimum_protocol_version, 4);
+	ck_assert_int_eq(tp->tls_maximum_protocol_version, 4);
+	ck_assert_uint_eq(tp->n_cipher_suites, 2);
+	ck_assert_str_eq(tp->cipher_suites[0], "ECDHE-RSA-AES256-GCM-SHA384");
+	ck_assert_str_eq(tp->cipher_suites[1], "ECDHE-ECDSA-AES256-GCM-SHA384");
+	ck_assert_uint_eq(tp->n_ecdh_curves, 1);
+	ck_assert_str_eq(tp->ecdh_curves[0], "X25519");
+}
+END_TEST
+
 START_TEST(global_cluster_settings)
 {
 	xt_start_with("cluster:\n  dns-lookup-family: v6\n  max-requests-per-connection: 7\n"
@@ -1601,6 +1639,129 @@ START_TEST(sort_examples_websockets_health)
 }
 END_TEST
 
+/* Incremental translation: after each change, the translation against the
+ * previous snapshot (reusing what hashes the same) must equal a fresh one
+ * resource by resource, and move exactly the versions of the types whose
+ * content changed. Returns the number of resources and fragments reused. */
+static size_t xt_step(const xds_settings_t *set)
+{
+	contour_source_set_synced(src);
+	ck_assert_int_eq(core_pipeline_build_now(core->pipeline), CONTOUR_EOK);
+	contour_snapshot_t *cs = contour_snapshot_current(&fake);
+	size_t reused[XDS_NTYPES + 1] = {0}, total = 0;
+	xds_snapshot_t *inc = xds_translate_timed(&fake, cs, set, snap, NULL, reused);
+	xds_snapshot_t *fresh = xds_translate(&fake, cs, set, NULL);
+	ck_assert_ptr_nonnull(inc);
+	ck_assert_ptr_nonnull(fresh);
+	for (int t = 0; t < XDS_NTYPES; t++) {
+		ck_assert_uint_eq(inc->nres[t], fresh->nres[t]);
+		for (size_t i = 0; i < inc->nres[t]; i++) {
+			const xds_resource_t *a = &inc->res[t][i], *b = &fresh->res[t][i];
+			ck_assert_str_eq(a->name, b->name);
+			ck_assert_msg(a->len == b->len && !memcmp(a->bytes, b->bytes, a->len),
+			              "%s differs from a fresh translation", a->name);
+			ck_assert_uint_eq(a->hash, b->hash);
+			ck_assert_uint_eq(a->src, b->src);
+		}
+		if (!snap)
+			continue;
+		int changed = snap->nres[t] != fresh->nres[t];
+		for (size_t i = 0; !changed && i < fresh->nres[t]; i++)
+			changed = strcmp(snap->res[t][i].name, fresh->res[t][i].name) ||
+			          snap->res[t][i].len != fresh->res[t][i].len ||
+			          memcmp(snap->res[t][i].bytes, fresh->res[t][i].bytes,
+			                 fresh->res[t][i].len);
+		ck_assert_msg(!strcmp(inc->version[t], snap->version[t]) == !changed,
+		              "type %d: version %s -> %s, content %s", t, snap->version[t],
+		              inc->version[t], changed ? "changed" : "unchanged");
+	}
+	for (int t = 0; t <= XDS_NTYPES; t++)
+		total += reused[t];
+	xds_snapshot_unref(fresh);
+	xds_snapshot_unref(snap);
+	snap = inc;
+	xt_check_snapshot();
+	return total;
+}
+
+/* A copy of Secret roots/tls-cert whose chain has one more newline: the
+ * same certificate to OpenSSL, other bytes (and SDS name) to Envoy. */
+static void xt_touch_secret(void)
+{
+	contour_object_key_t k = {"v1", "Secret", "roots", "tls-cert"};
+	json_t *s = json_deep_copy(contour_store_get(&fake, &k));
+	ck_assert_ptr_nonnull(s);
+	json_t *data = json_object_get(s, "data");
+	const char *b64 = json_string_value(json_object_get(data, "tls.crt"));
+	size_t n = strlen(b64);
+	unsigned char *pem = malloc(n + 2);
+	char *out = malloc(2 * n + 8);
+	int len = EVP_DecodeBlock(pem, (const unsigned char *)b64, (int)n);
+	ck_assert_int_gt(len, 0);
+	while (len > 0 && pem[len - 1] == 0) /* the padding's zero bytes */
+		len--;
+	pem[len++] = '\n';
+	EVP_EncodeBlock((unsigned char *)out, pem, len);
+	json_object_set_new(data, "tls.crt", json_string(out));
+	free(pem);
+	free(out);
+	ck_assert_int_eq(contour_store_put_new(src, s), CONTOUR_EOK);
+}
+
+START_TEST(incremental_equals_fresh)
+{
+	xt_start_with(
+	    "tls:\n  fallback-certificate: {namespace: projectcontour, name: fallback}\n");
+	xt_put("apiVersion: projectcontour.io/v1\nkind: TLSCertificateDelegation\n"
+	       "metadata: {namespace: projectcontour, name: fallback}\n"
+	       "spec: {delegations: [{secretName: fallback, targetNamespaces: [\"*\"]}]}\n" XT_ROOT(
+	           "a", "a.example.com", XT_HOME) XT_ROOT("b", "b.example.com",
+	                                                  "[{services: [{name: kuard, port: 80}]}]")
+	           XT_TLSROOT("s", "s.example.com",
+	                      "{secretName: tls-cert, enableFallbackCertificate: true}", XT_HOME)
+	               XT_TLSROOT("t", "t.example.com", "{secretName: other-cert}",
+	                          "[{services: [{name: secure, port: 443}]}]")
+	                   XT_TLSROOT("p", "p.example.com", "{passthrough: true}",
+	                              "[]\n  tcpproxy: {services: [{name: kuard, port: 80}]}"));
+	/* the first translation has nothing to reuse */
+	ck_assert_uint_eq(xt_step(NULL), 0);
+	ck_assert_uint_eq(snap->nres[XDS_ROUTE], 4);
+	/* the same DAG: everything reused, no version moves */
+	size_t all = xt_step(NULL);
+	ck_assert_uint_gt(all, 8);
+	/* one plain proxy changes: ingress_http's vhost and nothing else */
+	xt_put(XT_ROOT("a", "a.example.com",
+	               "[{conditions: [{prefix: /v2}], services: [{name: home, port: 80}]}]"));
+	ck_assert_uint_eq(xt_step(NULL), all - 1);
+	/* a secure one: its chain, route configuration, fallback vhost and
+	 * HTTPS-redirect vhost on ingress_http */
+	xt_put(XT_TLSROOT("s", "s.example.com",
+	                  "{secretName: tls-cert, enableFallbackCertificate: true}",
+	                  "[{services: [{name: kuard, port: 80}]}]"));
+	ck_assert_uint_eq(xt_step(NULL), all - 4);
+	/* a Service's annotations change its cluster (and its users) */
+	xt_put("apiVersion: v1\nkind: Service\nmetadata: {namespace: roots, name: kuard,\n"
+	       "  annotations: {projectcontour.io/upstream-protocol.h2c: \"80\"}}\n"
+	       "spec: {ports: [{port: 80, protocol: TCP}]}\n");
+	ck_assert_uint_lt(xt_step(NULL), all);
+	/* an EndpointSlice: one assignment */
+	xt_put("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	       "metadata:\n  namespace: roots\n  name: home-xyz\n"
+	       "  labels: {kubernetes.io/service-name: home}\n"
+	       "endpoints: [{addresses: [10.0.0.7]}]\n"
+	       "ports: [{name: http, port: 8080, protocol: TCP}]\n");
+	ck_assert_uint_eq(xt_step(NULL), all - 1);
+	/* a Secret's content: its SDS resource, the chain that names it */
+	xt_touch_secret();
+	ck_assert_uint_lt(xt_step(NULL), all);
+	all = xt_step(NULL);
+	/* other settings: nothing may be reused */
+	xds_settings_t set = {.http_port = 8081};
+	ck_assert_uint_eq(xt_step(&set), 0);
+	ck_assert_uint_eq(xt_step(&set), all);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("xds_translate");
@@ -1617,6 +1778,7 @@ int main(void)
 	tcase_add_test(tc, tcpproxy_passthrough_and_termination);
 	tcase_add_test(tc, weights_and_inclusion);
 	tcase_add_test(tc, versions_follow_content);
+	tcase_add_test(tc, incremental_equals_fresh);
 	tcase_add_test(tc, json_rendering);
 	tcase_add_test(tc, client_validation);
 	tcase_add_test(tc, fallback_certificate);
@@ -1631,6 +1793,7 @@ int main(void)
 	tcase_add_test(tc, global_hcm_defaults);
 	tcase_add_test(tc, global_http2_only);
 	tcase_add_test(tc, global_cluster_settings);
+	tcase_add_test(tc, global_upstream_tls);
 	tcase_add_test(tc, global_access_log_json);
 	tcase_add_test(tc, global_access_log_defaults_json);
 	tcase_add_test(tc, global_access_log_levels);
