@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <malloc.h>
 
 #include "core/core.h"
 
@@ -32,6 +33,14 @@ static long bench_rss(void)
 		resident = -1;
 	fclose(f);
 	return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes malloc has handed out and not had back: unlike RSS, this goes down
+ * when objects are freed, so it measures what the store keeps. */
+static double bench_heap(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return (double)mi.uordblks + (double)mi.hblkhd;
 }
 
 static json_t *bench_route(int i, int r)
@@ -148,6 +157,7 @@ int main(void)
 	}
 
 	long rss0 = bench_rss();
+	double heap0 = bench_heap();
 	size_t bytes = 0;
 	json_t **objs = bench_generate(&bytes);
 	long rss1 = bench_rss();
@@ -156,6 +166,7 @@ int main(void)
 		contour_store_put_new(src, objs[i]); /* takes the reference */
 	t = bench_now() - t;
 	long rss2 = bench_rss();
+	double heap2 = bench_heap();
 	free(objs);
 	contour_source_set_synced(src);
 	printf("objects:            %d HTTPProxy, %.0f bytes of compact JSON each on average\n",
@@ -167,6 +178,8 @@ int main(void)
 	printf("rss per object:     %.0f bytes (generated and stored), "
 	       "%.0f bytes (insert alone)\n",
 	       (double)(rss2 - rss0) / BENCH_N, (double)(rss2 - rss1) / BENCH_N);
+	printf("heap per object:    %.0f bytes in use after insert (%.1f MiB for the store)\n",
+	       (heap2 - heap0) / BENCH_N, (heap2 - heap0) / 1048576.0);
 
 	objs = bench_generate(NULL);
 	t = bench_now();
