@@ -26,7 +26,8 @@
 #include "core/store_intern.h"
 
 typedef struct store_intern_slot {
-	json_t *v; /* NULL: empty; otherwise one reference owned by the table */
+	json_t *v; /* NULL: empty; STORE_INTERN_TOMB: swept; otherwise one
+	              reference owned by the table */
 	uint64_t hash;
 } store_intern_slot_t;
 
@@ -34,15 +35,22 @@ struct store_intern {
 	store_intern_slot_t *slots;
 	size_t cap; /* a power of two, or 0 before the first value */
 	size_t count;
+	size_t tombs;       /* swept slots not yet reclaimed by a rehash */
 	size_t released;    /* stored objects dropped since the last sweep */
 	size_t after_sweep; /* count right after the last sweep */
 	int oom;            /* the current walk could not add a value */
 };
 
+/* A swept slot keeps probe sequences through it intact until the next
+ * rehash, so a sweep never depends on getting memory. */
+static json_t store_intern_tomb;
+#define STORE_INTERN_TOMB    (&store_intern_tomb)
+#define STORE_INTERN_LIVE(v) ((v) && (v) != STORE_INTERN_TOMB)
+
 #define STORE_INTERN_MIN_CAP 1024
 /* With objects released, sweep once the table has grown by this many
  * entries beyond twice its size after the last sweep. */
-#define STORE_INTERN_SWEEP_SLACK 1024
+#define STORE_INTERN_SWEEP_SLACK 4096
 
 /* Hashing ------------------------------------------------------------------ */
 
@@ -96,7 +104,8 @@ void store_intern_free(store_intern_t *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->cap; i++)
-		json_decref(t->slots[i].v);
+		if (STORE_INTERN_LIVE(t->slots[i].v))
+			json_decref(t->slots[i].v);
 	free(t->slots);
 	free(t);
 }
@@ -112,29 +121,14 @@ void store_intern_released(store_intern_t *t)
 		t->released++;
 }
 
-/* store_intern_place: put a slot into an array that has room and does not
- * hold an equal value already. */
+/* store_intern_place: put a slot into a fresh array (no tombs) that has
+ * room and does not hold an equal value already. */
 static void store_intern_place(store_intern_slot_t *slots, size_t cap, store_intern_slot_t e)
 {
 	size_t i = e.hash & (cap - 1);
 	while (slots[i].v)
 		i = (i + 1) & (cap - 1);
 	slots[i] = e;
-}
-
-/* store_intern_rehash: move every entry into a fresh array of cap slots. */
-static int store_intern_rehash(store_intern_t *t, size_t cap)
-{
-	store_intern_slot_t *slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return CONTOUR_ENOMEM;
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].v)
-			store_intern_place(slots, cap, t->slots[i]);
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
-	return CONTOUR_EOK;
 }
 
 /* The smallest power of two that keeps count entries at most half full. */
@@ -144,6 +138,24 @@ static size_t store_intern_cap_for(size_t count)
 	while (cap < count * 2)
 		cap *= 2;
 	return cap;
+}
+
+/* store_intern_rehash: move every entry into a fresh array sized for
+ * count (growing, or shrinking after a sweep), dropping the tombs. */
+static int store_intern_rehash(store_intern_t *t, size_t count)
+{
+	size_t cap = store_intern_cap_for(count);
+	store_intern_slot_t *slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return CONTOUR_ENOMEM;
+	for (size_t i = 0; i < t->cap; i++)
+		if (STORE_INTERN_LIVE(t->slots[i].v))
+			store_intern_place(slots, cap, t->slots[i]);
+	free(t->slots);
+	t->slots = slots;
+	t->cap = cap;
+	t->tombs = 0;
+	return CONTOUR_EOK;
 }
 
 /* store_intern_same: whether a (an entry) and b (interned children) are
@@ -191,18 +203,28 @@ static int store_intern_same(json_t *a, json_t *b)
  * added. Without memory to grow, v is returned unshared. */
 static json_t *store_intern_find_or_add(store_intern_t *t, json_t *v, uint64_t h)
 {
-	/* Grow at 3/4 full: linear probing degrades fast beyond that. */
-	if ((t->count + 1) * 4 > t->cap * 3 &&
-	    store_intern_rehash(t, t->cap ? t->cap * 2 : STORE_INTERN_MIN_CAP) != CONTOUR_EOK) {
+	/* Rehash at 3/4 used: linear probing degrades fast beyond that. */
+	if ((t->count + t->tombs + 1) * 4 > t->cap * 3 &&
+	    store_intern_rehash(t, t->count + 1) != CONTOUR_EOK) {
 		t->oom = 1;
-		if (t->count + 1 >= t->cap)
+		if (t->count + t->tombs + 1 >= t->cap)
 			return v; /* keep one slot empty so probes end */
 	}
 	size_t mask = t->cap - 1;
-	size_t i = h & mask;
-	for (; t->slots[i].v; i = (i + 1) & mask)
-		if (t->slots[i].hash == h && store_intern_same(t->slots[i].v, v))
-			return t->slots[i].v;
+	size_t i = h & mask, tomb = SIZE_MAX;
+	for (; t->slots[i].v; i = (i + 1) & mask) {
+		json_t *e = t->slots[i].v;
+		if (e == STORE_INTERN_TOMB) {
+			if (tomb == SIZE_MAX)
+				tomb = i;
+		} else if (t->slots[i].hash == h && store_intern_same(e, v)) {
+			return e;
+		}
+	}
+	if (tomb != SIZE_MAX) {
+		i = tomb;
+		t->tombs--;
+	}
 	t->slots[i].v = json_incref(v);
 	t->slots[i].hash = h;
 	t->count++;
@@ -294,12 +316,6 @@ size_t store_intern_sweep(store_intern_t *t)
 {
 	if (!t || !t->count)
 		return 0;
-	/* Take the array the survivors go into first: once entries are
-	 * released the old array has holes that break probe sequences, and
-	 * there must be no way back to it. */
-	store_intern_slot_t *slots = calloc(t->cap, sizeof(*slots));
-	if (!slots)
-		return 0;
 	size_t freed = 0, pass;
 	/* Releasing an entry drops its children's counts, possibly to the
 	 * table's one: repeat until a pass finds nothing (one pass per level
@@ -308,8 +324,8 @@ size_t store_intern_sweep(store_intern_t *t)
 		pass = 0;
 		for (size_t i = 0; i < t->cap; i++) {
 			json_t *v = t->slots[i].v;
-			if (v && v->refcount == 1) {
-				t->slots[i].v = NULL;
+			if (STORE_INTERN_LIVE(v) && v->refcount == 1) {
+				t->slots[i].v = STORE_INTERN_TOMB;
 				json_decref(v);
 				pass++;
 			}
@@ -317,26 +333,12 @@ size_t store_intern_sweep(store_intern_t *t)
 		freed += pass;
 	} while (pass);
 	t->count -= freed;
-	size_t cap = store_intern_cap_for(t->count);
-	if (cap < t->cap / 4) {
-		/* Give memory back after a mass delete; keep the big array if
-		 * a small one cannot be had. */
-		store_intern_slot_t *small = calloc(cap, sizeof(*small));
-		if (small) {
-			free(slots);
-			slots = small;
-		} else {
-			cap = t->cap;
-		}
-	} else {
-		cap = t->cap;
-	}
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->slots[i].v)
-			store_intern_place(slots, cap, t->slots[i]);
-	free(t->slots);
-	t->slots = slots;
-	t->cap = cap;
+	t->tombs += freed;
+	/* Give memory back when the table can shrink, and clear the tombs
+	 * once they are many; otherwise (or without memory) inserts reuse
+	 * them and the next rehash drops them. */
+	if (store_intern_cap_for(t->count) < t->cap || t->tombs * 4 > t->cap)
+		(void)store_intern_rehash(t, t->count);
 	t->released = 0;
 	t->after_sweep = t->count;
 	return freed;
@@ -346,11 +348,12 @@ size_t store_intern_maybe_sweep(store_intern_t *t, size_t nobjects)
 {
 	if (!t || !t->released)
 		return 0;
-	/* Many objects gone relative to the store, or a table that doubled
-	 * while objects were replaced: in both cases much of it may be
-	 * garbage, and a sweep costs one pass per nesting level. */
-	if (t->released * 8 >= nobjects ||
-	    t->count >= 2 * t->after_sweep + STORE_INTERN_SWEEP_SLACK)
+	/* As many objects dropped as are stored, or a table that doubled
+	 * while objects were dropped: in both cases much of it may be
+	 * garbage. A sweep costs a pass over the table per level of nesting,
+	 * so sweeps are spaced out geometrically: deleting everything sweeps
+	 * about log2(n) times, over ever smaller tables. */
+	if (t->released >= nobjects || t->count >= 2 * t->after_sweep + STORE_INTERN_SWEEP_SLACK)
 		return store_intern_sweep(t);
 	return 0;
 }
