@@ -228,6 +228,14 @@ int main(void)
 	printf("replace all:        %.1f ms, %.0f objects/s; heap %.1f MiB, %zu shared values\n",
 	       t * 1e3, BENCH_N / t, (bench_heap() - heap0) / 1048576.0, store_intern_count(table));
 
+	/* The pause a sweep costs the loop (the next put or delete would run
+	 * it now). */
+	t = bench_now();
+	size_t swept = store_intern_sweep(table);
+	t = bench_now() - t;
+	printf("sweep:              %.1f ms, %zu values released; heap %.1f MiB\n", t * 1e3, swept,
+	       (bench_heap() - heap0) / 1048576.0);
+
 	t = bench_now();
 	for (int i = 0; i < BENCH_N; i++) {
 		char name[32], ns[32];
