@@ -11,6 +11,11 @@
  * A node borrows its namespace and name strings from the object it holds:
  * stored objects are never edited, and a replacement repoints the strings at
  * the new object before the old one is released.
+ *
+ * Every value below a stored object's root is interned (store_intern.c):
+ * objects share equal subtrees, which is what makes 30,000 objects fit in
+ * memory. The table is swept after deletes and replacements, outside any
+ * walk, so shared values leave with the last object that held them.
  */
 #include "config.h"
 
@@ -19,6 +24,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/store_intern.h"
 
 typedef struct store_node {
 	struct store_node *next; /* hash chain */
@@ -65,6 +71,8 @@ struct core_store {
 	size_t nsources;
 	void (*hook)(void *ud);
 	void *hook_ud;
+	store_intern_t *intern;    /* shared subtrees of every stored object */
+	size_t nobjects;           /* over all kinds */
 	contour_metric_t *m_ops;   /* contour_eventhandler_operation_total */
 	contour_metric_t *m_cache; /* contour_dag_cache_object */
 };
@@ -302,6 +310,11 @@ core_store_t *core_store_new(core_t *core)
 	if (!s)
 		return NULL;
 	s->core = core;
+	s->intern = store_intern_new();
+	if (!s->intern) {
+		free(s);
+		return NULL;
+	}
 	const contour_metric_desc_t ops = {
 	    .type = CONTOUR_METRIC_COUNTER,
 	    .name = "contour_eventhandler_operation_total",
@@ -350,6 +363,7 @@ void core_store_free(core_store_t *s)
 		}
 	}
 	free(s->kinds);
+	store_intern_free(s->intern);
 	for (size_t i = 0; i < s->nsubs; i++)
 		store_sub_fini(&s->subs[i]);
 	free(s->subs);
@@ -371,6 +385,18 @@ void core_store_set_change_hook(core_store_t *s, void (*fn)(void *ud), void *ud)
 {
 	s->hook = fn;
 	s->hook_ud = ud;
+}
+
+store_intern_t *core_store_intern_table(core_store_t *s)
+{
+	return s ? s->intern : NULL;
+}
+
+/* store_release: drop the store's reference to a stored object. */
+static void store_release(core_store_t *s, json_t *obj)
+{
+	json_decref(obj);
+	store_intern_released(s->intern);
 }
 
 void core_store_drop_module(core_store_t *s, contour_module_t *mod)
@@ -457,7 +483,7 @@ int contour_store_put_new(contour_source_t *src, json_t *obj)
 	const char *what = NULL;
 	store_kind_t *k;
 	store_node_t *n;
-	int rc = CONTOUR_EINVAL;
+	int rc = CONTOUR_EINVAL, interned = 0;
 	if (!src || !obj)
 		goto fail;
 	core_store_t *s = src->store;
@@ -473,17 +499,26 @@ int contour_store_put_new(contour_source_t *src, json_t *obj)
 		goto fail;
 	uint32_t h = store_hash2(key.namespace_, key.name);
 	n = *store_node_slot(k, h, key.namespace_, key.name);
+	if (n && json_equal(n->obj, obj)) {
+		json_decref(obj);
+		return CONTOUR_EOK;
+	}
+	/* Sweep before the walk, never during it. Interning replaces values
+	 * inside obj, the key's strings among them: take the key again. The
+	 * content is unchanged, so are h and the node found. */
+	store_intern_maybe_sweep(s->intern, s->nobjects);
+	if (store_intern(s->intern, obj) == CONTOUR_ENOMEM)
+		contour_log(src->mod, CONTOUR_LOG_DEBUG,
+		            "store: intern table full, object kept unshared");
+	interned = 1;
+	contour_object_key_of(obj, &key, NULL);
 	if (n) {
-		if (json_equal(n->obj, obj)) {
-			json_decref(obj);
-			return CONTOUR_EOK;
-		}
 		json_t *old = n->obj;
 		n->obj = obj;
 		n->namespace_ = key.namespace_;
 		n->name = key.name;
 		store_changed(s, k, CONTOUR_STORE_UPDATE, old, obj);
-		json_decref(old);
+		store_release(s, old);
 		return CONTOUR_EOK;
 	}
 	n = calloc(1, sizeof(*n));
@@ -498,13 +533,18 @@ int contour_store_put_new(contour_source_t *src, json_t *obj)
 	n->next = *head;
 	*head = n;
 	k->count++;
+	s->nobjects++;
 	store_kind_invalidate(k);
 	if (k->count > k->nbuckets)
 		store_kind_grow(k);
 	store_changed(s, k, CONTOUR_STORE_ADD, NULL, obj);
 	return CONTOUR_EOK;
 fail:
-	json_decref(obj);
+	/* Once interned, its shares may become garbage with it. */
+	if (interned)
+		store_release(src->store, obj);
+	else
+		json_decref(obj);
 	return rc;
 }
 
@@ -523,12 +563,14 @@ int contour_store_delete(contour_source_t *src, const contour_object_key_t *key)
 		return CONTOUR_ENOENT;
 	*slot = n->next;
 	k->count--;
+	s->nobjects--;
 	store_kind_invalidate(k);
 	/* Subscribers see the old object; release it only afterwards (key
 	 * itself may point into it). */
 	store_changed(s, k, CONTOUR_STORE_DELETE, n->obj, NULL);
-	json_decref(n->obj);
+	store_release(s, n->obj);
 	free(n);
+	store_intern_maybe_sweep(s->intern, s->nobjects);
 	return CONTOUR_EOK;
 }
 

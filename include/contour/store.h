@@ -12,6 +12,17 @@
  * Objects in the store are never modified after insertion. A replaced or
  * deleted object is released by the store; a holder that needs an object
  * beyond the current callback takes its own reference (json_incref).
+ *
+ * Subtrees are shared: the store replaces every value below an object's
+ * root by one canonical value per content, so equal labels, specs, ports
+ * and strings of different objects are the same json_t. Modifying any value
+ * reached from a stored object (through contour_store_get,
+ * contour_store_foreach, a subscriber callback, or a reference taken on a
+ * part of one) would change other objects too, and is forbidden; so is
+ * modifying a shallow copy's children (json_copy shares them). A holder
+ * that needs a modified version makes its own with json_deep_copy. Compare
+ * subtrees with json_equal, not by pointer: equal content is usually, not
+ * always, one pointer.
  */
 #ifndef CONTOUR_STORE_H
 #define CONTOUR_STORE_H
@@ -53,7 +64,9 @@ void contour_source_set_synced(contour_source_t *src);
 /* contour_store_put_new: insert or replace obj. The store takes the caller's
  * reference (as jansson's *_new functions do), whatever the return value,
  * and may edit obj before storing it: metadata.managedFields and the
- * kubectl.kubernetes.io/last-applied-configuration annotation are dropped.
+ * kubectl.kubernetes.io/last-applied-configuration annotation are dropped,
+ * and values below the root are swapped for equal shared ones (the content
+ * is unchanged, but pointers into obj taken before the call may dangle).
  * Replacing an object with an equal one changes nothing and notifies nobody.
  * Returns CONTOUR_EOK, or CONTOUR_EINVAL when obj has no valid key. */
 int contour_store_put_new(contour_source_t *src, json_t *obj);

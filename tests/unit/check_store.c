@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/store_intern.h"
 #include "tests/unit/testutil.h"
 
 static core_t *core;
@@ -493,6 +494,306 @@ START_TEST(test_bad_args)
 }
 END_TEST
 
+/* Shared subtrees ---------------------------------------------------------- */
+
+/* A Service-like object: name, namespace and port vary; the labels, the
+ * selector and the rest of the spec are the same for every port. */
+static json_t *svc(const char *ns, const char *name, int port)
+{
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}},"
+	                      " s:{s:s, s:[{s:s, s:i, s:s, s:f}], s:{s:s}, s:b, s:n, s:[], s:{}}}",
+	                      "apiVersion", "v1", "kind", "Service", "metadata", "name", name,
+	                      "namespace", ns, "labels", "app", "web", "tier", "frontend", "spec",
+	                      "type", "ClusterIP", "ports", "protocol", "TCP", "port", port, "name",
+	                      "http", "weight", 0.5, "selector", "app", "web",
+	                      "publishNotReadyAddresses", 0, "clusterIP", "ipFamilies", "extra");
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+static const json_t *path(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(o, a);
+	return b ? json_object_get(v, b) : v;
+}
+
+static const json_t *get(const char *ns, const char *name)
+{
+	contour_object_key_t k = key("v1", "Service", ns, name);
+	const json_t *o = contour_store_get(&m, &k);
+	ck_assert_msg(o != NULL, "%s/%s missing", ns, name);
+	return o;
+}
+
+static size_t intern_count(void)
+{
+	return store_intern_count(core_store_intern_table(core->store));
+}
+
+START_TEST(test_intern_shares_subtrees)
+{
+	ck_assert_int_eq(contour_store_put_new(src, svc("ns1", "a", 80)), CONTOUR_EOK);
+	ck_assert_int_eq(contour_store_put_new(src, svc("ns2", "b", 80)), CONTOUR_EOK);
+	ck_assert_int_eq(contour_store_put_new(src, svc("ns1", "c", 81)), CONTOUR_EOK);
+	const json_t *a = get("ns1", "a"), *b = get("ns2", "b"), *c = get("ns1", "c");
+	ck_assert_ptr_ne(a, b);
+	/* Equal subtrees are one value; parents of a difference are not. */
+	ck_assert_ptr_eq(path(a, "spec", NULL), path(b, "spec", NULL));
+	ck_assert_ptr_ne(path(a, "spec", NULL), path(c, "spec", NULL));
+	ck_assert_ptr_eq(path(a, "metadata", "labels"), path(c, "metadata", "labels"));
+	ck_assert_ptr_eq(path(a, "spec", "selector"), path(c, "spec", "selector"));
+	ck_assert_ptr_ne(path(a, "metadata", NULL), path(b, "metadata", NULL));
+	/* Leaves too, wherever they sit. */
+	ck_assert_ptr_eq(path(a, "metadata", "namespace"), path(c, "metadata", "namespace"));
+	ck_assert_ptr_eq(path(path(a, "metadata", "labels"), "app", NULL),
+	                 path(path(a, "spec", "selector"), "app", NULL));
+	const json_t *pa = json_array_get(path(a, "spec", "ports"), 0);
+	const json_t *pc = json_array_get(path(c, "spec", "ports"), 0);
+	ck_assert_ptr_ne(pa, pc);
+	ck_assert_ptr_eq(json_object_get(pa, "protocol"), json_object_get(pc, "protocol"));
+	/* The store's keys still resolve (the node's strings were retaken
+	 * from the interned object: ASan would see a stale one). */
+	ck_assert_str_eq(json_string_value(path(c, "metadata", "namespace")), "ns1");
+	ck_assert_uint_eq(contour_store_count(&m, "v1", "Service"), 3);
+}
+END_TEST
+
+START_TEST(test_intern_content_unchanged)
+{
+	json_t *copies[4];
+	const char *names[] = {"a", "b", "c", "d"};
+	for (int i = 0; i < 4; i++) {
+		json_t *o = svc(i % 2 ? "x" : "y", names[i], 80 + i % 2);
+		/* The same keys in another order, and values that only look
+		 * alike: 1 and 1.0, "1" and 1, an empty array and object. */
+		json_object_set_new(
+		    o, "data",
+		    json_pack("{s:i, s:f, s:s, s:[], s:{}, s:{s:i, s:i}, s:[i, i, s]}", "one", 1,
+		              "onef", 1.0, "ones", "1", "ea", "eo", "ab", "a", 1, "b", 2, "list", i,
+		              1, "x"));
+		if (i == 3)
+			json_object_set_new(json_object_get(o, "data"), "ab",
+			                    json_pack("{s:i, s:i}", "b", 2, "a", 1));
+		json_object_set_new(o, "blob", json_stringn("a\0b", 3));
+		copies[i] = json_deep_copy(o);
+		ck_assert_int_eq(contour_store_put_new(src, o), CONTOUR_EOK);
+	}
+	for (int i = 0; i < 4; i++) {
+		const json_t *o = get(i % 2 ? "x" : "y", names[i]);
+		ck_assert_msg(json_equal(o, copies[i]), "object %d changed", i);
+		/* json_equal ignores the difference between these two. */
+		const json_t *data = json_object_get(o, "data");
+		ck_assert(json_is_integer(json_object_get(data, "one")));
+		ck_assert(json_is_real(json_object_get(data, "onef")));
+		ck_assert_uint_eq(json_string_length(json_object_get(o, "blob")), 3);
+		json_decref(copies[i]);
+	}
+	const json_t *d0 = json_object_get(get("y", "a"), "data");
+	const json_t *d3 = json_object_get(get("x", "d"), "data");
+	ck_assert_ptr_ne(json_object_get(d0, "one"), json_object_get(d0, "onef"));
+	ck_assert_ptr_ne(json_object_get(d0, "one"), json_object_get(d0, "ones"));
+	ck_assert_ptr_eq(json_object_get(d0, "ea"), json_object_get(d3, "ea"));
+	ck_assert_ptr_ne(json_object_get(d0, "ea"), json_object_get(d0, "eo"));
+	/* The reordered object is equal to the first one whatever its
+	 * pointer, and its own leaves are shared. */
+	ck_assert(json_equal(json_object_get(d0, "ab"), json_object_get(d3, "ab")));
+	ck_assert_ptr_eq(json_object_get(json_object_get(d0, "ab"), "a"),
+	                 json_object_get(json_object_get(d3, "ab"), "a"));
+}
+END_TEST
+
+/* Deleting and replacing objects: the table gives back what only it holds. */
+START_TEST(test_intern_sweep)
+{
+	char name[32];
+	ck_assert_uint_eq(intern_count(), 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		ck_assert_int_eq(contour_store_put_new(src, svc("ns", name, 8000 + i % 10)),
+		                 CONTOUR_EOK);
+	}
+	size_t full = intern_count();
+	/* Per object: its name, its ports array and entry, spec, metadata;
+	 * shared: ns, labels, selector, "web", ... */
+	ck_assert_uint_gt(full, 200);
+	ck_assert_uint_lt(full, 200 * 3 + 50);
+
+	/* A holder's own reference keeps a value out of the sweep. */
+	json_t *held = json_incref((json_t *)path(get("ns", "s-5"), "spec", NULL));
+	json_t *held_copy = json_deep_copy(held);
+
+	/* Delete every object whose port ends in 5..9: their specs and ports
+	 * become garbage, the rest stays. */
+	for (int i = 0; i < 200; i++) {
+		if (i % 10 < 5)
+			continue;
+		snprintf(name, sizeof(name), "s-%d", i);
+		contour_object_key_t k = key("v1", "Service", "ns", name);
+		ck_assert_int_eq(contour_store_delete(src, &k), CONTOUR_EOK);
+	}
+	store_intern_sweep(core_store_intern_table(core->store));
+	size_t half = intern_count();
+	ck_assert_uint_lt(half, full);
+	ck_assert_uint_gt(half, 100);
+	ck_assert(json_equal(held, held_copy));
+	for (int i = 0; i < 200; i += 10) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		json_t *want = svc("ns", name, 8000);
+		ck_assert(json_equal(get("ns", name), want));
+		json_decref(want);
+	}
+
+	/* Without being asked, deleting the rest sweeps everything but the
+	 * held spec and what is below it. */
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		contour_object_key_t k = key("v1", "Service", "ns", name);
+		contour_store_delete(src, &k);
+	}
+	ck_assert_uint_eq(contour_store_count(&m, NULL, NULL), 0);
+	size_t left = intern_count();
+	ck_assert_uint_gt(left, 0);
+	ck_assert_uint_lt(left, 20);
+	ck_assert(json_equal(held, held_copy));
+	json_decref(held);
+	json_decref(held_copy);
+	ck_assert_uint_eq(store_intern_sweep(core_store_intern_table(core->store)), left);
+	ck_assert_uint_eq(intern_count(), 0);
+}
+END_TEST
+
+/* After replacements and a sweep, the table is what the new objects alone
+ * would have made. */
+START_TEST(test_intern_replace_sweep)
+{
+	char name[32];
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		contour_store_put_new(src, svc("ns", name, 1000 + i));
+	}
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		contour_store_put_new(src, svc("ns", name, 2000 + i));
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(
+		        json_array_get(path(get("ns", name), "spec", "ports"), 0), "port")),
+		    2000 + i);
+	}
+	ck_assert_int_eq(hooks, 100);
+	store_intern_sweep(core_store_intern_table(core->store));
+	size_t after = intern_count();
+
+	core_t *fresh = core_new(NULL);
+	contour_module_t fm = {.core = fresh, .name = "f", .state = CORE_MOD_INITIALISING};
+	contour_source_t *fsrc;
+	ck_assert_int_eq(contour_register_source(&fm, "src", &fsrc), CONTOUR_EOK);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		contour_store_put_new(fsrc, svc("ns", name, 2000 + i));
+	}
+	ck_assert_uint_eq(store_intern_count(core_store_intern_table(fresh->store)), after);
+	core_free(fresh);
+
+	/* The swept slots are reused; lookups still find what lies past them. */
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "n-%d", i);
+		contour_store_put_new(src, svc("ns", name, 1000 + i));
+		snprintf(name, sizeof(name), "s-%d", i);
+		json_t *o = svc("ns", name, 2000 + i);
+		ck_assert_int_eq(contour_store_put_new(src, json_deep_copy(o)), CONTOUR_EOK);
+		ck_assert(json_equal(get("ns", name), o));
+		json_decref(o);
+	}
+	ck_assert_int_eq(hooks, 150);
+	const json_t *a = get("ns", "n-7"), *b = get("ns", "s-7");
+	ck_assert_ptr_eq(path(a, "metadata", "labels"), path(b, "metadata", "labels"));
+	ck_assert_ptr_eq(path(a, "metadata", "namespace"), path(b, "metadata", "namespace"));
+}
+END_TEST
+
+START_TEST(test_intern_equal_put_is_noop)
+{
+	ck_assert_int_eq(contour_store_subscribe(&m, NULL, NULL, watch_cb, "all"), CONTOUR_EOK);
+	ck_assert_int_eq(contour_store_put_new(src, svc("ns", "a", 80)), CONTOUR_EOK);
+	const json_t *before = get("ns", "a");
+	const json_t *spec = path(before, "spec", NULL);
+	size_t n = intern_count();
+	/* Equal, with the top-level keys in another order. */
+	json_t *o = svc("ns", "a", 80);
+	json_t *re = json_object();
+	json_object_set(re, "spec", json_object_get(o, "spec"));
+	json_object_set(re, "metadata", json_object_get(o, "metadata"));
+	json_object_set(re, "kind", json_object_get(o, "kind"));
+	json_object_set(re, "apiVersion", json_object_get(o, "apiVersion"));
+	json_decref(o);
+	ck_assert_int_eq(contour_store_put_new(src, re), CONTOUR_EOK);
+	ck_assert_int_eq(hooks, 1);
+	ck_assert_str_eq(events, "all:add:a(-1->0);");
+	ck_assert_ptr_eq(get("ns", "a"), before);
+	ck_assert_ptr_eq(path(before, "spec", NULL), spec);
+	ck_assert_uint_eq(intern_count(), n);
+}
+END_TEST
+
+/* The same objects make the same table, in whatever order they come, and
+ * the same sharing. */
+START_TEST(test_intern_deterministic)
+{
+	store_intern_t *t[2] = {store_intern_new(), store_intern_new()};
+	json_t *objs[2][6];
+	char name[32];
+	for (int r = 0; r < 2; r++) {
+		for (int i = 0; i < 6; i++) {
+			int j = r ? 5 - i : i;
+			snprintf(name, sizeof(name), "s-%d", j);
+			objs[r][j] = svc(j % 2 ? "a" : "b", name, 80 + j % 3);
+			ck_assert_int_eq(store_intern(t[r], objs[r][j]), CONTOUR_EOK);
+		}
+	}
+	ck_assert_uint_eq(store_intern_count(t[0]), store_intern_count(t[1]));
+	ck_assert_uint_gt(store_intern_count(t[0]), 0);
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < 6; j++) {
+			int s0 = path(objs[0][i], "spec", NULL) == path(objs[0][j], "spec", NULL);
+			int s1 = path(objs[1][i], "spec", NULL) == path(objs[1][j], "spec", NULL);
+			ck_assert_int_eq(s0, s1);
+			ck_assert_int_eq(s0, (i % 3) == (j % 3));
+		}
+	/* Interning again adds nothing and changes no pointer. */
+	size_t n = store_intern_count(t[0]);
+	const json_t *spec = path(objs[0][0], "spec", NULL);
+	ck_assert_int_eq(store_intern(t[0], objs[0][0]), CONTOUR_EOK);
+	ck_assert_uint_eq(store_intern_count(t[0]), n);
+	ck_assert_ptr_eq(path(objs[0][0], "spec", NULL), spec);
+	for (int r = 0; r < 2; r++) {
+		for (int i = 0; i < 6; i++)
+			json_decref(objs[r][i]);
+		ck_assert_uint_eq(store_intern_sweep(t[r]), n);
+		ck_assert_uint_eq(store_intern_count(t[r]), 0);
+		store_intern_free(t[r]);
+	}
+	store_intern_free(NULL);
+}
+END_TEST
+
+/* Enough distinct values to grow the table several times. */
+START_TEST(test_intern_grow)
+{
+	char name[32];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		ck_assert_int_eq(contour_store_put_new(src, svc("ns", name, i)), CONTOUR_EOK);
+	}
+	ck_assert_uint_gt(intern_count(), 3 * 3000);
+	for (int i = 0; i < 3000; i += 37) {
+		snprintf(name, sizeof(name), "s-%d", i);
+		json_t *want = svc("ns", name, i);
+		ck_assert(json_equal(get("ns", name), want));
+		json_decref(want);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -517,6 +818,17 @@ int main(void)
 	tcase_add_test(tc, test_no_sources_is_synced);
 	tcase_add_test(tc, test_register_only_in_init);
 	tcase_add_test(tc, test_drop_module);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("intern");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_intern_shares_subtrees);
+	tcase_add_test(tc, test_intern_content_unchanged);
+	tcase_add_test(tc, test_intern_sweep);
+	tcase_add_test(tc, test_intern_replace_sweep);
+	tcase_add_test(tc, test_intern_equal_put_is_noop);
+	tcase_add_test(tc, test_intern_deterministic);
+	tcase_add_test(tc, test_intern_grow);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
