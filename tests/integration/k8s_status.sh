@@ -187,7 +187,10 @@ ok "409 retried after re-reading the object"
 PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/serve.err" | head -1)
 if [ -n "$PORT" ]; then
 	curl -s "http://127.0.0.1:$PORT/metrics" >"$T/metrics"
-	expect_in "$T/metrics" 'contour_status_update_conflict_total{kind="HTTPProxy"} 1'
+	# at least the forced 409 (a loaded machine can add a real one: the
+	# writer racing this test's own PUT of the spec)
+	grep -q 'contour_status_update_conflict_total{kind="HTTPProxy"} [1-9]' "$T/metrics" ||
+		fail "the 409 was not counted"
 	expect_in "$T/metrics" 'contour_status_update_noop_total{kind="HTTPProxy"}'
 	expect_in "$T/metrics" 'contour_status_update_success_total{kind="Ingress"}'
 	expect_in "$T/metrics" 'contour_leader 1'
