@@ -151,6 +151,7 @@ expect_json() {
 	got=$(json_eval "$T/resp" "$1")
 	[ "$got" = "$2" ] || {
 		cat "$T/resp" >&2
+		echo >&2
 		fail "$1 is '$got', want '$2'"
 	}
 }
@@ -175,6 +176,7 @@ wait_api() {
 		i=$((i + 1))
 		if [ $i -gt $((${4:-15} * 5)) ]; then
 			cat "$T/resp" >&2
+			echo >&2
 			contour_logs
 			fail "$1: $2 is '$got', want '$3'"
 		fi
