@@ -81,12 +81,7 @@ ok "b took over ${MS}ms after a died"
 
 # b now writes status.
 api DELETE /_test/requests
-api GET "$HP/web"
-node -e 'const fs = require("fs"); const o = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-	o.spec.routes[0].conditions = [{prefix: "/b"}]; delete o.status;
-	fs.writeFileSync(process.argv[2], JSON.stringify(o));' "$T/resp" "$T/web2.json"
-api PUT "$HP/web" "$(cat "$T/web2.json")"
-api_ok 200
+api_edit "$HP/web" 'o.spec.routes[0].conditions = [{prefix: "/b"}]; delete o.status'
 wait_api "$HP/web" 'o.status.conditions[0].observedGeneration' 2
 api GET /_test/requests
 WRITERS=$(json_eval "$T/resp" '[...new Set(o.requests.filter((r) => r.method === "PUT" && /\/status$/.test(r.path)).map((r) => r.user))].join(",")')

@@ -138,6 +138,21 @@ api_ok() {
 	[ "$(cat "$T/code")" = "$1" ] || fail "API answered $(cat "$T/code"), want $1: $(cat "$T/resp")"
 }
 
+# api_edit PATH JS [PUT-PATH]: read the object at PATH, run the JavaScript
+# statements JS on it (as o) and PUT it back, to PATH or PUT-PATH (its
+# /status); both must answer 200.
+api_edit() {
+	api GET "$1"
+	api_ok 200
+	node -e 'const fs = require("fs");
+		const o = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+		eval(process.argv[3]);
+		fs.writeFileSync(process.argv[2], JSON.stringify(o));' "$T/resp" "$T/edit.json" "$2" ||
+		fail "editing $1"
+	api PUT "${3:-$1}" "$(cat "$T/edit.json")"
+	api_ok 200
+}
+
 # json_eval FILE EXPR: a JavaScript expression over the JSON in FILE (as o),
 # printed: strings as they are, anything else as JSON (undefined as null).
 json_eval() {

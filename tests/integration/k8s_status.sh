@@ -86,12 +86,7 @@ ok "no status write when nothing changed"
 # ---- 409: re-read and retry ----
 api POST /_test/faults '{"path":"httpproxies/web/status$","verb":"put","action":"conflict"}'
 api DELETE /_test/requests
-api GET "$HP/web"
-node -e 'const fs = require("fs"); const o = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-	o.spec.routes[0].conditions = [{prefix: "/v2"}]; delete o.status;
-	fs.writeFileSync(process.argv[2], JSON.stringify(o));' "$T/resp" "$T/web2.json"
-api PUT "$HP/web" "$(cat "$T/web2.json")"
-api_ok 200
+api_edit "$HP/web" 'o.spec.routes[0].conditions = [{prefix: "/v2"}]; delete o.status'
 wait_api "$HP/web" 'o.status.conditions[0].observedGeneration' 2
 api GET /_test/requests
 SEQ=$(json_eval "$T/resp" 'o.requests.filter((r) => /httpproxies\/web(\/status)?$/.test(r.path) && r.user === "contour").map((r) => r.method + " " + r.status).join(",")')
@@ -120,18 +115,14 @@ ok "lease released on shutdown"
 # Without ingress-status-address the address comes from the Envoy Service's
 # status.loadBalancer; with leader election disabled this replica writes at
 # once and takes no Lease.
-api PUT /apis/coordination.k8s.io/v1/namespaces/projectcontour/leases/leader-elect \
-	"$(sed 's/"holderIdentity":""/"holderIdentity":"someone-else"/' "$T/resp")"
-api_ok 200
+api_edit /apis/coordination.k8s.io/v1/namespaces/projectcontour/leases/leader-elect \
+	'o.spec.holderIdentity = "someone-else"'
 api POST /api/v1/namespaces/projectcontour/services \
 	'{"apiVersion":"v1","kind":"Service","metadata":{"name":"envoy"},"spec":{"type":"LoadBalancer","ports":[{"port":80}]}}'
 api_ok 201
-node -e 'const o = JSON.parse(process.argv[1]);
-	o.status = {loadBalancer: {ingress: [{hostname: "envoy-lb.example.com", ipMode: "Proxy",
-		ports: [{port: 80, protocol: "TCP"}]}]}};
-	process.stdout.write(JSON.stringify(o));' "$(cat "$T/resp")" >"$T/svc.json"
-api PUT /api/v1/namespaces/projectcontour/services/envoy/status "$(cat "$T/svc.json")"
-api_ok 200
+api_edit /api/v1/namespaces/projectcontour/services/envoy \
+	'o.status = {loadBalancer: {ingress: [{hostname: "envoy-lb.example.com", ipMode: "Proxy",
+		ports: [{port: 80, protocol: "TCP"}]}]}}' /api/v1/namespaces/projectcontour/services/envoy/status
 sed -i '/^ingress-status-address/d' "$T/contour.yaml"
 contour_start "$T/contour.yaml" --disable-leader-election
 wait_for "$CLOG" "leader election disabled" 20
