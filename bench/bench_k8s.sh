@@ -10,49 +10,42 @@
 # and its resident memory then and a few seconds later. Figures, not a test.
 #
 #   CONTOUR=build/contour CONTOUR_MODULE_PATH=... sh bench/bench_k8s.sh [gen options]
-set -eu
+#
+# It sources tests/integration/lib.sh and k8s_lib.sh, the harness of the
+# k8s_*.sh tests, rather than keep a copy: lib.sh needs only top_srcdir and
+# top_builddir (set here; it derives $CONTOUR from top_builddir, so $CONTOUR
+# is kept across it), and k8s_lib.sh reads nothing of automake's. lib.sh
+# also brings `set -u`, the temporary folder $T and the cleanup on exit.
+# Not `set -e`: the harness fails loudly itself (fail), and -e would also
+# stop at a test's `[ ... ] && ...` that is merely false.
 : "${CONTOUR:?path to the contour binary}"
-top=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d /tmp/contour-bench-k8s-XXXXXX)
-PIDS=""
-trap 'for p in $PIDS; do kill $p 2>/dev/null || true; done; rm -rf "$T"' EXIT INT TERM
+bin=$CONTOUR
+top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
+top_builddir=$(dirname "$CONTOUR")
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/k8s_lib.sh"
+CONTOUR=$bin
+# lib.sh cleans up on EXIT; make ^C and kill go through it too.
+trap 'exit 130' INT TERM
+k8s_require
 cd "$T"
 
-o() { openssl "$@" >/dev/null 2>&1; }
-o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-	-subj /CN=ca -days 2 -out ca.crt
-o req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
-	-subj /CN=apiserver -out server.csr
-echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >server.ext
-o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile server.ext -out server.crt
-echo tok >tokens
-echo tok >token
+k8s_pki
+echo tok >"$T/tokens"
+echo tok >"$T/token"
 
-node "$top/tests/k8sapi/gen_workload.js" --out seed.ndjson "$@"
+node "$top_srcdir/tests/k8sapi/gen_workload.js" --out seed.ndjson "$@" || fail "gen_workload.js"
 echo "workload: $(wc -l <seed.ndjson) objects, $(du -m seed.ndjson | cut -f1) MB of JSON"
-node --max-old-space-size=4096 "$top/tests/k8sapi/apiserver.js" --cert server.crt \
-	--key server.key --ca ca.crt --token-file tokens --admin-token ADMIN \
-	--seed seed.ndjson --http2 >api.out 2>api.err &
-PIDS="$PIDS $!"
-i=0
-until grep -q "listening on" api.out 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 1200 ] && { cat api.err; echo "bench_k8s: API server did not start" >&2; exit 1; }
-	sleep 0.1
-done
-API=$(sed -n 's/^listening on \(https:.*\)$/\1/p' api.out)
+NODE_OPTIONS=--max-old-space-size=4096
+export NODE_OPTIONS
+K8S_API_WAIT=120
+k8s_apiserver_start --token-file "$T/tokens" --seed seed.ndjson --http2
 
-cat >kubeconfig <<YAML
-current-context: t
-contexts: [{name: t, context: {cluster: k, user: u}}]
-clusters: [{name: k, cluster: {server: "$API", certificate-authority: ca.crt}}]
-users: [{name: u, user: {tokenFile: token}}]
-YAML
+k8s_kubeconfig "$T/kubeconfig" "$T/token"
 cat >contour.yaml <<YAML
 modules:
   - name: k8s-watch
-    config: {kubeconfig: kubeconfig}
+    config: {kubeconfig: $T/kubeconfig}
   - name: tls-delegation
   - name: httpproxy
   - name: ingress
@@ -62,23 +55,17 @@ modules:
     config: {address: 127.0.0.1, port: 0}
 YAML
 
-now_ms() { date +%s%3N; }
+# BENCH_WRAP (perf, valgrind, ...) goes before the command; it may start slowly.
+CONTOUR_WRAP=${BENCH_WRAP:-}
+K8S_START_WAIT=300
 start=$(now_ms)
-${BENCH_WRAP:-} "$CONTOUR" serve --config contour.yaml >log 2>&1 &
-pid=$!
-PIDS="$PIDS $pid"
-until grep -q "listening on http://" log 2>/dev/null; do sleep 0.01; done
-port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' log)
-until curl -s "http://127.0.0.1:$port/metrics" | grep -q '^contour_dagrebuild_total [1-9]'; do
-	kill -0 $pid 2>/dev/null || { tail log; exit 1; }
-	sleep 0.02
-done
+contour_start "$T/contour.yaml"
+wait_metric '^contour_dagrebuild_total [1-9]' 3600
 end=$(now_ms)
-rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' /proc/$pid/status; }
-hwm() { awk '/^VmHWM/ {printf "%.1f MiB", $2 / 1024}' /proc/$pid/status; }
+mib() { awk -v k="$(proc_kib "$CPID" "$1")" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 echo "first snapshot published: $((end - start)) ms after start"
-echo "resident memory then:     $(rss) (peak $(hwm))"
+echo "resident memory then:     $(mib VmRSS) (peak $(mib VmHWM))"
 sleep 5
-echo "resident memory after 5s: $(rss) (peak $(hwm))"
-curl -s "http://127.0.0.1:$port/metrics" |
+echo "resident memory after 5s: $(mib VmRSS) (peak $(mib VmHWM))"
+curl -s "$M" |
 	grep -E '^contour_(httpproxy_total|dagrebuild_seconds_sum|k8s_objects_received_total)' || true

@@ -14,26 +14,13 @@
 # and the time from start to the synced log line.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
-strict=${CONTOUR_STRICT_TESTS:-0}
-for tool in node openssl curl; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		[ "$strict" = 1 ] && fail "$tool not found (CONTOUR_STRICT_TESTS=1)"
-		echo "SKIP: $tool not found"
-		exit 77
-	fi
-done
+. "$top_srcdir/tests/integration/k8s_lib.sh"
+k8s_require
 
+k8s_pki
+echo tok >"$T/tokens"
+echo tok >"$T/token"
 cd "$T"
-o() { openssl "$@" >/dev/null 2>&1 || fail "openssl $1"; }
-o req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-	-subj /CN=ca -days 2 -out ca.crt
-o req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
-	-subj /CN=apiserver -out server.csr
-echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >server.ext
-o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile server.ext -out server.crt
-echo tok >tokens
-echo tok >token
 
 gen() { # FILE [gen_workload options]: the base workload plus the options
 	f=$1
@@ -54,14 +41,17 @@ gen stubs.ndjson --tls-secrets 0 --proxies 0 --services 0 --slices 0 --secrets 5
 # list-page buffers (500 Secrets of 20 KB: 10 MB) go back to the system and
 # the deltas measure what contour keeps.
 
-now_ms() { date +%s%3N; }
-kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # CPU milliseconds (user + system) of a process: fields 14 and 15 of
 # /proc/PID/stat (after the parenthesised name), in clock ticks.
 cpu_ms() {
 	hz=$(getconf CLK_TCK)
 	sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{print int(($12 + $13) * 1000 / hz)}'
 }
+
+# Big seeds: the API server needs a larger heap and more time to start.
+NODE_OPTIONS=--max-old-space-size=4096
+export NODE_OPTIONS
+K8S_API_WAIT=60
 
 # run NAME SEEDS...: start the API server with the seeds and contour against
 # it; sets sync_ms (start to "initial list complete"), rss_kib (VmRSS after
@@ -71,20 +61,9 @@ run() {
 	shift
 	mkdir -p "$name"
 	cat "$@" >"$name/seed.ndjson"
-	node --max-old-space-size=4096 "$top_srcdir/tests/k8sapi/apiserver.js" --cert server.crt \
-		--key server.key --ca ca.crt --token-file tokens --admin-token ADMIN \
-		--seed "$name/seed.ndjson" --http2 >"$name/api.out" 2>"$name/api.err" &
-	apid=$!
-	PIDS="$PIDS $apid"
-	wait_for "$name/api.out" "listening on" 60
+	k8s_apiserver_start --token-file "$T/tokens" --seed "$name/seed.ndjson" --http2
 	rm -f "$name/seed.ndjson"
-	API=$(sed -n 's/^listening on \(https:.*\)$/\1/p' "$name/api.out")
-	cat >"$name/kubeconfig" <<YAML
-current-context: t
-contexts: [{name: t, context: {cluster: k, user: u}}]
-clusters: [{name: k, cluster: {server: "$API", certificate-authority: $T/ca.crt}}]
-users: [{name: u, user: {tokenFile: $T/token}}]
-YAML
+	k8s_kubeconfig "$T/$name/kubeconfig" "$T/token"
 	cat >"$name/contour.yaml" <<YAML
 modules:
   - name: k8s-watch
@@ -95,38 +74,23 @@ modules:
     config: {address: 127.0.0.1, port: 0}
 YAML
 	start=$(now_ms)
-	"$CONTOUR" serve --config "$T/$name/contour.yaml" >"$name/log" 2>&1 &
-	cpid=$!
-	PIDS="$PIDS $cpid"
-	i=0
-	until grep -q "initial list complete" "$name/log" 2>/dev/null; do
-		i=$((i + 1))
-		kill -0 $cpid 2>/dev/null || { cat "$name/log" >&2; fail "$name: contour exited"; }
-		[ $i -gt 3000 ] && { tail "$name/log" >&2; fail "$name: no sync within 60 s"; }
-		sleep 0.02
-	done
+	contour_start "$T/$name/contour.yaml"
+	k8s_wait_log "$CLOG" "initial list complete" 60 "$CPID"
 	sync_ms=$(($(now_ms) - start))
-	sync_cpu=$(cpu_ms $cpid)
+	sync_cpu=$(cpu_ms "$CPID")
 	# AddressSanitizer's quarantine holds freed memory and its checks
 	# slow everything: the figures mean nothing under it.
-	grep -q libasan "/proc/$cpid/maps" && sanitized=1
-	port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$name/log")
-	i=0
-	until curl -s "http://127.0.0.1:$port/metrics" >"$name/metrics" &&
-		grep -q '^contour_dagrebuild_total [1-9]' "$name/metrics"; do
-		i=$((i + 1))
-		[ $i -gt 500 ] && fail "$name: no build within 10 s of the sync"
-		sleep 0.02
-	done
+	grep -q libasan "/proc/$CPID/maps" && sanitized=1
+	wait_metric '^contour_dagrebuild_total [1-9]' 10
 	# The build's garbage is freed by now; a short pause lets the last
 	# watch handshakes settle too.
 	sleep 0.5
-	rss_kib=$(kib $cpid)
-	curl -s "http://127.0.0.1:$port/metrics" >"$name/metrics"
+	rss_kib=$(proc_kib "$CPID" VmRSS)
+	curl -s "$M" >"$name/metrics"
 	received=$(sed -n 's/^contour_k8s_objects_received_total{kind="Secret"} \([0-9]*\).*/\1/p' \
 		"$name/metrics")
-	kill $cpid $apid 2>/dev/null
-	wait $cpid $apid 2>/dev/null
+	kill "$CPID" "$API_PID" 2>/dev/null
+	wait "$CPID" "$API_PID" 2>/dev/null
 	echo "$name: synced in $sync_ms ms ($sync_cpu ms of CPU), VmRSS $((rss_kib / 1024)) MiB ($rss_kib KiB)," \
 		"${received:-0} Secrets received"
 }

@@ -9,116 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/unit/testutil.h"
-#include "modules/k8s-watch/kw.h"
-
-/* ---- a scripted HTTP client: requests wait until the test answers ---- */
-
-struct kw_req {
-	kw_done_fn done;
-	void *ud;
-	char *method, *path, *body, *ua;
-	long timeout_ms;
-	int live;
-};
-
-#define FK_MAX 256
-static struct kw_req *fk_reqs[FK_MAX];
-static int fk_n;
-static long fk_sync_status = 200;
-static char *fk_sync_body;
-static char *fk_sync_method;
-
-kw_req_t *kw_http_request(kw_http_t *h, const char *method, const char *path, const char *body,
-                          long timeout_ms, const char *ua_suffix, kw_done_fn done, void *ud)
-{
-	(void)h;
-	ck_assert_int_lt(fk_n, FK_MAX);
-	struct kw_req *r = calloc(1, sizeof(*r));
-	r->done = done;
-	r->ud = ud;
-	r->method = strdup(method);
-	r->path = strdup(path);
-	r->body = body ? strdup(body) : NULL;
-	r->ua = ua_suffix ? strdup(ua_suffix) : NULL;
-	r->timeout_ms = timeout_ms;
-	r->live = 1;
-	fk_reqs[fk_n++] = r;
-	return r;
-}
-
-void kw_req_cancel(kw_req_t *r)
-{
-	if (r)
-		r->live = 0;
-}
-
-long kw_http_request_sync(kw_http_t *h, const char *method, const char *path, const char *body,
-                          long timeout_ms, const char *ua_suffix)
-{
-	(void)h;
-	(void)path;
-	(void)timeout_ms;
-	(void)ua_suffix;
-	free(fk_sync_body);
-	free(fk_sync_method);
-	fk_sync_body = body ? strdup(body) : NULL;
-	fk_sync_method = strdup(method);
-	return fk_sync_status;
-}
-
-void kw_status_message(const kw_resp_t *resp, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s", resp->error ? resp->error : "failed");
-}
-
-static void fk_reset(void)
-{
-	for (int i = 0; i < fk_n; i++) {
-		free(fk_reqs[i]->method);
-		free(fk_reqs[i]->path);
-		free(fk_reqs[i]->body);
-		free(fk_reqs[i]->ua);
-		free(fk_reqs[i]);
-	}
-	fk_n = 0;
-	free(fk_sync_body);
-	free(fk_sync_method);
-	fk_sync_body = fk_sync_method = NULL;
-	fk_sync_status = 200;
-}
-
-/* The one live request (asserted). */
-static struct kw_req *fk_live(void)
-{
-	struct kw_req *found = NULL;
-	for (int i = 0; i < fk_n; i++) {
-		if (fk_reqs[i]->live) {
-			ck_assert_msg(found == NULL, "two requests in flight");
-			found = fk_reqs[i];
-		}
-	}
-	ck_assert_msg(found != NULL, "no request in flight");
-	return found;
-}
-
-static int fk_nlive(void)
-{
-	int n = 0;
-	for (int i = 0; i < fk_n; i++)
-		n += fk_reqs[i]->live;
-	return n;
-}
-
-static void fk_reply(struct kw_req *r, long status, const char *body)
-{
-	kw_resp_t resp = {.status = status,
-	                  .body = body ? body : "",
-	                  .len = body ? strlen(body) : 0,
-	                  .retry_after = -1};
-	r->live = 0;
-	r->done(&resp, r->ud);
-}
+#include "tests/unit/testutil_kwhttp.h"
 
 /* ---- the rules ---- */
 
@@ -425,7 +316,7 @@ static void drv_teardown(void)
 	m.config = NULL;
 	core_free(core);
 	core = NULL;
-	fk_reset();
+	tu_kw_reset();
 	tu_log_capture_stop();
 }
 
@@ -440,21 +331,11 @@ static double leader_gauge(void)
 	return v;
 }
 
-static int one_live(void *ud)
-{
-	(void)ud;
-	return fk_nlive() == 1;
-}
-
 /* Run the loop until the elector sends its next request (of this method,
- * unless NULL). */
+ * unless NULL): one at a time, never two. */
 static struct kw_req *next_req(const char *method)
 {
-	ck_assert_msg(tu_run_until(core, one_live, NULL, 5000), "no request came");
-	struct kw_req *r = fk_live();
-	if (method)
-		ck_assert_str_eq(r->method, method);
-	return r;
+	return tu_kw_wait(core, method, 1, 5000);
 }
 
 START_TEST(elector_acquires_renews_steps_down_and_releases)
@@ -480,7 +361,7 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	ck_assert_str_eq(r->path, "/apis/coordination.k8s.io/v1/namespaces/ns1/leases/my-lease");
 	ck_assert_str_eq(r->ua, "/leader-election");
 	ck_assert_int_eq(r->timeout_ms, 1000); /* max(renew/2, 1s) */
-	fk_reply(r, 404, "{\"kind\":\"Status\",\"code\":404}");
+	tu_kw_reply(r, 404, "{\"kind\":\"Status\",\"code\":404}");
 	r = next_req("POST");
 	ck_assert_str_eq(r->path, "/apis/coordination.k8s.io/v1/namespaces/ns1/leases");
 	json_t *sent = json_loads(r->body, 0, NULL);
@@ -488,7 +369,7 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	json_object_set_new(json_object_get(sent, "metadata"), "resourceVersion", json_string("1"));
 	char *created = json_dumps(sent, 0);
 	json_decref(sent);
-	fk_reply(r, 201, created);
+	tu_kw_reply(r, 201, created);
 	free(created);
 	ck_assert(kw_lease_is_leader(l));
 	ck_assert_int_eq(nchanges, 1);
@@ -504,7 +385,7 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	json_object_set_new(json_object_get(sent, "metadata"), "resourceVersion", json_string("2"));
 	char *renewed = json_dumps(sent, 0);
 	json_decref(sent);
-	fk_reply(r, 200, renewed);
+	tu_kw_reply(r, 200, renewed);
 	free(renewed);
 	r = next_req("PUT");
 	sent = json_loads(r->body, 0, NULL);
@@ -513,11 +394,11 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 
 	/* The API fails from now on: after the renew deadline, step down. */
 	int64_t t0 = contour_now_ms(&m);
-	fk_reply(r, 500, "oops");
+	tu_kw_reply(r, 500, "oops");
 	while (kw_lease_is_leader(l)) {
 		ck_assert_int_lt(contour_now_ms(&m) - t0, 3000);
-		if (fk_nlive() == 1)
-			fk_reply(fk_live(), 500, "oops");
+		if (tu_kw_nlive() == 1)
+			tu_kw_reply(tu_kw_only(), 500, "oops");
 		tu_run_loop_ms(core, 20);
 	}
 	int64_t took = contour_now_ms(&m) - t0;
@@ -532,14 +413,14 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	 * our clock yet): refuse it as a conflict to get to the GET. */
 	r = next_req(NULL);
 	if (!strcmp(r->method, "PUT")) {
-		fk_reply(r, 409, "{}");
+		tu_kw_reply(r, 409, "{}");
 		r = next_req("GET");
 	}
 	ck_assert_str_eq(r->method, "GET");
 	char *ident = NULL;
-	for (int i = 0; i < fk_n; i++) {
-		if (!strcmp(fk_reqs[i]->method, "POST")) {
-			json_t *p = json_loads(fk_reqs[i]->body, 0, NULL);
+	for (int i = 0; i < tu_kw_n; i++) {
+		if (!strcmp(tu_kw_reqs[i]->method, "POST")) {
+			json_t *p = json_loads(tu_kw_reqs[i]->body, 0, NULL);
 			ident = strdup(spec_str(p, "holderIdentity"));
 			json_decref(p);
 		}
@@ -548,7 +429,7 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	json_t *srv = lease(ident, 2, NOW, NOW, 0, "5");
 	char *srv_text = json_dumps(srv, 0);
 	json_decref(srv);
-	fk_reply(r, 200, srv_text);
+	tu_kw_reply(r, 200, srv_text);
 	free(srv_text);
 	r = next_req("PUT");
 	sent = json_loads(r->body, 0, NULL);
@@ -557,17 +438,17 @@ START_TEST(elector_acquires_renews_steps_down_and_releases)
 	ck_assert_int_eq(spec_int(sent, "leaseTransitions"), 0);
 	char *back = json_dumps(sent, 0);
 	json_decref(sent);
-	fk_reply(r, 200, back);
+	tu_kw_reply(r, 200, back);
 	free(back);
 	ck_assert(kw_lease_is_leader(l));
 	ck_assert_int_eq(nchanges, 3);
 
 	/* Clean shutdown releases it. */
 	kw_lease_stop(l);
-	ck_assert_int_eq(fk_nlive(), 0);
-	ck_assert_ptr_nonnull(fk_sync_body);
-	ck_assert_str_eq(fk_sync_method, "PUT");
-	json_t *rel = json_loads(fk_sync_body, 0, NULL);
+	ck_assert_int_eq(tu_kw_nlive(), 0);
+	ck_assert_ptr_nonnull(tu_kw_sync_body);
+	ck_assert_str_eq(tu_kw_sync_method, "PUT");
+	json_t *rel = json_loads(tu_kw_sync_body, 0, NULL);
 	ck_assert_str_eq(spec_str(rel, "holderIdentity"), "");
 	ck_assert_int_eq(spec_int(rel, "leaseDurationSeconds"), 1);
 	ck_assert_int_eq(spec_int(rel, "leaseTransitions"), 0);
@@ -599,7 +480,7 @@ START_TEST(elector_waits_for_a_fresh_holder)
 	for (;;) {
 		ck_assert_str_eq(r->method, "GET");
 		gets++;
-		fk_reply(r, 200, text);
+		tu_kw_reply(r, 200, text);
 		ck_assert_int_lt(contour_now_ms(&m) - t0, 5000);
 		r = next_req(NULL);
 		if (!strcmp(r->method, "PUT"))
@@ -613,12 +494,12 @@ START_TEST(elector_waits_for_a_fresh_holder)
 	ck_assert_str_eq(rv_of(sent), "8");
 	json_decref(sent);
 	ck_assert(!kw_lease_is_leader(l));
-	fk_reply(r, 409, "{\"kind\":\"Status\",\"reason\":\"Conflict\"}");
+	tu_kw_reply(r, 409, "{\"kind\":\"Status\",\"reason\":\"Conflict\"}");
 	ck_assert(!kw_lease_is_leader(l)); /* someone else won the race */
 	ck_assert_int_eq(nchanges, 0);
 	free(text);
 	kw_lease_stop(l);
-	ck_assert_ptr_null(fk_sync_body); /* never leader: nothing released */
+	ck_assert_ptr_null(tu_kw_sync_body); /* never leader: nothing released */
 	kw_lease_free(l);
 }
 END_TEST
@@ -635,9 +516,9 @@ START_TEST(elector_disabled_is_leader)
 	ck_assert_int_eq(nchanges, 1);
 	ck_assert_double_eq(leader_gauge(), 1);
 	tu_run_loop_ms(core, 50);
-	ck_assert_int_eq(fk_n, 0);
+	ck_assert_int_eq(tu_kw_n, 0);
 	kw_lease_stop(l);
-	ck_assert_ptr_null(fk_sync_body);
+	ck_assert_ptr_null(tu_kw_sync_body);
 	kw_lease_free(l);
 }
 END_TEST

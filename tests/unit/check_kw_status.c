@@ -8,88 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/unit/testutil.h"
-#include "modules/k8s-watch/kw.h"
-
-/* ---- a scripted HTTP client: requests wait until the test answers ---- */
-
-struct kw_req {
-	kw_done_fn done;
-	void *ud;
-	char *method, *path, *body;
-	int live;
-};
-
-#define FK_MAX 256
-static struct kw_req *fk_reqs[FK_MAX];
-static int fk_n;
-
-kw_req_t *kw_http_request(kw_http_t *h, const char *method, const char *path, const char *body,
-                          long timeout_ms, const char *ua_suffix, kw_done_fn done, void *ud)
-{
-	(void)h;
-	(void)timeout_ms;
-	(void)ua_suffix;
-	ck_assert_int_lt(fk_n, FK_MAX);
-	struct kw_req *r = calloc(1, sizeof(*r));
-	r->done = done;
-	r->ud = ud;
-	r->method = strdup(method);
-	r->path = strdup(path);
-	r->body = body ? strdup(body) : NULL;
-	r->live = 1;
-	fk_reqs[fk_n++] = r;
-	return r;
-}
-
-void kw_req_cancel(kw_req_t *r)
-{
-	if (r)
-		r->live = 0;
-}
-
-void kw_status_message(const kw_resp_t *resp, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s", resp->error ? resp->error : "failed");
-}
-
-static void fk_reset(void)
-{
-	for (int i = 0; i < fk_n; i++) {
-		free(fk_reqs[i]->method);
-		free(fk_reqs[i]->path);
-		free(fk_reqs[i]->body);
-		free(fk_reqs[i]);
-	}
-	fk_n = 0;
-}
-
-static int fk_nlive(void)
-{
-	int n = 0;
-	for (int i = 0; i < fk_n; i++)
-		n += fk_reqs[i]->live;
-	return n;
-}
-
-static struct kw_req *fk_live(void)
-{
-	for (int i = 0; i < fk_n; i++)
-		if (fk_reqs[i]->live)
-			return fk_reqs[i];
-	ck_abort_msg("no request in flight");
-	return NULL;
-}
-
-static void fk_reply(struct kw_req *r, long status, const char *body)
-{
-	kw_resp_t resp = {.status = status,
-	                  .body = body ? body : "",
-	                  .len = body ? strlen(body) : 0,
-	                  .retry_after = -1};
-	r->live = 0;
-	r->done(&resp, r->ud);
-}
+#include "tests/unit/testutil_kwhttp.h"
 
 /* ---- pure parts ---- */
 
@@ -374,7 +293,7 @@ static void wr_teardown(void)
 	json_decref(computed);
 	core_free(core);
 	core = NULL;
-	fk_reset();
+	tu_kw_reset();
 	tu_log_capture_stop();
 }
 
@@ -410,17 +329,11 @@ static double metric(const char *name, const char *kind)
 	return v;
 }
 
-static int some_live(void *ud)
-{
-	(void)ud;
-	return fk_nlive() > 0;
-}
-
+/* Run the loop until a write is in flight (several may be: the oldest),
+ * and check its method and, unless NULL, its path. */
 static struct kw_req *wait_req(const char *method, const char *path)
 {
-	ck_assert_msg(tu_run_until(core, some_live, NULL, 3000), "no request came");
-	struct kw_req *r = fk_live();
-	ck_assert_str_eq(r->method, method);
+	struct kw_req *r = tu_kw_wait(core, method, 0, 3000);
 	if (path)
 		ck_assert_str_eq(r->path, path);
 	return r;
@@ -435,7 +348,7 @@ START_TEST(writes_only_as_leader_and_retries_conflicts)
 	kw_status_start(st, (kw_http_t *)&mkw);
 	build();
 	tu_run_loop_ms(core, 20);
-	ck_assert_int_eq(fk_n, 0); /* not the leader */
+	ck_assert_int_eq(tu_kw_n, 0); /* not the leader */
 
 	kw_status_set_leader(st, 1);
 	build();
@@ -455,13 +368,13 @@ START_TEST(writes_only_as_leader_and_retries_conflicts)
 	json_decref(body);
 
 	/* 409: re-read from the API (the store lags), then PUT with that version. */
-	fk_reply(r, 409, "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"code\":409}");
+	tu_kw_reply(r, 409, "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"code\":409}");
 	ck_assert_double_eq(metric("contour_status_update_conflict_total", "HTTPProxy"), 1);
 	r = wait_req("GET", "/apis/projectcontour.io/v1/namespaces/default/httpproxies/web");
 	json_t *fresh = proxy("web", "12", NULL);
 	char *text = json_dumps(fresh, 0);
 	json_decref(fresh);
-	fk_reply(r, 200, text);
+	tu_kw_reply(r, 200, text);
 	free(text);
 	r = wait_req("PUT", PROXY_STATUS_PATH);
 	body = J(r->body);
@@ -471,23 +384,23 @@ START_TEST(writes_only_as_leader_and_retries_conflicts)
 	json_object_set_new(json_object_get(body, "metadata"), "resourceVersion",
 	                    json_string("13"));
 	text = json_dumps(body, 0);
-	fk_reply(r, 200, text);
+	tu_kw_reply(r, 200, text);
 	free(text);
 	ck_assert_double_eq(metric("contour_status_update_success_total", "HTTPProxy"), 1);
 	ck_assert_double_eq(metric("contour_status_update_total", "HTTPProxy"), 1);
 	ck_assert_double_eq(metric("contour_status_update_failed_total", "HTTPProxy"), 0);
 
 	/* Another build before the store caught up: nothing is written again. */
-	int before = fk_n;
+	int before = tu_kw_n;
 	build();
 	tu_run_loop_ms(core, 30);
-	ck_assert_int_eq(fk_n, before);
+	ck_assert_int_eq(tu_kw_n, before);
 
 	/* The store catches up: a no-op, counted as upstream counts it. */
 	put(body);
 	build();
 	tu_run_loop_ms(core, 30);
-	ck_assert_int_eq(fk_n, before);
+	ck_assert_int_eq(tu_kw_n, before);
 	ck_assert_double_eq(metric("contour_status_update_noop_total", "HTTPProxy"), 1);
 	ck_assert_double_eq(metric("contour_status_update_success_total", "HTTPProxy"), 2);
 
@@ -496,7 +409,7 @@ START_TEST(writes_only_as_leader_and_retries_conflicts)
 	kw_status_set_leader(st, 0);
 	build();
 	tu_run_loop_ms(core, 30);
-	ck_assert_int_eq(fk_n, before);
+	ck_assert_int_eq(tu_kw_n, before);
 	char *m = contour_metrics_render(&core->self, NULL);
 	ck_assert_ptr_nonnull(strstr(m, "# TYPE contour_status_update_duration_seconds summary"));
 	ck_assert_ptr_nonnull(strstr(m, "error=\"false\""));
@@ -518,17 +431,17 @@ START_TEST(conflicts_give_up_after_four_attempts)
 			json_t *fresh = proxy("web", "20", NULL);
 			char *text = json_dumps(fresh, 0);
 			json_decref(fresh);
-			fk_reply(r, 200, text);
+			tu_kw_reply(r, 200, text);
 			free(text);
 			r = wait_req("PUT", PROXY_STATUS_PATH);
 		}
 		puts++;
-		fk_reply(r, 409, "{}");
+		tu_kw_reply(r, 409, "{}");
 		if (puts == 4)
 			break;
 	}
 	tu_run_loop_ms(core, 400);
-	ck_assert_int_eq(fk_nlive(), 0);
+	ck_assert_int_eq(tu_kw_nlive(), 0);
 	ck_assert_double_eq(metric("contour_status_update_conflict_total", "HTTPProxy"), 4);
 	ck_assert_double_eq(metric("contour_status_update_failed_total", "HTTPProxy"), 1);
 	ck_assert_ptr_nonnull(strstr(tu_log_text(), "unable to update status"));
@@ -543,10 +456,10 @@ START_TEST(other_errors_are_dropped)
 	kw_status_set_leader(st, 1);
 	build();
 	struct kw_req *r = wait_req("PUT", PROXY_STATUS_PATH);
-	fk_reply(r, 422, "{\"kind\":\"Status\",\"reason\":\"Invalid\"}");
+	tu_kw_reply(r, 422, "{\"kind\":\"Status\",\"reason\":\"Invalid\"}");
 	tu_run_loop_ms(core, 100);
-	ck_assert_int_eq(fk_nlive(), 0);
-	ck_assert_int_eq(fk_n, 1);
+	ck_assert_int_eq(tu_kw_nlive(), 0);
+	ck_assert_int_eq(tu_kw_n, 1);
 	ck_assert_double_eq(metric("contour_status_update_failed_total", "HTTPProxy"), 1);
 }
 END_TEST
@@ -587,15 +500,15 @@ START_TEST(every_difference_is_written)
 	kw_status_set_leader(st, 1);
 	build();
 	tu_run_loop_ms(core, 20);
-	ck_assert_int_eq(fk_n, 4); /* four in flight at most, and four differ */
-	for (int i = 0; i < fk_n; i++) {
+	ck_assert_int_eq(tu_kw_n, 4); /* four in flight at most, and four differ */
+	for (int i = 0; i < tu_kw_n; i++) {
 		char want[128];
 		snprintf(want, sizeof(want), "/httpproxies/p%d/status", i);
-		ck_assert_ptr_nonnull(strstr(fk_reqs[i]->path, want));
-		fk_reply(fk_reqs[i], 200, "{}");
+		ck_assert_ptr_nonnull(strstr(tu_kw_reqs[i]->path, want));
+		tu_kw_reply(tu_kw_reqs[i], 200, "{}");
 	}
 	tu_run_loop_ms(core, 20);
-	ck_assert_int_eq(fk_n, 4);
+	ck_assert_int_eq(tu_kw_n, 4);
 	ck_assert_double_eq(metric("contour_status_update_noop_total", "HTTPProxy"), 1);
 }
 END_TEST
@@ -634,9 +547,9 @@ START_TEST(ingress_gets_the_envoy_service_address)
 	ck_assert(json_equal(json_object_get(body, "status"), want));
 	json_decref(want);
 	json_decref(body);
-	fk_reply(r, 200, "{}");
+	tu_kw_reply(r, 200, "{}");
 	tu_run_loop_ms(core, 50);
-	ck_assert_int_eq(fk_n, 1); /* not "theirs" (class), not "done" (no change) */
+	ck_assert_int_eq(tu_kw_n, 1); /* not "theirs" (class), not "done" (no change) */
 	ck_assert_double_eq(metric("contour_status_update_noop_total", "Ingress"), 1);
 	ck_assert_double_eq(metric("contour_status_update_success_total", "Ingress"), 2);
 	ck_assert_ptr_nonnull(strstr(tu_log_text(), "loadbalancer-address=lb.example.com"));
@@ -663,21 +576,21 @@ START_TEST(coalesces_and_bounds_the_rate)
 	build();
 	build(); /* the same objects again: coalesced, not queued twice */
 	tu_run_loop_ms(core, 10);
-	ck_assert_int_eq(fk_nlive(), 4);
+	ck_assert_int_eq(tu_kw_nlive(), 4);
 	int64_t t0 = contour_now_ms(&mkw);
 	int done = 0;
 	while (done < 120) {
 		ck_assert_int_lt(contour_now_ms(&mkw) - t0, 5000);
-		for (int i = 0; i < fk_n; i++) {
-			if (fk_reqs[i]->live) {
-				fk_reply(fk_reqs[i], 200, "{}");
+		for (int i = 0; i < tu_kw_n; i++) {
+			if (tu_kw_reqs[i]->live) {
+				tu_kw_reply(tu_kw_reqs[i], 200, "{}");
 				done++;
 			}
 		}
 		tu_run_loop_ms(core, 5);
 	}
 	int64_t took = contour_now_ms(&mkw) - t0;
-	ck_assert_int_eq(fk_n, 120);
+	ck_assert_int_eq(tu_kw_n, 120);
 	/* 120 writes at 50/s with a burst of 50: at least 1.4 s. */
 	ck_assert_msg(took >= 1300, "120 writes took only %lldms", (long long)took);
 }
