@@ -96,6 +96,22 @@ static const contour_conf_item_t network_keys[] = {
     END,
 };
 
+/* Upstream's ListenerParameters. Ranges are checked by xds-grpc, with
+ * upstream's messages (its Validate). */
+static const contour_conf_item_t socket_option_keys[] = {INT("tos"), INT("traffic-class"), END};
+
+static const contour_conf_item_t listener_keys[] = {
+    STR("connection-balancer"),
+    INT("max-requests-per-connection"),
+    INT("per-connection-buffer-limit-bytes"),
+    MAP("socket-options", socket_option_keys),
+    INT("max-requests-per-io-cycle"),
+    INT("http2-max-concurrent-streams"),
+    INT("max-connections-per-listener"),
+    INT("max-connections-to-accept-per-socket-event"),
+    END,
+};
+
 static const contour_conf_item_t compression_keys[] = {STR("algorithm"), END};
 
 static const contour_conf_item_t gateway_keys[] = {MAP("gatewayRef", name_ns), END};
@@ -146,7 +162,7 @@ const contour_conf_item_t core_global_schema[] = {
     LIST("default-http-versions"),
     MAP("cluster", cluster_keys),
     MAP("network", network_keys),
-    ANYMAP("listener"),
+    MAP("listener", listener_keys),
     ANYMAP("rateLimitService"),
     ANYMAP("globalExtAuth"),
     ANYMAP("metrics"),

@@ -732,6 +732,34 @@ static int cmp_secret(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
+/* tls.envoy-client-certificate: as upstream's processors, looked up without
+ * a delegation check (the operator configured it); an invalid or missing
+ * Secret is logged and left out, so no cluster names a secret SDS would not
+ * serve. Configs without a namespace are refused at load by xds-grpc. */
+static contour_dag_secret_t *dag_client_secret(contour_dag_t *dag)
+{
+	core_t *core = core_dag_core(dag);
+	if (!core)
+		return NULL;
+	contour_module_t *self = &core->self;
+	const char *name =
+	    json_string_value(contour_conf_global(self, "tls.envoy-client-certificate.name"));
+	const char *ns =
+	    json_string_value(contour_conf_global(self, "tls.envoy-client-certificate.namespace"));
+	if (!name || !*name || !ns || !*ns)
+		return NULL;
+	contour_dag_secret_t *sec = NULL;
+	char err[256];
+	if (contour_dag_lookup_secret(self, dag, ns, name, CONTOUR_DAG_SECRET_TLS, &sec, err,
+	                              sizeof(err)) != CONTOUR_EOK) {
+		contour_log(self, CONTOUR_LOG_ERR,
+		            "tls.envoy-client-certificate Secret \"%s/%s\" is invalid: %s", ns,
+		            name, err);
+		return NULL;
+	}
+	return sec;
+}
+
 int core_dag_seal(contour_dag_t *dag)
 {
 	if (DAG_SEALED(dag))
@@ -756,6 +784,9 @@ int core_dag_seal(contour_dag_t *dag)
 		seal_secret(&s, dag->fallback_secret);
 	else
 		dag->fallback_secret = NULL;
+	/* upstream's GetSecrets: the client certificate of any cluster */
+	dag->client_secret = dag->nclusters ? dag_client_secret(dag) : NULL;
+	seal_secret(&s, dag->client_secret);
 	core_strmap_free(s.clusters_seen);
 	core_strmap_free(s.secrets_seen);
 	free(s.cluster_ptrs.slots);

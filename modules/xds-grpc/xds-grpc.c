@@ -162,12 +162,18 @@ static int xds_init(contour_module_t *mod, const json_t *config)
 	s->https_access_log = contour_conf_get_str(mod, "envoy-https-access-log", "/dev/stdout");
 	const json_t *admin = contour_conf_global(mod, "network.admin-port");
 	s->admin_port = json_is_integer(admin) ? (uint32_t)json_integer_value(admin) : 9001;
+	char err[256];
+	int rc = xds_settings_check(mod, err, sizeof(err));
+	if (rc != CONTOUR_EOK) {
+		contour_log(mod, CONTOUR_LOG_ERR, "%s", err);
+		return rc;
+	}
 	xds_settings_globals(mod, s);
 
 	contour_module_ctx_set(mod, ctx);
-	int rc = contour_register_command(
-	    mod, "bootstrap", "Write Envoy's bootstrap configuration (upstream's flags).",
-	    xds_bootstrap_command);
+	rc = contour_register_command(mod, "bootstrap",
+	                              "Write Envoy's bootstrap configuration (upstream's flags).",
+	                              xds_bootstrap_command);
 	if (rc != CONTOUR_EOK)
 		return rc;
 	if (contour_module_render_only(mod))

@@ -115,6 +115,15 @@ typedef struct xds_settings {
 	unsigned up_tls_min, up_tls_max; /* 3 = 1.2 (default), 4 = 1.3 (default) */
 	const json_t *up_cipher_suites;  /* NULL = Contour's list */
 	const json_t *up_ecdh_curves;    /* NULL = Envoy's default */
+	/* listener.*: -1 = unset (what Envoy defaults) */
+	int conn_balance_exact;                      /* connection-balancer: exact */
+	int64_t l_max_requests_per_connection;       /* HCM common_http_protocol_options */
+	int64_t l_per_connection_buffer_limit_bytes; /* ingress listeners */
+	int64_t http2_max_concurrent_streams;        /* HCM http2_protocol_options */
+	int64_t max_requests_per_io_cycle;           /* runtime http.max_requests_per_io_cycle */
+	int64_t max_connections_per_listener;        /* runtime per-listener connection_limit */
+	int64_t max_accept_per_socket_event;       /* max_connections_to_accept_per_socket_event */
+	uint32_t socket_tos, socket_traffic_class; /* socket-options; 0 = not set */
 } xds_settings_t;
 
 #define XDS_DUR_UNSET    0
@@ -124,6 +133,10 @@ typedef struct xds_settings {
  * config (defaults where unset) and set s->globals. xds_translate calls it
  * itself when given settings without them. */
 void xds_settings_globals(contour_module_t *mod, xds_settings_t *s);
+/* xds_settings_check: the global keys' rules the core's schema cannot
+ * state, with upstream's messages (pkg/config/parameters.go Validate).
+ * Returns 0, or CONTOUR_ECONFIG with the message in err. */
+int xds_settings_check(contour_module_t *mod, char *err, size_t errlen);
 
 /* xds_translate: translate a sealed snapshot into a new xds snapshot whose
  * versions continue from prev (NULL at first): a type's version changes only

@@ -587,6 +587,87 @@ static void xds_settings_http_versions(contour_module_t *mod, xds_settings_t *s)
 		s->alpn_h1 = s->alpn_h2 = 1;
 }
 
+/* Not blank (Go's strings.TrimSpace(s) != ""). */
+static int xds_not_blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (!strchr(" \t\n\r\v\f", *s))
+			return 1;
+	return 0;
+}
+
+int xds_settings_check(contour_module_t *mod, char *err, size_t errlen)
+{
+	/* NamespacedName.Validate: both or neither */
+	const json_t *cc = contour_conf_global(mod, "tls.envoy-client-certificate");
+	int ns = xds_not_blank(json_string_value(json_object_get(cc, "namespace")));
+	int name = xds_not_blank(json_string_value(json_object_get(cc, "name")));
+	if (ns != name) {
+		snprintf(err, errlen, "invalid TLS client certificate: %s must be defined",
+		         ns ? "name" : "namespace");
+		return CONTOUR_ECONFIG;
+	}
+	/* ListenerParameters.Validate, in its order */
+	const char *bal =
+	    json_string_value(contour_conf_global(mod, "listener.connection-balancer"));
+	if (bal && *bal && strcmp(bal, "exact")) {
+		snprintf(err, errlen,
+		         "invalid listener connection balancer value \"%s\", only 'exact' "
+		         "connection balancing is supported for now",
+		         bal);
+		return CONTOUR_ECONFIG;
+	}
+	static const struct {
+		const char *key, *what;
+	} mins[] = {
+	    {"max-requests-per-connection", "max connections per request"},
+	    {"per-connection-buffer-limit-bytes", "per connections buffer limit bytes"},
+	    {"max-requests-per-io-cycle", "max connections per IO cycle"},
+	    {"http2-max-concurrent-streams", "max HTTP/2 concurrent streams"},
+	    {"max-connections-per-listener", "max connections per listener"},
+	    {"max-connections-to-accept-per-socket-event", NULL},
+	};
+	for (size_t i = 0; i < sizeof(mins) / sizeof(*mins); i++) {
+		char key[80];
+		snprintf(key, sizeof(key), "listener.%s", mins[i].key);
+		const json_t *v = contour_conf_global(mod, key);
+		if (!json_is_integer(v))
+			continue;
+		json_int_t n = json_integer_value(v);
+		if (n > UINT32_MAX) { /* upstream's YAML decoding into a uint32 */
+			snprintf(err, errlen, "%s: %" JSON_INTEGER_FORMAT " does not fit a uint32",
+			         key, n);
+			return CONTOUR_ECONFIG;
+		}
+		if (n >= 1)
+			continue;
+		if (mins[i].what)
+			snprintf(err, errlen,
+			         "invalid %s value %" JSON_INTEGER_FORMAT
+			         " set on listener, minimum value is 1",
+			         mins[i].what, n);
+		else
+			snprintf(err, errlen, "%s must be greater than 0", mins[i].key);
+		return CONTOUR_ECONFIG;
+	}
+	static const char *const sock[][2] = {{"tos", "IPv4 TOS"},
+	                                      {"traffic-class", "IPv6 TrafficClass"}};
+	for (size_t i = 0; i < 2; i++) {
+		char key[80];
+		snprintf(key, sizeof(key), "listener.socket-options.%s", sock[i][0]);
+		const json_t *v = contour_conf_global(mod, key);
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+		if (n < 0 || n > 255) {
+			snprintf(err, errlen,
+			         "invalid listener %s value %" JSON_INTEGER_FORMAT
+			         ", must be in the range 0-255",
+			         sock[i][1], n);
+			return CONTOUR_ECONFIG;
+		}
+	}
+	return CONTOUR_EOK;
+}
+
 void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 {
 	s->request_timeout = xds_global_duration(mod, "timeouts.request-timeout", XDS_DUR_UNSET);
@@ -660,6 +741,25 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->up_cipher_suites = json_is_array(l) && json_array_size(l) ? l : NULL;
 	l = json_object_get(up, "ecdh-curves");
 	s->up_ecdh_curves = json_is_array(l) && json_array_size(l) ? l : NULL;
+	const char *bal =
+	    json_string_value(contour_conf_global(mod, "listener.connection-balancer"));
+	s->conn_balance_exact = bal && !strcmp(bal, "exact");
+	s->l_max_requests_per_connection =
+	    xds_global_u32(mod, "listener.max-requests-per-connection", -1);
+	s->l_per_connection_buffer_limit_bytes =
+	    xds_global_u32(mod, "listener.per-connection-buffer-limit-bytes", -1);
+	s->http2_max_concurrent_streams =
+	    xds_global_u32(mod, "listener.http2-max-concurrent-streams", -1);
+	s->max_requests_per_io_cycle =
+	    xds_global_u32(mod, "listener.max-requests-per-io-cycle", -1);
+	s->max_connections_per_listener =
+	    xds_global_u32(mod, "listener.max-connections-per-listener", -1);
+	s->max_accept_per_socket_event =
+	    xds_global_u32(mod, "listener.max-connections-to-accept-per-socket-event", -1);
+	int64_t tos = xds_global_u32(mod, "listener.socket-options.tos", 0);
+	int64_t tc = xds_global_u32(mod, "listener.socket-options.traffic-class", 0);
+	s->socket_tos = tos > 0 && tos <= 255 ? (uint32_t)tos : 0;
+	s->socket_traffic_class = tc > 0 && tc <= 255 ? (uint32_t)tc : 0;
 	const char *fmt = json_string_value(contour_conf_global(mod, "accesslog-format"));
 	s->access_log_json = fmt && !strcmp(fmt, "json");
 	s->json_fields = xds_global_list(mod, "json-fields");

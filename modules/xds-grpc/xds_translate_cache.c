@@ -111,6 +111,15 @@ uint64_t xds_settings_fp(const xds_settings_t *s)
 	    s->access_log_json,
 	    s->up_tls_min,
 	    s->up_tls_max,
+	    s->conn_balance_exact,
+	    s->l_max_requests_per_connection,
+	    s->l_per_connection_buffer_limit_bytes,
+	    s->http2_max_concurrent_streams,
+	    s->max_requests_per_io_cycle,
+	    s->max_connections_per_listener,
+	    s->max_accept_per_socket_event,
+	    s->socket_tos,
+	    s->socket_traffic_class,
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++)
 		h = xds_mix(h, (uint64_t)nums[i]);

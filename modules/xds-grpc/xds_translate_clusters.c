@@ -105,7 +105,7 @@ static void xds_cluster_breakers(xpb_t *w, const contour_dag_circuit_breakers_t 
 }
 
 static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2,
-                            const xds_settings_t *set)
+                            const xds_settings_t *set, const char *client_sds)
 {
 	size_t ts = xpb_begin(w, 24);
 	xpb_str(w, 1, XDS_TLS_SOCKET);
@@ -120,6 +120,13 @@ static void xds_cluster_tls(xpb_t *w, const contour_dag_cluster_t *c, int h2,
 		                          c->nsubject_names, 0, NULL, 0);
 	if (h2)
 		xpb_str_always(w, 4, "h2");
+	/* tls.envoy-client-certificate, served by SDS as upstream does */
+	if (client_sds) {
+		size_t sc = xpb_begin(w, 6);
+		xpb_str(w, 1, client_sds);
+		xds_pb_config_source(w, 2);
+		xpb_end(w, sc);
+	}
 	xpb_end(w, ctx);
 	xpb_str(w, 2, c->sni);
 	xpb_any_end(w, any);
@@ -181,16 +188,19 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 {
 	xpb_t *w = &b->w;
 	const contour_dag_service_t *svc = &c->service;
-	/* the cluster's hash covers its key (every field) and the CA's content */
-	uint64_t src = xds_key(b, XDS_CLUSTER, c->hash);
+	const char *proto = c->protocol ? c->protocol : "";
+	int tls = !strcmp(proto, "tls"), h2 = !strcmp(proto, "h2"), h2c = !strcmp(proto, "h2c");
+	/* the cluster's hash covers its key (every field) and the CA's
+	 * content; a TLS cluster also names the client certificate */
+	const contour_dag_secret_t *client = (tls || h2) ? b->dag->client_secret : NULL;
+	uint64_t src = xds_key(b, XDS_CLUSTER, client ? xds_mix(c->hash, client->hash) : c->hash);
 	const xds_resource_t *prev = xds_build_prev(b, XDS_CLUSTER, src);
 	if (prev) /* its name is looked up when a route needs it */
 		return xds_build_copy(b, XDS_CLUSTER, prev);
 	const char *name = xds_cluster_name(b, c);
-	if (!name)
+	const char *client_sds = client ? xds_secret_name_cached(b, client) : NULL;
+	if (!name || (client && !client_sds))
 		return CONTOUR_ENOMEM;
-	const char *proto = c->protocol ? c->protocol : "";
-	int tls = !strcmp(proto, "tls"), h2 = !strcmp(proto, "h2"), h2c = !strcmp(proto, "h2c");
 	char eds[512];
 	xds_eds_name(svc, eds, sizeof(eds));
 
@@ -218,7 +228,7 @@ static int xds_cluster_one(xds_build_t *b, const contour_dag_cluster_t *c)
 	xds_cluster_breakers(w, &c->circuit_breakers, &b->set);
 	xpb_uint(w, 17, b->set.dns_lookup_family);
 	if (tls || h2)
-		xds_cluster_tls(w, c, h2, &b->set);
+		xds_cluster_tls(w, c, h2, &b->set, client_sds);
 	/* common_lb_config: healthy_panic_threshold 0% (an empty Percent) */
 	size_t lbc = xpb_begin(w, 27);
 	xpb_empty(w, 1);

@@ -355,6 +355,11 @@ static void xds_hcm_middle(const xds_settings_t *set, xpb_t *w, int misdirected,
 	xpb_bool(w, 2, 1); /* accept_http_10 */
 	xpb_bool(w, 6, set->allow_chunked_length);
 	xpb_end(w, h1);
+	if (set->http2_max_concurrent_streams > 0) { /* listener.http2-max-concurrent-streams */
+		size_t h2 = xpb_begin(w, 9);
+		xpb_u32value(w, 2, (uint32_t)set->http2_max_concurrent_streams);
+		xpb_end(w, h2);
+	}
 	xds_timeout(w, 12, set->drain_timeout);
 	xds_access_log(set, w, 13, access_log);
 	xpb_boolvalue(w, 14, 1); /* use_remote_address */
@@ -374,6 +379,8 @@ static void xds_hcm_tail(const xds_settings_t *set, xpb_t *w)
 	size_t cp = xpb_begin(w, 35);
 	xds_timeout(w, 1, set->connection_idle_timeout);
 	xds_timeout(w, 3, set->max_connection_duration);
+	if (set->l_max_requests_per_connection > 0) /* listener.max-requests-per-connection */
+		xpb_u32value(w, 6, (uint32_t)set->l_max_requests_per_connection);
 	xpb_end(w, cp);
 	xpb_bool(w, 47, set->strip_trailing_host_dot);
 }
@@ -450,6 +457,51 @@ static void xds_keepalive_options(xpb_t *w)
 		xpb_uint(w, 6, 2); /* STATE_LISTENING */
 		xpb_end(w, o);
 	}
+}
+
+/* What follows the filter chains of ingress_http and ingress_https:
+ * listener.per-connection-buffer-limit-bytes, the TLS inspector (secure
+ * only), keep-alive and listener.socket-options (upstream's TOS and
+ * TrafficClass options), listener.connection-balancer and
+ * max-connections-to-accept-per-socket-event. */
+static void xds_ingress_listener_tail(const xds_settings_t *set, xpb_t *w, int tls_inspector)
+{
+	if (set->l_per_connection_buffer_limit_bytes > 0)
+		xpb_u32value(w, 5, (uint32_t)set->l_per_connection_buffer_limit_bytes);
+	if (tls_inspector) {
+		size_t lf = xpb_begin(w, 9);
+		xpb_str(w, 1, "envoy.filters.listener.tls_inspector");
+		xpb_any_empty(w, 3,
+		              "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
+		xpb_end(w, lf);
+	}
+	xds_keepalive_options(w);
+	static const struct {
+		const char *desc;
+		int level, name;
+	} sock[] = {
+	    {"Set IPv4 TOS field", 0, 1},             /* IPPROTO_IP, IP_TOS */
+	    {"Set IPv6 Traffic Class field", 41, 67}, /* IPPROTO_IPV6, IPV6_TCLASS */
+	};
+	const uint32_t val[] = {set->socket_tos, set->socket_traffic_class};
+	for (size_t i = 0; i < 2; i++) {
+		if (!val[i])
+			continue;
+		size_t o = xpb_begin(w, 13);
+		xpb_str(w, 1, sock[i].desc);
+		xpb_int(w, 2, sock[i].level);
+		xpb_int(w, 3, sock[i].name);
+		xpb_uint_always(w, 4, val[i]);
+		xpb_uint(w, 6, 2); /* STATE_LISTENING */
+		xpb_end(w, o);
+	}
+	if (set->conn_balance_exact) {
+		size_t cb = xpb_begin(w, 20);
+		xpb_empty(w, 1); /* exact_balance */
+		xpb_end(w, cb);
+	}
+	if (set->max_accept_per_socket_event > 0)
+		xpb_u32value(w, 34, (uint32_t)set->max_accept_per_socket_event);
 }
 
 static unsigned xds_tls_version(const char *v)
@@ -703,11 +755,7 @@ static int xds_ingress_https(xds_build_t *b)
 			fallback_done = 1;
 		}
 	}
-	size_t lf = xpb_begin(w, 9);
-	xpb_str(w, 1, "envoy.filters.listener.tls_inspector");
-	xpb_any_empty(w, 3, "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
-	xpb_end(w, lf);
-	xds_keepalive_options(w);
+	xds_ingress_listener_tail(&b->set, w, 1);
 	return xds_build_add(b, XDS_LISTENER, "ingress_https");
 }
 
@@ -725,7 +773,7 @@ static int xds_ingress_http(xds_build_t *b)
 	size_t fc = xpb_begin(w, 3);
 	xds_hcm(b, w, 3, "ingress_http", "ingress_http", 0, b->set.http_access_log, NULL);
 	xpb_end(w, fc);
-	xds_keepalive_options(w);
+	xds_ingress_listener_tail(&b->set, w, 0);
 	return xds_build_add(b, XDS_LISTENER, "ingress_http");
 }
 

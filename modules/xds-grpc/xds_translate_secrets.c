@@ -5,6 +5,7 @@
  * key only ever goes into the resource bytes, never into a log line. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <contour/error.h>
@@ -66,13 +67,34 @@ static void xds_number_field(xpb_t *w, const char *key, double v)
 	xpb_end(w, e);
 }
 
-/* upstream's RuntimeLayers with no configured fields: RE2 program size
- * limits, keys in sorted order. */
+/* upstream's RuntimeLayers: the RE2 program size limits, plus
+ * listener.max-connections-per-listener as each DAG listener's
+ * connection_limit and listener.max-requests-per-io-cycle; keys in sorted
+ * order (a map, as Go's deterministic marshalling writes it). */
 int xds_translate_runtime(xds_build_t *b)
 {
 	xpb_t *w = &b->w;
 	xpb_str(w, 1, "dynamic");
 	size_t st = xpb_begin(w, 2);
+	if (b->set.max_connections_per_listener > 0) {
+		const char *names[] = {b->dag->http.name, b->dag->https.name};
+		if (names[0] && names[1] && strcmp(names[0], names[1]) > 0) {
+			const char *t = names[0];
+			names[0] = names[1];
+			names[1] = t;
+		}
+		for (size_t i = 0; i < 2; i++) {
+			char key[200];
+			if (!names[i] || !*names[i])
+				continue;
+			snprintf(key, sizeof(key),
+			         "envoy.resource_limits.listener.%s.connection_limit", names[i]);
+			xds_number_field(w, key, (double)b->set.max_connections_per_listener);
+		}
+	}
+	if (b->set.max_requests_per_io_cycle > 0)
+		xds_number_field(w, "http.max_requests_per_io_cycle",
+		                 (double)b->set.max_requests_per_io_cycle);
 	xds_number_field(w, "re2.max_program_size.error_level", 1048576);
 	xds_number_field(w, "re2.max_program_size.warn_level", 1000);
 	xpb_end(w, st);

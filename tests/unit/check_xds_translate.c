@@ -26,6 +26,7 @@
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb-c.h"
 #include "envoy/extensions/transport_sockets/tls/v3/tls.pb-c.h"
 #include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb-c.h"
+#include "envoy/service/runtime/v3/rtds.pb-c.h"
 
 extern const contour_module_desc_t contour_module;
 
@@ -1261,6 +1262,279 @@ START_TEST(global_upstream_tls)
 }
 END_TEST
 
+/* tls.envoy-client-certificate: every upstream TLS context (tls and h2)
+ * names the Secret by SDS, as upstream's UpstreamTLSContext, and SDS
+ * serves it under upstream's Secretname; plain and h2c clusters have no
+ * TLS context. No delegation is needed (the operator configured it). */
+START_TEST(global_client_certificate)
+{
+	xt_start_with(
+	    "tls:\n  envoy-client-certificate: {namespace: delegated, name: shared-cert}\n");
+	xt_put(XT_ROOT("up", "up.example.com",
+	               "[{services: [{name: secure, port: 443}]},"
+	               " {conditions: [{prefix: /grpc}], services: [{name: grpc, port: 9000}]},"
+	               " {conditions: [{prefix: /plain}], services: [{name: kuard, port: 80}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const contour_dag_t *dag = contour_snapshot_dag(contour_snapshot_current(&fake));
+	ck_assert_ptr_nonnull(dag->client_secret);
+	ck_assert_str_eq(dag->client_secret->name, "shared-cert");
+	char want[128];
+	xds_secret_name(dag->client_secret, want, sizeof(want));
+	ck_assert_int_eq(strncmp(want, "delegated/shared-cert/", 22), 0);
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "up.example.com");
+	const Cluster *c = xt_cluster(xt_route(vh, "/")->route->cluster);
+	/* the client certificate is not part of the cluster's name */
+	ck_assert_str_eq(c->name, "roots/secure/443/4929fca9d4");
+	const UpstreamTls *ut = xt_any(
+	    c->transport_socket->typed_config,
+	    &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor);
+	const Envoy__Extensions__TransportSockets__Tls__V3__CommonTlsContext *ctx =
+	    ut->common_tls_context;
+	ck_assert_uint_eq(ctx->n_tls_certificate_sds_secret_configs, 1);
+	ck_assert_str_eq(ctx->tls_certificate_sds_secret_configs[0]->name, want);
+	const Envoy__Config__Core__V3__ConfigSource *cs =
+	    ctx->tls_certificate_sds_secret_configs[0]->sds_config;
+	ck_assert_ptr_nonnull(cs);
+	ck_assert_int_eq(cs->resource_api_version, 2);         /* V3 */
+	ck_assert_int_eq(cs->config_source_specifier_case, 2); /* api_config_source */
+	ck_assert_str_eq(cs->api_config_source->grpc_services[0]->envoy_grpc->cluster_name,
+	                 "contour");
+	ck_assert_uint_eq(ctx->n_tls_certificates, 0);
+	/* h2c: no TLS at all */
+	ck_assert_ptr_null(xt_cluster("roots/grpc/9000/f4f94965ec")->transport_socket);
+	ck_assert_ptr_null(xt_cluster("roots/kuard/80/da39a3ee5e")->transport_socket);
+	/* SDS serves it, chain and key inline */
+	const Secret *s = xt_secret(want);
+	ck_assert_int_eq(s->type_case, 2);
+	ck_assert_uint_eq(s->tls_certificate->certificate_chain->inline_bytes.len,
+	                  strlen(dag->client_secret->cert));
+	ck_assert_uint_eq(s->tls_certificate->private_key->inline_bytes.len,
+	                  strlen(dag->client_secret->key));
+}
+END_TEST
+
+/* Without clusters the client certificate is not served (upstream's
+ * GetSecrets walks the clusters). */
+START_TEST(global_client_certificate_unused)
+{
+	xt_start_with(
+	    "tls:\n  envoy-client-certificate: {namespace: delegated, name: shared-cert}\n");
+	xt_translate();
+	const contour_dag_t *dag = contour_snapshot_dag(contour_snapshot_current(&fake));
+	ck_assert_ptr_null(dag->client_secret);
+	ck_assert_uint_eq(snap->nres[XDS_SECRET], 0);
+}
+END_TEST
+
+/* An invalid or missing Secret is logged with upstream's message and no
+ * cluster names it: Envoy would wait for a secret SDS never sends. */
+START_TEST(global_client_certificate_invalid)
+{
+	static const char *const bad[] = {"not-a-cert", "missing"};
+	for (size_t i = 0; i < 2; i++) {
+		char conf[200];
+		snprintf(conf, sizeof(conf),
+		         "tls:\n  envoy-client-certificate: {namespace: roots, name: %s}\n",
+		         bad[i]);
+		xt_start_with(conf);
+		xt_put(
+		    XT_ROOT("up", "up.example.com", "[{services: [{name: secure, port: 443}]}]"));
+		xt_translate();
+		xt_check_snapshot();
+		const contour_dag_t *dag = contour_snapshot_dag(contour_snapshot_current(&fake));
+		ck_assert_ptr_null(dag->client_secret);
+		ck_assert_uint_eq(snap->nres[XDS_SECRET], 0);
+		const Cluster *c = xt_cluster("roots/secure/443/4929fca9d4");
+		const UpstreamTls *ut = xt_any(
+		    c->transport_socket->typed_config,
+		    &envoy__extensions__transport_sockets__tls__v3__upstream_tls_context__descriptor);
+		ck_assert_uint_eq(ut->common_tls_context->n_tls_certificate_sds_secret_configs, 0);
+		char msg[160]; /* the log line quotes the message: \" */
+		snprintf(
+		    msg, sizeof(msg),
+		    "tls.envoy-client-certificate Secret \\\"roots/%s\\\" is invalid: ", bad[i]);
+		ck_assert_msg(strstr(tu_log_text(), msg), "log: %s", tu_log_text());
+		if (i == 1)
+			ck_assert_ptr_nonnull(strstr(tu_log_text(), "Secret not found"));
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* Upstream's NamespacedName.Validate: both or neither, refused at load
+ * (xds-grpc's init logs the message and fails). */
+START_TEST(global_client_certificate_needs_namespace)
+{
+	static const char *const conf[][2] = {
+	    {"{name: shared-cert}", "invalid TLS client certificate: namespace must be defined"},
+	    {"{namespace: \" \"}", NULL}, /* blank both: unset */
+	    {"{namespace: roots, name: \" \"}",
+	     "invalid TLS client certificate: name must be defined"},
+	    {"{namespace: roots, name: x}", NULL},
+	};
+	for (size_t i = 0; i < sizeof(conf) / sizeof(*conf); i++) {
+		char text[200], err[200] = "";
+		snprintf(text, sizeof(text), "tls:\n  envoy-client-certificate: %s\n", conf[i][0]);
+		core->conf = tu_conf(text, NULL);
+		int rc = xds_settings_check(&fake, err, sizeof(err));
+		if (conf[i][1]) {
+			ck_assert_int_eq(rc, CONTOUR_ECONFIG);
+			ck_assert_str_eq(err, conf[i][1]);
+		} else {
+			ck_assert_int_eq(rc, CONTOUR_EOK);
+		}
+		teardown();
+		setup();
+	}
+}
+END_TEST
+
+/* listener.*: upstream's ListenerCache and RuntimeCache. ingress_http and
+ * ingress_https get the buffer limit, TOS and Traffic Class socket options
+ * after the keep-alive ones, the exact balancer and the accept limit; every
+ * HCM the request limit and HTTP/2 stream limit; the runtime layer the
+ * per-listener connection limits and the IO-cycle limit. The static
+ * listeners keep their own options. */
+START_TEST(global_listener_settings)
+{
+	xt_start_with("listener:\n  connection-balancer: exact\n  max-requests-per-connection: 3\n"
+	              "  per-connection-buffer-limit-bytes: 65536\n"
+	              "  socket-options: {tos: 64, traffic-class: 32}\n"
+	              "  max-requests-per-io-cycle: 10\n  http2-max-concurrent-streams: 50\n"
+	              "  max-connections-per-listener: 1000\n"
+	              "  max-connections-to-accept-per-socket-event: 4\n");
+	xt_put(XT_TLSROOT("tls", "tls.example.com", "{secretName: tls-cert}",
+	                  "[{services: [{name: home, port: 80}], permitInsecure: true}]"));
+	xt_translate();
+	xt_check_snapshot();
+	static const char *const names[] = {"ingress_http", "ingress_https"};
+	for (size_t i = 0; i < 2; i++) {
+		const Listener *l = xt_listener(names[i]);
+		ck_assert_uint_eq(l->per_connection_buffer_limit_bytes->value, 65536);
+		ck_assert_uint_eq(l->n_socket_options, 6);
+		const Envoy__Config__Core__V3__SocketOption *tos = l->socket_options[4];
+		ck_assert_str_eq(tos->description, "Set IPv4 TOS field");
+		ck_assert_int_eq(tos->level, 0);
+		ck_assert_int_eq(tos->name, 1);
+		ck_assert_int_eq(tos->int_value, 64);
+		ck_assert_int_eq(tos->state, 2);
+		const Envoy__Config__Core__V3__SocketOption *tc = l->socket_options[5];
+		ck_assert_str_eq(tc->description, "Set IPv6 Traffic Class field");
+		ck_assert_int_eq(tc->level, 41);
+		ck_assert_int_eq(tc->name, 67);
+		ck_assert_int_eq(tc->int_value, 32);
+		ck_assert_ptr_nonnull(l->connection_balance_config);
+		ck_assert_int_eq(
+		    l->connection_balance_config->balance_type_case,
+		    ENVOY__CONFIG__LISTENER__V3__LISTENER__CONNECTION_BALANCE_CONFIG__BALANCE_TYPE_EXACT_BALANCE);
+		ck_assert_uint_eq(l->max_connections_to_accept_per_socket_event->value, 4);
+		const HCM *h = xt_hcm(l->filter_chains[0]);
+		ck_assert_uint_eq(
+		    h->common_http_protocol_options->max_requests_per_connection->value, 3);
+		ck_assert_int_eq(xt_ms(h->common_http_protocol_options->idle_timeout), 60000);
+		ck_assert_uint_eq(h->http2_protocol_options->max_concurrent_streams->value, 50);
+	}
+	const Listener *st = xt_listener("stats-health");
+	ck_assert_ptr_null(st->per_connection_buffer_limit_bytes);
+	ck_assert_uint_eq(st->n_socket_options, 4);
+	ck_assert_ptr_null(st->connection_balance_config);
+	ck_assert_ptr_null(st->max_connections_to_accept_per_socket_event);
+	/* the runtime layer, keys sorted */
+	const Envoy__Service__Runtime__V3__Runtime *rt =
+	    xt_decode(XDS_RUNTIME, "dynamic", &envoy__service__runtime__v3__runtime__descriptor);
+	static const struct {
+		const char *key;
+		double v;
+	} want[] = {
+	    {"envoy.resource_limits.listener.ingress_http.connection_limit", 1000},
+	    {"envoy.resource_limits.listener.ingress_https.connection_limit", 1000},
+	    {"http.max_requests_per_io_cycle", 10},
+	    {"re2.max_program_size.error_level", 1048576},
+	    {"re2.max_program_size.warn_level", 1000},
+	};
+	ck_assert_uint_eq(rt->layer->n_fields, 5);
+	for (size_t i = 0; i < 5; i++) {
+		ck_assert_str_eq(rt->layer->fields[i]->key, want[i].key);
+		ck_assert_double_eq(rt->layer->fields[i]->value->number_value, want[i].v);
+	}
+}
+END_TEST
+
+/* Without listener.* nothing of the above appears. */
+START_TEST(global_listener_defaults)
+{
+	xt_run(XT_ROOT("d", "d.example.com", "[{services: [{name: home, port: 80}]}]"));
+	const Listener *l = xt_listener("ingress_http");
+	ck_assert_ptr_null(l->per_connection_buffer_limit_bytes);
+	ck_assert_uint_eq(l->n_socket_options, 4);
+	ck_assert_ptr_null(l->connection_balance_config);
+	ck_assert_ptr_null(l->max_connections_to_accept_per_socket_event);
+	const HCM *h = xt_hcm(l->filter_chains[0]);
+	ck_assert_ptr_null(h->common_http_protocol_options->max_requests_per_connection);
+	ck_assert_ptr_null(h->http2_protocol_options);
+	const Envoy__Service__Runtime__V3__Runtime *rt =
+	    xt_decode(XDS_RUNTIME, "dynamic", &envoy__service__runtime__v3__runtime__descriptor);
+	ck_assert_uint_eq(rt->layer->n_fields, 2);
+}
+END_TEST
+
+/* Upstream's ListenerParameters.Validate messages; the schema refuses
+ * wrong types itself. */
+START_TEST(global_listener_validation)
+{
+	static const char *const bad[][2] = {
+	    {"connection-balancer: random",
+	     "invalid listener connection balancer value \"random\", only 'exact' connection "
+	     "balancing is supported for now"},
+	    {"max-requests-per-connection: 0",
+	     "invalid max connections per request value 0 set on listener, minimum value is 1"},
+	    {"per-connection-buffer-limit-bytes: -1", "invalid per connections buffer limit bytes "
+	                                              "value -1 set on listener, minimum value is "
+	                                              "1"},
+	    {"max-requests-per-io-cycle: 0",
+	     "invalid max connections per IO cycle value 0 set on listener, minimum value is 1"},
+	    {"http2-max-concurrent-streams: 0",
+	     "invalid max HTTP/2 concurrent streams value 0 set on listener, minimum value is 1"},
+	    {"max-connections-per-listener: 0",
+	     "invalid max connections per listener value 0 set on listener, minimum value is 1"},
+	    {"max-connections-to-accept-per-socket-event: 0",
+	     "max-connections-to-accept-per-socket-event must be greater than 0"},
+	    {"socket-options: {tos: 256}",
+	     "invalid listener IPv4 TOS value 256, must be in the range 0-255"},
+	    {"socket-options: {traffic-class: -1}",
+	     "invalid listener IPv6 TrafficClass value -1, must be in the range 0-255"},
+	    {"connection-balancer: exact", NULL},
+	    {"socket-options: {tos: 255, traffic-class: 0}", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char text[200], err[200] = "";
+		snprintf(text, sizeof(text), "listener:\n  %s\n", bad[i][0]);
+		core->conf = tu_conf(text, NULL);
+		int rc = xds_settings_check(&fake, err, sizeof(err));
+		if (bad[i][1]) {
+			ck_assert_int_eq(rc, CONTOUR_ECONFIG);
+			ck_assert_str_eq(err, bad[i][1]);
+		} else {
+			ck_assert_int_eq(rc, CONTOUR_EOK);
+		}
+		teardown();
+		setup();
+	}
+	/* unknown keys and wrong types: the core's schema */
+	json_t *errs = json_array();
+	core_conf_t *c = tu_conf("listener:\n  max-requests-per-connection: lots\n", errs);
+	ck_assert_ptr_null(c);
+	ck_assert_uint_gt(json_array_size(errs), 0);
+	json_decref(errs);
+	errs = json_array();
+	c = tu_conf("listener:\n  use-proxy-protocol: true\n", errs);
+	ck_assert_ptr_null(c);
+	json_decref(errs);
+}
+END_TEST
+
 START_TEST(global_cluster_settings)
 {
 	xt_start_with("cluster:\n  dns-lookup-family: v6\n  max-requests-per-connection: 7\n"
@@ -1794,6 +2068,13 @@ int main(void)
 	tcase_add_test(tc, global_http2_only);
 	tcase_add_test(tc, global_cluster_settings);
 	tcase_add_test(tc, global_upstream_tls);
+	tcase_add_test(tc, global_client_certificate);
+	tcase_add_test(tc, global_client_certificate_unused);
+	tcase_add_test(tc, global_client_certificate_invalid);
+	tcase_add_test(tc, global_client_certificate_needs_namespace);
+	tcase_add_test(tc, global_listener_settings);
+	tcase_add_test(tc, global_listener_defaults);
+	tcase_add_test(tc, global_listener_validation);
 	tcase_add_test(tc, global_access_log_json);
 	tcase_add_test(tc, global_access_log_defaults_json);
 	tcase_add_test(tc, global_access_log_levels);
