@@ -350,12 +350,13 @@ struct contour_dag {
 	/* tls.fallback-certificate, validated; set by the processor that first
 	 * needs it (a vhost with enableFallbackCertificate). */
 	contour_dag_secret_t *fallback_secret;
-	/* tls.envoy-client-certificate, validated by the core when the DAG is
+	struct contour_dag_private *priv;    /* the core's building state */
+	/* ABI 1.3 (last, so earlier fields keep their offsets):
+	 * tls.envoy-client-certificate, validated by the core when the DAG is
 	 * sealed with at least one cluster (upstream gives it to every
 	 * cluster): the certificate Envoy presents to TLS upstreams. NULL when
 	 * unset, invalid (logged) or unused; when set it is in `secrets`. */
 	contour_dag_secret_t *client_secret;
-	struct contour_dag_private *priv;    /* the core's building state */
 };
 
 /* contour_snapshot_dag: the snapshot's DAG; never NULL. While building it is

@@ -38,6 +38,8 @@
  *                     (from the first reserved slot).
  *   1.2 (2026-11-27)  dag.h: contour_ingress_class_matches, the class
  *                     filter shared by the ingress and httpproxy modules.
+ *   1.3 (2026-11-27)  dag.h: contour_dag.client_secret (appended), the
+ *                     validated tls.envoy-client-certificate.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -61,7 +63,7 @@ extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 2
+#define CONTOUR_ABI_MINOR 3
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no
