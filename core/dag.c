@@ -205,38 +205,63 @@ static void buf_fini(dag_buf_t *b)
 		free(b->p);
 }
 
-static void buf_put(dag_buf_t *b, const void *data, size_t n)
+/* Make room for n more bytes and the NUL: 0, or -1 once an allocation
+ * failed (the key is then dropped by buf_key). */
+static int buf_grow(dag_buf_t *b, size_t n)
 {
 	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap * 2;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *g = b->p == b->small ? malloc(cap) : realloc(b->p, cap);
-		if (!g) {
-			b->failed = 1;
-			return;
-		}
-		if (b->p == b->small)
-			memcpy(g, b->small, b->len);
-		b->p = g;
-		b->cap = cap;
+		return -1;
+	size_t cap = b->cap * 2;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	char *g = b->p == b->small ? malloc(cap) : realloc(b->p, cap);
+	if (!g) {
+		b->failed = 1;
+		return -1;
 	}
+	if (b->p == b->small)
+		memcpy(g, b->small, b->len);
+	b->p = g;
+	b->cap = cap;
+	return 0;
+}
+
+/* The common case inline: keys are short and fit the small buffer. */
+static inline int buf_reserve(dag_buf_t *b, size_t n)
+{
+	if (!b->failed && b->len + n + 1 <= b->cap)
+		return 0;
+	return buf_grow(b, n);
+}
+
+static void buf_put(dag_buf_t *b, const void *data, size_t n)
+{
+	if (buf_reserve(b, n) != 0)
+		return;
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
 
-static void buf_u64(dag_buf_t *b, uint64_t v)
+/* v in decimal at b->p + b->len, which has room for 20 digits. */
+static inline void buf_digits(dag_buf_t *b, uint64_t v)
 {
-	char tmp[24];
+	char tmp[20];
 	size_t i = sizeof(tmp);
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	buf_put(b, tmp + i, sizeof(tmp) - i);
+	memcpy(b->p + b->len, tmp + i, sizeof(tmp) - i);
+	b->len += sizeof(tmp) - i;
+}
+
+static void buf_u64(dag_buf_t *b, uint64_t v)
+{
+	if (buf_reserve(b, 20) != 0)
+		return;
+	buf_digits(b, v);
+	b->p[b->len] = '\0';
 }
 
 static void buf_i64(dag_buf_t *b, int64_t v)
@@ -255,15 +280,21 @@ static void buf_tag(dag_buf_t *b, const char *tag)
 	buf_put(b, tag, strlen(tag));
 }
 
-/* Strings in keys are length-prefixed so no value can fake a separator. */
+/* Strings in keys are length-prefixed so no value can fake a separator:
+ * "<len>:<bytes>;", written after one check for room (every route and
+ * cluster key is mostly these). */
 static void buf_str(dag_buf_t *b, const char *s)
 {
 	s = s ? s : "";
 	size_t n = strlen(s);
-	buf_u64(b, n);
-	buf_put(b, ":", 1);
-	buf_put(b, s, n);
-	buf_put(b, ";", 1);
+	if (buf_reserve(b, n + 22) != 0)
+		return;
+	buf_digits(b, n);
+	b->p[b->len++] = ':';
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len++] = ';';
+	b->p[b->len] = '\0';
 }
 
 static const char *buf_key(contour_dag_t *dag, dag_buf_t *b)

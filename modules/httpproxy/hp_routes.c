@@ -38,10 +38,9 @@ int hp_resolve_service(hp_build_t *b, const hp_proxy_t *px, const char *name, ui
 	return 0;
 }
 
-int hp_service_protocol(hp_status_t *st, const json_t *service, const char *annotated,
-                        const char **out)
+/* hp_service_protocol on the service's `protocol` member p (or NULL). */
+static int hp_protocol_of(hp_status_t *st, const json_t *p, const char *annotated, const char **out)
 {
-	const json_t *p = json_object_get(service, "protocol");
 	if (!json_is_string(p)) {
 		*out = annotated ? annotated : "";
 		return 0;
@@ -53,6 +52,136 @@ int hp_service_protocol(hp_status_t *st, const json_t *service, const char *anno
 		return -1;
 	}
 	*out = s;
+	return 0;
+}
+
+int hp_service_protocol(hp_status_t *st, const json_t *service, const char *annotated,
+                        const char **out)
+{
+	return hp_protocol_of(st, json_object_get(service, "protocol"), annotated, out);
+}
+
+/* The members of a route and of a service that the processor reads, found
+ * in one walk over the object. Each is read at least once per build and
+ * most are absent; a hashed json_object_get per read cost more than the
+ * rest of the route put together (callgrind on bench_dag). */
+enum {
+	HP_R_CONDITIONS,
+	HP_R_SERVICES,
+	HP_R_REQUEST_HEADERS,
+	HP_R_RESPONSE_HEADERS,
+	HP_R_COOKIE_REWRITE,
+	HP_R_TIMEOUT,
+	HP_R_RATE_LIMIT,
+	HP_R_LOAD_BALANCER,
+	HP_R_REDIRECT,
+	HP_R_INTERNAL_REDIRECT,
+	HP_R_DIRECT,
+	HP_R_WEBSOCKETS,
+	HP_R_PERMIT_INSECURE,
+	HP_R_RETRY,
+	HP_R_AUTH,
+	HP_R_PATH_REWRITE,
+	HP_R_HEALTH_CHECK,
+	HP_R_JWT,
+	HP_R_IP_ALLOW,
+	HP_R_IP_DENY,
+	HP_R_N
+};
+
+static const char *const hp_route_members[HP_R_N] = {
+    [HP_R_CONDITIONS] = "conditions",
+    [HP_R_SERVICES] = "services",
+    [HP_R_REQUEST_HEADERS] = "requestHeadersPolicy",
+    [HP_R_RESPONSE_HEADERS] = "responseHeadersPolicy",
+    [HP_R_COOKIE_REWRITE] = "cookieRewritePolicies",
+    [HP_R_TIMEOUT] = "timeoutPolicy",
+    [HP_R_RATE_LIMIT] = "rateLimitPolicy",
+    [HP_R_LOAD_BALANCER] = "loadBalancerPolicy",
+    [HP_R_REDIRECT] = "requestRedirectPolicy",
+    [HP_R_INTERNAL_REDIRECT] = "internalRedirectPolicy",
+    [HP_R_DIRECT] = "directResponsePolicy",
+    [HP_R_WEBSOCKETS] = "enableWebsockets",
+    [HP_R_PERMIT_INSECURE] = "permitInsecure",
+    [HP_R_RETRY] = "retryPolicy",
+    [HP_R_AUTH] = "authPolicy",
+    [HP_R_PATH_REWRITE] = "pathRewritePolicy",
+    [HP_R_HEALTH_CHECK] = "healthCheckPolicy",
+    [HP_R_JWT] = "jwtVerificationPolicy",
+    [HP_R_IP_ALLOW] = "ipAllowPolicy",
+    [HP_R_IP_DENY] = "ipDenyPolicy",
+};
+
+enum {
+	HP_S_NAME,
+	HP_S_PORT,
+	HP_S_HEALTH_PORT,
+	HP_S_PROTOCOL,
+	HP_S_VALIDATION,
+	HP_S_REQUEST_HEADERS,
+	HP_S_RESPONSE_HEADERS,
+	HP_S_COOKIE_REWRITE,
+	HP_S_SLOW_START,
+	HP_S_WEIGHT,
+	HP_S_MIRROR,
+	HP_S_N
+};
+
+static const char *const hp_service_members[HP_S_N] = {
+    [HP_S_NAME] = "name",
+    [HP_S_PORT] = "port",
+    [HP_S_HEALTH_PORT] = "healthPort",
+    [HP_S_PROTOCOL] = "protocol",
+    [HP_S_VALIDATION] = "validation",
+    [HP_S_REQUEST_HEADERS] = "requestHeadersPolicy",
+    [HP_S_RESPONSE_HEADERS] = "responseHeadersPolicy",
+    [HP_S_COOKIE_REWRITE] = "cookieRewritePolicies",
+    [HP_S_SLOW_START] = "slowStartPolicy",
+    [HP_S_WEIGHT] = "weight",
+    [HP_S_MIRROR] = "mirror",
+};
+
+/* out[i]: o's member names[i], or NULL; as json_object_get would find
+ * them (a JSON object has each name at most once). */
+static void hp_members(const json_t *o, const char *const *names, size_t n, const json_t **out)
+{
+	const char *k;
+	json_t *v;
+	memset(out, 0, n * sizeof(*out));
+	json_object_foreach((json_t *)o, k, v)
+	{
+		for (size_t i = 0; i < n; i++) {
+			if (names[i][0] == k[0] && !strcmp(names[i], k)) {
+				out[i] = v;
+				break;
+			}
+		}
+	}
+}
+
+/* hp_obj, hp_arr, hp_str, hp_bool and hp_int on a member already found. */
+static const json_t *hp_m_arr(const json_t *v)
+{
+	return json_is_array(v) ? v : NULL;
+}
+
+static const json_t *hp_m_obj(const json_t *v)
+{
+	return json_is_object(v) ? v : NULL;
+}
+
+static const char *hp_m_str(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s ? s : "";
+}
+
+static json_int_t hp_m_int(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (json_int_t)json_real_value(v);
 	return 0;
 }
 
@@ -167,16 +296,18 @@ static void hp_choose_rewrite(hp_build_t *b, contour_dag_route_t *r,
 
 /* The route's services; -1 drops every route of the proxy. */
 static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
-                             const json_t *route, contour_dag_route_t *r,
+                             const json_t *services, contour_dag_route_t *r,
                              contour_dag_lb_strategy_t strategy, contour_dag_health_check_t *hc,
                              int64_t idle_connection_ms)
 {
 	size_t i;
 	const json_t *service;
-	json_array_foreach(hp_arr(route, "services"), i, service)
+	json_array_foreach(services, i, service)
 	{
-		const char *name = hp_str(service, "name");
-		json_int_t port = hp_int(service, "port");
+		const json_t *m[HP_S_N];
+		hp_members(service, hp_service_members, HP_S_N, m);
+		const char *name = hp_m_str(m[HP_S_NAME]);
+		json_int_t port = hp_m_int(m[HP_S_PORT]);
 		char q[600], err[1024];
 		if (port < 1 || port > 65535) {
 			hp_status_error(st, "ServiceError", "ServicePortInvalid",
@@ -185,8 +316,8 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			return -1;
 		}
 		json_int_t health_port = port;
-		if (hc && hp_int(service, "healthPort") > 0)
-			health_port = hp_int(service, "healthPort");
+		if (hc && hp_m_int(m[HP_S_HEALTH_PORT]) > 0)
+			health_port = hp_m_int(m[HP_S_HEALTH_PORT]);
 
 		contour_dag_cluster_t c;
 		memset(&c, 0, sizeof(c));
@@ -198,27 +329,25 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			                "Spec.Routes unresolved service reference: %s", err);
 			continue;
 		}
-		if (hp_service_protocol(st, service, annotated, &c.protocol) != 0)
+		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c.protocol) != 0)
 			return -1;
 		c.protocol = contour_dag_strdup(b->dag, c.protocol);
-		const json_t *validation = hp_obj(service, "validation");
+		const json_t *validation = hp_m_obj(m[HP_S_VALIDATION]);
 		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) && validation &&
 		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
 			return -1;
 
 		contour_dag_header_policy_t *sreq = NULL, *sresp = NULL;
 		const hp_settings_t *set = &b->ctx->settings;
-		if (hp_policy_headers(b->dag, json_object_get(service, "requestHeadersPolicy"),
-		                      set->request_headers, 1, "service", px->ns, name,
-		                      (uint32_t)port, &sreq, st) != 0)
+		if (hp_policy_headers(b->dag, m[HP_S_REQUEST_HEADERS], set->request_headers, 1,
+		                      "service", px->ns, name, (uint32_t)port, &sreq, st) != 0)
 			return -1;
-		if (hp_policy_headers(b->dag, json_object_get(service, "responseHeadersPolicy"),
-		                      set->response_headers, 0, "service", px->ns, name,
-		                      (uint32_t)port, &sresp, st) != 0)
+		if (hp_policy_headers(b->dag, m[HP_S_RESPONSE_HEADERS], set->response_headers, 0,
+		                      "service", px->ns, name, (uint32_t)port, &sresp, st) != 0)
 			return -1;
-		if (json_object_get(service, "cookieRewritePolicies"))
+		if (m[HP_S_COOKIE_REWRITE])
 			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
-		const json_t *ssp = hp_obj(service, "slowStartPolicy");
+		const json_t *ssp = hp_m_obj(m[HP_S_SLOW_START]);
 		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c.slow_start, st) != 0)
 			return -1;
 
@@ -240,10 +369,10 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			b->nomem = 1;
 			return -1;
 		}
-		json_int_t weight = hp_int(service, "weight");
+		json_int_t weight = hp_m_int(m[HP_S_WEIGHT]);
 		if (weight < 0)
 			weight = 0;
-		int mirror = hp_bool(service, "mirror");
+		int mirror = json_is_true(m[HP_S_MIRROR]);
 		if (mirror && r->nmirrors > 0) {
 			hp_status_error(st, "ServiceError", "OnlyOneMirror",
 			                "only one service per route may be nominated as mirror");
@@ -251,9 +380,9 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		}
 		if (mirror) {
 			/* An omitted (or zero) weight mirrors everything. */
-			contour_dag_mirror_t m = {.cluster = cl,
-			                          .percent = weight == 0 ? 100 : (uint32_t)weight};
-			if (!contour_dag_push(b->dag, &r->mirrors, &r->nmirrors, &m, sizeof(m)))
+			contour_dag_mirror_t mi = {.cluster = cl,
+			                           .percent = weight == 0 ? 100 : (uint32_t)weight};
+			if (!contour_dag_push(b->dag, &r->mirrors, &r->nmirrors, &mi, sizeof(mi)))
 				goto nomem;
 		} else {
 			contour_dag_backend_t be = {.cluster = cl,
@@ -270,14 +399,14 @@ nomem:
 	return -1;
 }
 
-static int hp_route_action_count(const json_t *route)
+static int hp_route_action_count(const json_t *const *m)
 {
 	int n = 0;
-	if (json_array_size(hp_arr(route, "services")) > 0)
+	if (json_array_size(hp_m_arr(m[HP_R_SERVICES])) > 0)
 		n++;
-	if (json_object_get(route, "requestRedirectPolicy"))
+	if (m[HP_R_REDIRECT])
 		n++;
-	if (json_object_get(route, "directResponsePolicy"))
+	if (m[HP_R_DIRECT])
 		n++;
 	return n;
 }
@@ -288,9 +417,11 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 {
 	int rc = -1;
 	json_t *merged = NULL;
-	const json_t *own = hp_arr(route, "conditions");
+	const json_t *m[HP_R_N];
+	hp_members(route, hp_route_members, HP_R_N, m);
+	const json_t *own = hp_m_arr(m[HP_R_CONDITIONS]);
 
-	if (hp_route_action_count(route) != 1) {
+	if (hp_route_action_count(m) != 1) {
 		hp_status_error(st, "RouteError", "RouteActionCountNotValid",
 		                "must set exactly one of route.services or "
 		                "route.requestRedirectPolicy or route.directResponsePolicy");
@@ -310,30 +441,29 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		goto out;
 	}
 	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	if (hp_policy_headers(b->dag, json_object_get(route, "requestHeadersPolicy"), NULL, 1,
-	                      "route", px->ns, NULL, 0, &r->request_headers, st) != 0)
+	if (hp_policy_headers(b->dag, m[HP_R_REQUEST_HEADERS], NULL, 1, "route", px->ns, NULL, 0,
+	                      &r->request_headers, st) != 0)
 		goto out;
-	if (hp_policy_headers(b->dag, json_object_get(route, "responseHeadersPolicy"), NULL, 0,
-	                      "route", px->ns, NULL, 0, &r->response_headers, st) != 0)
+	if (hp_policy_headers(b->dag, m[HP_R_RESPONSE_HEADERS], NULL, 0, "route", px->ns, NULL, 0,
+	                      &r->response_headers, st) != 0)
 		goto out;
-	if (json_object_get(route, "cookieRewritePolicies"))
+	if (m[HP_R_COOKIE_REWRITE])
 		hp_ignored(st, "\"Spec.Routes.CookieRewritePolicies\"");
 	int64_t idle_connection_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	if (hp_policy_timeouts(json_object_get(route, "timeoutPolicy"), &r->timeouts,
-	                       &idle_connection_ms, st) != 0)
+	if (hp_policy_timeouts(m[HP_R_TIMEOUT], &r->timeouts, &idle_connection_ms, st) != 0)
 		goto out;
-	if (json_object_get(route, "rateLimitPolicy"))
+	if (m[HP_R_RATE_LIMIT])
 		hp_ignored(st, "\"Spec.Routes.RateLimitPolicy\"");
 	contour_dag_lb_strategy_t strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
-	if (hp_policy_load_balancer(b->dag, json_object_get(route, "loadBalancerPolicy"), 0,
-	                            &strategy, &r->hash_policies, &r->nhash_policies, st) != 0)
+	if (hp_policy_load_balancer(b->dag, m[HP_R_LOAD_BALANCER], 0, &strategy, &r->hash_policies,
+	                            &r->nhash_policies, st) != 0)
 		goto out;
-	const json_t *redirect = json_object_get(route, "requestRedirectPolicy");
+	const json_t *redirect = m[HP_R_REDIRECT];
 	if (redirect && hp_policy_redirect(b->dag, redirect, &r->redirect, st) != 0)
 		goto out;
-	if (json_object_get(route, "internalRedirectPolicy"))
+	if (m[HP_R_INTERNAL_REDIRECT])
 		hp_ignored(st, "\"Spec.Routes.InternalRedirectPolicy\"");
-	const json_t *direct = json_object_get(route, "directResponsePolicy");
+	const json_t *direct = m[HP_R_DIRECT];
 	if (direct && hp_policy_direct_response(b->dag, direct, &r->direct_response, st) != 0)
 		goto out;
 
@@ -341,16 +471,17 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		b->nomem = 1;
 		goto out;
 	}
-	r->websockets = hp_bool(route, "enableWebsockets");
-	int permit = hp_bool(route, "permitInsecure") && !b->ctx->settings.disable_permit_insecure;
+	r->websockets = json_is_true(m[HP_R_WEBSOCKETS]);
+	int permit =
+	    json_is_true(m[HP_R_PERMIT_INSECURE]) && !b->ctx->settings.disable_permit_insecure;
 	r->https_redirect = enforce_tls && !permit;
-	if (hp_policy_retry(b->dag, json_object_get(route, "retryPolicy"), &r->retry, st) != 0)
+	if (hp_policy_retry(b->dag, m[HP_R_RETRY], &r->retry, st) != 0)
 		goto out;
-	if (json_object_get(route, "authPolicy"))
+	if (m[HP_R_AUTH])
 		hp_ignored(st, "\"Spec.Routes.AuthPolicy\"");
 	hp_origin(b, px, r);
 
-	const json_t *rewrite = json_object_get(route, "pathRewritePolicy");
+	const json_t *rewrite = m[HP_R_PATH_REWRITE];
 	if (json_array_size(hp_arr(rewrite, "replacePrefix")) > 0) {
 		contour_dag_prefix_rewrite_t *list = NULL;
 		size_t n = 0;
@@ -360,10 +491,10 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	}
 
 	contour_dag_health_check_t *hc = NULL;
-	if (hp_policy_health_check(b->dag, json_object_get(route, "healthCheckPolicy"), 0, &hc,
-	                           st) != 0)
+	if (hp_policy_health_check(b->dag, m[HP_R_HEALTH_CHECK], 0, &hc, st) != 0)
 		goto out;
-	if (hp_route_services(b, st, px, route, r, strategy, hc, idle_connection_ms) != 0)
+	if (hp_route_services(b, st, px, hp_m_arr(m[HP_R_SERVICES]), r, strategy, hc,
+	                      idle_connection_ms) != 0)
 		goto out;
 	if (r->nbackends == 0 && !redirect && !direct) {
 		contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
@@ -377,10 +508,10 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	const char *fqdn = hp_str(hp_obj(root->spec, "virtualhost"), "fqdn");
 	if (!strncmp(fqdn, "*.", 2) && hp_add_authority_match(b, r, fqdn) != 0)
 		goto out;
-	if (json_object_get(route, "jwtVerificationPolicy"))
+	if (m[HP_R_JWT])
 		hp_ignored(st, "\"Spec.Routes.JWTVerificationPolicy\"");
-	if (hp_policy_ip_filter(b->dag, hp_arr(route, "ipAllowPolicy"),
-	                        hp_arr(route, "ipDenyPolicy"), 1, &r->ip_filter, st) != 0)
+	if (hp_policy_ip_filter(b->dag, hp_m_arr(m[HP_R_IP_ALLOW]), hp_m_arr(m[HP_R_IP_DENY]), 1,
+	                        &r->ip_filter, st) != 0)
 		goto out;
 	rc = hp_routes_push(b, out, r);
 out:
