@@ -79,6 +79,9 @@ k8s_wait_log() {
 # knobs). Returns once it listens, with $API (its https:// URL) and
 # $API_PID. $K8S_API_WAIT seconds at most (20; big seeds need more).
 k8s_apiserver_start() {
+	# A log left by an earlier server would satisfy the wait below before
+	# the new one's redirection truncates it.
+	rm -f "$T/api.out" "$T/api.err"
 	node "$top_srcdir/tests/k8sapi/apiserver.js" --cert "$T/server.crt" \
 		--key "$T/server.key" --ca "$T/ca.crt" --admin-token "$K8S_ADMIN" "$@" \
 		>"$T/api.out" 2>"$T/api.err" &
@@ -207,6 +210,7 @@ wait_api() {
 # valgrind); $K8S_START_WAIT is the limit in seconds (20).
 contour_start() {
 	CLOG=${1%.yaml}.log
+	rm -f "$CLOG" # as in k8s_apiserver_start: no stale " started: "
 	${CONTOUR_WRAP:-} "$CONTOUR" serve --config "$@" >"$CLOG" 2>&1 &
 	CPID=$!
 	PIDS="$PIDS $CPID"
