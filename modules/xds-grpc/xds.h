@@ -72,6 +72,14 @@ void xds_snapshot_unref(xds_snapshot_t *s); /* NULL accepted */
 const xds_resource_t *xds_snapshot_find(const xds_snapshot_t *s, xds_type_t t, const char *name);
 
 /* Settings the translation needs (from the module config and the globals). */
+/* compression.algorithm, as upstream: gzip unless set otherwise. */
+enum {
+	XDS_COMPRESS_DISABLED = 0,
+	XDS_COMPRESS_GZIP,
+	XDS_COMPRESS_BROTLI,
+	XDS_COMPRESS_ZSTD,
+};
+
 typedef struct xds_settings {
 	const char *http_address;     /* Envoy's HTTP listener, default 0.0.0.0 */
 	uint32_t http_port;           /* default 8080 */
@@ -93,7 +101,7 @@ typedef struct xds_settings {
 	unsigned tls_min, tls_max;   /* TlsParameters.TlsProtocol: 3 = 1.2, 4 = 1.3 */
 	const json_t *cipher_suites; /* array of strings; NULL = Contour's list */
 	const json_t *ecdh_curves;   /* array of strings; NULL = Envoy's default */
-	int compression;             /* compression.algorithm: 1 gzip, 0 disabled */
+	int compression;             /* compression.algorithm: XDS_COMPRESS_* */
 	int alpn_h2, alpn_h1;        /* default-http-versions (both by default) */
 	unsigned codec;              /* HCM CodecType: 0 AUTO, 1 HTTP1, 2 HTTP2 */
 	int merge_slashes;           /* !disableMergeSlashes */

@@ -20,7 +20,9 @@
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
+#include "envoy/extensions/compression/brotli/compressor/v3/brotli.pb-c.h"
 #include "envoy/extensions/compression/gzip/compressor/v3/gzip.pb-c.h"
+#include "envoy/extensions/compression/zstd/compressor/v3/zstd.pb-c.h"
 #include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
 #include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
 #include "envoy/extensions/filters/http/ext_authz/v3/ext_authz.pb-c.h"
@@ -46,7 +48,9 @@ static const ProtobufCMessageDescriptor *const xds_json_types[] = {
     &envoy__extensions__transport_sockets__tls__v3__secret__descriptor,
     &envoy__service__runtime__v3__runtime__descriptor,
     &envoy__extensions__access_loggers__file__v3__file_access_log__descriptor,
+    &envoy__extensions__compression__brotli__compressor__v3__brotli__descriptor,
     &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor,
+    &envoy__extensions__compression__zstd__compressor__v3__zstd__descriptor,
     &envoy__extensions__filters__http__compressor__v3__compressor__descriptor,
     &envoy__extensions__filters__http__cors__v3__cors__descriptor,
     &envoy__extensions__filters__http__cors__v3__cors_policy__descriptor,

@@ -596,8 +596,26 @@ static int xds_not_blank(const char *s)
 	return 0;
 }
 
+/* compression.algorithm -> XDS_COMPRESS_*; -1 for a value upstream refuses. */
+static int xds_compression(const char *alg)
+{
+	static const char *const names[] = {"disabled", "gzip", "brotli", "zstd"};
+	if (!alg || !*alg)
+		return XDS_COMPRESS_GZIP;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(alg, names[i]))
+			return i;
+	return -1;
+}
+
 int xds_settings_check(contour_module_t *mod, char *err, size_t errlen)
 {
+	/* CompressionAlgorithm.Validate */
+	const char *alg = json_string_value(contour_conf_global(mod, "compression.algorithm"));
+	if (xds_compression(alg) < 0) {
+		snprintf(err, errlen, "invalid compression type: \"%s\"", alg);
+		return CONTOUR_ECONFIG;
+	}
 	/* NamespacedName.Validate: both or neither */
 	const json_t *cc = contour_conf_global(mod, "tls.envoy-client-certificate");
 	int ns = xds_not_blank(json_string_value(json_object_get(cc, "namespace")));
@@ -686,10 +704,8 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->tls_max = xds_global_tls_version(mod, "tls.maximum-protocol-version", 4);
 	s->cipher_suites = xds_global_list(mod, "tls.cipher-suites");
 	s->ecdh_curves = xds_global_list(mod, "tls.ecdh-curves");
-	/* brotli and zstd need their compressor protos (not built yet):
-	 * they fall back to gzip, upstream's default */
-	const char *alg = json_string_value(contour_conf_global(mod, "compression.algorithm"));
-	s->compression = !(alg && !strcmp(alg, "disabled"));
+	s->compression = xds_compression(
+	    json_string_value(contour_conf_global(mod, "compression.algorithm")));
 	xds_settings_http_versions(mod, s);
 	s->merge_slashes = !json_is_true(contour_conf_global(mod, "disableMergeSlashes"));
 	s->allow_chunked_length =

@@ -86,17 +86,28 @@ static void xds_http_filter_begin_end_empty(xpb_t *w, const char *name, const ch
 	xpb_end(w, f);
 }
 
-/* upstream's compressor filter, gzip with its content types */
-static void xds_compressor_filter(xpb_t *w)
+/* upstream's compressor filter: the configured library with Envoy's
+ * defaults (an empty message), and upstream's content types */
+static void xds_compressor_filter(xpb_t *w, int alg)
 {
+	static const char *const lib_name[] = {
+	    [XDS_COMPRESS_GZIP] = "gzip",
+	    [XDS_COMPRESS_BROTLI] = "brotli",
+	    [XDS_COMPRESS_ZSTD] = "zstd",
+	};
+	static const char *const lib_type[] = {
+	    [XDS_COMPRESS_GZIP] = "envoy.extensions.compression.gzip.compressor.v3.Gzip",
+	    [XDS_COMPRESS_BROTLI] = "envoy.extensions.compression.brotli.compressor.v3.Brotli",
+	    [XDS_COMPRESS_ZSTD] = "envoy.extensions.compression.zstd.compressor.v3.Zstd",
+	};
 	size_t f;
 	xpb_any_t any;
 	f = xpb_begin(w, 5);
 	xpb_str(w, 1, "envoy.filters.http.compressor");
 	any = xpb_any_begin(w, 4, "envoy.extensions.filters.http.compressor.v3.Compressor");
 	size_t lib = xpb_begin(w, 6);
-	xpb_str(w, 1, "gzip");
-	xpb_any_empty(w, 2, "envoy.extensions.compression.gzip.compressor.v3.Gzip");
+	xpb_str(w, 1, lib_name[alg]);
+	xpb_any_empty(w, 2, lib_type[alg]);
 	xpb_end(w, lib);
 	size_t rd = xpb_begin(w, 8);
 	size_t cc = xpb_begin(w, 1);
@@ -122,8 +133,8 @@ static void xds_default_filters(const xds_settings_t *set, xpb_t *w, int misdire
 		xpb_any_end(w, any);
 		xpb_end(w, f);
 	}
-	if (set->compression)
-		xds_compressor_filter(w);
+	if (set->compression > XDS_COMPRESS_DISABLED)
+		xds_compressor_filter(w, set->compression);
 	xds_http_filter_begin_end_empty(w, "envoy.filters.http.grpc_web",
 	                                "envoy.extensions.filters.http.grpc_web.v3.GrpcWeb");
 	f = xpb_begin(w, 5);

@@ -20,6 +20,10 @@
 #include "envoy/config/listener/v3/listener.pb-c.h"
 #include "envoy/config/route/v3/route.pb-c.h"
 #include "envoy/extensions/access_loggers/file/v3/file.pb-c.h"
+#include "envoy/extensions/compression/brotli/compressor/v3/brotli.pb-c.h"
+#include "envoy/extensions/compression/gzip/compressor/v3/gzip.pb-c.h"
+#include "envoy/extensions/compression/zstd/compressor/v3/zstd.pb-c.h"
+#include "envoy/extensions/filters/http/compressor/v3/compressor.pb-c.h"
 #include "envoy/extensions/filters/http/cors/v3/cors.pb-c.h"
 #include "envoy/extensions/filters/http/rbac/v3/rbac.pb-c.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb-c.h"
@@ -1201,6 +1205,52 @@ START_TEST(global_hcm_settings)
 }
 END_TEST
 
+/* compression.algorithm: upstream's library names and empty messages
+ * (Envoy's defaults) for gzip (the default), brotli and zstd; anything
+ * else refused with upstream's message. */
+START_TEST(global_compression_algorithms)
+{
+	static const struct {
+		const char *conf, *name;
+		const ProtobufCMessageDescriptor *d;
+	} cases[] = {
+	    {NULL, "gzip", &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor},
+	    {"gzip", "gzip", &envoy__extensions__compression__gzip__compressor__v3__gzip__descriptor},
+	    {"brotli", "brotli",
+	     &envoy__extensions__compression__brotli__compressor__v3__brotli__descriptor},
+	    {"zstd", "zstd", &envoy__extensions__compression__zstd__compressor__v3__zstd__descriptor},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char text[100] = "";
+		if (cases[i].conf)
+			snprintf(text, sizeof(text), "compression: {algorithm: %s}\n", cases[i].conf);
+		xt_start_with(text);
+		xt_put(XT_ROOT("basic", "basic.example.com", XT_HOME));
+		xt_translate();
+		xt_check_snapshot();
+		const HCM *h = xt_hcm(xt_listener("ingress_http")->filter_chains[0]);
+		const Envoy__Extensions__Filters__Network__HttpConnectionManager__V3__HttpFilter *f =
+		    NULL;
+		for (size_t k = 0; k < h->n_http_filters; k++)
+			if (!strcmp(h->http_filters[k]->name, "envoy.filters.http.compressor"))
+				f = h->http_filters[k];
+		ck_assert_msg(f != NULL, "no compressor filter for %s", cases[i].name);
+		const Envoy__Extensions__Filters__Http__Compressor__V3__Compressor *c = xt_any(
+		    f->typed_config,
+		    &envoy__extensions__filters__http__compressor__v3__compressor__descriptor);
+		ck_assert_str_eq(c->compressor_library->name, cases[i].name);
+		xt_any(c->compressor_library->typed_config, cases[i].d);
+		ck_assert_uint_eq(c->compressor_library->typed_config->value.len, 0);
+		teardown();
+		setup();
+	}
+	char err[200] = "";
+	core->conf = tu_conf("compression: {algorithm: lzma}\n", NULL);
+	ck_assert_int_eq(xds_settings_check(&fake, err, sizeof(err)), CONTOUR_ECONFIG);
+	ck_assert_str_eq(err, "invalid compression type: \"lzma\"");
+}
+END_TEST
+
 /* The defaults of the same settings. */
 START_TEST(global_hcm_defaults)
 {
@@ -2065,6 +2115,7 @@ int main(void)
 	tcase_add_test(tc, global_tls_ceiling);
 	tcase_add_test(tc, global_hcm_settings);
 	tcase_add_test(tc, global_hcm_defaults);
+	tcase_add_test(tc, global_compression_algorithms);
 	tcase_add_test(tc, global_http2_only);
 	tcase_add_test(tc, global_cluster_settings);
 	tcase_add_test(tc, global_upstream_tls);
