@@ -22,7 +22,7 @@ ref="${CONTOUR_REFERENCE_DIR:-}/contour-examples/example-workload/httpproxy"
 # (xds_server.sh installs into tests/xds/client and may run at the same time).
 client="$top_builddir/tests/xds/client-e2e"
 mkdir -p "$client"
-cp "$top_srcdir/tests/xds/envoy_like.js" "$client/"
+cp "$top_srcdir/tests/xds/envoy_like.js" "$top_srcdir/tests/xds/envoy_api.js" "$client/"
 if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
 	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
 	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"

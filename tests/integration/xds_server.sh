@@ -27,7 +27,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 # when the lockfile changes.
 client="$top_builddir/tests/xds/client"
 mkdir -p "$client"
-cp "$top_srcdir/tests/xds/xds_client.js" "$client/"
+cp "$top_srcdir/tests/xds/xds_client.js" "$top_srcdir/tests/xds/envoy_api.js" "$client/"
 if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
 	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
 	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"

@@ -22,61 +22,25 @@ const fs = require('fs');
 const path = require('path');
 const { exec } = require('child_process');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
 const protobuf = require('protobufjs');
 
 const ADDR = process.env.XDS_ADDR;
 const MODE = process.env.XDS_MODE || 'sotw';
-const DEPS = path.join(__dirname, 'node_modules/@grpc/grpc-js-xds/deps');
-const INCLUDES = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
-  path.join(DEPS, d));
-
-const T = {
-  clusters: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  endpoints: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-  listeners: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  routes: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  secrets: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
-};
-const KEY_OF = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k]));
+const { INCLUDES, T: ALL_TYPES, KEY_OF, SERVICES: ALL_SERVICES, envoyRoot } =
+  require('./envoy_api');
+// Envoy with upstream's bootstrap asks for these five (no runtime layer).
+const TYPES = ['clusters', 'endpoints', 'listeners', 'routes', 'secrets'];
+const T = Object.fromEntries(TYPES.map((k) => [k, ALL_TYPES[k]]));
 const WILDCARD = { clusters: true, listeners: true };
+const SERVICES = Object.fromEntries(['ads', ...TYPES].map((k) => [k, ALL_SERVICES[k]]));
 
-// ---- protos ----
-const pkgDef = protoLoader.loadSync([
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/cluster/v3/cds.proto',
-  'envoy/service/endpoint/v3/eds.proto',
-  'envoy/service/listener/v3/lds.proto',
-  'envoy/service/route/v3/rds.proto',
-  'envoy/service/secret/v3/sds.proto',
-], { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true,
-  includeDirs: INCLUDES });
-const P = grpc.loadPackageDefinition(pkgDef).envoy.service;
-const SERVICES = {
-  ads: [P.discovery.v3.AggregatedDiscoveryService, 'StreamAggregatedResources'],
-  clusters: [P.cluster.v3.ClusterDiscoveryService, 'StreamClusters'],
-  endpoints: [P.endpoint.v3.EndpointDiscoveryService, 'StreamEndpoints'],
-  listeners: [P.listener.v3.ListenerDiscoveryService, 'StreamListeners'],
-  routes: [P.route.v3.RouteDiscoveryService, 'StreamRoutes'],
-  secrets: [P.secret.v3.SecretDiscoveryService, 'StreamSecrets'],
-};
-
-const root = new protobuf.Root();
-root.resolvePath = (origin, target) => {
-  for (const d of INCLUDES) {
-    const p = path.join(d, target);
-    if (fs.existsSync(p)) return p;
-  }
-  return protobuf.util.path.resolve(origin, target);
-};
-root.loadSync([
+const root = envoyRoot([
   'envoy/config/cluster/v3/cluster.proto',
   'envoy/config/endpoint/v3/endpoint.proto',
   'envoy/config/listener/v3/listener.proto',
   'envoy/config/route/v3/route.proto',
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
-], { keepCase: true });
-root.resolveAll();
+]);
 
 // The message type of a type URL. Envoy knows every type of its API, so the
 // package's folder is loaded on first use; a type not there is unknown.

@@ -18,46 +18,10 @@ const path = require('path');
 const tls = require('tls');
 const { spawn } = require('child_process');
 const grpc = require('@grpc/grpc-js');
-const protoLoader = require('@grpc/proto-loader');
-const protobuf = require('protobufjs');
 
 const SERVER = process.env.XDS_TESTSERVER;
 const PKI = process.env.XDS_PKI;
-const DEPS = path.join(__dirname, 'node_modules/@grpc/grpc-js-xds/deps');
-const INCLUDES = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
-  path.join(DEPS, d));
-
-const T = {
-  listeners: 'type.googleapis.com/envoy.config.listener.v3.Listener',
-  routes: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-  clusters: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  endpoints: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-  secrets: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
-  runtimes: 'type.googleapis.com/envoy.service.runtime.v3.Runtime',
-};
-const KEY_OF = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k]));
-
-// ---- protos ----
-const pkgDef = protoLoader.loadSync([
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/cluster/v3/cds.proto',
-  'envoy/service/endpoint/v3/eds.proto',
-  'envoy/service/listener/v3/lds.proto',
-  'envoy/service/route/v3/rds.proto',
-  'envoy/service/secret/v3/sds.proto',
-  'envoy/service/runtime/v3/rtds.proto',
-], { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true,
-  includeDirs: INCLUDES });
-const P = grpc.loadPackageDefinition(pkgDef).envoy.service;
-const SERVICES = {
-  ads: [P.discovery.v3.AggregatedDiscoveryService, 'StreamAggregatedResources'],
-  clusters: [P.cluster.v3.ClusterDiscoveryService, 'StreamClusters'],
-  endpoints: [P.endpoint.v3.EndpointDiscoveryService, 'StreamEndpoints'],
-  listeners: [P.listener.v3.ListenerDiscoveryService, 'StreamListeners'],
-  routes: [P.route.v3.RouteDiscoveryService, 'StreamRoutes'],
-  secrets: [P.secret.v3.SecretDiscoveryService, 'StreamSecrets'],
-  runtimes: [P.runtime.v3.RuntimeDiscoveryService, 'StreamRuntime'],
-};
+const { T, KEY_OF, SERVICES, envoyRoot } = require('./envoy_api');
 
 const DELTA = {
   ads: 'DeltaAggregatedResources', clusters: 'DeltaClusters', endpoints: 'DeltaEndpoints',
@@ -65,15 +29,7 @@ const DELTA = {
   runtimes: 'DeltaRuntime',
 };
 
-const root = new protobuf.Root();
-root.resolvePath = (origin, target) => {
-  for (const d of INCLUDES) {
-    const p = path.join(d, target);
-    if (fs.existsSync(p)) return p;
-  }
-  return protobuf.util.path.resolve(origin, target);
-};
-root.loadSync([
+const root = envoyRoot([
   'envoy/config/cluster/v3/cluster.proto',
   'envoy/config/endpoint/v3/endpoint.proto',
   'envoy/config/listener/v3/listener.proto',
@@ -81,8 +37,7 @@ root.loadSync([
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/service/discovery/v3/discovery.proto',
   'envoy/service/runtime/v3/rtds.proto',
-], { keepCase: true });
-root.resolveAll();
+]);
 const DiscoveryRequest = root.lookupType('envoy.service.discovery.v3.DiscoveryRequest');
 const DiscoveryResponse = root.lookupType('envoy.service.discovery.v3.DiscoveryResponse');
 
