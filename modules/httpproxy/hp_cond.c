@@ -18,15 +18,96 @@
 
 #include "modules/httpproxy/hp.h"
 
-static const char *hp_cond_str(const json_t *obj, const char *key)
+/* The members of a MatchCondition and of its header and queryParameter
+ * objects. A condition usually sets one or two of them, so a hashed lookup
+ * per possible field mostly pays for nothing: hp_cond_read walks the object
+ * once and files each member under its slot (a JSON object has each name
+ * at most once, so this finds what json_object_get would). */
+enum {
+	HP_C_NAME,
+	HP_C_PREFIX,
+	HP_C_SUFFIX,
+	HP_C_EXACT,
+	HP_C_NOTEXACT,
+	HP_C_CONTAINS,
+	HP_C_NOTCONTAINS,
+	HP_C_REGEX,
+	HP_C_PRESENT,
+	HP_C_NOTPRESENT,
+	HP_C_IGNORECASE,
+	HP_C_TMAE,
+	HP_C_HEADER,
+	HP_C_QUERY,
+	HP_C_N
+};
+
+typedef struct hp_cond {
+	const json_t *m[HP_C_N]; /* NULL when absent */
+} hp_cond_t;
+
+/* The slot of member name k, or -1 for a name no rule reads. */
+static int hp_cond_slot(const char *k)
 {
-	const char *s = json_string_value(json_object_get(obj, key));
+	switch (k[0]) {
+	case 'c':
+		return strcmp(k, "contains") ? -1 : HP_C_CONTAINS;
+	case 'e':
+		return strcmp(k, "exact") ? -1 : HP_C_EXACT;
+	case 'h':
+		return strcmp(k, "header") ? -1 : HP_C_HEADER;
+	case 'i':
+		return strcmp(k, "ignoreCase") ? -1 : HP_C_IGNORECASE;
+	case 'n':
+		if (!strcmp(k, "name"))
+			return HP_C_NAME;
+		if (!strcmp(k, "notexact"))
+			return HP_C_NOTEXACT;
+		if (!strcmp(k, "notcontains"))
+			return HP_C_NOTCONTAINS;
+		return strcmp(k, "notpresent") ? -1 : HP_C_NOTPRESENT;
+	case 'p':
+		if (!strcmp(k, "prefix"))
+			return HP_C_PREFIX;
+		return strcmp(k, "present") ? -1 : HP_C_PRESENT;
+	case 'q':
+		return strcmp(k, "queryParameter") ? -1 : HP_C_QUERY;
+	case 'r':
+		return strcmp(k, "regex") ? -1 : HP_C_REGEX;
+	case 's':
+		return strcmp(k, "suffix") ? -1 : HP_C_SUFFIX;
+	case 't':
+		return strcmp(k, "treatMissingAsEmpty") ? -1 : HP_C_TMAE;
+	default:
+		return -1;
+	}
+}
+
+/* Every slot of out from one walk of obj; all NULL when obj is not an
+ * object (json_object_get's answer for a non-object). */
+static void hp_cond_read(const json_t *obj, hp_cond_t *out)
+{
+	const char *k;
+	json_t *v;
+	memset(out, 0, sizeof(*out));
+	json_object_foreach((json_t *)obj, k, v)
+	{
+		int slot = hp_cond_slot(k);
+		if (slot >= 0)
+			out->m[slot] = v;
+	}
+}
+
+/* A member as Go's zero-valued string field: "" when absent or not a
+ * string. */
+static const char *hp_cond_str(const hp_cond_t *c, int slot)
+{
+	const char *s = json_string_value(c->m[slot]);
 	return s ? s : "";
 }
 
-static int hp_cond_bool(const json_t *obj, const char *key)
+static int hp_cond_bool(const hp_cond_t *c, int slot)
 {
-	return json_is_true(json_object_get(obj, key));
+	return json_is_true(c->m[slot]);
 }
 
 /* ---- RE2 syntax check ---------------------------------------------------
@@ -530,14 +611,17 @@ static int hp_cond_path_valid(const json_t *conds, int count, char *err, size_t 
 {
 	/* The three path matchers, checked alike; only regexes compile. */
 	static const char *const kinds[] = {"prefix", "exact", "regex"};
+	static const int slots[] = {HP_C_PREFIX, HP_C_EXACT, HP_C_REGEX};
 	int seen[3] = {0, 0, 0};
 	size_t i;
 	json_t *c;
 	char rerr[512];
 	json_array_foreach(conds, i, c)
 	{
+		hp_cond_t cm;
+		hp_cond_read(c, &cm);
 		for (int k = 0; k < 3; k++) {
-			const char *v = hp_cond_str(c, kinds[k]);
+			const char *v = hp_cond_str(&cm, slots[k]);
 			if (!*v)
 				continue;
 			seen[k]++;
@@ -607,31 +691,38 @@ static char *hp_cond_lower(const char *s)
 static int hp_cond_headers_valid(const json_t *conds, char *err, size_t errlen)
 {
 	size_t n = json_array_size(conds), nseen = 0, nexact = 0, i;
-	hp_hdr_key_t *seen = calloc(n ? n : 1, sizeof(*seen));
-	char **exact_names = calloc(n ? n : 1, sizeof(*exact_names));
+	hp_hdr_key_t *seen = NULL;
+	char **exact_names = NULL;
 	const char *msg = NULL;
 	int rc = 0;
 	json_t *c;
-	if (!seen || !exact_names) {
-		rc = CONTOUR_ENOMEM;
-		goto fail;
-	}
 	json_array_foreach(conds, i, c)
 	{
-		const json_t *h = json_object_get(c, "header");
-		if (!json_is_object(h))
+		hp_cond_t cm, hm;
+		hp_cond_read(c, &cm);
+		if (!json_is_object(cm.m[HP_C_HEADER]))
 			continue;
+		/* Most routes match no header: the tables wait for the first. */
+		if (!seen) {
+			seen = calloc(n, sizeof(*seen));
+			exact_names = calloc(n, sizeof(*exact_names));
+			if (!seen || !exact_names) {
+				rc = CONTOUR_ENOMEM;
+				goto fail;
+			}
+		}
+		hp_cond_read(cm.m[HP_C_HEADER], &hm);
 		hp_hdr_key_t k = {
-		    .name = hp_cond_lower(hp_cond_str(h, "name")),
-		    .contains = hp_cond_str(h, "contains"),
-		    .notcontains = hp_cond_str(h, "notcontains"),
-		    .exact = hp_cond_str(h, "exact"),
-		    .notexact = hp_cond_str(h, "notexact"),
-		    .regex = hp_cond_str(h, "regex"),
-		    .present = hp_cond_bool(h, "present"),
-		    .notpresent = hp_cond_bool(h, "notpresent"),
-		    .ignore_case = hp_cond_bool(h, "ignoreCase"),
-		    .tmae = hp_cond_bool(h, "treatMissingAsEmpty"),
+		    .name = hp_cond_lower(hp_cond_str(&hm, HP_C_NAME)),
+		    .contains = hp_cond_str(&hm, HP_C_CONTAINS),
+		    .notcontains = hp_cond_str(&hm, HP_C_NOTCONTAINS),
+		    .exact = hp_cond_str(&hm, HP_C_EXACT),
+		    .notexact = hp_cond_str(&hm, HP_C_NOTEXACT),
+		    .regex = hp_cond_str(&hm, HP_C_REGEX),
+		    .present = hp_cond_bool(&hm, HP_C_PRESENT),
+		    .notpresent = hp_cond_bool(&hm, HP_C_NOTPRESENT),
+		    .ignore_case = hp_cond_bool(&hm, HP_C_IGNORECASE),
+		    .tmae = hp_cond_bool(&hm, HP_C_TMAE),
 		};
 		hp_hdr_key_t probe = {.name = k.name,
 		                      .contains = "",
@@ -705,21 +796,22 @@ fail:
 static int hp_cond_queries_valid(const json_t *conds, char *err, size_t errlen)
 {
 	size_t n = json_array_size(conds), nexact = 0, i;
-	char **exact_names = calloc(n ? n : 1, sizeof(*exact_names));
+	char **exact_names = NULL; /* allocated at the first exact match */
 	const char *msg = NULL;
 	int rc = 0;
 	json_t *c;
-	if (!exact_names)
-		return CONTOUR_ENOMEM;
 	json_array_foreach(conds, i, c)
 	{
-		const json_t *q = json_object_get(c, "queryParameter");
-		if (!json_is_object(q))
+		hp_cond_t cm, q;
+		hp_cond_read(c, &cm);
+		if (!json_is_object(cm.m[HP_C_QUERY]))
 			continue;
-		const char *ops[] = {"exact", "prefix", "suffix", "regex", "contains"};
-		int set = hp_cond_bool(q, "present");
+		hp_cond_read(cm.m[HP_C_QUERY], &q);
+		static const int ops[] = {HP_C_EXACT, HP_C_PREFIX, HP_C_SUFFIX, HP_C_REGEX,
+		                          HP_C_CONTAINS};
+		int set = hp_cond_bool(&q, HP_C_PRESENT);
 		for (size_t j = 0; j < sizeof(ops) / sizeof(*ops); j++)
-			set += *hp_cond_str(q, ops[j]) != '\0';
+			set += *hp_cond_str(&q, ops[j]) != '\0';
 		if (set == 0) {
 			msg = "must specify at least one query parameter condition";
 			break;
@@ -729,8 +821,12 @@ static int hp_cond_queries_valid(const json_t *conds, char *err, size_t errlen)
 			      "branch";
 			break;
 		}
-		if (*hp_cond_str(q, "exact")) {
-			char *name = hp_cond_lower(hp_cond_str(q, "name"));
+		if (*hp_cond_str(&q, HP_C_EXACT)) {
+			if (!exact_names && !(exact_names = calloc(n, sizeof(*exact_names)))) {
+				rc = CONTOUR_ENOMEM;
+				goto fail;
+			}
+			char *name = hp_cond_lower(hp_cond_str(&q, HP_C_NAME));
 			if (!name) {
 				rc = CONTOUR_ENOMEM;
 				goto fail;
@@ -745,7 +841,7 @@ static int hp_cond_queries_valid(const json_t *conds, char *err, size_t errlen)
 			if (msg)
 				break;
 		}
-		const char *regex = hp_cond_str(q, "regex");
+		const char *regex = hp_cond_str(&q, HP_C_REGEX);
 		char rerr[256];
 		if (*regex && hp_regex_check(regex, rerr, sizeof(rerr)) < 0) {
 			msg = "invalid regular expression specified for 'regex' condition";
@@ -787,9 +883,11 @@ int hp_policy_include_conditions(const json_t *conds, hp_status_t *st)
 	json_array_foreach(conds, i, c)
 	{
 		const char *what = NULL;
-		if (*hp_cond_str(c, "exact"))
+		hp_cond_t cm;
+		hp_cond_read(c, &cm);
+		if (*hp_cond_str(&cm, HP_C_EXACT))
 			what = "exact conditions are not allowed in includes block";
-		else if (*hp_cond_str(c, "regex"))
+		else if (*hp_cond_str(&cm, HP_C_REGEX))
 			what = "regex conditions are not allowed in includes block";
 		if (what) {
 			hp_status_error(st, "IncludeError", "PathMatchConditionsNotValid",
@@ -849,14 +947,16 @@ static int hp_cond_merge_path(contour_dag_t *dag, const json_t *conds,
 {
 	size_t i, len = 0, n = json_array_size(conds);
 	json_t *c;
-	int regex = 0;
+	hp_cond_t cm;
+	int regex = 0, exact = 0;
 	json_array_foreach(conds, i, c)
 	{
-		const char *p = hp_cond_str(c, "prefix");
+		hp_cond_read(c, &cm);
+		const char *p = hp_cond_str(&cm, HP_C_PREFIX);
 		if (!*p)
-			p = hp_cond_str(c, "exact");
+			p = hp_cond_str(&cm, HP_C_EXACT);
 		if (!*p)
-			p = hp_cond_str(c, "regex");
+			p = hp_cond_str(&cm, HP_C_REGEX);
 		len += strlen(p);
 	}
 	char *buf = malloc(len + 1), *w = buf;
@@ -864,10 +964,13 @@ static int hp_cond_merge_path(contour_dag_t *dag, const json_t *conds,
 		return CONTOUR_ENOMEM;
 	json_array_foreach(conds, i, c)
 	{
-		const char *p = hp_cond_str(c, "prefix");
+		hp_cond_read(c, &cm);
+		const char *p = hp_cond_str(&cm, HP_C_PREFIX);
+		/* Whether the last condition is an exact one (prefix unset). */
+		exact = !*p && *hp_cond_str(&cm, HP_C_EXACT);
 		if (!*p)
-			p = hp_cond_str(c, "exact");
-		if (!*p && *(p = hp_cond_str(c, "regex")))
+			p = hp_cond_str(&cm, HP_C_EXACT);
+		if (!*p && *(p = hp_cond_str(&cm, HP_C_REGEX)))
 			regex = 1;
 		for (; *p; p++) {
 			if (*p == '/' && w > buf && w[-1] == '/')
@@ -880,10 +983,9 @@ static int hp_cond_merge_path(contour_dag_t *dag, const json_t *conds,
 	if (!*buf || n == 0) {
 		out->value = contour_dag_strdup(dag, "/");
 	} else {
-		const json_t *last = json_array_get(conds, n - 1);
 		if (regex)
 			out->type = CONTOUR_DAG_PATH_REGEX;
-		else if (!*hp_cond_str(last, "prefix") && *hp_cond_str(last, "exact"))
+		else if (exact)
 			out->type = CONTOUR_DAG_PATH_EXACT;
 		out->value = contour_dag_strdup(dag, buf);
 	}
@@ -892,38 +994,42 @@ static int hp_cond_merge_path(contour_dag_t *dag, const json_t *conds,
 }
 
 /* headerMatchConditions for one condition; 0 when it sets no operator. */
-static int hp_cond_header_match(const json_t *h, contour_dag_header_match_t *m)
+static int hp_cond_header_match(const json_t *hdr, contour_dag_header_match_t *m)
 {
+	hp_cond_t hc, *h = &hc;
 	memset(m, 0, sizeof(*m));
-	m->name = hp_cond_str(h, "name");
-	if (hp_cond_bool(h, "present")) {
+	if (!json_is_object(hdr))
+		return 0;
+	hp_cond_read(hdr, h);
+	m->name = hp_cond_str(h, HP_C_NAME);
+	if (hp_cond_bool(h, HP_C_PRESENT)) {
 		m->type = CONTOUR_DAG_MATCH_PRESENT;
-	} else if (hp_cond_bool(h, "notpresent")) {
+	} else if (hp_cond_bool(h, HP_C_NOTPRESENT)) {
 		m->type = CONTOUR_DAG_MATCH_PRESENT;
 		m->invert = 1;
-	} else if (*hp_cond_str(h, "contains")) {
+	} else if (*hp_cond_str(h, HP_C_CONTAINS)) {
 		m->type = CONTOUR_DAG_MATCH_CONTAINS;
-		m->value = hp_cond_str(h, "contains");
-		m->ignore_case = hp_cond_bool(h, "ignoreCase");
-	} else if (*hp_cond_str(h, "notcontains")) {
+		m->value = hp_cond_str(h, HP_C_CONTAINS);
+		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
+	} else if (*hp_cond_str(h, HP_C_NOTCONTAINS)) {
 		m->type = CONTOUR_DAG_MATCH_CONTAINS;
-		m->value = hp_cond_str(h, "notcontains");
+		m->value = hp_cond_str(h, HP_C_NOTCONTAINS);
 		m->invert = 1;
-		m->ignore_case = hp_cond_bool(h, "ignoreCase");
-		m->treat_missing_as_empty = hp_cond_bool(h, "treatMissingAsEmpty");
-	} else if (*hp_cond_str(h, "exact")) {
+		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
+		m->treat_missing_as_empty = hp_cond_bool(h, HP_C_TMAE);
+	} else if (*hp_cond_str(h, HP_C_EXACT)) {
 		m->type = CONTOUR_DAG_MATCH_EXACT;
-		m->value = hp_cond_str(h, "exact");
-		m->ignore_case = hp_cond_bool(h, "ignoreCase");
-	} else if (*hp_cond_str(h, "notexact")) {
+		m->value = hp_cond_str(h, HP_C_EXACT);
+		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
+	} else if (*hp_cond_str(h, HP_C_NOTEXACT)) {
 		m->type = CONTOUR_DAG_MATCH_EXACT;
-		m->value = hp_cond_str(h, "notexact");
+		m->value = hp_cond_str(h, HP_C_NOTEXACT);
 		m->invert = 1;
-		m->ignore_case = hp_cond_bool(h, "ignoreCase");
-		m->treat_missing_as_empty = hp_cond_bool(h, "treatMissingAsEmpty");
-	} else if (*hp_cond_str(h, "regex")) {
+		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
+		m->treat_missing_as_empty = hp_cond_bool(h, HP_C_TMAE);
+	} else if (*hp_cond_str(h, HP_C_REGEX)) {
 		m->type = CONTOUR_DAG_MATCH_REGEX;
-		m->value = hp_cond_str(h, "regex");
+		m->value = hp_cond_str(h, HP_C_REGEX);
 	} else {
 		return 0;
 	}
@@ -931,28 +1037,34 @@ static int hp_cond_header_match(const json_t *h, contour_dag_header_match_t *m)
 }
 
 /* queryParameterMatchConditions for one condition. */
-static int hp_cond_query_match(const json_t *q, contour_dag_query_match_t *m)
+static int hp_cond_query_match(const json_t *query, contour_dag_query_match_t *m)
 {
 	static const struct {
-		const char *key;
+		int slot;
 		contour_dag_match_type_t type;
 		int folds;
 	} ops[] = {
-	    {"exact", CONTOUR_DAG_MATCH_EXACT, 1},       {"prefix", CONTOUR_DAG_MATCH_PREFIX, 1},
-	    {"suffix", CONTOUR_DAG_MATCH_SUFFIX, 1},     {"regex", CONTOUR_DAG_MATCH_REGEX, 0},
-	    {"contains", CONTOUR_DAG_MATCH_CONTAINS, 1},
+	    {HP_C_EXACT, CONTOUR_DAG_MATCH_EXACT, 1},
+	    {HP_C_PREFIX, CONTOUR_DAG_MATCH_PREFIX, 1},
+	    {HP_C_SUFFIX, CONTOUR_DAG_MATCH_SUFFIX, 1},
+	    {HP_C_REGEX, CONTOUR_DAG_MATCH_REGEX, 0},
+	    {HP_C_CONTAINS, CONTOUR_DAG_MATCH_CONTAINS, 1},
 	};
+	hp_cond_t q;
 	memset(m, 0, sizeof(*m));
-	m->name = hp_cond_str(q, "name");
+	if (!json_is_object(query))
+		return 0;
+	hp_cond_read(query, &q);
+	m->name = hp_cond_str(&q, HP_C_NAME);
 	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
-		if (*hp_cond_str(q, ops[i].key)) {
+		if (*hp_cond_str(&q, ops[i].slot)) {
 			m->type = ops[i].type;
-			m->value = hp_cond_str(q, ops[i].key);
-			m->ignore_case = ops[i].folds && hp_cond_bool(q, "ignoreCase");
+			m->value = hp_cond_str(&q, ops[i].slot);
+			m->ignore_case = ops[i].folds && hp_cond_bool(&q, HP_C_IGNORECASE);
 			return 1;
 		}
 	}
-	if (hp_cond_bool(q, "present")) {
+	if (hp_cond_bool(&q, HP_C_PRESENT)) {
 		m->type = CONTOUR_DAG_MATCH_PRESENT;
 		return 1;
 	}
@@ -970,14 +1082,16 @@ int hp_policy_merge_conditions(contour_dag_t *dag, const json_t *conds, contour_
 	{
 		contour_dag_header_match_t hm;
 		contour_dag_query_match_t qm;
-		if (hp_cond_header_match(json_object_get(c, "header"), &hm)) {
+		hp_cond_t cm;
+		hp_cond_read(c, &cm);
+		if (hp_cond_header_match(cm.m[HP_C_HEADER], &hm)) {
 			hm.name = contour_dag_strdup(dag, hm.name);
 			hm.value = hm.value ? contour_dag_strdup(dag, hm.value) : NULL;
 			if (!hm.name || !contour_dag_push(dag, &route->headers, &route->nheaders,
 			                                  &hm, sizeof(hm)))
 				return CONTOUR_ENOMEM;
 		}
-		if (hp_cond_query_match(json_object_get(c, "queryParameter"), &qm)) {
+		if (hp_cond_query_match(cm.m[HP_C_QUERY], &qm)) {
 			qm.name = contour_dag_strdup(dag, qm.name);
 			qm.value = qm.value ? contour_dag_strdup(dag, qm.value) : NULL;
 			if (!qm.name || !contour_dag_push(dag, &route->queries, &route->nqueries,
@@ -1063,18 +1177,24 @@ int hp_seen_check_add(hp_seen_t *seen, const json_t *conds)
 
 	/* Include conditions are validated prefixes, so the merge is a plain
 	 * concatenation with '/' runs collapsed. */
+	hp_cond_t cm;
 	len = 0;
-	json_array_foreach(conds, i, c) len += strlen(hp_cond_str(c, "prefix"));
+	json_array_foreach(conds, i, c)
+	{
+		hp_cond_read(c, &cm);
+		len += strlen(hp_cond_str(&cm, HP_C_PREFIX));
+	}
 	if (!(prefix = malloc(len + 2)))
 		goto fail;
 	char *w = prefix;
 	json_array_foreach(conds, i, c)
 	{
-		if (*hp_cond_str(c, "exact") || *hp_cond_str(c, "regex")) {
+		hp_cond_read(c, &cm);
+		if (*hp_cond_str(&cm, HP_C_EXACT) || *hp_cond_str(&cm, HP_C_REGEX)) {
 			dup = 1; /* upstream: "can never happen", treated as identical */
 			goto fail;
 		}
-		for (const char *p = hp_cond_str(c, "prefix"); *p; p++) {
+		for (const char *p = hp_cond_str(&cm, HP_C_PREFIX); *p; p++) {
 			if (*p == '/' && w > prefix && w[-1] == '/')
 				continue;
 			*w++ = *p;
@@ -1088,12 +1208,13 @@ int hp_seen_check_add(hp_seen_t *seen, const json_t *conds)
 	{
 		contour_dag_header_match_t hm;
 		contour_dag_query_match_t qm;
-		if (hp_cond_header_match(json_object_get(c, "header"), &hm) &&
+		hp_cond_read(c, &cm);
+		if (hp_cond_header_match(cm.m[HP_C_HEADER], &hm) &&
 		    !(hs[nh++] = hp_cond_printf(
 		          "%d\x1f%d\x1f%d\x1f%d\x1f%s\x1f%s", (int)hm.type, hm.ignore_case,
 		          hm.invert, hm.treat_missing_as_empty, hm.name, hm.value ? hm.value : "")))
 			goto fail;
-		if (hp_cond_query_match(json_object_get(c, "queryParameter"), &qm) &&
+		if (hp_cond_query_match(cm.m[HP_C_QUERY], &qm) &&
 		    !(qs[nq++] = hp_cond_printf("%d\x1f%d\x1f%s\x1f%s", (int)qm.type,
 		                                qm.ignore_case, qm.name, qm.value ? qm.value : "")))
 			goto fail;

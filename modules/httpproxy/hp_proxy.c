@@ -283,18 +283,75 @@ static int hp_add_secure_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp
 
 /* upstream's computeHTTPProxy: everything about one proxy that is visited as
  * a root candidate (children are only marked orphaned here). */
+/* out[i]: o's member names[i], or NULL, found in one walk of o: most of
+ * the members a root reads are absent, and a hashed json_object_get for
+ * each cost more than the walk (a JSON object has each name at most once,
+ * so this finds what json_object_get would). */
+static void hp_root_members(const json_t *o, const char *const *names, size_t n, const json_t **out)
+{
+	const char *k;
+	json_t *v;
+	memset(out, 0, n * sizeof(*out));
+	json_object_foreach((json_t *)o, k, v)
+	{
+		for (size_t i = 0; i < n; i++) {
+			if (names[i][0] == k[0] && !strcmp(names[i], k)) {
+				out[i] = v;
+				break;
+			}
+		}
+	}
+}
+
+enum { HP_SP_VHOST, HP_SP_TCPPROXY, HP_SP_ROUTES, HP_SP_INCLUDES, HP_SP_N };
+static const char *const hp_spec_members[HP_SP_N] = {"virtualhost", "tcpproxy", "routes",
+                                                     "includes"};
+enum {
+	HP_VH_FQDN,
+	HP_VH_TLS,
+	HP_VH_JWT,
+	HP_VH_AUTH,
+	HP_VH_ALLOW,
+	HP_VH_DENY,
+	HP_VH_CORS,
+	HP_VH_RATELIMIT,
+	HP_VH_N
+};
+static const char *const hp_vhost_members[HP_VH_N] = {
+    "fqdn",          "tls",          "jwtProviders", "authorization",
+    "ipAllowPolicy", "ipDenyPolicy", "corsPolicy",   "rateLimitPolicy"};
+
+/* hp_obj, hp_arr and hp_str on a member already found. */
+static const json_t *hp_m_obj(const json_t *v)
+{
+	return json_is_object(v) ? v : NULL;
+}
+
+static const json_t *hp_m_arr(const json_t *v)
+{
+	return json_is_array(v) ? v : NULL;
+}
+
+static const char *hp_m_str(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s ? s : "";
+}
+
 static void hp_root(hp_build_t *b, hp_proxy_t *px)
 {
 	hp_status_t *st = hp_build_accessor(b, px);
 	if (!st)
 		return;
-	const json_t *spec = px->spec;
-	const json_t *vh = hp_obj(spec, "virtualhost");
+	const json_t *spec = px->spec, *sm[HP_SP_N], *vm[HP_VH_N];
+	hp_root_members(spec, hp_spec_members, HP_SP_N, sm);
+	const json_t *vh = hp_m_obj(sm[HP_SP_VHOST]);
 	if (!vh) {
 		px->orphaned = 1;
 		goto done;
 	}
-	const char *host = hp_str(vh, "fqdn");
+	hp_root_members(vh, hp_vhost_members, HP_VH_N, vm);
+	const char *host = hp_m_str(vm[HP_VH_FQDN]);
 	if (hp_blank(host)) {
 		hp_status_error(st, "VirtualHostError", "FQDNNotSpecified",
 		                "Spec.VirtualHost.Fqdn must be specified");
@@ -307,30 +364,29 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 		                "root HTTPProxy cannot be defined in this namespace");
 		goto done;
 	}
-	const json_t *tcpproxy = hp_obj(spec, "tcpproxy");
-	if (json_array_size(hp_arr(spec, "routes")) == 0 &&
-	    json_array_size(hp_arr(spec, "includes")) == 0 && !tcpproxy) {
+	const json_t *tcpproxy = hp_m_obj(sm[HP_SP_TCPPROXY]);
+	if (json_array_size(hp_m_arr(sm[HP_SP_ROUTES])) == 0 &&
+	    json_array_size(hp_m_arr(sm[HP_SP_INCLUDES])) == 0 && !tcpproxy) {
 		hp_status_error(
 		    st, "SpecError", "NothingDefined",
 		    "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
 		goto done;
 	}
-	const json_t *tls = hp_obj(vh, "tls");
-	if (json_array_size(hp_arr(vh, "jwtProviders")) > 0 &&
-	    (!tls || !*hp_str(tls, "secretName"))) {
+	const json_t *tls = hp_m_obj(vm[HP_VH_TLS]);
+	if (json_array_size(hp_m_arr(vm[HP_VH_JWT])) > 0 && (!tls || !*hp_str(tls, "secretName"))) {
 		hp_status_error(
 		    st, "JWTVerificationError", "JWTVerificationNotPermitted",
 		    "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that "
 		    "terminate TLS");
 		goto done;
 	}
-	if (!tls && *hp_str(hp_obj(hp_obj(vh, "authorization"), "extensionRef"), "name")) {
+	if (!tls && *hp_str(hp_obj(hp_m_obj(vm[HP_VH_AUTH]), "extensionRef"), "name")) {
 		hp_status_error(st, "AuthError", "AuthNotPermitted",
 		                "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be "
 		                "defined for root HTTPProxies that terminate TLS");
 		goto done;
 	}
-	const json_t *allow = hp_arr(vh, "ipAllowPolicy"), *deny = hp_arr(vh, "ipDenyPolicy");
+	const json_t *allow = hp_m_arr(vm[HP_VH_ALLOW]), *deny = hp_m_arr(vm[HP_VH_DENY]);
 	if (json_array_size(allow) > 0 && json_array_size(deny) > 0) {
 		hp_status_error(st, "IPFilterError", "IncompatibleIPAddressFilters",
 		                "Spec.VirtualHost.IPAllowFilterPolicy and "
@@ -364,10 +420,10 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 		goto done;
 	}
 	contour_dag_cors_t *cors = NULL;
-	if (hp_policy_cors(b->dag, json_object_get(vh, "corsPolicy"), &cors, st) != 0)
+	if (hp_policy_cors(b->dag, vm[HP_VH_CORS], &cors, st) != 0)
 		goto done;
 	insecure->cors = cors;
-	if (json_object_get(vh, "rateLimitPolicy"))
+	if (vm[HP_VH_RATELIMIT])
 		hp_ignored(st, "\"Spec.VirtualHost.RateLimitPolicy\"");
 	contour_dag_ip_filter_t *filter = NULL;
 	if (hp_policy_ip_filter(b->dag, allow, deny, 0, &filter, st) != 0)
