@@ -235,6 +235,16 @@ static void kw_refl_selector(const kw_reflector_t *r, char *out, size_t cap)
 	snprintf(out, cap, "fieldSelector=%s&", enc);
 }
 
+/* client-go's isTooLargeResourceVersionError: 504 with the cause
+ * ResourceVersionTooLarge (or, from older servers, only its message). */
+static int kw_refl_too_large(const kw_resp_t *resp)
+{
+	if (resp->status != 504 || !resp->body)
+		return 0;
+	return strstr(resp->body, "\"ResourceVersionTooLarge\"") != NULL ||
+	       strstr(resp->body, "Too large resource version") != NULL;
+}
+
 /* ---- LIST ---- */
 
 static void kw_refl_list_done(const kw_resp_t *resp, void *ud);
@@ -356,12 +366,15 @@ static void kw_refl_list_done(const kw_resp_t *resp, void *ud)
 		kw_refl_list_complete(r);
 		return;
 	}
-	if (kw_refl_retry_after(r, resp, KW_NEXT_LIST))
+	int too_large = kw_refl_too_large(resp);
+	if (!too_large && kw_refl_retry_after(r, resp, KW_NEXT_LIST))
 		return;
 	kw_status_message(resp, msg, sizeof(msg));
-	if (resp->status == 410 && (r->cont || strcmp(r->list_rv, ""))) {
-		/* Expired RV or continue token: a consistent list from scratch,
-		 * at once (the pages put so far stay in `seen`). */
+	if ((resp->status == 410 || too_large) && (r->cont || strcmp(r->list_rv, ""))) {
+		/* Expired RV or continue token, or an RV the server has not seen
+		 * (a restarted or restored API server): a consistent list from
+		 * scratch, at once (the pages put so far stay in `seen`).
+		 * Retrying the same RV would never succeed. */
 		contour_log(r->o.mod, CONTOUR_LOG_INFO, "%s: %s; listing from the latest version",
 		            kw_refl_kindname(r), msg);
 		free(r->cont);

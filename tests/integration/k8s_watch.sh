@@ -146,6 +146,22 @@ api GET "/_test/requests"
 grep -q '"status":401' "$T/resp" && fail "a request was refused after rotation"
 ok "token rotation"
 
+# An API server restart: a new server on the same port with other objects
+# and a fresh resourceVersion history, in which the client's last RV is
+# unknown (too large). Watches fail, lists from the old RV fail, and the
+# reflectors must list from scratch: h leaves, r arrives.
+port=${API##*:}
+kill "$API_PID"
+wait "$API_PID" 2>/dev/null
+cat >"$T/seed2.json" <<'JSON'
+[{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},"spec":{"ports":[{"port":80,"protocol":"TCP"}]}},
+ {"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","metadata":{"name":"r","namespace":"default"},"spec":{"virtualhost":{"fqdn":"r.example.com"},"routes":[{"services":[{"name":"web","port":80}]}]}}]
+JSON
+k8s_apiserver_start --token-file "$T/tokens" --seed "$T/seed2.json" --http2 --port "$port"
+served r.example.com
+served h.example.com gone
+ok "API server restart: the new server's objects replace the old"
+
 grep -q "tok-one\|tok-two" "$CLOG" && fail "a token was logged"
 contour_stop
 ok "clean exit"
