@@ -993,47 +993,44 @@ static int hp_cond_merge_path(contour_dag_t *dag, const json_t *conds,
 	return out->value ? 0 : CONTOUR_ENOMEM;
 }
 
-/* headerMatchConditions for one condition; 0 when it sets no operator. */
+/* headerMatchConditions for one condition; 0 when it sets no operator.
+ * present/notpresent first, then the string operators in upstream's order;
+ * the negated ones honour treatMissingAsEmpty. */
 static int hp_cond_header_match(const json_t *hdr, contour_dag_header_match_t *m)
 {
-	hp_cond_t hc, *h = &hc;
+	static const struct {
+		int slot;
+		contour_dag_match_type_t type;
+		int invert, folds;
+	} ops[] = {
+	    {HP_C_CONTAINS, CONTOUR_DAG_MATCH_CONTAINS, 0, 1},
+	    {HP_C_NOTCONTAINS, CONTOUR_DAG_MATCH_CONTAINS, 1, 1},
+	    {HP_C_EXACT, CONTOUR_DAG_MATCH_EXACT, 0, 1},
+	    {HP_C_NOTEXACT, CONTOUR_DAG_MATCH_EXACT, 1, 1},
+	    {HP_C_REGEX, CONTOUR_DAG_MATCH_REGEX, 0, 0},
+	};
+	hp_cond_t h;
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(hdr))
 		return 0;
-	hp_cond_read(hdr, h);
-	m->name = hp_cond_str(h, HP_C_NAME);
-	if (hp_cond_bool(h, HP_C_PRESENT)) {
+	hp_cond_read(hdr, &h);
+	m->name = hp_cond_str(&h, HP_C_NAME);
+	if (hp_cond_bool(&h, HP_C_PRESENT) || hp_cond_bool(&h, HP_C_NOTPRESENT)) {
 		m->type = CONTOUR_DAG_MATCH_PRESENT;
-	} else if (hp_cond_bool(h, HP_C_NOTPRESENT)) {
-		m->type = CONTOUR_DAG_MATCH_PRESENT;
-		m->invert = 1;
-	} else if (*hp_cond_str(h, HP_C_CONTAINS)) {
-		m->type = CONTOUR_DAG_MATCH_CONTAINS;
-		m->value = hp_cond_str(h, HP_C_CONTAINS);
-		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
-	} else if (*hp_cond_str(h, HP_C_NOTCONTAINS)) {
-		m->type = CONTOUR_DAG_MATCH_CONTAINS;
-		m->value = hp_cond_str(h, HP_C_NOTCONTAINS);
-		m->invert = 1;
-		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
-		m->treat_missing_as_empty = hp_cond_bool(h, HP_C_TMAE);
-	} else if (*hp_cond_str(h, HP_C_EXACT)) {
-		m->type = CONTOUR_DAG_MATCH_EXACT;
-		m->value = hp_cond_str(h, HP_C_EXACT);
-		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
-	} else if (*hp_cond_str(h, HP_C_NOTEXACT)) {
-		m->type = CONTOUR_DAG_MATCH_EXACT;
-		m->value = hp_cond_str(h, HP_C_NOTEXACT);
-		m->invert = 1;
-		m->ignore_case = hp_cond_bool(h, HP_C_IGNORECASE);
-		m->treat_missing_as_empty = hp_cond_bool(h, HP_C_TMAE);
-	} else if (*hp_cond_str(h, HP_C_REGEX)) {
-		m->type = CONTOUR_DAG_MATCH_REGEX;
-		m->value = hp_cond_str(h, HP_C_REGEX);
-	} else {
-		return 0;
+		m->invert = !hp_cond_bool(&h, HP_C_PRESENT);
+		return 1;
 	}
-	return 1;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
+		if (*hp_cond_str(&h, ops[i].slot)) {
+			m->type = ops[i].type;
+			m->value = hp_cond_str(&h, ops[i].slot);
+			m->invert = ops[i].invert;
+			m->ignore_case = ops[i].folds && hp_cond_bool(&h, HP_C_IGNORECASE);
+			m->treat_missing_as_empty = ops[i].invert && hp_cond_bool(&h, HP_C_TMAE);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* queryParameterMatchConditions for one condition. */
