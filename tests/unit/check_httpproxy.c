@@ -186,20 +186,12 @@ static void hp_assert_only_error(const char *ns, const char *name, const char *t
 
 static const contour_dag_vhost_t *hp_vhost(const char *fqdn)
 {
-	const contour_dag_t *dag = hp_dag();
-	for (size_t i = 0; i < dag->nvhosts; i++)
-		if (!strcmp(dag->vhosts[i]->fqdn, fqdn))
-			return dag->vhosts[i];
-	return NULL;
+	return tu_dag_vhost(hp_dag(), fqdn);
 }
 
 static const contour_dag_svhost_t *hp_svhost(const char *fqdn)
 {
-	const contour_dag_t *dag = hp_dag();
-	for (size_t i = 0; i < dag->nsvhosts; i++)
-		if (!strcmp(dag->svhosts[i]->vhost.fqdn, fqdn))
-			return dag->svhosts[i];
-	return NULL;
+	return tu_dag_svhost(hp_dag(), fqdn);
 }
 
 /* The route of vh whose path is (type, value). */

@@ -122,20 +122,12 @@ static const json_t *ing_status(const char *name)
 
 static const contour_dag_vhost_t *ing_vhost(const char *fqdn)
 {
-	const contour_dag_t *dag = ing_dag();
-	for (size_t i = 0; i < dag->nvhosts; i++)
-		if (!strcmp(dag->vhosts[i]->fqdn, fqdn))
-			return dag->vhosts[i];
-	return NULL;
+	return tu_dag_vhost(ing_dag(), fqdn);
 }
 
 static const contour_dag_svhost_t *ing_svhost(const char *fqdn)
 {
-	const contour_dag_t *dag = ing_dag();
-	for (size_t i = 0; i < dag->nsvhosts; i++)
-		if (!strcmp(dag->svhosts[i]->vhost.fqdn, fqdn))
-			return dag->svhosts[i];
-	return NULL;
+	return tu_dag_svhost(ing_dag(), fqdn);
 }
 
 /* The route of vh whose path is (type, value), or NULL. */

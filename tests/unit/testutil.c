@@ -218,6 +218,22 @@ static int tu_delegations(contour_snapshot_t *building, void *ud)
 	return CONTOUR_EOK;
 }
 
+const contour_dag_vhost_t *tu_dag_vhost(const contour_dag_t *dag, const char *fqdn)
+{
+	for (size_t i = 0; i < dag->nvhosts; i++)
+		if (!strcmp(dag->vhosts[i]->fqdn, fqdn))
+			return dag->vhosts[i];
+	return NULL;
+}
+
+const contour_dag_svhost_t *tu_dag_svhost(const contour_dag_t *dag, const char *fqdn)
+{
+	for (size_t i = 0; i < dag->nsvhosts; i++)
+		if (!strcmp(dag->svhosts[i]->vhost.fqdn, fqdn))
+			return dag->svhosts[i];
+	return NULL;
+}
+
 int tu_register_delegations(contour_module_t *fake)
 {
 	return contour_register_processor(fake, "delegations", CONTOUR_ORDER_EARLY, tu_delegations,

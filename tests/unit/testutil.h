@@ -49,6 +49,10 @@ void tu_put_docs(contour_source_t *src, json_t *docs, int default_ns);
  * processor at CONTOUR_ORDER_EARLY that turns TLSCertificateDelegation
  * objects into DAG delegations. */
 int tu_register_delegations(contour_module_t *fake);
+/* The published (sealed) vhost / secure vhost of fqdn, compared exactly,
+ * or NULL: what the snapshot serves, not what processors created. */
+const contour_dag_vhost_t *tu_dag_vhost(const contour_dag_t *dag, const char *fqdn);
+const contour_dag_svhost_t *tu_dag_svhost(const contour_dag_t *dag, const char *fqdn);
 
 /* Run a suite with CK_ENV-default settings; returns the exit status for main. */
 int tu_run_suite(Suite *s);
