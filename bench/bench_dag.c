@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 #include "bench/workload.h"
 
 #define NBUILDS   7

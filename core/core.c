@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 
 core_t *core_new(struct event_base *base)
 {

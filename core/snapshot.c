@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 
 typedef struct snap_attach {
 	char *name;

@@ -1,5 +1,5 @@
 /* fuzz/fuzz_secret.c: libFuzzer target for Secret validation
- * (core/secret_check.c): the Go-compatible PEM reader, the DER parsing
+ * (core/dag/secret_check.c): the Go-compatible PEM reader, the DER parsing
  * through OpenSSL, the key/certificate match and the base64 decoder.
  * Secrets are outside input: anyone who can write a Secret in any namespace
  * feeds this code.
@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 
 #include "contour/error.h"
-#include "core/secret_check.h"
+#include "core/dag/secret_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 #include "tests/unit/testutil.h"
 
 static contour_snapshot_t *snap;

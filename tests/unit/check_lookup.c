@@ -1,5 +1,5 @@
 /* tests/unit/check_lookup.c: the shared Service and Secret lookups
- * (core/dag_lookup.c, core/secret_check.c) and the delegation check,
+ * (core/dag/dag_lookup.c, core/dag/secret_check.c) and the delegation check,
  * through the real core and store. Certificates and keys are real ones
  * from tests/fixtures/lookup/ (see the README there). */
 #include "config.h"
@@ -11,8 +11,8 @@
 #include <openssl/evp.h>
 
 #include "tests/unit/testutil.h"
-#include "core/dag_internal.h"
-#include "core/secret_check.h"
+#include "core/dag/dag_internal.h"
+#include "core/dag/secret_check.h"
 
 static core_t *core;
 static contour_module_t m;

@@ -1,4 +1,4 @@
-/* core/secret_check.h: validation of Secret contents, as upstream's
+/* core/dag/secret_check.h: validation of Secret contents, as upstream's
  * internal/dag/secret.go does it, with the same error texts.
  *
  * Pure functions: bytes in, CONTOUR_EOK or CONTOUR_EINVAL and a message out.

@@ -1,4 +1,4 @@
-/* core/dag_json.c: the sealed DAG as JSON (`contour render --format dag`)
+/* core/dag/dag_json.c: the sealed DAG as JSON (`contour render --format dag`)
  * and as a Graphviz digraph (`--format dot`, upstream's /debug/dag).
  *
  * Private keys never leave: a TLS secret shows its name, type and whether a
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 
 static const char *path_type_name(contour_dag_path_type_t t)
 {

@@ -1,4 +1,4 @@
-/* core/duration.c: Go-style durations ("1h2m3.5s", "250ms"), as upstream's
+/* core/dag/duration.c: Go-style durations ("1h2m3.5s", "250ms"), as upstream's
  * config file and flags spell timeouts. */
 #include "config.h"
 

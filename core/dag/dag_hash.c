@@ -1,4 +1,4 @@
-/* core/dag_hash.c: content hashes of sealed DAG parts, so an observer (the
+/* core/dag/dag_hash.c: content hashes of sealed DAG parts, so an observer (the
  * xDS translator) can tell what changed since the previous snapshot by
  * comparing 64-bit numbers instead of whole structures. Every string is
  * hashed with its length first and every list with its count, so different
@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 
 #define H_INIT 1469598103934665603ULL
 #define H_P1   0x9E3779B185EBCA87ULL

@@ -1,4 +1,4 @@
-/* core/secret_check.c: Secret validation with upstream's semantics and
+/* core/dag/secret_check.c: Secret validation with upstream's semantics and
  * messages (internal/dag/secret.go).
  *
  * Upstream walks PEM with Go's encoding/pem, whose idea of a block differs
@@ -27,7 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "contour/error.h"
-#include "core/secret_check.h"
+#include "core/dag/secret_check.h"
 
 static int sc_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,4 +1,4 @@
-/* core/dag_lookup.c: the Service and Secret lookups processors share
+/* core/dag/dag_lookup.c: the Service and Secret lookups processors share
  * (upstream's KubernetesCache.LookupService and EnsureService, and
  * LookupTLSSecret / LookupCASecret / LookupCRLSecret), with upstream's
  * error texts.
@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dag_internal.h"
-#include "core/secret_check.h"
+#include "core/dag/dag_internal.h"
+#include "core/dag/secret_check.h"
 
 /* Go's %q for the strings upstream quotes: printable ASCII as is, quotes
  * and backslashes escaped, everything else as \xNN. */

@@ -1,4 +1,4 @@
-/* core/ingress_class.c: the ingress class filter shared by the routing
+/* core/dag/ingress_class.c: the ingress class filter shared by the routing
  * processors (upstream's internal/ingressclass), so HTTPProxy and Ingress
  * can never disagree about which objects this controller owns. */
 #include "config.h"

@@ -1,4 +1,4 @@
-/* core/dag_internal.h: the core's side of the DAG (include/contour/dag.h):
+/* core/dag/dag_internal.h: the core's side of the DAG (include/contour/dag.h):
  * creation, sealing, and what the shared lookups need. Private. */
 #ifndef CORE_DAG_INTERNAL_H
 #define CORE_DAG_INTERNAL_H

@@ -1,4 +1,4 @@
-/* core/dag.c: building and sealing the DAG.
+/* core/dag/dag.c: building and sealing the DAG.
  *
  * Processors fill one DAG per build through the functions here; everything
  * lives in the DAG's arena and dies with the snapshot. Lookups by name go
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dag_internal.h"
+#include "core/dag/dag_internal.h"
 
 #define DAG_SEALED(dag) ((dag)->priv->sealed)
 
