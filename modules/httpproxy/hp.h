@@ -132,8 +132,10 @@ int hp_policy_timeouts(const json_t *policy, contour_dag_timeout_policy_t *out,
  * *out = NULL. */
 int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_policy_t **out,
                     hp_status_t *st);
-/* healthCheckPolicy (HTTP when tcp=0, TCP for tcpproxy) with upstream's
- * defaults; RouteError/HealthCheckPolicyInvalid for bad expected statuses. */
+/* healthCheckPolicy (HTTP when tcp=0, TCP for tcpproxy) as written:
+ * interval, timeout and thresholds 0 when unset (the xDS translator
+ * applies Envoy's defaults), host "contour-envoy-healthcheck" when unset;
+ * RouteError/HealthCheckPolicyInvalid for bad expected statuses. */
 int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
                            contour_dag_health_check_t **out, hp_status_t *st);
 /* loadBalancerPolicy: strategy (unknown -> RoundRobin) and request hash

@@ -1084,16 +1084,24 @@ int hp_policy_merge_conditions(contour_dag_t *dag, const json_t *conds, contour_
 		if (hp_cond_header_match(cm.m[HP_C_HEADER], &hm)) {
 			hm.name = contour_dag_strdup(dag, hm.name);
 			hm.value = hm.value ? contour_dag_strdup(dag, hm.value) : NULL;
-			if (!hm.name || !contour_dag_push(dag, &route->headers, &route->nheaders,
-			                                  &hm, sizeof(hm)))
+			contour_dag_header_match_t *slot =
+			    hm.name ? contour_dag_header_match_push(dag, &route->headers,
+			                                            &route->nheaders)
+			            : NULL;
+			if (!slot)
 				return CONTOUR_ENOMEM;
+			*slot = hm;
 		}
 		if (hp_cond_query_match(cm.m[HP_C_QUERY], &qm)) {
 			qm.name = contour_dag_strdup(dag, qm.name);
 			qm.value = qm.value ? contour_dag_strdup(dag, qm.value) : NULL;
-			if (!qm.name || !contour_dag_push(dag, &route->queries, &route->nqueries,
-			                                  &qm, sizeof(qm)))
+			contour_dag_query_match_t *slot =
+			    qm.name ? contour_dag_query_match_push(dag, &route->queries,
+			                                           &route->nqueries)
+			            : NULL;
+			if (!slot)
 				return CONTOUR_ENOMEM;
+			*slot = qm;
 		}
 	}
 	return 0;

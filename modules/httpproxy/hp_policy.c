@@ -763,7 +763,7 @@ int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_
 	*out = NULL;
 	if (!json_is_object(policy))
 		return 0;
-	contour_dag_retry_policy_t *rp = contour_dag_new(dag, sizeof(*rp));
+	contour_dag_retry_policy_t *rp = contour_dag_retry_policy_new(dag);
 	if (!rp)
 		return CONTOUR_ENOMEM;
 
@@ -781,7 +781,7 @@ int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_
 	if (len == 0) {
 		rp->retry_on = "5xx";
 	} else {
-		char *buf = contour_dag_new(dag, len);
+		char *buf = contour_dag_buf_new(dag, len);
 		if (!buf)
 			return CONTOUR_ENOMEM;
 		json_array_foreach(on, i, e)
@@ -794,9 +794,9 @@ int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_
 	}
 	json_array_foreach(json_object_get(policy, "retriableStatusCodes"), i, e)
 	{
-		uint32_t code = (uint32_t)json_integer_value(e);
-		if (!contour_dag_push(dag, &rp->retriable_status_codes,
-		                      &rp->nretriable_status_codes, &code, sizeof(code)))
+		if (contour_dag_u32_push(dag, &rp->retriable_status_codes,
+		                         &rp->nretriable_status_codes,
+		                         (uint32_t)json_integer_value(e)) != CONTOUR_EOK)
 			return CONTOUR_ENOMEM;
 	}
 	*out = rp;
@@ -811,7 +811,7 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 	*out = NULL;
 	if (!json_is_object(policy))
 		return 0;
-	contour_dag_health_check_t *hc = contour_dag_new(dag, sizeof(*hc));
+	contour_dag_health_check_t *hc = contour_dag_health_check_new(dag);
 	if (!hc)
 		return CONTOUR_ENOMEM;
 	hc->tcp = tcp;
@@ -830,12 +830,12 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 				                "invalid expected status range: %s", bad);
 				return -1;
 			}
-			struct {
-				uint32_t start, end;
-			} r = {(uint32_t)start, (uint32_t)end};
-			if (!contour_dag_push(dag, &hc->expected_statuses, &hc->nexpected_statuses,
-			                      &r, sizeof(r)))
+			contour_dag_status_range_t *r = contour_dag_status_range_push(
+			    dag, &hc->expected_statuses, &hc->nexpected_statuses);
+			if (!r)
 				return CONTOUR_ENOMEM;
+			r->start = (uint32_t)start;
+			r->end = (uint32_t)end;
 		}
 		hc->path = contour_dag_strdup(dag, hp_str(policy, "path"));
 		hc->host =
@@ -844,16 +844,18 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 		if (!hc->path || !hc->host)
 			return CONTOUR_ENOMEM;
 	}
-	/* Upstream's translator defaults (internal/envoy: HCTimeout ...),
-	 * applied here so observers read the effective values. */
+	/* As written, 0 when unset: the cluster name hashes only the fields
+	 * the user set, as upstream's Clustername does, and the xDS translator
+	 * applies Envoy's defaults (2 s, 10 s, 3, 2) where it writes the
+	 * check. */
 	json_int_t interval = hp_int(policy, "intervalSeconds");
 	json_int_t timeout = hp_int(policy, "timeoutSeconds");
 	json_int_t unhealthy = hp_int(policy, "unhealthyThresholdCount");
 	json_int_t healthy = hp_int(policy, "healthyThresholdCount");
-	hc->interval_ms = interval > 0 ? (int64_t)interval * 1000 : 10000;
-	hc->timeout_ms = timeout > 0 ? (int64_t)timeout * 1000 : 2000;
-	hc->unhealthy_threshold = unhealthy > 0 ? (uint32_t)unhealthy : 3;
-	hc->healthy_threshold = healthy > 0 ? (uint32_t)healthy : 2;
+	hc->interval_ms = interval > 0 ? (int64_t)interval * 1000 : 0;
+	hc->timeout_ms = timeout > 0 ? (int64_t)timeout * 1000 : 0;
+	hc->unhealthy_threshold = unhealthy > 0 ? (uint32_t)unhealthy : 0;
+	hc->healthy_threshold = healthy > 0 ? (uint32_t)healthy : 0;
 	*out = hc;
 	return 0;
 }
@@ -881,8 +883,15 @@ static int hp_lb_parse(const char *s, contour_dag_lb_strategy_t *out)
 
 #define HP_IGNORED(st, ...) hp_status_warning(st, "SpecError", "IgnoredField", __VA_ARGS__)
 
-/* One requestHashPolicies entry; 1 when it is kept in *hp. */
-static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, contour_dag_hash_policy_t *h,
+/* A hash policy being read, before the core appends it to the list. */
+typedef struct hp_hash_entry {
+	contour_dag_hash_type_t type;
+	const char *name;
+	int terminal;
+} hp_hash_entry_t;
+
+/* One requestHashPolicies entry; 1 when it is kept in *h. */
+static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t *h,
                             int *source_ip, const contour_dag_hash_policy_t *kept, size_t nkept,
                             hp_status_t *st)
 {
@@ -989,20 +998,29 @@ int hp_policy_load_balancer(contour_dag_t *dag, const json_t *policy, int tcp,
 		return 0;
 	}
 	if (*strategy == CONTOUR_DAG_LB_COOKIE) {
-		contour_dag_hash_policy_t h = {CONTOUR_DAG_HASH_COOKIE,
-		                               "X-Contour-Session-Affinity", 0};
-		return contour_dag_push(dag, hash, nhash, &h, sizeof(h)) ? 0 : CONTOUR_ENOMEM;
+		contour_dag_hash_policy_t *h = contour_dag_hash_policy_push(dag, hash, nhash);
+		if (!h)
+			return CONTOUR_ENOMEM;
+		h->type = CONTOUR_DAG_HASH_COOKIE;
+		h->name = "X-Contour-Session-Affinity";
+		return 0;
 	}
 	if (*strategy != CONTOUR_DAG_LB_REQUEST_HASH)
 		return 0;
 	json_array_foreach(json_object_get(policy, "requestHashPolicies"), i, e)
 	{
-		contour_dag_hash_policy_t h;
+		hp_hash_entry_t h;
 		int keep = hp_lb_hash_entry(dag, e, &h, &source_ip, *hash, *nhash, st);
 		if (keep < 0)
 			return keep;
-		if (keep && !contour_dag_push(dag, hash, nhash, &h, sizeof(h)))
+		contour_dag_hash_policy_t *kept = keep ? contour_dag_hash_policy_push(dag, hash, nhash) : NULL;
+		if (keep && !kept)
 			return CONTOUR_ENOMEM;
+		if (kept) {
+			kept->type = h.type;
+			kept->name = h.name;
+			kept->terminal = h.terminal;
+		}
 	}
 	if (*nhash == 0) {
 		HP_IGNORED(st,
@@ -1067,10 +1085,14 @@ int hp_policy_prefix_rewrite(contour_dag_t *dag, const json_t *policy,
 	}
 	if (!pick)
 		return 0;
-	contour_dag_prefix_rewrite_t r = {contour_dag_strdup(dag, hp_str(pick, "prefix")),
-	                                  contour_dag_strdup(dag, hp_str(pick, "replacement"))};
-	if (!r.prefix || !r.replacement || !contour_dag_push(dag, out, nout, &r, sizeof(r)))
+	const char *prefix = contour_dag_strdup(dag, hp_str(pick, "prefix"));
+	const char *replacement = contour_dag_strdup(dag, hp_str(pick, "replacement"));
+	contour_dag_prefix_rewrite_t *r =
+	    prefix && replacement ? contour_dag_prefix_rewrite_push(dag, out, nout) : NULL;
+	if (!r)
 		return CONTOUR_ENOMEM;
+	r->prefix = prefix;
+	r->replacement = replacement;
 	return 0;
 }
 
@@ -1101,7 +1123,7 @@ int hp_policy_redirect(contour_dag_t *dag, const json_t *policy, contour_dag_red
 		    "path and redirect prefix");
 		return -1;
 	}
-	contour_dag_redirect_t *r = contour_dag_new(dag, sizeof(*r));
+	contour_dag_redirect_t *r = contour_dag_redirect_new(dag);
 	if (!r)
 		return CONTOUR_ENOMEM;
 	r->scheme = hp_opt_str(dag, policy, "scheme", &nomem);
@@ -1138,7 +1160,7 @@ int hp_policy_direct_response(contour_dag_t *dag, const json_t *policy,
 	*out = NULL;
 	if (!json_is_object(policy))
 		return 0;
-	contour_dag_direct_response_t *d = contour_dag_new(dag, sizeof(*d));
+	contour_dag_direct_response_t *d = contour_dag_direct_response_new(dag);
 	if (!d)
 		return CONTOUR_ENOMEM;
 	/* The CRD bounds statusCode to 200-599; upstream does not check again. */
@@ -1186,7 +1208,7 @@ static int hp_str_list(contour_dag_t *dag, const json_t *arr, const char ***out,
 	{
 		const char *s =
 		    contour_dag_strdup(dag, json_string_value(e) ? json_string_value(e) : "");
-		if (!s || !contour_dag_push(dag, out, n, &s, sizeof(s)))
+		if (!s || contour_dag_str_push(dag, out, n, s) != CONTOUR_EOK)
 			return CONTOUR_ENOMEM;
 	}
 	return 0;
@@ -1247,7 +1269,7 @@ int hp_policy_cors(contour_dag_t *dag, const json_t *policy, contour_dag_cors_t 
 		                "Spec.VirtualHost.CORSPolicy: %s", err);
 		return -1;
 	}
-	contour_dag_cors_t *c = contour_dag_new(dag, sizeof(*c));
+	contour_dag_cors_t *c = contour_dag_cors_new(dag);
 	if (!c)
 		return CONTOUR_ENOMEM;
 	c->allow_credentials = hp_bool(policy, "allowCredentials");
@@ -1328,7 +1350,7 @@ int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *d
 	}
 	if (!nallow && !ndeny)
 		return 0;
-	contour_dag_ip_filter_t *f = contour_dag_new(dag, sizeof(*f));
+	contour_dag_ip_filter_t *f = contour_dag_ip_filter_new(dag);
 	if (!f)
 		return CONTOUR_ENOMEM;
 	f->allow = nallow > 0;
@@ -1347,10 +1369,12 @@ int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *d
 			continue;
 		}
 		last_err[0] = '\0';
-		contour_dag_ip_rule_t r = {!strcmp(hp_str(e, "source"), "Remote"),
-		                           contour_dag_strdup(dag, canon)};
-		if (!r.cidr || !contour_dag_push(dag, &f->rules, &f->nrules, &r, sizeof(r)))
+		const char *copy = contour_dag_strdup(dag, canon);
+		contour_dag_ip_rule_t *r = copy ? contour_dag_ip_rule_push(dag, &f->rules, &f->nrules) : NULL;
+		if (!r)
 			return CONTOUR_ENOMEM;
+		r->remote = !strcmp(hp_str(e, "source"), "Remote");
+		r->cidr = copy;
 	}
 	if (last_err[0]) {
 		if (!route)
@@ -1403,7 +1427,7 @@ int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
 			return -1;
 		}
 	}
-	contour_dag_slow_start_t *ss = contour_dag_new(dag, sizeof(*ss));
+	contour_dag_slow_start_t *ss = contour_dag_slow_start_new(dag);
 	if (!ss)
 		return CONTOUR_ENOMEM;
 	ss->window_ms = ns > 0 ? hp_ns_to_ms(ns) : 0;

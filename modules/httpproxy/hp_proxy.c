@@ -115,7 +115,7 @@ void hp_ignored(hp_status_t *st, const char *field)
 
 int hp_routes_push(hp_build_t *b, hp_routes_t *r, contour_dag_route_t *route)
 {
-	if (!contour_dag_push(b->dag, &r->v, &r->n, &route, sizeof(route))) {
+	if (contour_dag_ptr_push(b->dag, &r->v, &r->n, route) != CONTOUR_EOK) {
 		b->nomem = 1;
 		return -1;
 	}
@@ -263,14 +263,12 @@ static int hp_add_secure_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp
 	for (size_t i = 0; i < routes->n; i++) {
 		contour_dag_route_t *r = routes->v[i];
 		if (r->https_redirect) {
-			contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+			contour_dag_route_t *copy = contour_dag_route_copy(b->dag, r);
 			if (!copy) {
 				b->nomem = 1;
 				return -1;
 			}
-			*copy = *r;
 			copy->https_redirect = 0;
-			copy->key = NULL;
 			r = copy;
 		}
 		if (contour_dag_add_route(b->dag, vh, r) != CONTOUR_EOK) {

@@ -215,8 +215,8 @@ static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *ic
 {
 	if (json_array_size(iconds) == 0)
 		return;
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
-	contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
+	contour_dag_direct_response_t *dr = contour_dag_direct_response_new(b->dag);
 	if (!r || !dr) {
 		b->nomem = 1;
 		return;
@@ -229,15 +229,18 @@ static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *ic
 	hp_routes_push(b, out, r);
 }
 
-/* Header matches rebuilt through contour_dag_push, so one more can be
+/* Header matches rebuilt through the core's appender, so one more can be
  * appended whatever way the list was allocated. */
 static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const char *fqdn)
 {
 	contour_dag_header_match_t *list = NULL;
 	size_t n = 0;
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (!contour_dag_push(b->dag, &list, &n, &r->headers[i], sizeof(*list)))
+	for (size_t i = 0; i < r->nheaders; i++) {
+		contour_dag_header_match_t *copy = contour_dag_header_match_push(b->dag, &list, &n);
+		if (!copy)
 			goto nomem;
+		*copy = r->headers[i];
+	}
 	/* regexp.QuoteMeta of the fqdn after its leading '*'. */
 	size_t len = strlen(fqdn);
 	char *quoted = calloc(1, 2 * len + 1);
@@ -249,15 +252,15 @@ static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const c
 			quoted[o++] = '\\';
 		quoted[o++] = *c;
 	}
-	contour_dag_header_match_t m = {
-	    .name = ":authority",
-	    .type = CONTOUR_DAG_MATCH_REGEX,
-	    .value =
-	        contour_dag_printf(b->dag, "%s%s%s", HP_WILDCARD_LABEL, quoted, HP_IGNORE_PORT),
-	};
+	const char *value =
+	    contour_dag_printf(b->dag, "%s%s%s", HP_WILDCARD_LABEL, quoted, HP_IGNORE_PORT);
 	free(quoted);
-	if (!m.value || !contour_dag_push(b->dag, &list, &n, &m, sizeof(m)))
+	contour_dag_header_match_t *m = value ? contour_dag_header_match_push(b->dag, &list, &n) : NULL;
+	if (!m)
 		goto nomem;
+	m->name = ":authority";
+	m->type = CONTOUR_DAG_MATCH_REGEX;
+	m->value = value;
 	r->headers = list;
 	r->nheaders = n;
 	return 0;
@@ -283,7 +286,7 @@ static void hp_choose_rewrite(hp_build_t *b, contour_dag_route_t *r,
 	r->nprefix_rewrites = 0;
 	if (!pick)
 		return;
-	contour_dag_prefix_rewrite_t *rw = contour_dag_new(b->dag, sizeof(*rw));
+	contour_dag_prefix_rewrite_t *rw = contour_dag_prefix_rewrite_new(b->dag);
 	if (!rw) {
 		b->nomem = 1;
 		return;
@@ -319,22 +322,23 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		if (hc && hp_m_int(m[HP_S_HEALTH_PORT]) > 0)
 			health_port = hp_m_int(m[HP_S_HEALTH_PORT]);
 
-		contour_dag_cluster_t c;
-		memset(&c, 0, sizeof(c));
+		contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+		if (!c)
+			goto nomem;
 		const char *annotated = NULL;
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
-		                       &c.service, &annotated, &c.circuit_breakers, err,
+		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
 			hp_status_error(st, "ServiceError", "ServiceUnresolvedReference",
 			                "Spec.Routes unresolved service reference: %s", err);
 			continue;
 		}
-		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c.protocol) != 0)
+		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c->protocol) != 0)
 			return -1;
-		c.protocol = contour_dag_strdup(b->dag, c.protocol);
+		c->protocol = contour_dag_strdup(b->dag, c->protocol);
 		const json_t *validation = hp_m_obj(m[HP_S_VALIDATION]);
-		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) && validation &&
-		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
+		if ((!strcmp(c->protocol, "tls") || !strcmp(c->protocol, "h2")) && validation &&
+		    hp_tls_upstream_validation(b, st, px, service, c) != 0)
 			return -1;
 
 		contour_dag_header_policy_t *sreq = NULL, *sresp = NULL;
@@ -348,23 +352,23 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		if (m[HP_S_COOKIE_REWRITE])
 			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
 		const json_t *ssp = hp_m_obj(m[HP_S_SLOW_START]);
-		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c.slow_start, st) != 0)
+		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c->slow_start, st) != 0)
 			return -1;
 
-		c.lb_strategy = strategy;
-		c.health_check = hc;
-		c.idle_connection_timeout_ms = idle_connection_ms;
+		c->lb_strategy = strategy;
+		c->health_check = hc;
+		c->idle_connection_timeout_ms = idle_connection_ms;
 		/* upstream's determineSNI: service Host rewrite, then the route's,
 		 * then the ExternalName. */
 		if (sreq && sreq->host_rewrite && *sreq->host_rewrite)
-			c.sni = sreq->host_rewrite;
+			c->sni = sreq->host_rewrite;
 		else if (r->request_headers && r->request_headers->host_rewrite &&
 		         *r->request_headers->host_rewrite)
-			c.sni = r->request_headers->host_rewrite;
-		else if (c.service.external_name && *c.service.external_name)
-			c.sni = c.service.external_name;
+			c->sni = r->request_headers->host_rewrite;
+		else if (c->service.external_name && *c->service.external_name)
+			c->sni = c->service.external_name;
 
-		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
+		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
 		if (!cl) {
 			b->nomem = 1;
 			return -1;
@@ -380,17 +384,21 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		}
 		if (mirror) {
 			/* An omitted (or zero) weight mirrors everything. */
-			contour_dag_mirror_t mi = {.cluster = cl,
-			                           .percent = weight == 0 ? 100 : (uint32_t)weight};
-			if (!contour_dag_push(b->dag, &r->mirrors, &r->nmirrors, &mi, sizeof(mi)))
+			contour_dag_mirror_t *mi =
+			    contour_dag_mirror_push(b->dag, &r->mirrors, &r->nmirrors);
+			if (!mi)
 				goto nomem;
+			mi->cluster = cl;
+			mi->percent = weight == 0 ? 100 : (uint32_t)weight;
 		} else {
-			contour_dag_backend_t be = {.cluster = cl,
-			                            .weight = (uint32_t)weight,
-			                            .request_headers = sreq,
-			                            .response_headers = sresp};
-			if (!contour_dag_push(b->dag, &r->backends, &r->nbackends, &be, sizeof(be)))
+			contour_dag_backend_t *be =
+			    contour_dag_backend_push(b->dag, &r->backends, &r->nbackends);
+			if (!be)
 				goto nomem;
+			be->cluster = cl;
+			be->weight = (uint32_t)weight;
+			be->request_headers = sreq;
+			be->response_headers = sresp;
 		}
 	}
 	return 0;
@@ -435,7 +443,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	if (hp_policy_route_conditions_split(conds, own, st) != 0)
 		goto out;
 
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
 	if (!r) {
 		b->nomem = 1;
 		goto out;
@@ -497,7 +505,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	                      idle_connection_ms) != 0)
 		goto out;
 	if (r->nbackends == 0 && !redirect && !direct) {
-		contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+		contour_dag_direct_response_t *dr = contour_dag_direct_response_new(b->dag);
 		if (!dr) {
 			b->nomem = 1;
 			goto out;
@@ -560,14 +568,13 @@ static void hp_expand_prefixes(hp_build_t *b, hp_routes_t *routes)
 		size_t rlen = strlen(repl);
 		while (rlen > 0 && repl[rlen - 1] == '/')
 			rlen--;
-		contour_dag_route_t *slash = contour_dag_new(b->dag, sizeof(*slash));
-		contour_dag_prefix_rewrite_t *rw1 = contour_dag_new(b->dag, sizeof(*rw1));
-		contour_dag_prefix_rewrite_t *rw2 = contour_dag_new(b->dag, sizeof(*rw2));
+		contour_dag_route_t *slash = contour_dag_route_copy(b->dag, r);
+		contour_dag_prefix_rewrite_t *rw1 = contour_dag_prefix_rewrite_new(b->dag);
+		contour_dag_prefix_rewrite_t *rw2 = contour_dag_prefix_rewrite_new(b->dag);
 		if (!slash || !rw1 || !rw2) {
 			b->nomem = 1;
 			break;
 		}
-		*slash = *r;
 		rw1->prefix = r->path.value = contour_dag_strdup(b->dag, keys[i]);
 		rw1->replacement = rlen ? contour_dag_printf(b->dag, "%.*s", (int)rlen, repl) : "/";
 		rw2->prefix = slash->path.value = contour_dag_printf(b->dag, "%s/", keys[i]);

@@ -13,7 +13,7 @@ static int hp_tcpproxy_services(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, 
                                 const char *host, int passthrough,
                                 contour_dag_lb_strategy_t strategy)
 {
-	contour_dag_tcpproxy_t *proxy = contour_dag_new(b->dag, sizeof(*proxy));
+	contour_dag_tcpproxy_t *proxy = contour_dag_tcpproxy_new(b->dag);
 	if (!proxy)
 		goto nomem;
 	const json_t *hcp = json_object_get(tcp, "healthCheckPolicy");
@@ -32,36 +32,38 @@ static int hp_tcpproxy_services(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, 
 		json_int_t health_port = port;
 		if (hc && hp_int(service, "healthPort") > 0)
 			health_port = hp_int(service, "healthPort");
-		contour_dag_cluster_t c;
-		memset(&c, 0, sizeof(c));
+		contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+		if (!c)
+			goto nomem;
 		const char *annotated = NULL;
 		char err[1024];
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
-		                       &c.service, &annotated, &c.circuit_breakers, err,
+		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
 			hp_status_error(st, "TCPProxyError", "ServiceUnresolvedReference",
 			                "Spec.TCPProxy unresolved service reference: %s", err);
 			return -1;
 		}
-		if (hp_service_protocol(st, service, annotated, &c.protocol) != 0)
+		if (hp_service_protocol(st, service, annotated, &c->protocol) != 0)
 			return -1;
-		c.protocol = contour_dag_strdup(b->dag, c.protocol);
-		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) &&
+		c->protocol = contour_dag_strdup(b->dag, c->protocol);
+		if ((!strcmp(c->protocol, "tls") || !strcmp(c->protocol, "h2")) &&
 		    hp_obj(service, "validation") &&
-		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
+		    hp_tls_upstream_validation(b, st, px, service, c) != 0)
 			return -1;
-		c.lb_strategy = strategy;
-		c.health_check = hc;
-		c.idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-		if (c.service.external_name && *c.service.external_name)
-			c.sni = c.service.external_name;
-		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
+		c->lb_strategy = strategy;
+		c->health_check = hc;
+		c->idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+		if (c->service.external_name && *c->service.external_name)
+			c->sni = c->service.external_name;
+		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
 		json_int_t weight = hp_int(service, "weight");
-		contour_dag_backend_t be = {.cluster = cl,
-		                            .weight = weight > 0 ? (uint32_t)weight : 0};
-		if (!cl ||
-		    !contour_dag_push(b->dag, &proxy->backends, &proxy->nbackends, &be, sizeof(be)))
+		contour_dag_backend_t *be =
+		    cl ? contour_dag_backend_push(b->dag, &proxy->backends, &proxy->nbackends) : NULL;
+		if (!be)
 			goto nomem;
+		be->cluster = cl;
+		be->weight = weight > 0 ? (uint32_t)weight : 0;
 	}
 	contour_dag_svhost_t *sv = contour_dag_svhost(b->dag, host);
 	if (!sv)

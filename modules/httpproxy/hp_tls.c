@@ -28,7 +28,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
                                     const json_t *cv, contour_dag_svhost_t *sv)
 {
 	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
-	contour_dag_client_validation_t *dv = contour_dag_new(b->dag, sizeof(*dv));
+	contour_dag_client_validation_t *dv = contour_dag_client_validation_new(b->dag);
 	if (!dv) {
 		b->nomem = 1;
 		return -1;
@@ -281,7 +281,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 	size_t n = 0;
 	if (json_array_size(names) == 0) {
 		const char *copy = contour_dag_strdup(b->dag, subject);
-		if (!copy || !contour_dag_push(b->dag, &list, &n, &copy, sizeof(copy)))
+		if (!copy || contour_dag_str_push(b->dag, &list, &n, copy) != CONTOUR_EOK)
 			goto nomem;
 	} else {
 		const char *first = json_string_value(json_array_get(names, 0));
@@ -300,7 +300,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 			const char *copy = contour_dag_strdup(b->dag, json_string_value(e));
 			if (!copy)
 				continue;
-			if (!contour_dag_push(b->dag, &list, &n, &copy, sizeof(copy)))
+			if (contour_dag_str_push(b->dag, &list, &n, copy) != CONTOUR_EOK)
 				goto nomem;
 		}
 	}

@@ -70,15 +70,16 @@ static int ing_authority_match(ing_build_t *b, contour_dag_route_t *r, const cha
 			quoted[o++] = '\\';
 		quoted[o++] = *p;
 	}
-	contour_dag_header_match_t m = {
-	    .name = ":authority",
-	    .type = CONTOUR_DAG_MATCH_REGEX,
-	    .value =
-	        contour_dag_printf(b->dag, "%s%s%s", ING_WILDCARD_LABEL, quoted, ING_IGNORE_PORT),
-	};
+	const char *value =
+	    contour_dag_printf(b->dag, "%s%s%s", ING_WILDCARD_LABEL, quoted, ING_IGNORE_PORT);
 	free(quoted);
-	if (!m.value || !contour_dag_push(b->dag, &r->headers, &r->nheaders, &m, sizeof(m)))
+	contour_dag_header_match_t *m =
+	    value ? contour_dag_header_match_push(b->dag, &r->headers, &r->nheaders) : NULL;
+	if (!m)
 		return CONTOUR_ENOMEM;
+	m->name = ":authority";
+	m->type = CONTOUR_DAG_MATCH_REGEX;
+	m->value = value;
 	return 0;
 }
 
@@ -115,12 +116,10 @@ static int ing_backend_headers(ing_build_t *b, const ing_object_t *ing, const ch
 /* A route on the secure listener is never a redirect to itself. */
 static int ing_add_secure(ing_build_t *b, contour_dag_vhost_t *vh, const contour_dag_route_t *r)
 {
-	contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+	contour_dag_route_t *copy = contour_dag_route_copy(b->dag, r);
 	if (!copy)
 		return CONTOUR_ENOMEM;
-	*copy = *r;
 	copy->https_redirect = 0;
-	copy->key = NULL;
 	return contour_dag_add_route(b->dag, vh, copy);
 }
 
@@ -150,22 +149,23 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 
 	json_int_t number = json_integer_value(json_object_get(port, "number"));
 	const char *port_name = ing_str(port, "name");
-	contour_dag_cluster_t c;
-	memset(&c, 0, sizeof(c));
+	contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+	if (!c)
+		goto nomem;
 	if (contour_dag_lookup_service(b->mod, b->dag, ing->ns, svc_name,
 	                               *port_name ? 0 : (uint32_t)(number > 0 ? number : 0),
-	                               *port_name ? port_name : NULL, &c.service, &c.protocol,
-	                               &c.circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
+	                               *port_name ? port_name : NULL, &c->service, &c->protocol,
+	                               &c->circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
 		contour_log(b->mod, CONTOUR_LOG_ERR,
 		            "ingress %s/%s: unresolved service reference %s: %s", ing->ns,
 		            ing->name, svc_name, err);
 		return 0;
 	}
-	c.lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
-	c.idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
-	contour_dag_backend_t *be = contour_dag_new(b->dag, sizeof(*be));
+	c->lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
+	c->idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
+	contour_dag_backend_t *be = contour_dag_backend_new(b->dag);
 	if (!cl || !r || !be)
 		goto nomem;
 
@@ -174,7 +174,7 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	r->https_redirect = a->tls_required;
 	r->timeouts = a->timeouts;
 	if (a->retry_on) {
-		r->retry = contour_dag_new(b->dag, sizeof(*r->retry));
+		r->retry = contour_dag_retry_policy_new(b->dag);
 		if (!r->retry)
 			goto nomem;
 		r->retry->retry_on = contour_dag_strdup(b->dag, a->retry_on);

@@ -827,10 +827,12 @@ START_TEST(test_health_check)
 	ck_assert_int_eq(hp_policy_health_check(dag, J("{\"path\":\"/healthz\"}"), 0, &hc, st), 0);
 	ck_assert_str_eq(hc->path, "/healthz");
 	ck_assert_str_eq(hc->host, "contour-envoy-healthcheck");
-	ck_assert_int_eq(hc->interval_ms, 10000);
-	ck_assert_int_eq(hc->timeout_ms, 2000);
-	ck_assert_uint_eq(hc->unhealthy_threshold, 3);
-	ck_assert_uint_eq(hc->healthy_threshold, 2);
+	/* As upstream's DAG keeps them: unset is 0 (the Envoy defaults 10 s,
+	 * 2 s, 3 and 2 are the translator's, see check_xds_translate). */
+	ck_assert_int_eq(hc->interval_ms, 0);
+	ck_assert_int_eq(hc->timeout_ms, 0);
+	ck_assert_uint_eq(hc->unhealthy_threshold, 0);
+	ck_assert_uint_eq(hc->healthy_threshold, 0);
 	ck_assert_int_eq(hc->tcp, 0);
 	ck_assert_int_eq(hp_policy_health_check(
 	                     dag,
