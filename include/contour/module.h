@@ -94,6 +94,7 @@
 #include <contour/metrics.h>
 #include <contour/yaml.h>
 #include <contour/dag.h>
+#include <contour/json_get.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -29,32 +29,6 @@
 
 #define HP_NS_PER_MS 1000000LL
 
-static const char *hp_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s ? s : "";
-}
-
-static int hp_bool(const json_t *obj, const char *key)
-{
-	return json_is_true(json_object_get(obj, key));
-}
-
-static json_int_t hp_int(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	if (json_is_real(v))
-		return (json_int_t)json_real_value(v);
-	return json_integer_value(v);
-}
-
-/* Present and not null: Go's non-nil pointer. */
-static int hp_has(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	return v && !json_is_null(v);
-}
-
 /* ---- Go string quoting ------------------------------------------------------ */
 
 /* The length of a valid UTF-8 sequence at s, or 0. */
@@ -277,8 +251,8 @@ int hp_policy_timeouts(const json_t *policy, contour_dag_timeout_policy_t *out,
 	if (!json_is_object(policy))
 		return 0;
 	for (size_t i = 0; i < 3; i++) {
-		if (hp_timeout_setting(hp_str(policy, fields[i].key), &v[i], err, sizeof(err)) <
-		    0) {
+		if (hp_timeout_setting(contour_json_get_str(policy, fields[i].key), &v[i], err,
+		                       sizeof(err)) < 0) {
 			hp_status_error(st, "RouteError", "TimeoutPolicyNotValid",
 			                "route.timeoutPolicy failed to parse: error parsing %s: %s",
 			                fields[i].what, err);
@@ -500,8 +474,8 @@ static int hp_headers_build(contour_dag_t *dag, const json_t *policy, int reques
 	char q[512], hdr[256];
 	json_array_foreach(json_object_get(policy, "set"), i, e)
 	{
-		const char *key = hp_canonical(dag, hp_str(e, "name"));
-		const char *value = hp_str(e, "value");
+		const char *key = hp_canonical(dag, contour_json_get_str(e, "name"));
+		const char *value = contour_json_get_str(e, "value");
 		if (!key)
 			return CONTOUR_ENOMEM;
 		for (size_t j = 0; j < hp->nset; j++) {
@@ -767,12 +741,14 @@ int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_
 	if (!rp)
 		return CONTOUR_ENOMEM;
 
-	json_int_t count = hp_int(policy, "count");
+	json_int_t count = contour_json_get_int(policy, "count");
 	rp->num_retries = count == -1 ? 0 : count == 0 || count == 1 ? 1 : (uint32_t)count;
 
 	/* An unparsable perTryTimeout means Envoy's default, as upstream. */
 	rp->per_try_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	if (hp_go_duration(hp_str(policy, "perTryTimeout"), &ns, err, sizeof(err)) == 0 && ns > 0)
+	if (hp_go_duration(contour_json_get_str(policy, "perTryTimeout"), &ns, err, sizeof(err)) ==
+	        0 &&
+	    ns > 0)
 		rp->per_try_timeout_ms = hp_ns_to_ms(ns);
 
 	const json_t *on = json_object_get(policy, "retryOn");
@@ -819,7 +795,8 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 		json_array_foreach(json_object_get(policy, "expectedStatuses"), i, e)
 		{
 			/* Half-open ranges, as Envoy's: start inclusive, end exclusive. */
-			json_int_t start = hp_int(e, "start"), end = hp_int(e, "end");
+			json_int_t start = contour_json_get_int(e, "start"),
+			           end = contour_json_get_int(e, "end");
 			const char *bad = NULL;
 			if (start < 100 || start > 599)
 				bad = "start must be in the range [100, 599]";
@@ -837,10 +814,10 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 			r->start = (uint32_t)start;
 			r->end = (uint32_t)end;
 		}
-		hc->path = contour_dag_strdup(dag, hp_str(policy, "path"));
-		hc->host =
-		    contour_dag_strdup(dag, *hp_str(policy, "host") ? hp_str(policy, "host")
-		                                                    : "contour-envoy-healthcheck");
+		hc->path = contour_dag_strdup(dag, contour_json_get_str(policy, "path"));
+		hc->host = contour_dag_strdup(dag, *contour_json_get_str(policy, "host")
+		                                       ? contour_json_get_str(policy, "host")
+		                                       : "contour-envoy-healthcheck");
 		if (!hc->path || !hc->host)
 			return CONTOUR_ENOMEM;
 	}
@@ -848,10 +825,10 @@ int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
 	 * the user set, as upstream's Clustername does, and the xDS translator
 	 * applies Envoy's defaults (2 s, 10 s, 3, 2) where it writes the
 	 * check. */
-	json_int_t interval = hp_int(policy, "intervalSeconds");
-	json_int_t timeout = hp_int(policy, "timeoutSeconds");
-	json_int_t unhealthy = hp_int(policy, "unhealthyThresholdCount");
-	json_int_t healthy = hp_int(policy, "healthyThresholdCount");
+	json_int_t interval = contour_json_get_int(policy, "intervalSeconds");
+	json_int_t timeout = contour_json_get_int(policy, "timeoutSeconds");
+	json_int_t unhealthy = contour_json_get_int(policy, "unhealthyThresholdCount");
+	json_int_t healthy = contour_json_get_int(policy, "healthyThresholdCount");
 	hc->interval_ms = interval > 0 ? (int64_t)interval * 1000 : 0;
 	hc->timeout_ms = timeout > 0 ? (int64_t)timeout * 1000 : 0;
 	hc->unhealthy_threshold = unhealthy > 0 ? (uint32_t)unhealthy : 0;
@@ -895,17 +872,18 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
                             int *source_ip, const contour_dag_hash_policy_t *kept, size_t nkept,
                             hp_status_t *st)
 {
-	int attrs = hp_bool(e, "hashSourceIP") + hp_has(e, "headerHashOptions") +
-	            hp_has(e, "queryParameterHashOptions");
+	int attrs = contour_json_get_bool(e, "hashSourceIP") +
+	            contour_json_has(e, "headerHashOptions") +
+	            contour_json_has(e, "queryParameterHashOptions");
 	char q[512];
 	memset(h, 0, sizeof(*h));
-	h->terminal = hp_bool(e, "terminal");
+	h->terminal = contour_json_get_bool(e, "terminal");
 	if (attrs != 1) {
 		HP_IGNORED(st, "ignoring invalid request hash policy, must set exactly one of "
 		               "hashSourceIP or headerHashOptions or queryParameterHashOptions");
 		return 0;
 	}
-	if (hp_bool(e, "hashSourceIP")) {
+	if (contour_json_get_bool(e, "hashSourceIP")) {
 		if (*source_ip) {
 			HP_IGNORED(st,
 			           "ignoring invalid request hash policy, hashSourceIP specified "
@@ -916,9 +894,10 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 		h->type = CONTOUR_DAG_HASH_SOURCE_IP;
 		return 1;
 	}
-	if (hp_has(e, "headerHashOptions")) {
-		const char *name = hp_canonical(
-		    dag, hp_str(json_object_get(e, "headerHashOptions"), "headerName"));
+	if (contour_json_has(e, "headerHashOptions")) {
+		const char *name =
+		    hp_canonical(dag, contour_json_get_str(json_object_get(e, "headerHashOptions"),
+		                                           "headerName"));
 		if (!name)
 			return CONTOUR_ENOMEM;
 		if (!hp_header_name_valid(name)) {
@@ -946,7 +925,8 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 	}
 	/* Query parameter names are taken as case-insensitive, as upstream. */
 	char *name = (char *)contour_dag_strdup(
-	    dag, hp_str(json_object_get(e, "queryParameterHashOptions"), "parameterName"));
+	    dag,
+	    contour_json_get_str(json_object_get(e, "queryParameterHashOptions"), "parameterName"));
 	if (!name)
 		return CONTOUR_ENOMEM;
 	for (char *p = name; *p; p++)
@@ -975,7 +955,7 @@ int hp_policy_load_balancer(contour_dag_t *dag, const json_t *policy, int tcp,
                             contour_dag_lb_strategy_t *strategy, contour_dag_hash_policy_t **hash,
                             size_t *nhash, hp_status_t *st)
 {
-	const char *name = hp_str(policy, "strategy");
+	const char *name = contour_json_get_str(policy, "strategy");
 	size_t i;
 	json_t *e;
 	int source_ip = 0;
@@ -1059,12 +1039,13 @@ int hp_policy_prefix_rewrite(contour_dag_t *dag, const json_t *policy,
 		{
 			if (j >= i)
 				break;
-			if (strcmp(hp_str(e, "prefix"), hp_str(f, "prefix")))
+			if (strcmp(contour_json_get_str(e, "prefix"),
+			           contour_json_get_str(f, "prefix")))
 				continue;
-			if (*hp_str(e, "prefix"))
+			if (*contour_json_get_str(e, "prefix"))
 				hp_status_error(st, "PrefixReplaceError", "DuplicateReplacement",
 				                "duplicate replacement prefix '%s'",
-				                hp_str(e, "prefix"));
+				                contour_json_get_str(e, "prefix"));
 			else
 				hp_status_error(st, "PrefixReplaceError", "AmbiguousReplacement",
 				                "ambiguous prefix replacement");
@@ -1074,19 +1055,20 @@ int hp_policy_prefix_rewrite(contour_dag_t *dag, const json_t *policy,
 	const json_t *pick = NULL;
 	json_array_foreach(reps, i, e)
 	{
-		const char *p = hp_str(e, "prefix");
+		const char *p = contour_json_get_str(e, "prefix");
 		if (!pick && *p && route->path.value && !strcmp(p, route->path.value))
 			pick = e;
 	}
 	json_array_foreach(reps, i, e)
 	{
-		if (!pick && !*hp_str(e, "prefix"))
+		if (!pick && !*contour_json_get_str(e, "prefix"))
 			pick = e;
 	}
 	if (!pick)
 		return 0;
-	const char *prefix = contour_dag_strdup(dag, hp_str(pick, "prefix"));
-	const char *replacement = contour_dag_strdup(dag, hp_str(pick, "replacement"));
+	const char *prefix = contour_dag_strdup(dag, contour_json_get_str(pick, "prefix"));
+	const char *replacement =
+	    contour_dag_strdup(dag, contour_json_get_str(pick, "replacement"));
 	contour_dag_prefix_rewrite_t *r =
 	    prefix && replacement ? contour_dag_prefix_rewrite_push(dag, out, nout) : NULL;
 	if (!r)
@@ -1100,7 +1082,7 @@ int hp_policy_prefix_rewrite(contour_dag_t *dag, const json_t *policy,
  * checks by the caller through *nomem). */
 static const char *hp_opt_str(contour_dag_t *dag, const json_t *obj, const char *key, int *nomem)
 {
-	const char *s = hp_str(obj, key);
+	const char *s = contour_json_get_str(obj, key);
 	if (!*s)
 		return NULL;
 	const char *c = contour_dag_strdup(dag, s);
@@ -1116,7 +1098,7 @@ int hp_policy_redirect(contour_dag_t *dag, const json_t *policy, contour_dag_red
 	*out = NULL;
 	if (!json_is_object(policy))
 		return 0;
-	if (hp_has(policy, "path") && hp_has(policy, "prefix")) {
+	if (contour_json_has(policy, "path") && contour_json_has(policy, "prefix")) {
 		hp_status_error(
 		    st, "RouteError", "RequestRedirectPolicy",
 		    "route.requestRedirectPolicy is invalid: cannot specify both redirect "
@@ -1130,19 +1112,21 @@ int hp_policy_redirect(contour_dag_t *dag, const json_t *policy, contour_dag_red
 	r->hostname = hp_opt_str(dag, policy, "hostname", &nomem);
 	r->path = hp_opt_str(dag, policy, "path", &nomem);
 	r->prefix = hp_opt_str(dag, policy, "prefix", &nomem);
-	json_int_t port = hp_int(policy, "port");
+	json_int_t port = contour_json_get_int(policy, "port");
 	r->port = port > 0 && port <= 65535 ? (uint32_t)port : 0;
 	/* Absent: the CRD's default 302 (manifests read from files are not
 	 * defaulted by an API server). A code outside the CRD's enum gets
 	 * Envoy's own default, 301, as upstream's translator leaves it. */
-	switch (hp_has(policy, "statusCode") ? hp_int(policy, "statusCode") : 302) {
+	switch (contour_json_has(policy, "statusCode") ? contour_json_get_int(policy, "statusCode")
+	                                               : 302) {
 	case 301:
 	case 302:
 	case 303:
 	case 307:
 	case 308:
-		r->status_code =
-		    (uint32_t)(hp_has(policy, "statusCode") ? hp_int(policy, "statusCode") : 302);
+		r->status_code = (uint32_t)(contour_json_has(policy, "statusCode")
+		                                ? contour_json_get_int(policy, "statusCode")
+		                                : 302);
 		break;
 	default:
 		r->status_code = 301;
@@ -1164,7 +1148,7 @@ int hp_policy_direct_response(contour_dag_t *dag, const json_t *policy,
 	if (!d)
 		return CONTOUR_ENOMEM;
 	/* The CRD bounds statusCode to 200-599; upstream does not check again. */
-	d->status_code = (uint32_t)hp_int(policy, "statusCode");
+	d->status_code = (uint32_t)contour_json_get_int(policy, "statusCode");
 	d->body = hp_opt_str(dag, policy, "body", &nomem);
 	if (nomem)
 		return CONTOUR_ENOMEM;
@@ -1242,7 +1226,7 @@ static int hp_cors_check(const json_t *policy, char *err, size_t errlen)
 		return -1;
 	}
 	/* timeout.ParseMaxAge: "" default, 0 disables caching; no infinity. */
-	const char *max_age = hp_str(policy, "maxAge");
+	const char *max_age = contour_json_get_str(policy, "maxAge");
 	if (*max_age && hp_go_duration(max_age, &ns, perr, sizeof(perr)) < 0) {
 		snprintf(err, errlen, "unable to parse timeout string %s: %s",
 		         hp_quote(q, sizeof(q), max_age, 0), perr);
@@ -1272,8 +1256,8 @@ int hp_policy_cors(contour_dag_t *dag, const json_t *policy, contour_dag_cors_t 
 	contour_dag_cors_t *c = contour_dag_cors_new(dag);
 	if (!c)
 		return CONTOUR_ENOMEM;
-	c->allow_credentials = hp_bool(policy, "allowCredentials");
-	c->allow_private_network = hp_bool(policy, "allowPrivateNetwork");
+	c->allow_credentials = contour_json_get_bool(policy, "allowCredentials");
+	c->allow_private_network = contour_json_get_bool(policy, "allowPrivateNetwork");
 	c->max_age = hp_opt_str(dag, policy, "maxAge", &nomem);
 	if (nomem ||
 	    hp_str_list(dag, json_object_get(policy, "allowOrigin"), &c->allow_origin,
@@ -1356,7 +1340,7 @@ int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *d
 	f->allow = nallow > 0;
 	json_array_foreach(nallow ? allow : deny, i, e)
 	{
-		const char *cidr = hp_str(e, "cidr");
+		const char *cidr = contour_json_get_str(e, "cidr");
 		char unparsed[256], canon[INET6_ADDRSTRLEN + 64];
 		snprintf(unparsed, sizeof(unparsed), "%s%s", cidr,
 		         strchr(cidr, '/')   ? ""
@@ -1373,7 +1357,7 @@ int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *d
 		contour_dag_ip_rule_t *r = copy ? contour_dag_ip_rule_push(dag, &f->rules, &f->nrules) : NULL;
 		if (!r)
 			return CONTOUR_ENOMEM;
-		r->remote = !strcmp(hp_str(e, "source"), "Remote");
+		r->remote = !strcmp(contour_json_get_str(e, "source"), "Remote");
 		r->cidr = copy;
 	}
 	if (last_err[0]) {
@@ -1407,13 +1391,13 @@ int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
 		                "WeightedLeastRequest load balancer strategy");
 		return -1;
 	}
-	if (hp_go_duration(hp_str(policy, "window"), &ns, err, sizeof(err)) < 0) {
+	if (hp_go_duration(contour_json_get_str(policy, "window"), &ns, err, sizeof(err)) < 0) {
 		hp_status_error(st, "ServiceError", "SlowStartInvalid",
 		                "error parsing window: %s on slow start", err);
 		return -1;
 	}
 	double aggression = 1.0;
-	const char *a = hp_str(policy, "aggression");
+	const char *a = contour_json_get_str(policy, "aggression");
 	if (*a) {
 		char *end;
 		errno = 0;
@@ -1433,8 +1417,9 @@ int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
 	ss->window_ms = ns > 0 ? hp_ns_to_ms(ns) : 0;
 	ss->aggression = aggression;
 	/* Absent: the CRD's default 10. */
-	ss->min_weight_percent =
-	    hp_has(policy, "minWeightPercent") ? (uint32_t)hp_int(policy, "minWeightPercent") : 10;
+	ss->min_weight_percent = contour_json_has(policy, "minWeightPercent")
+	                             ? (uint32_t)contour_json_get_int(policy, "minWeightPercent")
+	                             : 10;
 	*out = ss;
 	return 0;
 }

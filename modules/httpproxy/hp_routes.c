@@ -159,32 +159,6 @@ static void hp_members(const json_t *o, const char *const *names, size_t n, cons
 	}
 }
 
-/* hp_obj, hp_arr, hp_str, hp_bool and hp_int on a member already found. */
-static const json_t *hp_m_arr(const json_t *v)
-{
-	return json_is_array(v) ? v : NULL;
-}
-
-static const json_t *hp_m_obj(const json_t *v)
-{
-	return json_is_object(v) ? v : NULL;
-}
-
-static const char *hp_m_str(const json_t *v)
-{
-	const char *s = json_string_value(v);
-	return s ? s : "";
-}
-
-static json_int_t hp_m_int(const json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (json_int_t)json_real_value(v);
-	return 0;
-}
-
 /* Arena copies of px's namespace and name, for route origins. */
 static void hp_origin(hp_build_t *b, const hp_proxy_t *px, contour_dag_route_t *r)
 {
@@ -309,8 +283,8 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 	{
 		const json_t *m[HP_S_N];
 		hp_members(service, hp_service_members, HP_S_N, m);
-		const char *name = hp_m_str(m[HP_S_NAME]);
-		json_int_t port = hp_m_int(m[HP_S_PORT]);
+		const char *name = contour_json_as_str(m[HP_S_NAME]);
+		json_int_t port = contour_json_as_int(m[HP_S_PORT]);
 		char q[600], err[1024];
 		if (port < 1 || port > 65535) {
 			hp_status_error(st, "ServiceError", "ServicePortInvalid",
@@ -319,8 +293,8 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			return -1;
 		}
 		json_int_t health_port = port;
-		if (hc && hp_m_int(m[HP_S_HEALTH_PORT]) > 0)
-			health_port = hp_m_int(m[HP_S_HEALTH_PORT]);
+		if (hc && contour_json_as_int(m[HP_S_HEALTH_PORT]) > 0)
+			health_port = contour_json_as_int(m[HP_S_HEALTH_PORT]);
 
 		contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
 		if (!c)
@@ -336,7 +310,7 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c->protocol) != 0)
 			return -1;
 		c->protocol = contour_dag_strdup(b->dag, c->protocol);
-		const json_t *validation = hp_m_obj(m[HP_S_VALIDATION]);
+		const json_t *validation = contour_json_as_obj(m[HP_S_VALIDATION]);
 		if ((!strcmp(c->protocol, "tls") || !strcmp(c->protocol, "h2")) && validation &&
 		    hp_tls_upstream_validation(b, st, px, service, c) != 0)
 			return -1;
@@ -351,7 +325,7 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			return -1;
 		if (m[HP_S_COOKIE_REWRITE])
 			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
-		const json_t *ssp = hp_m_obj(m[HP_S_SLOW_START]);
+		const json_t *ssp = contour_json_as_obj(m[HP_S_SLOW_START]);
 		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c->slow_start, st) != 0)
 			return -1;
 
@@ -373,7 +347,7 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			b->nomem = 1;
 			return -1;
 		}
-		json_int_t weight = hp_m_int(m[HP_S_WEIGHT]);
+		json_int_t weight = contour_json_as_int(m[HP_S_WEIGHT]);
 		if (weight < 0)
 			weight = 0;
 		int mirror = json_is_true(m[HP_S_MIRROR]);
@@ -410,7 +384,7 @@ nomem:
 static int hp_route_action_count(const json_t *const *m)
 {
 	int n = 0;
-	if (json_array_size(hp_m_arr(m[HP_R_SERVICES])) > 0)
+	if (json_array_size(contour_json_as_arr(m[HP_R_SERVICES])) > 0)
 		n++;
 	if (m[HP_R_REDIRECT])
 		n++;
@@ -427,7 +401,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	json_t *merged = NULL;
 	const json_t *m[HP_R_N];
 	hp_members(route, hp_route_members, HP_R_N, m);
-	const json_t *own = hp_m_arr(m[HP_R_CONDITIONS]);
+	const json_t *own = contour_json_as_arr(m[HP_R_CONDITIONS]);
 
 	if (hp_route_action_count(m) != 1) {
 		hp_status_error(st, "RouteError", "RouteActionCountNotValid",
@@ -490,7 +464,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	hp_origin(b, px, r);
 
 	const json_t *rewrite = m[HP_R_PATH_REWRITE];
-	if (json_array_size(hp_arr(rewrite, "replacePrefix")) > 0) {
+	if (json_array_size(contour_json_get_arr(rewrite, "replacePrefix")) > 0) {
 		contour_dag_prefix_rewrite_t *list = NULL;
 		size_t n = 0;
 		if (hp_policy_prefix_rewrite(b->dag, rewrite, r, st, &list, &n) != 0)
@@ -501,7 +475,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	contour_dag_health_check_t *hc = NULL;
 	if (hp_policy_health_check(b->dag, m[HP_R_HEALTH_CHECK], 0, &hc, st) != 0)
 		goto out;
-	if (hp_route_services(b, st, px, hp_m_arr(m[HP_R_SERVICES]), r, strategy, hc,
+	if (hp_route_services(b, st, px, contour_json_as_arr(m[HP_R_SERVICES]), r, strategy, hc,
 	                      idle_connection_ms) != 0)
 		goto out;
 	if (r->nbackends == 0 && !redirect && !direct) {
@@ -513,13 +487,14 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		dr->status_code = 503;
 		r->direct_response = dr;
 	}
-	const char *fqdn = hp_str(hp_obj(root->spec, "virtualhost"), "fqdn");
+	const char *fqdn =
+	    contour_json_get_str(contour_json_get_obj(root->spec, "virtualhost"), "fqdn");
 	if (!strncmp(fqdn, "*.", 2) && hp_add_authority_match(b, r, fqdn) != 0)
 		goto out;
 	if (m[HP_R_JWT])
 		hp_ignored(st, "\"Spec.Routes.JWTVerificationPolicy\"");
-	if (hp_policy_ip_filter(b->dag, hp_m_arr(m[HP_R_IP_ALLOW]), hp_m_arr(m[HP_R_IP_DENY]), 1,
-	                        &r->ip_filter, st) != 0)
+	if (hp_policy_ip_filter(b->dag, contour_json_as_arr(m[HP_R_IP_ALLOW]),
+	                        contour_json_as_arr(m[HP_R_IP_DENY]), 1, &r->ip_filter, st) != 0)
 		goto out;
 	rc = hp_routes_push(b, out, r);
 out:
@@ -618,13 +593,13 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 
 	size_t i;
 	const json_t *inc;
-	json_array_foreach(hp_arr(px->spec, "includes"), i, inc)
+	json_array_foreach(contour_json_get_arr(px->spec, "includes"), i, inc)
 	{
-		const char *ns = hp_str(inc, "namespace");
-		const char *name = hp_str(inc, "name");
+		const char *ns = contour_json_get_str(inc, "namespace");
+		const char *name = contour_json_get_str(inc, "name");
 		if (!*ns)
 			ns = px->ns;
-		const json_t *iconds = hp_arr(inc, "conditions");
+		const json_t *iconds = contour_json_get_arr(inc, "conditions");
 		json_t *empty = NULL;
 		if (!iconds)
 			iconds = empty = json_array();
@@ -642,7 +617,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			hp_bad_gateway(b, px, iconds, &local);
 			goto next;
 		}
-		if (hp_obj(child->spec, "virtualhost")) {
+		if (contour_json_get_obj(child->spec, "virtualhost")) {
 			hp_status_error(
 			    st, "IncludeError", "RootIncludesRoot",
 			    "root httpproxy cannot include another root httpproxy (%s/%s)",
@@ -670,7 +645,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 	}
 
 	const json_t *route;
-	json_array_foreach(hp_arr(px->spec, "routes"), i, route)
+	json_array_foreach(contour_json_get_arr(px->spec, "routes"), i, route)
 	{
 		if (hp_route(b, st, root, px, conds, enforce_tls, route, &local) != 0)
 			goto out;

@@ -92,11 +92,6 @@ typedef struct ing_build {
 	int nomem; /* an allocation failed: abandon the build */
 } ing_build_t;
 
-/* JSON accessors that treat a wrong type as absent. */
-const json_t *ing_obj(const json_t *o, const char *key);
-const json_t *ing_arr(const json_t *o, const char *key);
-const char *ing_str(const json_t *o, const char *key); /* "" when absent */
-
 /* ---- ing_tls.c ---- */
 /* computeSecureVirtualhosts for one Ingress: a secure vhost per TLS host
  * whose Secret resolves (and is delegated when it lives elsewhere). */

@@ -130,11 +130,11 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 {
 	const ing_annot_t *a = &ing->annot;
 	const char *host = *rule_host ? rule_host : "*";
-	const char *path = ing_str(hp, "path");
-	const char *path_type = ing_str(hp, "pathType");
-	const json_t *svc = ing_obj(ing_obj(hp, "backend"), "service");
-	const json_t *port = ing_obj(svc, "port");
-	const char *svc_name = ing_str(svc, "name");
+	const char *path = contour_json_get_str(hp, "path");
+	const char *path_type = contour_json_get_str(hp, "pathType");
+	const json_t *svc = contour_json_get_obj(contour_json_get_obj(hp, "backend"), "service");
+	const json_t *port = contour_json_get_obj(svc, "port");
+	const char *svc_name = contour_json_get_str(svc, "name");
 	char err[1024];
 	if (!*path)
 		path = "/";
@@ -148,7 +148,7 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	}
 
 	json_int_t number = json_integer_value(json_object_get(port, "number"));
-	const char *port_name = ing_str(port, "name");
+	const char *port_name = contour_json_get_str(port, "name");
 	contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
 	if (!c)
 		goto nomem;
@@ -243,10 +243,10 @@ static void ing_rule(ing_build_t *b, const ing_object_t *ing, const char *host, 
 
 void ing_rules(ing_build_t *b, const ing_object_t *ing)
 {
-	const json_t *spec = ing_obj(ing->obj, "spec");
+	const json_t *spec = contour_json_get_obj(ing->obj, "spec");
 	/* The default backend is a rule of its own, with no host and one
 	 * path "/", put first so a later rule for "*" and "/" replaces it. */
-	const json_t *def = ing_obj(spec, "defaultBackend");
+	const json_t *def = contour_json_get_obj(spec, "defaultBackend");
 	if (def) {
 		json_t *paths = json_pack("[{s:O}]", "backend", def);
 		if (!paths) {
@@ -258,11 +258,12 @@ void ing_rules(ing_build_t *b, const ing_object_t *ing)
 	}
 	size_t i;
 	const json_t *rule;
-	json_array_foreach(ing_arr(spec, "rules"), i, rule)
+	json_array_foreach(contour_json_get_arr(spec, "rules"), i, rule)
 	{
 		if (b->nomem)
 			return;
 		/* A rule without `http` has nothing to route. */
-		ing_rule(b, ing, ing_str(rule, "host"), ing_arr(ing_obj(rule, "http"), "paths"));
+		ing_rule(b, ing, contour_json_get_str(rule, "host"),
+		         contour_json_get_arr(contour_json_get_obj(rule, "http"), "paths"));
 	}
 }
