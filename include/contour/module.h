@@ -95,6 +95,10 @@
 #include <contour/yaml.h>
 #include <contour/dag.h>
 #include <contour/json_get.h>
+#include <contour/duration.h>
+#include <contour/quote.h>
+#include <contour/regex.h>
+#include <contour/header_policy.h>
 
 #ifdef __cplusplus
 extern "C" {

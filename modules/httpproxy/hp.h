@@ -78,11 +78,7 @@ int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
 /* The exact form: upstream applies "at most one prefix/exact/regex" to the
  * route's own conditions only, and header/query validity to the merged
  * list (inherited then own). Prefer this one. */
-int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own,
-                                     hp_status_t *st);
-/* A Go-RE2-compatible syntax check; 0, or -1 with Go's error text in err
- * ("error parsing regexp: missing closing ): `/foo(`"). */
-int hp_regex_check(const char *re, char *err, size_t errlen);
+int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
 /* Merge the accumulated conditions into route->path (mergePathMatchConditions:
  * concatenation with // collapsed; regex if any regex; exact if the leaf is
  * exact; prefix otherwise; empty -> prefix "/"), route->headers and
@@ -116,12 +112,6 @@ void hp_seen_free(hp_seen_t *seen);
 int hp_policy_headers(contour_dag_t *dag, const json_t *policy, const json_t *defaults, int request,
                       const char *what, const char *ns, const char *svc, uint32_t port,
                       contour_dag_header_policy_t **out, hp_status_t *st);
-
-/* Upstream's config check of a default policy (HeadersPolicy.Validate):
- * every `set` key and `remove` entry is a valid header name as written,
- * and every value a scalar. 0, or -1 with the message in err ("invalid
- * header name \"x y\": [a valid HTTP header must ...]"). */
-int hp_policy_headers_check(const json_t *defaults, char *err, size_t errlen);
 
 /* timeoutPolicy -> route->timeouts and *idle_connection_ms (cluster level);
  * RouteError/TimeoutPolicyNotValid with upstream's parse messages. */
@@ -168,12 +158,6 @@ int hp_policy_ip_filter(contour_dag_t *dag, const json_t *allow, const json_t *d
 int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
                          contour_dag_lb_strategy_t strategy, contour_dag_slow_start_t **out,
                          hp_status_t *st);
-
-/* Go-style durations as upstream's timeout package reads them:
- * "infinity"/"infinite" -> CONTOUR_DAG_TIMEOUT_INFINITE, "" or absent ->
- * CONTOUR_DAG_TIMEOUT_DEFAULT, "0s" -> 0 ... Returns 0, or -1 with Go's
- * error text in err ("time: missing unit in duration \"600\""). */
-int hp_parse_timeout(const char *s, int64_t *ms, char *err, size_t errlen);
 
 /* ---- hp_proxy.c ---------------------------------------------------------- */
 

@@ -61,8 +61,6 @@ const char *hp_visit_path(hp_build_t *b, const hp_visit_t *v, const hp_proxy_t *
 
 /* Upstream's isBlank: empty or only white space. */
 int hp_blank(const char *s);
-/* Go's %q of s into buf (quotes included). */
-const char *hp_quote(char *buf, size_t len, const char *s);
 /* k8s.NamespacedNameFrom(s, DefaultNamespace(def_ns)): "a/b" -> (a, b),
  * "b" -> (def_ns, b). Borrowed pieces copied into ns/name buffers. */
 void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, char *name,

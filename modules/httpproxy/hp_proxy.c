@@ -27,37 +27,6 @@ int hp_blank(const char *s)
 	return 1;
 }
 
-const char *hp_quote(char *buf, size_t len, const char *s)
-{
-	size_t o = 0;
-	if (len < 3) {
-		if (len)
-			buf[0] = '\0';
-		return buf;
-	}
-	buf[o++] = '"';
-	for (; *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else if (c == '\t') {
-			buf[o++] = '\\';
-			buf[o++] = 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
 void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, char *name,
                    size_t namelen)
 {
@@ -433,7 +402,7 @@ static void hp_duplicate(hp_build_t *b, hp_rootref_t *group, size_t n)
 		o += (size_t)snprintf(list + o, len - o, "%s%s/%s", i ? ", " : "", group[i].px->ns,
 		                      group[i].px->name);
 	char q[600];
-	hp_quote(q, sizeof(q), group[0].fqdn);
+	contour_quote(q, sizeof(q), group[0].fqdn, CONTOUR_QUOTE_STRCONV);
 	for (size_t i = 0; i < n; i++) {
 		hp_status_t *st = hp_build_accessor(b, group[i].px);
 		if (!st)

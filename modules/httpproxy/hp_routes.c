@@ -289,7 +289,7 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		if (port < 1 || port > 65535) {
 			hp_status_error(st, "ServiceError", "ServicePortInvalid",
 			                "service %s: port must be in the range 1-65535",
-			                hp_quote(q, sizeof(q), name));
+			                contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		json_int_t health_port = port;

@@ -50,7 +50,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			hp_status_error(st, "TLSError", "DelegationNotPermitted",
 			                "Spec.VirtualHost.TLS CA Secret %s is invalid: certificate "
 			                "delegation not permitted",
-			                hp_quote(q, sizeof(q), ca));
+			                contour_quote(q, sizeof(q), ca, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CA,
@@ -61,7 +61,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CA "
 			    "Secret %s: %s",
-			    hp_quote(q, sizeof(q), full), err);
+			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
 			return -1;
 		}
 	} else if (!dv->skip_verify) {
@@ -79,7 +79,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "DelegationNotPermitted",
 			    "Spec.VirtualHost.TLS CRL Secret %s is invalid: certificate "
 			    "delegation not permitted",
-			    hp_quote(q, sizeof(q), crl));
+			    contour_quote(q, sizeof(q), crl, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CRL,
@@ -90,7 +90,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CRL "
 			    "Secret %s: %s",
-			    hp_quote(q, sizeof(q), full), err);
+			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
 			return -1;
 		}
 		dv->crl_only_leaf = contour_json_get_bool(cv, "crlOnlyVerifyLeafCert");
@@ -114,7 +114,7 @@ static int hp_tls_fallback(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
 	}
 	const char *fns = s->fallback_ns && *s->fallback_ns ? s->fallback_ns : "";
 	snprintf(full, sizeof(full), "%s/%s", fns, s->fallback_name);
-	hp_quote(q, sizeof(q), full);
+	contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, fns, s->fallback_name, px->ns)) {
 		hp_status_error(st, "TLSError", "FallbackNotDelegated",
 		                "Spec.VirtualHost.TLS Secret %s is not configured for certificate "
@@ -179,7 +179,7 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 
 	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
 	hp_split_name(secret, px->ns, ns, sizeof(ns), name, sizeof(name));
-	hp_quote(q, sizeof(q), secret);
+	contour_quote(q, sizeof(q), secret, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
 		hp_status_error(
 		    st, "TLSError", "DelegationNotPermitted",
@@ -254,7 +254,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 	hp_split_name(contour_json_get_str(uv, "caSecret"), px->ns, ns, sizeof(ns), name,
 	              sizeof(name));
 	snprintf(full, sizeof(full), "%s/%s", ns, name);
-	hp_quote(q, sizeof(q), full);
+	contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
 		hp_status_error(
 		    st, "TLSError", "CACertificateNotDelegated",

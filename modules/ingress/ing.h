@@ -15,9 +15,10 @@
  * one log line naming the Ingress and the reason, and never affects other
  * Ingresses.
  *
- * The regex check and the service header policies come from the httpproxy
- * module's sources (hp_cond.c, hp_policy.c, hp_status.c are compiled into
- * this module too), so both processors validate and merge alike.
+ * The regex check, the timeouts and the service header policies are the
+ * domain layer's (contour_regex_check, contour_timeout_parse,
+ * contour_header_policy_build), so both processors validate and merge
+ * alike.
  */
 #ifndef ING_H
 #define ING_H

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "modules/ingress/ing.h"
-#include "modules/httpproxy/hp.h"
 
 /* The single-label match upstream adds to wildcard hosts (§2.4). */
 #define ING_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -40,7 +39,7 @@ int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
 	} else if (!strcmp(path_type, "ImplementationSpecific")) {
 		/* A path that "looks like" a regex is one, once it compiles. */
 		if (strpbrk(path, "^+*[]%")) {
-			if (hp_regex_check(path, err, errlen) < 0)
+			if (contour_regex_check(path, err, errlen) < 0)
 				return -1;
 			out->type = CONTOUR_DAG_PATH_REGEX;
 		} else {
@@ -92,24 +91,13 @@ static int ing_backend_headers(ing_build_t *b, const ing_object_t *ing, const ch
 	const ing_settings_t *s = &b->ctx->settings;
 	if (!s->request_headers && !s->response_headers)
 		return 0;
-	hp_status_t *st = hp_status_new(ing->obj);
-	if (!st)
-		return CONTOUR_ENOMEM;
-	int rc = hp_policy_headers(b->dag, NULL, s->request_headers, 1, "service", ing->ns, svc,
-	                           port, &be->request_headers, st);
+	int rc = contour_header_policy_build(b->dag, NULL, s->request_headers,
+	                                     CONTOUR_HEADERS_REQUEST | CONTOUR_HEADERS_SERVICE,
+	                                     ing->ns, svc, port, &be->request_headers, err, errlen);
 	if (rc == 0)
-		rc = hp_policy_headers(b->dag, NULL, s->response_headers, 0, "service", ing->ns,
-		                       svc, port, &be->response_headers, st);
-	if (rc == -1) {
-		/* The message is on the status httpproxy would write. */
-		json_t *js = hp_status_to_json(st, "");
-		const json_t *cond = json_array_get(json_object_get(js, "conditions"), 0);
-		const char *msg = json_string_value(
-		    json_object_get(json_array_get(json_object_get(cond, "errors"), 0), "message"));
-		snprintf(err, errlen, "%s", msg ? msg : "invalid header policy");
-		json_decref(js);
-	}
-	hp_status_free(st);
+		rc = contour_header_policy_build(b->dag, NULL, s->response_headers,
+		                                 CONTOUR_HEADERS_SERVICE, ing->ns, svc, port,
+		                                 &be->response_headers, err, errlen);
 	return rc;
 }
 

@@ -11,7 +11,6 @@
 #include <contour/snapshot.h>
 
 /* hp_cond.c, not (yet) in hp.h. */
-int hp_regex_check(const char *re, char *err, size_t errlen);
 int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
 
 static core_t *core;
@@ -308,12 +307,12 @@ START_TEST(test_regex_syntax)
 	char err[256], want[300];
 	for (size_t i = 0; i < sizeof(valid) / sizeof(*valid); i++) {
 		err[0] = '\0';
-		ck_assert_msg(hp_regex_check(valid[i], err, sizeof(err)) == 0, "%s: %s", valid[i],
-		              err);
+		ck_assert_msg(contour_regex_check(valid[i], err, sizeof(err)) == 0, "%s: %s",
+		              valid[i], err);
 	}
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(*invalid); i++) {
-		ck_assert_msg(hp_regex_check(invalid[i].re, err, sizeof(err)) == -1, "%s accepted",
-		              invalid[i].re);
+		ck_assert_msg(contour_regex_check(invalid[i].re, err, sizeof(err)) == -1,
+		              "%s accepted", invalid[i].re);
 		snprintf(want, sizeof(want), "error parsing regexp: %s", invalid[i].err);
 		ck_assert_str_eq(err, want);
 	}
@@ -693,23 +692,23 @@ END_TEST
 START_TEST(test_headers_check)
 {
 	char err[1024];
-	ck_assert_int_eq(hp_policy_headers_check(NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":\"1\",\"Host\":1},"
-	                                           "\"remove\":[\"x-b\"]}"),
-	                                         err, sizeof(err)),
+	ck_assert_int_eq(contour_header_policy_check(NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_header_policy_check(J("{\"set\":{\"x-a\":\"1\",\"Host\":1},"
+	                                               "\"remove\":[\"x-b\"]}"),
+	                                             err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x a\":\"1\"}}"), err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    contour_header_policy_check(J("{\"set\":{\"x a\":\"1\"}}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "invalid header name \"x a\": [a valid HTTP header must consist of "
 	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
 	                      "for validation is '[-A-Za-z0-9]+')]");
 	ck_assert_int_eq(
-	    hp_policy_headers_check(J("{\"remove\":[\"ok\",\"x_b\"]}"), err, sizeof(err)), -1);
+	    contour_header_policy_check(J("{\"remove\":[\"ok\",\"x_b\"]}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "invalid header name \"x_b\": [a valid HTTP header must consist of "
 	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
 	                      "for validation is '[-A-Za-z0-9]+')]");
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":[1]}}"), err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    contour_header_policy_check(J("{\"set\":{\"x-a\":[1]}}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "header \"x-a\": the value must be a string");
 }
 END_TEST
@@ -720,30 +719,30 @@ START_TEST(test_parse_timeout)
 {
 	int64_t ms;
 	char err[256];
-	ck_assert_int_eq(hp_parse_timeout(NULL, &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse(NULL, &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_DEFAULT);
-	ck_assert_int_eq(hp_parse_timeout("", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_DEFAULT);
-	ck_assert_int_eq(hp_parse_timeout("infinity", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("infinity", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_INFINITE);
-	ck_assert_int_eq(hp_parse_timeout("infinite", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("infinite", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_INFINITE);
-	ck_assert_int_eq(hp_parse_timeout("0s", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("0s", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 0);
-	ck_assert_int_eq(hp_parse_timeout("1h2m3.5s", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("1h2m3.5s", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 3723500);
-	ck_assert_int_eq(hp_parse_timeout("250ms", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("250ms", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 250);
-	ck_assert_int_eq(hp_parse_timeout("1500us", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("1500us", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 2); /* rounded up to whole milliseconds */
-	ck_assert_int_eq(hp_parse_timeout("600", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("600", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: missing unit in duration \"600\"");
-	ck_assert_int_eq(hp_parse_timeout("10x", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("10x", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: unknown unit \"x\" in duration \"10x\"");
-	ck_assert_int_eq(hp_parse_timeout("forever", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("forever", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: invalid duration \"forever\"");
-	ck_assert_int_eq(hp_parse_timeout("-1s", &ms, err, sizeof(err)), -1);
-	ck_assert_int_eq(hp_parse_timeout("3000000h", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("-1s", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("3000000h", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: invalid duration \"3000000h\"");
 }
 END_TEST
