@@ -466,6 +466,13 @@ contour_dag_svhost_t *contour_dag_svhost(contour_dag_t *dag, const char *fqdn);
 contour_dag_vhost_t *contour_dag_find_vhost(const contour_dag_t *dag, const char *fqdn);
 contour_dag_svhost_t *contour_dag_find_svhost(const contour_dag_t *dag, const char *fqdn);
 
+/* contour_dag_wildcard_authority: for the wildcard host fqdn
+ * ("*.example.com"), the :authority regex upstream adds to each of its
+ * routes as a header match: one DNS label for the '*', the rest of the
+ * name quoted as Go's regexp.QuoteMeta does, an optional port. An arena
+ * string, or NULL on allocation failure. (ABI 1.4) */
+const char *contour_dag_wildcard_authority(contour_dag_t *dag, const char *fqdn);
+
 /* contour_dag_add_route: add route to vhost. A route whose match conditions
  * (path, headers, queries) equal an existing route's replaces it, as
  * upstream's map of routes does. */

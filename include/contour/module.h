@@ -99,6 +99,7 @@
 #include <contour/quote.h>
 #include <contour/regex.h>
 #include <contour/header_policy.h>
+#include <contour/conditions.h>
 
 #ifdef __cplusplus
 extern "C" {

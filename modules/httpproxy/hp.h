@@ -79,20 +79,9 @@ int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
  * route's own conditions only, and header/query validity to the merged
  * list (inherited then own). Prefer this one. */
 int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
-/* Merge the accumulated conditions into route->path (mergePathMatchConditions:
- * concatenation with // collapsed; regex if any regex; exact if the leaf is
- * exact; prefix otherwise; empty -> prefix "/"), route->headers and
- * route->queries. */
-int hp_policy_merge_conditions(contour_dag_t *dag, const json_t *conds,
-                               contour_dag_route_t *route);
 
-/* Duplicate include conditions (includeMatchConditionsIdentical): a tracker
- * per proxy being processed. hp_seen_check_add returns 1 when conds
- * duplicate an earlier include's (never for an empty set or a bare "/"). */
-typedef struct hp_seen hp_seen_t;
-hp_seen_t *hp_seen_new(void);
-int hp_seen_check_add(hp_seen_t *seen, const json_t *conds);
-void hp_seen_free(hp_seen_t *seen);
+/* Merging conditions into a route and the duplicate-include tracker are
+ * the domain layer's: contour_conditions_merge, contour_conditions_seen_*. */
 
 /* Header policies (route or service level). `what` is "route" or
  * "service": selects upstream's error types and wording. request=1 for

@@ -13,9 +13,6 @@
 
 #include "modules/httpproxy/hp_proc.h"
 
-#define HP_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define HP_IGNORE_PORT    "(:[0-9]+)?"
-
 int hp_resolve_service(hp_build_t *b, const hp_proxy_t *px, const char *name, uint32_t port,
                        uint32_t health_port, contour_dag_service_t *svc, const char **protocol,
                        contour_dag_circuit_breakers_t *breakers, char *err, size_t errlen)
@@ -196,7 +193,7 @@ static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *ic
 		return;
 	}
 	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	hp_policy_merge_conditions(b->dag, iconds, r);
+	contour_conditions_merge(b->dag, iconds, r);
 	dr->status_code = 502;
 	r->direct_response = dr;
 	hp_origin(b, px, r);
@@ -215,20 +212,7 @@ static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const c
 			goto nomem;
 		*copy = r->headers[i];
 	}
-	/* regexp.QuoteMeta of the fqdn after its leading '*'. */
-	size_t len = strlen(fqdn);
-	char *quoted = calloc(1, 2 * len + 1);
-	if (!quoted)
-		goto nomem;
-	size_t o = 0;
-	for (const char *c = fqdn + 1; *c; c++) {
-		if (strchr("\\.+*?()|[]{}^$", *c))
-			quoted[o++] = '\\';
-		quoted[o++] = *c;
-	}
-	const char *value =
-	    contour_dag_printf(b->dag, "%s%s%s", HP_WILDCARD_LABEL, quoted, HP_IGNORE_PORT);
-	free(quoted);
+	const char *value = contour_dag_wildcard_authority(b->dag, fqdn);
 	contour_dag_header_match_t *m = value ? contour_dag_header_match_push(b->dag, &list, &n) : NULL;
 	if (!m)
 		goto nomem;
@@ -449,7 +433,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	if (direct && hp_policy_direct_response(b->dag, direct, &r->direct_response, st) != 0)
 		goto out;
 
-	if (hp_policy_merge_conditions(b->dag, merged, r) != 0) {
+	if (contour_conditions_merge(b->dag, merged, r) != 0) {
 		b->nomem = 1;
 		goto out;
 	}
@@ -585,7 +569,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 	hp_visit_t here = {.px = px, .up = visited};
 	hp_routes_t local = {0};
 	int rc = -1;
-	hp_seen_t *seen = hp_seen_new();
+	contour_conditions_seen_t *seen = contour_conditions_seen_new();
 	if (!seen) {
 		b->nomem = 1;
 		return -1;
@@ -605,7 +589,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			iconds = empty = json_array();
 		if (hp_policy_include_conditions(iconds, st) != 0)
 			goto next;
-		if (hp_seen_check_add(seen, iconds)) {
+		if (contour_conditions_seen_add(seen, iconds)) {
 			hp_status_error(st, "IncludeError", "DuplicateMatchConditions",
 			                "duplicate conditions defined on an include");
 			goto next;
@@ -656,6 +640,6 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			goto out;
 	rc = 0;
 out:
-	hp_seen_free(seen);
+	contour_conditions_seen_free(seen);
 	return rc;
 }

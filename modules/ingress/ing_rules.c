@@ -12,10 +12,6 @@
 
 #include "modules/ingress/ing.h"
 
-/* The single-label match upstream adds to wildcard hosts (§2.4). */
-#define ING_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define ING_IGNORE_PORT    "(:[0-9]+)?"
-
 int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
                    contour_dag_path_match_t *out, char *err, size_t errlen)
 {
@@ -55,23 +51,10 @@ int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
 	return out->value ? 0 : CONTOUR_ENOMEM;
 }
 
-/* The :authority regex for host "*.<rest>": regexp.QuoteMeta of the part
- * after the '*', between the label pattern and an optional port. */
+/* The :authority match of a route on a wildcard host. */
 static int ing_authority_match(ing_build_t *b, contour_dag_route_t *r, const char *host)
 {
-	const char *rest = host + 1;
-	char *quoted = calloc(1, 2 * strlen(rest) + 1);
-	if (!quoted)
-		return CONTOUR_ENOMEM;
-	size_t o = 0;
-	for (const char *p = rest; *p; p++) {
-		if (strchr("\\.+*?()|[]{}^$", *p))
-			quoted[o++] = '\\';
-		quoted[o++] = *p;
-	}
-	const char *value =
-	    contour_dag_printf(b->dag, "%s%s%s", ING_WILDCARD_LABEL, quoted, ING_IGNORE_PORT);
-	free(quoted);
+	const char *value = contour_dag_wildcard_authority(b->dag, host);
 	contour_dag_header_match_t *m =
 	    value ? contour_dag_header_match_push(b->dag, &r->headers, &r->nheaders) : NULL;
 	if (!m)

@@ -325,7 +325,7 @@ static contour_dag_route_t *merged(const char *conds)
 {
 	contour_dag_route_t *r = contour_dag_new(dag, sizeof(*r));
 	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(hp_policy_merge_conditions(dag, J(conds), r), 0);
+	ck_assert_int_eq(contour_conditions_merge(dag, J(conds), r), 0);
 	return r;
 }
 
@@ -395,38 +395,38 @@ END_TEST
 
 START_TEST(test_seen_duplicates)
 {
-	hp_seen_t *seen = hp_seen_new();
+	contour_conditions_seen_t *seen = contour_conditions_seen_new();
 	ck_assert_ptr_nonnull(seen);
 	/* Empty and bare "/" are never duplicates. */
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog\"}]")), 1);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog\"}]")), 1);
 	/* Same header conditions in another order: identical. */
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"prefix\":\"/\"},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}},"
-	                              "{\"header\":{\"name\":\"b\",\"exact\":\"1\"}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}},"
+	                                        "{\"header\":{\"name\":\"b\",\"exact\":\"1\"}}]")),
 	    0);
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
 	    1);
 	/* A different value, or an added query condition, is not. */
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"2\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"2\"}},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
 	    0);
-	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}},"
-	                              "{\"queryParameter\":{\"name\":\"q\",\"exact\":\"1\"}}]")),
-	    0);
-	hp_seen_free(seen);
-	hp_seen_free(NULL);
+	ck_assert_int_eq(contour_conditions_seen_add(
+	                     seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
+	                             "{\"header\":{\"name\":\"a\",\"present\":true}},"
+	                             "{\"queryParameter\":{\"name\":\"q\",\"exact\":\"1\"}}]")),
+	                 0);
+	contour_conditions_seen_free(seen);
+	contour_conditions_seen_free(NULL);
 }
 END_TEST
 
