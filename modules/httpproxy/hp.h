@@ -2,11 +2,17 @@
  *
  *   hp_status.c   the status accumulator: upstream's `Valid` DetailedCondition
  *                 with errors[] and warnings[], and currentStatus/description
- *   hp_policy.c   pure translations of spec fragments (conditions, header,
- *                 timeout, retry, health-check, load-balancer, rewrite,
- *                 redirect, direct-response, CORS, IP-filter, slow-start
- *                 policies) into DAG structs, adding upstream's errors and
- *                 warnings to a status
+ *   hp_cond.c     which condition rules (the domain layer's
+ *                 contour_conditions_check_*) apply to an include or a
+ *                 route, and the status error each failure gets
+ *   hp_policy_route.c    a route's timeouts, header policies (the domain
+ *                 layer's builder, errors mapped to the status), retries,
+ *                 prefix rewrites, redirects, direct responses
+ *   hp_policy_cluster.c  health checks, load balancing, slow start
+ *   hp_policy_cors.c     the virtual host's CORS policy
+ *   hp_policy_ip_filter.c  IP allow/deny filters
+ *                 Each translates a spec fragment into DAG structs and adds
+ *                 upstream's errors and warnings to a status.
  *   hp_proxy.c    the processor: roots, TLS, includes, routes, services,
  *                 tcpproxy, orphans; one status per HTTPProxy per build
  *   httpproxy.c   the module: descriptor, schema, registration
@@ -58,7 +64,8 @@ const char *hp_status_vhost(const hp_status_t *st);
  * reference. */
 json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time);
 
-/* ---- hp_policy.c ------------------------------------------------------- */
+/* ---- hp_cond.c, hp_policy_route.c, hp_policy_cluster.c, hp_policy_cors.c,
+ *      hp_policy_ip_filter.c ----------------------------------------------- */
 /* Each function reads a spec fragment (borrowed JSON, may be NULL when the
  * field is absent), fills DAG structs allocated in dag's arena, and reports
  * upstream's errors and warnings on st. Returns 0 on success, -1 when an
@@ -149,6 +156,10 @@ int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
                          hp_status_t *st);
 
 /* ---- hp_proxy.c ---------------------------------------------------------- */
+
+/* obj[key] as an arena copy, or NULL when absent or empty (Go's unset
+ * optional string); an allocation failure sets *nomem. */
+const char *hp_opt_str(contour_dag_t *dag, const json_t *obj, const char *key, int *nomem);
 
 /* The processor registered by httpproxy.c (order CONTOUR_ORDER_PRIMARY). */
 int hp_process(contour_snapshot_t *building, void *ud);

@@ -19,6 +19,17 @@
 
 /* ---- small helpers shared by the processor's files ---- */
 
+const char *hp_opt_str(contour_dag_t *dag, const json_t *obj, const char *key, int *nomem)
+{
+	const char *s = contour_json_get_str(obj, key);
+	if (!*s)
+		return NULL;
+	const char *c = contour_dag_strdup(dag, s);
+	if (!c)
+		*nomem = 1;
+	return c;
+}
+
 int hp_blank(const char *s)
 {
 	for (; s && *s; s++)

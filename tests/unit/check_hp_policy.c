@@ -1,5 +1,6 @@
 /* tests/unit/check_hp_policy.c: the httpproxy module's policy and
- * condition translations (hp_policy.c, hp_cond.c): DAG values and the
+ * condition translations (hp_policy_*.c, hp_cond.c, and the domain layer's
+ * conditions, header policies and durations they use): DAG values and the
  * exact upstream status messages they produce. */
 #include "config.h"
 
