@@ -63,7 +63,20 @@
  *                     filter shared by the ingress and httpproxy modules.
  *   1.3 (2026-11-27)  dag.h: contour_dag.client_secret (appended), the
  *                     validated tls.envoy-client-certificate.
- *   1.4 (2026-12-07)  dag.h: constructors that know the core's struct
+ *   1.4 (2026-12-07)  the domain layer's shared helpers, each in its own
+ *                     header included here: json_get.h (contour_json_get_*,
+ *                     contour_json_has, contour_json_as_*), duration.h
+ *                     (contour_duration_parse moved there from conf.h, one
+ *                     Go parser; contour_duration_parse_ns,
+ *                     contour_duration_ns_to_ms, contour_timeout_parse,
+ *                     contour_timeout_setting), quote.h (contour_quote),
+ *                     regex.h (contour_regex_check), header_policy.h
+ *                     (contour_header_policy_build, _check,
+ *                     contour_header_name_canonical, _valid), conditions.h
+ *                     (contour_conditions_check_paths, _include_paths,
+ *                     _headers, _queries, contour_conditions_merge,
+ *                     contour_conditions_seen_*).
+ *                     dag.h: constructors that know the core's struct
  *                     sizes (contour_dag_route_new, _route_copy,
  *                     _backend_new, _direct_response_new,
  *                     _prefix_rewrite_new, _header_policy_new,
@@ -72,11 +85,13 @@
  *                     _tcpproxy_new, _client_validation_new, _cluster_new,
  *                     _buf_new), typed list appenders
  *                     (contour_dag_<element>_push, _str_push, _ptr_push,
- *                     _u32_push), the name contour_dag_status_range_t for
- *                     the health check's expected-status ranges (same
- *                     layout), and the rule above on which DAG structs may
- *                     grow; contour_dag_health_check_t holds the policy as
- *                     written (0 = unset).
+ *                     _u32_push), contour_dag_wildcard_authority, the name
+ *                     contour_dag_status_range_t for the health check's
+ *                     expected-status ranges (same layout), and the rule
+ *                     above on which DAG structs may grow.
+ *                     contour_dag_health_check_t now holds the policy as
+ *                     written (0 = unset; the xDS translator applies
+ *                     Envoy's defaults).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
