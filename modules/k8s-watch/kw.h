@@ -5,12 +5,13 @@
  * (the one exception is releasing the Lease from the module's stop hook,
  * bounded by a short timeout, as the loop is already ending).
  *
- *   kw_conn.c      kubeconfig / in-cluster connection settings
- *   kw_http.c      the HTTP client (requests and watch streams), Status bodies
- *   kw_reflector.c list + watch of one resource kind into the store
- *   kw_lease.c     leader election with a coordination.k8s.io/v1 Lease
- *   kw_status.c    status write-back (HTTPProxy, Ingress), leader only
- *   k8s-watch.c    the module entry point: schema, flags, wiring
+ *   kw_conn.c         kubeconfig / in-cluster connection settings
+ *   kw_http.c         the HTTP client (requests and watch streams), Status bodies
+ *   kw_reflector.c    list + watch of one resource kind into the store
+ *   kw_lease.c        leader election with a coordination.k8s.io/v1 Lease
+ *   kw_status.c       status write-back (HTTPProxy, Ingress), leader only
+ *   kw_lbstatus.c     the status-address flag and the ingress class rule
+ *   k8s-watch.c       the module entry point: schema, flags, wiring
  *
  * Ownership: every `_new` has a `_free` that accepts NULL; strings in the
  * structs below are owned by the struct unless marked borrowed.
@@ -22,6 +23,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <contour/module.h>
+#include <contour/status.h>
 
 /* ---- connection settings (kw_conn.c) ---- */
 
@@ -313,32 +315,14 @@ void kw_lease_stop(kw_lease_t *l);
 void kw_lease_free(kw_lease_t *l);
 int kw_lease_is_leader(const kw_lease_t *l);
 
-/* ---- status write-back (kw_status.c, kw_lbstatus.c) ---- */
-
-/* kw_status_equal: upstream's isStatusEqual over two `status` stanzas:
- * lastTransitionTime of conditions is ignored, conditions are matched by
- * type (order ignored), and an absent field equals its zero value (Go's
- * omitempty). NULL is an empty status. */
-int kw_status_equal(const json_t *a, const json_t *b);
-
-/* kw_status_compose_proxy: upstream's ProxyUpdate.Mutate applied to
- * `current` (the stored status, may be NULL) with the build's `computed`
- * status, then the load balancer (core v1 form) when lb has addresses.
- * A condition unchanged but for its lastTransitionTime keeps the stored
- * time. Returns a new status. */
-json_t *kw_status_compose_proxy(const json_t *current, const json_t *computed, const json_t *lb);
-/* kw_status_compose_ingress: `current` with status.loadBalancer set from lb
- * in the networking v1 form. New reference. */
-json_t *kw_status_compose_ingress(const json_t *current, const json_t *lb);
+/* ---- status write-back (kw_status.c, kw_lbstatus.c) ----
+ *
+ * What status to write and when two statuses are equal is the domain
+ * layer's (contour/status.h). */
 
 /* kw_lb_parse_address: upstream's parseStatusFlag: a comma list of IPs and
  * hostnames as a core v1 LoadBalancerStatus ({"ingress":[...]}). */
 json_t *kw_lb_parse_address(const char *list);
-/* kw_lb_to_networking: upstream's coreToNetworkingLBStatus (ip, hostname,
- * ports{port,protocol,error}; no ipMode; empty ports dropped). */
-json_t *kw_lb_to_networking(const json_t *core_lb);
-/* kw_lb_has_address: lb has at least one ingress entry. */
-int kw_lb_has_address(const json_t *lb);
 /* kw_class_matches: upstream's ingressclass.MatchesIngress/MatchesHTTPProxy:
  * the class annotation, else spec.ingressClassName, against classes (an
  * array; empty: the object's class must be unset or "contour"). */

@@ -2,15 +2,14 @@
  *
  * A snapshot observer compares, for every HTTPProxy status the build
  * recorded (and, when there is a load-balancer address, every Ingress of
- * our class), the status upstream would write (internal/status
- * ProxyUpdate.Mutate, k8s.StatusAddressUpdater) with the object's status in
- * the store, the way upstream's isStatusEqual does. A difference becomes a
- * job in a bounded queue that keeps only the newest desired status per
- * object; jobs are written at a bounded rate (a token bucket) by PUT of the
- * whole object to its /status subresource with the stored resourceVersion.
- * A 409 re-reads the object from the API (the store may lag) and retries
- * with upstream's retry.DefaultBackoff (10, 50, 250 ms; 4 attempts). Nothing
- * here ever waits: builds are never held up by writes.
+ * our class), the status upstream would write (contour/status.h) with the
+ * object's status in the store. A difference becomes a job in a bounded
+ * queue that keeps only the newest desired status per object; jobs are
+ * written at a bounded rate (a token bucket) by PUT of the whole object to
+ * its /status subresource with the stored resourceVersion. A 409 re-reads
+ * the object from the API (the store may lag) and retries with upstream's
+ * retry.DefaultBackoff (10, 50, 250 ms; 4 attempts). Nothing here ever
+ * waits: builds are never held up by writes.
  */
 #include "config.h"
 
@@ -27,272 +26,6 @@
 #define KW_STATUS_RATE       50.0  /* writes per second, and the burst */
 #define KW_STATUS_STEPS      4     /* retry.DefaultBackoff.Steps */
 #define KW_STATUS_TIMEOUT_MS 10000
-
-/* ---- equality and composition (pure) ---- */
-
-static int kw_st_eq(const json_t *a, const json_t *b, const char *skip);
-
-/* Go's zero value, as omitempty drops it and cmp.Equal sees it. */
-static int kw_st_zero(const json_t *v)
-{
-	if (!v)
-		return 1;
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-	case JSON_FALSE:
-		return 1;
-	case JSON_STRING:
-		return json_string_length(v) == 0;
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return json_number_value(v) == 0;
-	case JSON_ARRAY:
-		return json_array_size(v) == 0;
-	case JSON_OBJECT: {
-		const char *k;
-		const json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-		{
-			if (!kw_st_zero(x))
-				return 0;
-		}
-		return 1;
-	}
-	default:
-		return 0;
-	}
-}
-
-/* Objects compared key by key over both key sets; skip names a key ignored
- * at this level (lastTransitionTime inside a condition). */
-static int kw_st_obj_eq(const json_t *a, const json_t *b, const char *skip)
-{
-	const char *k;
-	const json_t *x;
-	json_object_foreach((json_t *)a, k, x)
-	{
-		if (skip && !strcmp(k, skip))
-			continue;
-		if (!kw_st_eq(x, json_object_get(b, k), NULL))
-			return 0;
-	}
-	json_object_foreach((json_t *)b, k, x)
-	{
-		if (skip && !strcmp(k, skip))
-			continue;
-		if (!json_object_get(a, k) && !kw_st_zero(x))
-			return 0;
-	}
-	return 1;
-}
-
-static int kw_st_eq(const json_t *a, const json_t *b, const char *skip)
-{
-	if (!a || json_is_null(a))
-		return kw_st_zero(b);
-	if (!b || json_is_null(b))
-		return kw_st_zero(a);
-	if (json_is_number(a) && json_is_number(b))
-		return json_number_value(a) == json_number_value(b);
-	if (json_is_object(a) && json_is_object(b))
-		return kw_st_obj_eq(a, b, skip);
-	if (json_is_array(a) && json_is_array(b)) {
-		if (json_array_size(a) != json_array_size(b))
-			return 0;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!kw_st_eq(json_array_get(a, i), json_array_get(b, i), NULL))
-				return 0;
-		return 1;
-	}
-	if (json_typeof(a) != json_typeof(b))
-		return kw_st_zero(a) && kw_st_zero(b);
-	return json_equal((json_t *)a, (json_t *)b);
-}
-
-static const char *kw_st_type(const json_t *cond)
-{
-	const char *t = json_string_value(json_object_get(cond, "type"));
-	return t ? t : "";
-}
-
-static json_t *kw_st_find(const json_t *conds, const char *type, size_t *at)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(conds, i, c)
-	{
-		if (!strcmp(kw_st_type(c), type)) {
-			if (at)
-				*at = i;
-			return c;
-		}
-	}
-	return NULL;
-}
-
-/* Conditions matched by type, lastTransitionTime ignored. */
-static int kw_st_conds_eq(const json_t *a, const json_t *b)
-{
-	if (json_array_size(a) != json_array_size(b))
-		return 0;
-	size_t i;
-	const json_t *c;
-	json_array_foreach(a, i, c)
-	{
-		const json_t *o = kw_st_find(b, kw_st_type(c), NULL);
-		if (!o || !kw_st_eq(c, o, "lastTransitionTime"))
-			return 0;
-	}
-	return 1;
-}
-
-int kw_status_equal(const json_t *a, const json_t *b)
-{
-	if (!json_is_object(a))
-		a = NULL;
-	if (!json_is_object(b))
-		b = NULL;
-	if (!a || !b)
-		return kw_st_zero(a ? a : b);
-	const char *k;
-	const json_t *x;
-	json_object_foreach((json_t *)a, k, x)
-	{
-		const json_t *y = json_object_get(b, k);
-		if (!strcmp(k, "conditions") ? !kw_st_conds_eq(x, y) : !kw_st_eq(x, y, NULL))
-			return 0;
-	}
-	json_object_foreach((json_t *)b, k, x)
-	{
-		if (json_object_get(a, k))
-			continue;
-		if (!kw_st_zero(x))
-			return 0;
-	}
-	return 1;
-}
-
-static json_int_t kw_st_gen(const json_t *cond)
-{
-	return json_integer_value(json_object_get(cond, "observedGeneration"));
-}
-
-static int kw_st_legacy(const json_t *valid, const char **current, const char **desc);
-
-json_t *kw_status_compose_proxy(const json_t *current, const json_t *computed, const json_t *lb)
-{
-	json_t *st = json_is_object(current) ? json_deep_copy(current) : json_object();
-	if (!st)
-		return NULL;
-	json_t *conds = json_object_get(st, "conditions");
-	if (!json_is_array(conds)) {
-		conds = json_array();
-		if (!conds || json_object_set_new(st, "conditions", conds)) {
-			json_decref(st);
-			return NULL;
-		}
-	}
-	size_t i;
-	const json_t *cc;
-	json_array_foreach(json_object_get(computed, "conditions"), i, cc)
-	{
-		size_t at = 0;
-		json_t *cur = kw_st_find(conds, kw_st_type(cc), &at);
-		json_t *cond = json_deep_copy(cc);
-		if (!cond)
-			continue;
-		if (!cur) {
-			json_array_append_new(conds, cond);
-			continue;
-		}
-		/* Don't update the condition if our observation is stale. */
-		if (kw_st_gen(cur) > kw_st_gen(cond)) {
-			json_decref(cond);
-			continue;
-		}
-		/* Unchanged but for the time: the transition did not happen now. */
-		json_t *ltt = json_object_get(cur, "lastTransitionTime");
-		if (ltt && kw_st_eq(cur, cond, "lastTransitionTime"))
-			json_object_set(cond, "lastTransitionTime", ltt);
-		json_array_set_new(conds, at, cond);
-	}
-	/* The legacy fields from the Valid condition (ProxyUpdate.Mutate). */
-	const char *current_status, *desc;
-	if (kw_st_legacy(kw_st_find(conds, "Valid", NULL), &current_status, &desc)) {
-		json_object_set_new(st, "currentStatus", json_string(current_status));
-		json_object_set_new(st, "description", json_string(desc));
-	}
-	if (kw_lb_has_address(lb))
-		json_object_set_new(st, "loadBalancer", json_deep_copy(lb));
-	return st;
-}
-
-/* The legacy fields ProxyUpdate.Mutate derives from the Valid condition:
- * currentStatus and description, or 0 without a decided Valid condition. */
-static int kw_st_legacy(const json_t *valid, const char **current, const char **desc)
-{
-	const char *vs = json_string_value(json_object_get(valid, "status"));
-	const char *msg = json_string_value(json_object_get(valid, "message"));
-	if (vs && !strcmp(vs, "True")) {
-		*current = "valid";
-	} else if (vs && !strcmp(vs, "False")) {
-		*current = "invalid";
-		const json_t *e = kw_st_find(json_object_get(valid, "errors"), "Orphaned", NULL);
-		if (e) {
-			*current = "orphaned";
-			msg = json_string_value(json_object_get(e, "message"));
-		}
-	} else {
-		return 0;
-	}
-	*desc = msg ? msg : "";
-	return 1;
-}
-
-/* kw_status_compose_proxy's result differs (as kw_status_equal sees it)
- * from current, without building it: the common no-op costs no copy. */
-static int kw_st_proxy_changes(const json_t *current, const json_t *computed, const json_t *lb)
-{
-	const json_t *conds = json_object_get(current, "conditions");
-	size_t i;
-	const json_t *cc;
-	json_array_foreach(json_object_get(computed, "conditions"), i, cc)
-	{
-		const json_t *cur = kw_st_find(conds, kw_st_type(cc), NULL);
-		if (!cur)
-			return 1;
-		if (kw_st_gen(cur) > kw_st_gen(cc))
-			continue;
-		if (!kw_st_eq(cur, cc, "lastTransitionTime"))
-			return 1;
-	}
-	/* Conditions unchanged: the legacy fields follow the stored Valid. */
-	const char *cs, *desc;
-	if (kw_st_legacy(kw_st_find(conds, "Valid", NULL), &cs, &desc)) {
-		const json_t *a = json_object_get(current, "currentStatus");
-		const json_t *d = json_object_get(current, "description");
-		if (strcmp(json_string_value(a) ? json_string_value(a) : "", cs) ||
-		    strcmp(json_string_value(d) ? json_string_value(d) : "", desc))
-			return 1;
-	}
-	return kw_lb_has_address(lb) &&
-	       !kw_st_eq(json_object_get(current, "loadBalancer"), lb, NULL);
-}
-
-json_t *kw_status_compose_ingress(const json_t *current, const json_t *lb)
-{
-	json_t *st = json_is_object(current) ? json_deep_copy(current) : json_object();
-	json_t *n = kw_lb_to_networking(lb);
-	if (!st || !n) {
-		json_decref(st);
-		json_decref(n);
-		return NULL;
-	}
-	json_object_set_new(st, "loadBalancer", n);
-	return st;
-}
-
-/* ---- the writer ---- */
 
 typedef struct kw_job kw_job_t;
 
@@ -375,8 +108,8 @@ static void kw_job_free(kw_job_t *j)
 static json_t *kw_st_desired(const kw_job_t *j, const json_t *obj)
 {
 	const json_t *cur = json_object_get(obj, "status");
-	return j->ingress ? kw_status_compose_ingress(cur, j->lb)
-	                  : kw_status_compose_proxy(cur, j->computed, j->lb);
+	return j->ingress ? contour_status_compose_ingress(cur, j->lb)
+	                  : contour_status_compose_proxy(cur, j->computed, j->lb);
 }
 
 static const char *kw_st_rv(const json_t *obj)
@@ -404,7 +137,7 @@ static int kw_st_already_written(kw_status_t *s, const char *key, const json_t *
 	const json_t *w = json_object_get(s->written, key);
 	if (!kw_st_written_ahead(w, obj))
 		return 0;
-	return kw_status_equal(json_object_get(w, "status"), desired);
+	return contour_status_equal(json_object_get(w, "status"), desired);
 }
 
 static void kw_st_count(contour_metric_t *m, int ingress)
@@ -478,7 +211,7 @@ static void kw_job_try(kw_job_t *j, json_t *obj)
 		kw_job_end(j, 0);
 		return;
 	}
-	if (kw_status_equal(json_object_get(obj, "status"), j->desired)) {
+	if (contour_status_equal(json_object_get(obj, "status"), j->desired)) {
 		contour_log(j->s->mod, CONTOUR_LOG_DEBUG, "status update was a no-op kind=%s %s/%s",
 		            kw_st_kind(j->ingress), j->ns, j->name);
 		kw_st_count(j->s->m_noop, j->ingress);
@@ -697,7 +430,7 @@ static json_t *kw_st_lb(kw_status_t *s)
 		if (l)
 			lb = json_deep_copy(l);
 	}
-	if (kw_lb_has_address(lb) && !json_equal(lb, s->lb_last)) {
+	if (contour_status_lb_has_address(lb) && !json_equal(lb, s->lb_last)) {
 		const json_t *first = json_array_get(json_object_get(lb, "ingress"), 0);
 		const char *addr = json_string_value(json_object_get(first, "ip"));
 		if (!addr || !*addr)
@@ -739,16 +472,16 @@ static void kw_st_consider(kw_st_pass_t *ps, const json_t *obj, int ingress, con
 	const json_t *w = json_object_get(s->written, key);
 	if (kw_st_written_ahead(w, obj))
 		json_object_set(ps->keep, key, (json_t *)w);
-	if (!ingress && !kw_st_proxy_changes(json_object_get(obj, "status"), computed, lb)) {
+	if (!ingress && !contour_status_proxy_changes(json_object_get(obj, "status"), computed, lb)) {
 		kw_st_noop(s, ingress, start);
 		return;
 	}
 	json_t *desired =
-	    ingress ? kw_status_compose_ingress(json_object_get(obj, "status"), lb)
-	            : kw_status_compose_proxy(json_object_get(obj, "status"), computed, lb);
+	    ingress ? contour_status_compose_ingress(json_object_get(obj, "status"), lb)
+	            : contour_status_compose_proxy(json_object_get(obj, "status"), computed, lb);
 	if (!desired)
 		return;
-	if (kw_status_equal(json_object_get(obj, "status"), desired))
+	if (contour_status_equal(json_object_get(obj, "status"), desired))
 		kw_st_noop(s, ingress, start);
 	else if (!kw_st_already_written(s, key, obj, desired))
 		kw_st_enqueue(s, key, ingress, ns, name, computed, lb);
@@ -785,7 +518,7 @@ static void kw_st_observer(contour_snapshot_t *snap, void *ud)
 	contour_snapshot_foreach_status(snap, kw_st_visit_status, &ps);
 	/* Ingress only carries the address (StatusAddressUpdater does
 	 * nothing without one). */
-	if (kw_lb_has_address(ps.lb))
+	if (contour_status_lb_has_address(ps.lb))
 		contour_store_foreach(s->mod, "networking.k8s.io/v1", "Ingress",
 		                      kw_st_visit_ingress, &ps);
 	/* Entries the store has caught up with (or that are gone) are dropped. */
