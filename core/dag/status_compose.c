@@ -89,8 +89,7 @@ json_t *contour_status_compose_proxy(const json_t *current, const json_t *comput
 
 /* The same walk as contour_status_compose_proxy, comparing instead of
  * copying: the common no-op costs no copy. */
-int contour_status_proxy_changes(const json_t *current, const json_t *computed,
-                                 const json_t *lb)
+int contour_status_proxy_changes(const json_t *current, const json_t *computed, const json_t *lb)
 {
 	const json_t *conds = json_object_get(current, "conditions");
 	size_t i;

@@ -38,8 +38,7 @@ json_t *contour_status_compose_proxy(const json_t *current, const json_t *comput
 /* contour_status_proxy_changes: 1 when contour_status_compose_proxy(current,
  * computed, lb) would not be contour_status_equal to current, else 0,
  * found without building the new status. */
-int contour_status_proxy_changes(const json_t *current, const json_t *computed,
-                                 const json_t *lb);
+int contour_status_proxy_changes(const json_t *current, const json_t *computed, const json_t *lb);
 
 /* contour_status_compose_ingress: `current` (may be NULL) with
  * loadBalancer set to lb in the networking v1 form

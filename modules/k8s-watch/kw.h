@@ -10,6 +10,7 @@
  *   kw_reflector.c    list + watch of one resource kind into the store
  *   kw_lease.c        leader election with a coordination.k8s.io/v1 Lease
  *   kw_status.c       status write-back (HTTPProxy, Ingress), leader only
+ *   kw_status_queue.c the status writes: queue, rate limit, PUT and retries
  *   kw_lbstatus.c     the status-address flag and the ingress class rule
  *   k8s-watch.c       the module entry point: schema, flags, wiring
  *
@@ -315,7 +316,7 @@ void kw_lease_stop(kw_lease_t *l);
 void kw_lease_free(kw_lease_t *l);
 int kw_lease_is_leader(const kw_lease_t *l);
 
-/* ---- status write-back (kw_status.c, kw_lbstatus.c) ----
+/* ---- status write-back (kw_status.c, kw_status_queue.c, kw_lbstatus.c) ----
  *
  * What status to write and when two statuses are equal is the domain
  * layer's (contour/status.h). */
@@ -327,6 +328,51 @@ json_t *kw_lb_parse_address(const char *list);
  * the class annotation, else spec.ingressClassName, against classes (an
  * array; empty: the object's class must be unset or "contour"). */
 int kw_class_matches(const json_t *obj, const json_t *classes);
+
+/* The write queue (kw_status_queue.c): one job per object, the newest
+ * inputs only, at most 10000 objects waiting, 4 writes in flight and 50
+ * started per second. A job composes the status against the stored
+ * object, PUTs it to /status, and on 409 re-reads the object and retries
+ * (upstream's retry.DefaultBackoff). It owns upstream's
+ * contour_status_update_* metrics. */
+typedef struct kw_status_queue kw_status_queue_t;
+
+/* kw_status_queue_new: in init. Registers the metrics. NULL with a
+ * message in err. */
+kw_status_queue_t *kw_status_queue_new(contour_module_t *mod, char *err, size_t errlen);
+/* Drops everything queued and in flight (requests cancelled), and the
+ * records of past writes. */
+void kw_status_queue_clear(kw_status_queue_t *q);
+void kw_status_queue_free(kw_status_queue_t *q);
+/* kw_status_queue_set_http: jobs write over http (borrowed until set
+ * again); NULL: no job starts. */
+void kw_status_queue_set_http(kw_status_queue_t *q, kw_http_t *http);
+/* kw_status_queue_add: queue the write of the object key ("Kind/ns/name"),
+ * or refresh the inputs of the job already queued for it. computed (the
+ * build's HTTPProxy status; NULL for an Ingress) and lb (core v1 form, or
+ * NULL) are referenced, not copied. When the queue is full the object is
+ * turned away and a build is requested once the queue drains. */
+void kw_status_queue_add(kw_status_queue_t *q, const char *key, int ingress, const char *ns,
+                         const char *name, const json_t *computed, const json_t *lb);
+/* kw_status_queue_run: start what the slots and the rate allow. */
+void kw_status_queue_run(kw_status_queue_t *q);
+/* kw_status_queue_already_written: the store's obj predates our last write
+ * of key, which already said desired: writing again would only earn a
+ * 409. */
+int kw_status_queue_already_written(kw_status_queue_t *q, const char *key, const json_t *obj,
+                                    const json_t *desired);
+/* A sweep over the stored objects, once per snapshot: the records of past
+ * writes that _sweep_keep finds still ahead of the stored object survive
+ * _sweep_end, the rest are dropped. _sweep_begin returns -1 when out of
+ * memory (then nothing is dropped). */
+int kw_status_queue_sweep_begin(kw_status_queue_t *q);
+void kw_status_queue_sweep_keep(kw_status_queue_t *q, const char *key, const json_t *obj);
+void kw_status_queue_sweep_end(kw_status_queue_t *q);
+/* kw_status_queue_count_noop: an update found to be a no-op, started at
+ * start_ns (kw_status_queue_now_ns): a successful update in the metrics. */
+void kw_status_queue_count_noop(kw_status_queue_t *q, int ingress, int64_t start_ns);
+/* kw_status_queue_now_ns: the monotonic clock the duration metric uses. */
+int64_t kw_status_queue_now_ns(void);
 
 typedef struct kw_status kw_status_t;
 
