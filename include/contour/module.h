@@ -75,7 +75,10 @@
  *                     contour_header_name_canonical, _valid), conditions.h
  *                     (contour_conditions_check_paths, _include_paths,
  *                     _headers, _queries, contour_conditions_merge,
- *                     contour_conditions_seen_*).
+ *                     contour_conditions_seen_*), status.h (the
+ *                     status upstream writes: contour_status_equal,
+ *                     _compose_proxy, _proxy_changes, _compose_ingress,
+ *                     _lb_to_networking, _lb_has_address).
  *                     dag.h: constructors that know the core's struct
  *                     sizes (contour_dag_route_new, _route_copy,
  *                     _backend_new, _direct_response_new,
@@ -115,6 +118,7 @@
 #include <contour/regex.h>
 #include <contour/header_policy.h>
 #include <contour/conditions.h>
+#include <contour/status.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <contour/module.h>
-#include <contour/status.h>
 
 /* ---- connection settings (kw_conn.c) ---- */
 
