@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/bench_k8s.sh: initial sync from the test API server (tests/k8sapi).
 #
-# The workload: 10,000 HTTPProxies, 10,000 Services, 10,000
+# The workload of a large cluster: 10,000 HTTPProxies, 10,000 Services, 10,000
 # EndpointSlices, 1,000 TLS Secrets and 20,000 Helm-style Secrets of 50 KB
 # (tests/k8sapi/gen_workload.js), served over HTTPS with HTTP/2 and a bearer
 # token. `contour serve` runs k8s-watch, tls-delegation, httpproxy, ingress

@@ -1,6 +1,6 @@
 /* bench/bench_xds.c: translating a full DAG into Envoy resources.
  *
- * The DAG issue's workload (bench/workload.c) goes through the installed
+ * The benchmark workload (bench/workload.c) goes through the installed
  * processor modules (tls-delegation, httpproxy) as in bench_dag; then the
  * xds-grpc translation, linked in, turns the published snapshot into Envoy
  * resources. Prints the median translation time from scratch (per phase),

@@ -1,4 +1,4 @@
-/* bench/workload.c: the benchmark workload of the DAG issue, shared by
+/* bench/workload.c: the benchmark workload (a large cluster), shared by
  * bench_dag and bench_xds: 10,000 root HTTPProxies (3 routes, 2 services
  * each, half with TLS over 1,000 real Secrets) with their Services and
  * EndpointSlices, plus clocks and resident memory. */

@@ -8,7 +8,7 @@
  * needs to agree with another. kw_lease_t sequences them: fast path PUT with
  * the cached resourceVersion, else GET, POST on 404, PUT.
  *
- * One departure from upstream, asked for by the issue: when renewing fails
+ * One departure from upstream, so a lost lease never restarts the pod: when renewing fails
  * past the renew deadline (or another holder is seen) the replica steps down
  * and goes back to acquiring instead of exiting.
  */

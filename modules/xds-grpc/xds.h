@@ -3,7 +3,7 @@
  *   translation (xds_translate*.c): a sealed DAG snapshot (plus
  *       EndpointSlices read from the store) -> Envoy v3 resources,
  *       serialised with protobuf-c, named and shaped as upstream Contour's
- *       (notes: ../shared/reference/notes/contour-features.md §5, xds.md §2-4)
+ *       (internal/envoy/v3) and valid by Envoy's own validation rules
  *   server (xds_server*.c, xds_h2*.c, xds_stream*.c): gRPC over HTTP/2
  *       (nghttp2 on libevent bufferevents, optional mTLS) serving the per-type
  *       SotW services and ADS from the latest published xds_snapshot_t

@@ -401,8 +401,8 @@ static char *xb_path_join(const char *dir, const char *sub, const char *file)
 }
 
 /* os.MkdirAll(dir, 0777): the mode is still subject to the umask, as in
- * upstream (issue 3264: the SDS files only point at the real secrets, so
- * whoever runs Envoy may read them). Returns 0 or CONTOUR_EIO. */
+ * upstream: the SDS files only point at the real secrets, so whoever runs
+ * Envoy may read them. Returns 0 or CONTOUR_EIO. */
 static int xb_mkdir_all(const char *dir)
 {
 	char *p = strdup(dir);

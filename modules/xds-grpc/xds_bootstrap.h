@@ -1,7 +1,7 @@
 /* modules/xds-grpc/xds_bootstrap.h: `contour bootstrap PATH`.
  *
  * Writes the Envoy bootstrap JSON upstream Contour writes
- * (internal/envoy/v3/bootstrap.go; notes: contour-features.md §5.7): the
+ * (internal/envoy/v3/bootstrap.go): the
  * `contour` xDS cluster (HTTP/2, keepalive, circuit breakers), per-type GRPC
  * config sources without ADS, the RTDS and admin runtime layers, Envoy's
  * admin on a unix socket and the `envoy-admin` cluster that reaches it, the

@@ -1,7 +1,6 @@
 /* modules/xds-grpc/xds_stream.c: state-of-the-world xDS on one gRPC stream,
  * per type (CDS, EDS, LDS, RDS, SDS, RTDS) or aggregated (ADS: one watch per
- * type_url), as go-control-plane's sotw server and snapshot cache do it
- * (notes/xds.md §1.2):
+ * type_url), as go-control-plane's sotw server and snapshot cache do it:
  *
  *   - a request that answers our last response (its response_nonce) is an
  *     ACK, or a NACK when it carries error_detail: a NACK is logged with

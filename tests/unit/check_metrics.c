@@ -647,8 +647,8 @@ static int run_promtool(const char *promtool, const char *file, char **out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The upstream families of contour-features.md §7, with every type and some
- * labels with awkward values. */
+/* Upstream Contour's metric families (every type), with some labels with
+ * awkward values. */
 static void fill_upstream_registry(void)
 {
 	static const char *const build[] = {"branch", "revision", "version", NULL};

@@ -3,7 +3,7 @@
  * builds a DAG, xds_translate turns it into Envoy resources, and every
  * resource is decoded again with the code protoc-c generated from the
  * module's .proto files. Asserts names and key fields as upstream Contour
- * produces them, and the validation rules Envoy applies (notes/xds.md §4). */
+ * produces them, and the validation rules Envoy applies. */
 #include "config.h"
 
 #include <stdio.h>
@@ -281,7 +281,7 @@ static int xt_has(xds_type_t t, const char *name)
 	return xds_snapshot_find(snap, t, name) != NULL;
 }
 
-/* Envoy's validation rules that a generator can break (xds.md §4), over the
+/* Envoy's validation rules that a generator can break, over the
  * whole snapshot: unique names, references that resolve, no unknown
  * fields, known Any types, the router last, well-formed durations and
  * weights. */
