@@ -196,8 +196,20 @@ static void sm_stop_wait(sm_ctx_t *ctx)
 		event_base_loop(base, EVLOOP_ONCE);
 		if (event_base_got_break(base)) {
 			contour_log(ctx->mod, CONTOUR_LOG_WARN, "second signal: stopping now");
-			break;
+			contour_timer_free(wake);
+			return;
 		}
+	}
+	/* Let the answers out before the connections are closed. */
+	until = contour_now_ms(ctx->mod) + 1000;
+	while (wake && sm_http_flushing(ctx->http)) {
+		int64_t now = contour_now_ms(ctx->mod);
+		if (now >= until)
+			break;
+		contour_timer_arm(wake, until - now);
+		event_base_loop(base, EVLOOP_ONCE);
+		if (event_base_got_break(base))
+			break;
 	}
 	contour_timer_free(wake);
 }

@@ -176,6 +176,8 @@ int sm_http_start(sm_http_t *h);
  * or on SIGTERM) instead of at the next 1 s tick. */
 void sm_http_check_now(sm_http_t *h);
 size_t sm_http_waiting(const sm_http_t *h);
+/* sm_http_flushing: answered /shutdown connections not yet closed. */
+size_t sm_http_flushing(const sm_http_t *h);
 /* sm_http_answered: a /shutdown got its 200 since start. */
 int sm_http_answered(const sm_http_t *h);
 

@@ -319,10 +319,14 @@ static void sm_drain_deadline_cb(contour_timer_t *t, void *ud)
 		       "writing the ready file",
 		       (double)ctx->set.drain_timeout_ms / 1000.0);
 	} else {
+		char open[64];
+		if (isnan(d->last_open))
+			snprintf(open, sizeof(open), "no connection count from Envoy yet");
+		else
+			snprintf(open, sizeof(open), "%.0f connections open", d->last_open);
 		sm_log(ctx, CONTOUR_LOG_WARN,
-		       "--drain-timeout (%.1fs) reached with %.0f connections open; writing the "
-		       "ready file anyway",
-		       (double)ctx->set.drain_timeout_ms / 1000.0, d->last_open);
+		       "--drain-timeout (%.1fs) reached with %s; writing the ready file anyway",
+		       (double)ctx->set.drain_timeout_ms / 1000.0, open);
 	}
 	sm_drain_finish(d, 1, "--drain-timeout reached");
 }

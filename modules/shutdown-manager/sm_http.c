@@ -48,6 +48,7 @@
 typedef struct sm_conn {
 	struct bufferevent *bev; /* our reference; NULL: free slot */
 	int64_t deadline_ms;     /* 0: none (a waiting /shutdown) */
+	int flushing;            /* answered with Connection: close, not yet gone */
 } sm_conn_t;
 
 typedef struct sm_waiter {
@@ -205,6 +206,29 @@ static void sm_http_request_read(sm_http_t *h, struct evhttp_request *req, int w
 		    waiting ? 0 : contour_now_ms(h->ctx->mod) + h->ctx->set.request_timeout_ms;
 }
 
+/* /shutdown's 200 closes the connection: the kubelet's hook client does
+ * not reuse it, and a stopping server can tell when the answer is out (the
+ * connection is gone) before it closes everything. */
+static void sm_http_answer(sm_http_t *h, struct evhttp_request *req)
+{
+	sm_conn_t *c = sm_http_conn_of(h, evhttp_request_get_connection(req));
+	if (c) {
+		c->deadline_ms = contour_now_ms(h->ctx->mod) + h->ctx->set.request_timeout_ms;
+		c->flushing = 1;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	sm_http_text(req, HTTP_OK, "OK", "OK");
+	h->answered = 1;
+}
+
+size_t sm_http_flushing(const sm_http_t *h)
+{
+	size_t n = 0;
+	for (int i = 0; h && i < h->ctx->set.max_connections; i++)
+		n += h->conns[i].bev && h->conns[i].flushing;
+	return n;
+}
+
 static int sm_http_ready(sm_http_t *h)
 {
 	return sm_ready_exists(h->ctx->set.ready_file) ||
@@ -217,13 +241,9 @@ static void sm_http_answer_all(sm_http_t *h)
 		sm_waiter_t *w = h->waiters;
 		h->waiters = w->next;
 		h->nwaiters--;
-		sm_conn_t *c = sm_http_conn_of(h, w->evcon);
-		if (c)
-			c->deadline_ms = contour_now_ms(h->ctx->mod) + h->ctx->set.request_timeout_ms;
 		struct evhttp_request *req = w->req;
 		free(w);
-		sm_http_text(req, HTTP_OK, "OK", "OK");
-		h->answered = 1;
+		sm_http_answer(h, req);
 	}
 	sm_http_update_waiting(h);
 	contour_log(h->ctx->mod, CONTOUR_LOG_INFO, "the ready file exists: /shutdown answered");
@@ -285,9 +305,7 @@ static void sm_http_shutdown(sm_http_t *h, struct evhttp_request *req)
 		sm_drain_start(d);
 	}
 	if (sm_http_ready(h)) {
-		sm_http_request_read(h, req, 0);
-		sm_http_text(req, HTTP_OK, "OK", "OK");
-		h->answered = 1;
+		sm_http_answer(h, req);
 		return;
 	}
 	sm_waiter_t *w = calloc(1, sizeof(*w));

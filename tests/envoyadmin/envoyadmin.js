@@ -202,6 +202,11 @@ function control(req, res, url) {
         if (!(k in knobs)) return json(res, 400, { error: `unknown knob ${k}` });
         knobs[k] = v;
       }
+      // New counts while draining: the decay starts again from them.
+      if (state.drainingSince && ('http' in patch || 'tcp' in patch)) {
+        state.drainingSince = 0;
+        startDrain();
+      }
       json(res, 200, knobs);
     });
   }
