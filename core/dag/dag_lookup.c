@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <contour/json_get.h>
+
 #include "core/dag/dag_internal.h"
 #include "core/dag/secret_check.h"
 
@@ -58,11 +60,6 @@ static int lk_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 		vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return rc;
-}
-
-static const char *lk_str(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
 }
 
 static const json_t *lk_annotation(const json_t *obj, const char *key)
@@ -308,13 +305,13 @@ static lk_parsed_t *lk_parse_service(const char *key, const json_t *obj)
 	{
 		lk_port_t *lp = &pa->ports[i];
 		lp->number = json_integer_value(json_object_get(p, "port"));
-		lp->name = lk_str(p, "name");
-		lp->protocol = lk_str(p, "protocol");
+		lp->name = contour_json_get_str_opt(p, "name");
+		lp->protocol = contour_json_get_str_opt(p, "protocol");
 		lp->upstream = lk_protocol(obj, p, lp->name, (uint32_t)lp->number);
 	}
-	const char *type = lk_str(spec, "type");
+	const char *type = contour_json_get_str_opt(spec, "type");
 	if (type && !strcmp(type, "ExternalName")) {
-		const char *en = lk_str(spec, "externalName");
+		const char *en = contour_json_get_str_opt(spec, "externalName");
 		if (en && *en)
 			pa->external_name = en;
 	}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include <contour/duration.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -72,9 +74,7 @@ const json_t *contour_conf_global(contour_module_t *mod, const char *path);
  * result (json_decref). */
 json_t *contour_conf_global_str_list(contour_module_t *mod, const char *path);
 
-/* contour_duration_parse: parse a Go-style duration ("1h2m3.5s", "250ms",
- * "0") into milliseconds. Returns CONTOUR_EOK or CONTOUR_EINVAL. */
-int contour_duration_parse(const char *text, int64_t *ms);
+/* contour_duration_parse: see contour/duration.h (included above). */
 
 #ifdef __cplusplus
 }

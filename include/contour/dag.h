@@ -15,9 +15,12 @@
  * nothing is freed individually. Strings are NUL-terminated and borrowed.
  *
  * The structs are public so observers can walk them without accessor
- * calls; processors allocate them with contour_dag_new() (zeroed, in the
- * arena) and never free them. Lists are (pointer, count) pairs; use
- * contour_dag_push() to append.
+ * calls. Processors allocate them with the core's constructors below
+ * (contour_dag_route_new() and the like: zeroed, in the arena, at the
+ * size the core was built with) and never free them. Lists are (pointer,
+ * count) pairs; a list of DAG structs grows with its typed
+ * contour_dag_<thing>_push(), which returns the new zeroed element to
+ * fill. See module.h's ABI notes for which structs may grow.
  */
 #ifndef CONTOUR_DAG_H
 #define CONTOUR_DAG_H
@@ -128,15 +131,24 @@ typedef struct contour_dag_timeout_policy {
 	int64_t idle_ms;     /* per-route stream idle timeout */
 } contour_dag_timeout_policy_t;
 
+/* An HTTP status range, half-open as Envoy's: start inclusive, end
+ * exclusive. (ABI 1.4 named the type; the layout is the anonymous struct
+ * 1.3 had.) */
+typedef struct contour_dag_status_range {
+	uint32_t start, end;
+} contour_dag_status_range_t;
+
+/* As the user wrote it: interval_ms, timeout_ms and the thresholds are 0
+ * when unset (upstream's cluster name hashes only the fields that are set;
+ * the xDS translator applies Envoy's defaults where it writes the check).
+ * host is "contour-envoy-healthcheck" when unset. */
 typedef struct contour_dag_health_check {
 	int tcp;            /* TCP check (tcpproxy) instead of HTTP */
 	const char *path;   /* HTTP */
 	const char *host;   /* HTTP, default contour-envoy-healthcheck */
 	int64_t interval_ms, timeout_ms;
 	uint32_t unhealthy_threshold, healthy_threshold;
-	struct {
-		uint32_t start, end;
-	} *expected_statuses;
+	contour_dag_status_range_t *expected_statuses;
 	size_t nexpected_statuses;
 } contour_dag_health_check_t;
 
@@ -365,16 +377,84 @@ contour_dag_t *contour_snapshot_dag(const contour_snapshot_t *snap);
 
 /* Building. All of these are for processors during a build only. */
 
-/* contour_dag_new: zeroed arena memory; contour_dag_strdup: an arena copy
- * (NULL for NULL). Both abort the build with CONTOUR_ENOMEM semantics by
- * returning NULL on allocation failure. */
+/* contour_dag_new: zeroed arena memory of a size the caller names.
+ * Modules built against ABI 1.3 or older allocate DAG structs with it;
+ * from 1.4 on, DAG structs come from the constructors below and plain
+ * bytes from contour_dag_buf_new. contour_dag_strdup: an arena copy (NULL
+ * for NULL). All of these return NULL on allocation failure; the caller
+ * then abandons the build (CONTOUR_ENOMEM). */
 void *contour_dag_new(contour_dag_t *dag, size_t size);
+
+/* Constructors (ABI 1.4). Each returns a zeroed struct in the DAG's arena,
+ * allocated at the core's own sizeof so the struct may gain trailing fields
+ * in a minor version without breaking the module (module.h's ABI notes),
+ * or NULL on allocation failure. The DAG owns the result; never free it. */
+contour_dag_route_t *contour_dag_route_new(contour_dag_t *dag);
+/* contour_dag_route_copy: a shallow copy of *route (lists and policies are
+ * shared, as they are arena memory) with `key` cleared, for adding the
+ * same route to a second virtual host with a field changed. */
+contour_dag_route_t *contour_dag_route_copy(contour_dag_t *dag, const contour_dag_route_t *route);
+contour_dag_backend_t *contour_dag_backend_new(contour_dag_t *dag);
+contour_dag_direct_response_t *contour_dag_direct_response_new(contour_dag_t *dag);
+contour_dag_prefix_rewrite_t *contour_dag_prefix_rewrite_new(contour_dag_t *dag);
+contour_dag_header_policy_t *contour_dag_header_policy_new(contour_dag_t *dag);
+contour_dag_retry_policy_t *contour_dag_retry_policy_new(contour_dag_t *dag);
+contour_dag_health_check_t *contour_dag_health_check_new(contour_dag_t *dag);
+contour_dag_redirect_t *contour_dag_redirect_new(contour_dag_t *dag);
+contour_dag_cors_t *contour_dag_cors_new(contour_dag_t *dag);
+contour_dag_ip_filter_t *contour_dag_ip_filter_new(contour_dag_t *dag);
+contour_dag_slow_start_t *contour_dag_slow_start_new(contour_dag_t *dag);
+contour_dag_tcpproxy_t *contour_dag_tcpproxy_new(contour_dag_t *dag);
+contour_dag_client_validation_t *contour_dag_client_validation_new(contour_dag_t *dag);
+/* contour_dag_cluster_new: a zeroed cluster to fill and hand to
+ * contour_dag_cluster_intern (which copies it), instead of one on the
+ * module's stack at the module's sizeof. */
+contour_dag_cluster_t *contour_dag_cluster_new(contour_dag_t *dag);
+
+/* contour_dag_buf_new: size zeroed bytes in the arena for memory that is
+ * no DAG struct (a string being assembled, a module's own records). */
+char *contour_dag_buf_new(contour_dag_t *dag, size_t size);
+
+/* Typed appenders (ABI 1.4): append one zeroed element to the arena list
+ * *list of *count elements and return it for the caller to fill, or NULL
+ * on allocation failure (the list is then unchanged). The core picks the
+ * element size, so no module takes the sizeof of a DAG struct. */
+contour_dag_header_match_t *contour_dag_header_match_push(contour_dag_t *dag,
+                                                          contour_dag_header_match_t **list,
+                                                          size_t *count);
+contour_dag_query_match_t *contour_dag_query_match_push(contour_dag_t *dag,
+                                                        contour_dag_query_match_t **list,
+                                                        size_t *count);
+contour_dag_header_value_t *contour_dag_header_value_push(contour_dag_t *dag,
+                                                          contour_dag_header_value_t **list,
+                                                          size_t *count);
+contour_dag_backend_t *contour_dag_backend_push(contour_dag_t *dag, contour_dag_backend_t **list,
+                                                size_t *count);
+contour_dag_mirror_t *contour_dag_mirror_push(contour_dag_t *dag, contour_dag_mirror_t **list,
+                                              size_t *count);
+contour_dag_prefix_rewrite_t *contour_dag_prefix_rewrite_push(contour_dag_t *dag,
+                                                              contour_dag_prefix_rewrite_t **list,
+                                                              size_t *count);
+contour_dag_hash_policy_t *contour_dag_hash_policy_push(contour_dag_t *dag,
+                                                        contour_dag_hash_policy_t **list,
+                                                        size_t *count);
+contour_dag_ip_rule_t *contour_dag_ip_rule_push(contour_dag_t *dag, contour_dag_ip_rule_t **list,
+                                                size_t *count);
+contour_dag_status_range_t *contour_dag_status_range_push(contour_dag_t *dag,
+                                                          contour_dag_status_range_t **list,
+                                                          size_t *count);
+/* Lists of borrowed pointers and of numbers: 0, or CONTOUR_ENOMEM. */
+int contour_dag_str_push(contour_dag_t *dag, const char ***list, size_t *count, const char *s);
+int contour_dag_ptr_push(contour_dag_t *dag, void *list, size_t *count, const void *ptr);
+int contour_dag_u32_push(contour_dag_t *dag, uint32_t **list, size_t *count, uint32_t v);
 const char *contour_dag_strdup(contour_dag_t *dag, const char *s);
 const char *contour_dag_printf(contour_dag_t *dag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* contour_dag_push: append the element at *elem (elem_size bytes) to the
- * arena array *list of *count elements. Returns the new element or NULL. */
+ * arena array *list of *count elements. Returns the new element or NULL.
+ * For a module's own element types; lists of DAG structs use the typed
+ * appenders above. */
 void *contour_dag_push(contour_dag_t *dag, void *list, size_t *count, const void *elem,
                        size_t elem_size);
 
@@ -385,6 +465,13 @@ contour_dag_svhost_t *contour_dag_svhost(contour_dag_t *dag, const char *fqdn);
 /* Look up without creating; NULL when absent. */
 contour_dag_vhost_t *contour_dag_find_vhost(const contour_dag_t *dag, const char *fqdn);
 contour_dag_svhost_t *contour_dag_find_svhost(const contour_dag_t *dag, const char *fqdn);
+
+/* contour_dag_wildcard_authority: for the wildcard host fqdn
+ * ("*.example.com"), the :authority regex upstream adds to each of its
+ * routes as a header match: one DNS label for the '*', the rest of the
+ * name quoted as Go's regexp.QuoteMeta does, an optional port. An arena
+ * string, or NULL on allocation failure. (ABI 1.4) */
+const char *contour_dag_wildcard_authority(contour_dag_t *dag, const char *fqdn);
 
 /* contour_dag_add_route: add route to vhost. A route whose match conditions
  * (path, headers, queries) equal an existing route's replaces it, as

@@ -23,7 +23,30 @@
  *
  * Compatibility: the core accepts a module whose ABI major equals the core's
  * and whose minor is not greater than the core's. Minor bumps only add
- * (functions, trailing descriptor fields); anything else bumps the major.
+ * (functions, trailing descriptor fields, trailing fields of the DAG structs
+ * the core allocates, below); anything else bumps the major.
+ *
+ * DAG structs (dag.h), as Varnish's vrt.h states for its structs:
+ *   - The core allocates every public DAG struct: contour_dag_<thing>_new()
+ *     for one object, contour_dag_<thing>_push() for an element of a list,
+ *     contour_dag_route_copy() for a copy, contour_dag_buf_new() for plain
+ *     bytes. Modules never take the sizeof of a DAG struct, never allocate
+ *     one themselves (contour_dag_new(dag, sizeof ...), malloc, the stack)
+ *     and never embed one by value in their own structs, except the frozen
+ *     ones below.
+ *   - A struct reached through a single pointer may gain fields at its end
+ *     in a minor version: contour_dag, route, cluster, svhost, secret,
+ *     direct_response, redirect, header_policy, retry_policy, health_check,
+ *     cors, ip_filter, slow_start, tcpproxy, client_validation. Zeroed new
+ *     fields mean "as before".
+ *   - Frozen for the whole major version (observers index arrays at their
+ *     own compiled stride, and a struct embedded by value fixes the offsets
+ *     after it): the element types of lists (header_match, query_match,
+ *     header_value, backend, mirror, prefix_rewrite, hash_policy, ip_rule,
+ *     status_range) and the types embedded by value (path_match,
+ *     timeout_policy, service, circuit_breakers, origin, listener, vhost).
+ *     Modules may hold these on the stack; lists of them still come from
+ *     the core's appenders.
  *
  * ABI change log
  *   1.0 (2026-11-27)  first version: descriptor, config schema, log, loop,
@@ -40,6 +63,35 @@
  *                     filter shared by the ingress and httpproxy modules.
  *   1.3 (2026-11-27)  dag.h: contour_dag.client_secret (appended), the
  *                     validated tls.envoy-client-certificate.
+ *   1.4 (2026-12-07)  the domain layer's shared helpers, each in its own
+ *                     header included here: json_get.h (contour_json_get_*,
+ *                     contour_json_has, contour_json_as_*), duration.h
+ *                     (contour_duration_parse moved there from conf.h, one
+ *                     Go parser; contour_duration_parse_ns,
+ *                     contour_duration_ns_to_ms, contour_timeout_parse,
+ *                     contour_timeout_setting), quote.h (contour_quote),
+ *                     regex.h (contour_regex_check), header_policy.h
+ *                     (contour_header_policy_build, _check,
+ *                     contour_header_name_canonical, _valid), conditions.h
+ *                     (contour_conditions_check_paths, _include_paths,
+ *                     _headers, _queries, contour_conditions_merge,
+ *                     contour_conditions_seen_*).
+ *                     dag.h: constructors that know the core's struct
+ *                     sizes (contour_dag_route_new, _route_copy,
+ *                     _backend_new, _direct_response_new,
+ *                     _prefix_rewrite_new, _header_policy_new,
+ *                     _retry_policy_new, _health_check_new, _redirect_new,
+ *                     _cors_new, _ip_filter_new, _slow_start_new,
+ *                     _tcpproxy_new, _client_validation_new, _cluster_new,
+ *                     _buf_new), typed list appenders
+ *                     (contour_dag_<element>_push, _str_push, _ptr_push,
+ *                     _u32_push), contour_dag_wildcard_authority, the name
+ *                     contour_dag_status_range_t for the health check's
+ *                     expected-status ranges (same layout), and the rule
+ *                     above on which DAG structs may grow.
+ *                     contour_dag_health_check_t now holds the policy as
+ *                     written (0 = unset; the xDS translator applies
+ *                     Envoy's defaults).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -57,13 +109,19 @@
 #include <contour/metrics.h>
 #include <contour/yaml.h>
 #include <contour/dag.h>
+#include <contour/json_get.h>
+#include <contour/duration.h>
+#include <contour/quote.h>
+#include <contour/regex.h>
+#include <contour/header_policy.h>
+#include <contour/conditions.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 3
+#define CONTOUR_ABI_MINOR 4
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no

@@ -40,27 +40,23 @@ static int fw_cluster_scoped(const char *kind)
 	return 0;
 }
 
-static const char *fw_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s && *s ? s : NULL;
-}
-
 char *fw_object_key_str(const json_t *obj, char *buf, size_t len)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = fw_str(md, "namespace");
-	int n = snprintf(buf, len, "%s\x1f%s\x1f%s\x1f%s", fw_str(obj, "apiVersion"),
-	                 fw_str(obj, "kind"), ns ? ns : "", fw_str(md, "name"));
+	const char *ns = contour_json_get_nonempty(md, "namespace");
+	int n =
+	    snprintf(buf, len, "%s\x1f%s\x1f%s\x1f%s", contour_json_get_nonempty(obj, "apiVersion"),
+	             contour_json_get_nonempty(obj, "kind"), ns ? ns : "",
+	             contour_json_get_nonempty(md, "name"));
 	return n >= 0 && (size_t)n < len ? buf : NULL;
 }
 
 const char *fw_object_describe(const json_t *obj, char *buf, size_t len)
 {
 	const json_t *md = json_object_get(obj, "metadata");
-	const char *ns = fw_str(md, "namespace");
-	const char *name = fw_str(md, "name");
-	const char *kind = fw_str(obj, "kind");
+	const char *ns = contour_json_get_nonempty(md, "namespace");
+	const char *name = contour_json_get_nonempty(md, "name");
+	const char *kind = contour_json_get_nonempty(obj, "kind");
 	snprintf(buf, len, "%s %s%s%s", kind ? kind : "object", ns ? ns : "", ns ? "/" : "",
 	         name ? name : "");
 	return buf;
@@ -144,18 +140,18 @@ static size_t fw_manifest_add(contour_module_t *mod, const char *file, int line,
 	}
 	json_t *md = json_object_get(obj, "metadata");
 	const char *missing = NULL;
-	if (!fw_str(obj, "apiVersion"))
+	if (!contour_json_get_nonempty(obj, "apiVersion"))
 		missing = "apiVersion";
-	else if (!fw_str(obj, "kind"))
+	else if (!contour_json_get_nonempty(obj, "kind"))
 		missing = "kind";
-	else if (!json_is_object(md) || !fw_str(md, "name"))
+	else if (!json_is_object(md) || !contour_json_get_nonempty(md, "name"))
 		missing = "metadata.name";
 	if (missing) {
 		contour_log(mod, CONTOUR_LOG_WARN, "%s:%d: object skipped: no %s", file, line,
 		            missing);
 		return 0;
 	}
-	const char *kind = fw_str(obj, "kind");
+	const char *kind = contour_json_get_nonempty(obj, "kind");
 	json_t *ns = json_object_get(md, "namespace");
 	if (ns && !json_is_null(ns) && !json_is_string(ns)) {
 		contour_log(mod, CONTOUR_LOG_WARN,
@@ -167,11 +163,12 @@ static size_t fw_manifest_add(contour_module_t *mod, const char *file, int line,
 		/* The API server ignores a namespace given to a cluster-scoped
 		 * object; keep the key the store uses for those. */
 		json_object_del(md, "namespace");
-	} else if (!fw_str(md, "namespace")) {
+	} else if (!contour_json_get_nonempty(md, "namespace")) {
 		if (json_object_set_new(md, "namespace", json_string("default")) != 0)
 			return 0;
 	}
-	if (!strcmp(kind, "Secret") && !strcmp(fw_str(obj, "apiVersion"), "v1") &&
+	if (!strcmp(kind, "Secret") &&
+	    !strcmp(contour_json_get_nonempty(obj, "apiVersion"), "v1") &&
 	    fw_secret_fold(mod, file, line, obj) != 0)
 		return 0;
 
@@ -191,7 +188,7 @@ static size_t fw_manifest_add(contour_module_t *mod, const char *file, int line,
 /* kubectl flattens `kind: List` and any *List kind that carries items. */
 static int fw_is_list(const json_t *doc)
 {
-	const char *kind = fw_str(doc, "kind");
+	const char *kind = contour_json_get_nonempty(doc, "kind");
 	size_t n = kind ? strlen(kind) : 0;
 	if (!kind)
 		return 0;

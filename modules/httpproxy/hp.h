@@ -2,11 +2,17 @@
  *
  *   hp_status.c   the status accumulator: upstream's `Valid` DetailedCondition
  *                 with errors[] and warnings[], and currentStatus/description
- *   hp_policy.c   pure translations of spec fragments (conditions, header,
- *                 timeout, retry, health-check, load-balancer, rewrite,
- *                 redirect, direct-response, CORS, IP-filter, slow-start
- *                 policies) into DAG structs, adding upstream's errors and
- *                 warnings to a status
+ *   hp_cond.c     which condition rules (the domain layer's
+ *                 contour_conditions_check_*) apply to an include or a
+ *                 route, and the status error each failure gets
+ *   hp_policy_route.c    a route's timeouts, header policies (the domain
+ *                 layer's builder, errors mapped to the status), retries,
+ *                 prefix rewrites, redirects, direct responses
+ *   hp_policy_cluster.c  health checks, load balancing, slow start
+ *   hp_policy_cors.c     the virtual host's CORS policy
+ *   hp_policy_ip_filter.c  IP allow/deny filters
+ *                 Each translates a spec fragment into DAG structs and adds
+ *                 upstream's errors and warnings to a status.
  *   hp_proxy.c    the processor: roots, TLS, includes, routes, services,
  *                 tcpproxy, orphans; one status per HTTPProxy per build
  *   httpproxy.c   the module: descriptor, schema, registration
@@ -58,7 +64,8 @@ const char *hp_status_vhost(const hp_status_t *st);
  * reference. */
 json_t *hp_status_to_json(const hp_status_t *st, const char *transition_time);
 
-/* ---- hp_policy.c ------------------------------------------------------- */
+/* ---- hp_cond.c, hp_policy_route.c, hp_policy_cluster.c, hp_policy_cors.c,
+ *      hp_policy_ip_filter.c ----------------------------------------------- */
 /* Each function reads a spec fragment (borrowed JSON, may be NULL when the
  * field is absent), fills DAG structs allocated in dag's arena, and reports
  * upstream's errors and warnings on st. Returns 0 on success, -1 when an
@@ -78,25 +85,10 @@ int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
 /* The exact form: upstream applies "at most one prefix/exact/regex" to the
  * route's own conditions only, and header/query validity to the merged
  * list (inherited then own). Prefer this one. */
-int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own,
-                                     hp_status_t *st);
-/* A Go-RE2-compatible syntax check; 0, or -1 with Go's error text in err
- * ("error parsing regexp: missing closing ): `/foo(`"). */
-int hp_regex_check(const char *re, char *err, size_t errlen);
-/* Merge the accumulated conditions into route->path (mergePathMatchConditions:
- * concatenation with // collapsed; regex if any regex; exact if the leaf is
- * exact; prefix otherwise; empty -> prefix "/"), route->headers and
- * route->queries. */
-int hp_policy_merge_conditions(contour_dag_t *dag, const json_t *conds,
-                               contour_dag_route_t *route);
+int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
 
-/* Duplicate include conditions (includeMatchConditionsIdentical): a tracker
- * per proxy being processed. hp_seen_check_add returns 1 when conds
- * duplicate an earlier include's (never for an empty set or a bare "/"). */
-typedef struct hp_seen hp_seen_t;
-hp_seen_t *hp_seen_new(void);
-int hp_seen_check_add(hp_seen_t *seen, const json_t *conds);
-void hp_seen_free(hp_seen_t *seen);
+/* Merging conditions into a route and the duplicate-include tracker are
+ * the domain layer's: contour_conditions_merge, contour_conditions_seen_*. */
 
 /* Header policies (route or service level). `what` is "route" or
  * "service": selects upstream's error types and wording. request=1 for
@@ -117,12 +109,6 @@ int hp_policy_headers(contour_dag_t *dag, const json_t *policy, const json_t *de
                       const char *what, const char *ns, const char *svc, uint32_t port,
                       contour_dag_header_policy_t **out, hp_status_t *st);
 
-/* Upstream's config check of a default policy (HeadersPolicy.Validate):
- * every `set` key and `remove` entry is a valid header name as written,
- * and every value a scalar. 0, or -1 with the message in err ("invalid
- * header name \"x y\": [a valid HTTP header must ...]"). */
-int hp_policy_headers_check(const json_t *defaults, char *err, size_t errlen);
-
 /* timeoutPolicy -> route->timeouts and *idle_connection_ms (cluster level);
  * RouteError/TimeoutPolicyNotValid with upstream's parse messages. */
 int hp_policy_timeouts(const json_t *policy, contour_dag_timeout_policy_t *out,
@@ -132,8 +118,10 @@ int hp_policy_timeouts(const json_t *policy, contour_dag_timeout_policy_t *out,
  * *out = NULL. */
 int hp_policy_retry(contour_dag_t *dag, const json_t *policy, contour_dag_retry_policy_t **out,
                     hp_status_t *st);
-/* healthCheckPolicy (HTTP when tcp=0, TCP for tcpproxy) with upstream's
- * defaults; RouteError/HealthCheckPolicyInvalid for bad expected statuses. */
+/* healthCheckPolicy (HTTP when tcp=0, TCP for tcpproxy) as written:
+ * interval, timeout and thresholds 0 when unset (the xDS translator
+ * applies Envoy's defaults), host "contour-envoy-healthcheck" when unset;
+ * RouteError/HealthCheckPolicyInvalid for bad expected statuses. */
 int hp_policy_health_check(contour_dag_t *dag, const json_t *policy, int tcp,
                            contour_dag_health_check_t **out, hp_status_t *st);
 /* loadBalancerPolicy: strategy (unknown -> RoundRobin) and request hash
@@ -167,13 +155,11 @@ int hp_policy_slow_start(contour_dag_t *dag, const json_t *policy,
                          contour_dag_lb_strategy_t strategy, contour_dag_slow_start_t **out,
                          hp_status_t *st);
 
-/* Go-style durations as upstream's timeout package reads them:
- * "infinity"/"infinite" -> CONTOUR_DAG_TIMEOUT_INFINITE, "" or absent ->
- * CONTOUR_DAG_TIMEOUT_DEFAULT, "0s" -> 0 ... Returns 0, or -1 with Go's
- * error text in err ("time: missing unit in duration \"600\""). */
-int hp_parse_timeout(const char *s, int64_t *ms, char *err, size_t errlen);
-
 /* ---- hp_proxy.c ---------------------------------------------------------- */
+
+/* obj[key] as an arena copy, or NULL when absent or empty (Go's unset
+ * optional string); an allocation failure sets *nomem. */
+const char *hp_opt_str(contour_dag_t *dag, const json_t *obj, const char *key, int *nomem);
 
 /* The processor registered by httpproxy.c (order CONTOUR_ORDER_PRIMARY). */
 int hp_process(contour_snapshot_t *building, void *ud);

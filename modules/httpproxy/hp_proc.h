@@ -59,16 +59,8 @@ int hp_routes_push(hp_build_t *b, hp_routes_t *r, contour_dag_route_t *route);
  * (may be NULL), joined with " -> "; arena string. */
 const char *hp_visit_path(hp_build_t *b, const hp_visit_t *v, const hp_proxy_t *last);
 
-/* JSON accessors that treat a wrong type as absent. */
-const json_t *hp_obj(const json_t *o, const char *key);
-const json_t *hp_arr(const json_t *o, const char *key);
-const char *hp_str(const json_t *o, const char *key); /* "" when absent */
-int hp_bool(const json_t *o, const char *key);
-json_int_t hp_int(const json_t *o, const char *key);
 /* Upstream's isBlank: empty or only white space. */
 int hp_blank(const char *s);
-/* Go's %q of s into buf (quotes included). */
-const char *hp_quote(char *buf, size_t len, const char *s);
 /* k8s.NamespacedNameFrom(s, DefaultNamespace(def_ns)): "a/b" -> (a, b),
  * "b" -> (def_ns, b). Borrowed pieces copied into ns/name buffers. */
 void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, char *name,

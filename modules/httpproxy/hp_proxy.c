@@ -19,37 +19,15 @@
 
 /* ---- small helpers shared by the processor's files ---- */
 
-const json_t *hp_obj(const json_t *o, const char *key)
+const char *hp_opt_str(contour_dag_t *dag, const json_t *obj, const char *key, int *nomem)
 {
-	const json_t *v = json_object_get(o, key);
-	return json_is_object(v) ? v : NULL;
-}
-
-const json_t *hp_arr(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_array(v) ? v : NULL;
-}
-
-const char *hp_str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-int hp_bool(const json_t *o, const char *key)
-{
-	return json_is_true(json_object_get(o, key));
-}
-
-json_int_t hp_int(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (json_int_t)json_real_value(v);
-	return 0;
+	const char *s = contour_json_get_str(obj, key);
+	if (!*s)
+		return NULL;
+	const char *c = contour_dag_strdup(dag, s);
+	if (!c)
+		*nomem = 1;
+	return c;
 }
 
 int hp_blank(const char *s)
@@ -58,37 +36,6 @@ int hp_blank(const char *s)
 		if (!isspace((unsigned char)*s))
 			return 0;
 	return 1;
-}
-
-const char *hp_quote(char *buf, size_t len, const char *s)
-{
-	size_t o = 0;
-	if (len < 3) {
-		if (len)
-			buf[0] = '\0';
-		return buf;
-	}
-	buf[o++] = '"';
-	for (; *s && o + 6 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else if (c == '\t') {
-			buf[o++] = '\\';
-			buf[o++] = 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
 }
 
 void hp_split_name(const char *s, const char *def_ns, char *ns, size_t nslen, char *name,
@@ -115,7 +62,7 @@ void hp_ignored(hp_status_t *st, const char *field)
 
 int hp_routes_push(hp_build_t *b, hp_routes_t *r, contour_dag_route_t *route)
 {
-	if (!contour_dag_push(b->dag, &r->v, &r->n, &route, sizeof(route))) {
+	if (contour_dag_ptr_push(b->dag, &r->v, &r->n, route) != CONTOUR_EOK) {
 		b->nomem = 1;
 		return -1;
 	}
@@ -208,7 +155,7 @@ static int hp_collect(const json_t *obj, void *ud)
 	/* Upstream drops other classes' proxies from its cache: no status. */
 	if (!contour_ingress_class_matches(b->mod, obj))
 		return 0;
-	const json_t *meta = hp_obj(obj, "metadata");
+	const json_t *meta = contour_json_get_obj(obj, "metadata");
 	if (b->nproxies == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		hp_proxy_t *grown = realloc(b->proxies, cap * sizeof(*grown));
@@ -222,9 +169,9 @@ static int hp_collect(const json_t *obj, void *ud)
 	hp_proxy_t *px = &b->proxies[b->nproxies++];
 	memset(px, 0, sizeof(*px));
 	px->obj = obj;
-	px->spec = hp_obj(obj, "spec");
-	px->ns = hp_str(meta, "namespace");
-	px->name = hp_str(meta, "name");
+	px->spec = contour_json_get_obj(obj, "spec");
+	px->ns = contour_json_get_str(meta, "namespace");
+	px->name = contour_json_get_str(meta, "name");
 	return 0;
 }
 
@@ -263,14 +210,12 @@ static int hp_add_secure_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp
 	for (size_t i = 0; i < routes->n; i++) {
 		contour_dag_route_t *r = routes->v[i];
 		if (r->https_redirect) {
-			contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+			contour_dag_route_t *copy = contour_dag_route_copy(b->dag, r);
 			if (!copy) {
 				b->nomem = 1;
 				return -1;
 			}
-			*copy = *r;
 			copy->https_redirect = 0;
-			copy->key = NULL;
 			r = copy;
 		}
 		if (contour_dag_add_route(b->dag, vh, r) != CONTOUR_EOK) {
@@ -322,22 +267,6 @@ static const char *const hp_vhost_members[HP_VH_N] = {
     "ipAllowPolicy", "ipDenyPolicy", "corsPolicy",   "rateLimitPolicy"};
 
 /* hp_obj, hp_arr and hp_str on a member already found. */
-static const json_t *hp_m_obj(const json_t *v)
-{
-	return json_is_object(v) ? v : NULL;
-}
-
-static const json_t *hp_m_arr(const json_t *v)
-{
-	return json_is_array(v) ? v : NULL;
-}
-
-static const char *hp_m_str(const json_t *v)
-{
-	const char *s = json_string_value(v);
-	return s ? s : "";
-}
-
 static void hp_root(hp_build_t *b, hp_proxy_t *px)
 {
 	hp_status_t *st = hp_build_accessor(b, px);
@@ -345,13 +274,13 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 		return;
 	const json_t *spec = px->spec, *sm[HP_SP_N], *vm[HP_VH_N];
 	hp_root_members(spec, hp_spec_members, HP_SP_N, sm);
-	const json_t *vh = hp_m_obj(sm[HP_SP_VHOST]);
+	const json_t *vh = contour_json_as_obj(sm[HP_SP_VHOST]);
 	if (!vh) {
 		px->orphaned = 1;
 		goto done;
 	}
 	hp_root_members(vh, hp_vhost_members, HP_VH_N, vm);
-	const char *host = hp_m_str(vm[HP_VH_FQDN]);
+	const char *host = contour_json_as_str(vm[HP_VH_FQDN]);
 	if (hp_blank(host)) {
 		hp_status_error(st, "VirtualHostError", "FQDNNotSpecified",
 		                "Spec.VirtualHost.Fqdn must be specified");
@@ -364,29 +293,33 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 		                "root HTTPProxy cannot be defined in this namespace");
 		goto done;
 	}
-	const json_t *tcpproxy = hp_m_obj(sm[HP_SP_TCPPROXY]);
-	if (json_array_size(hp_m_arr(sm[HP_SP_ROUTES])) == 0 &&
-	    json_array_size(hp_m_arr(sm[HP_SP_INCLUDES])) == 0 && !tcpproxy) {
+	const json_t *tcpproxy = contour_json_as_obj(sm[HP_SP_TCPPROXY]);
+	if (json_array_size(contour_json_as_arr(sm[HP_SP_ROUTES])) == 0 &&
+	    json_array_size(contour_json_as_arr(sm[HP_SP_INCLUDES])) == 0 && !tcpproxy) {
 		hp_status_error(
 		    st, "SpecError", "NothingDefined",
 		    "HTTPProxy.Spec must have at least one Route, Include, or a TCPProxy");
 		goto done;
 	}
-	const json_t *tls = hp_m_obj(vm[HP_VH_TLS]);
-	if (json_array_size(hp_m_arr(vm[HP_VH_JWT])) > 0 && (!tls || !*hp_str(tls, "secretName"))) {
+	const json_t *tls = contour_json_as_obj(vm[HP_VH_TLS]);
+	if (json_array_size(contour_json_as_arr(vm[HP_VH_JWT])) > 0 &&
+	    (!tls || !*contour_json_get_str(tls, "secretName"))) {
 		hp_status_error(
 		    st, "JWTVerificationError", "JWTVerificationNotPermitted",
 		    "Spec.VirtualHost.JWTProviders can only be defined for root HTTPProxies that "
 		    "terminate TLS");
 		goto done;
 	}
-	if (!tls && *hp_str(hp_obj(hp_m_obj(vm[HP_VH_AUTH]), "extensionRef"), "name")) {
+	if (!tls && *contour_json_get_str(
+	                contour_json_get_obj(contour_json_as_obj(vm[HP_VH_AUTH]), "extensionRef"),
+	                "name")) {
 		hp_status_error(st, "AuthError", "AuthNotPermitted",
 		                "Spec.VirtualHost.Authorization.ExtensionServiceRef can only be "
 		                "defined for root HTTPProxies that terminate TLS");
 		goto done;
 	}
-	const json_t *allow = hp_m_arr(vm[HP_VH_ALLOW]), *deny = hp_m_arr(vm[HP_VH_DENY]);
+	const json_t *allow = contour_json_as_arr(vm[HP_VH_ALLOW]),
+	             *deny = contour_json_as_arr(vm[HP_VH_DENY]);
 	if (json_array_size(allow) > 0 && json_array_size(deny) > 0) {
 		hp_status_error(st, "IPFilterError", "IncompatibleIPAddressFilters",
 		                "Spec.VirtualHost.IPAllowFilterPolicy and "
@@ -406,7 +339,8 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 			    "Spec.TLS.SecretName be set");
 			goto done;
 		}
-		if (hp_tcpproxy(b, st, px, NULL, host, hp_bool(tls, "passthrough")) != 0)
+		if (hp_tcpproxy(b, st, px, NULL, host, contour_json_get_bool(tls, "passthrough")) !=
+		    0)
 			goto done;
 	}
 
@@ -479,7 +413,7 @@ static void hp_duplicate(hp_build_t *b, hp_rootref_t *group, size_t n)
 		o += (size_t)snprintf(list + o, len - o, "%s%s/%s", i ? ", " : "", group[i].px->ns,
 		                      group[i].px->name);
 	char q[600];
-	hp_quote(q, sizeof(q), group[0].fqdn);
+	contour_quote(q, sizeof(q), group[0].fqdn, CONTOUR_QUOTE_STRCONV);
 	for (size_t i = 0; i < n; i++) {
 		hp_status_t *st = hp_build_accessor(b, group[i].px);
 		if (!st)
@@ -504,12 +438,12 @@ static void hp_run(hp_build_t *b)
 	 * includes one later clears the mark. */
 	for (size_t i = 0; i < b->nproxies; i++) {
 		hp_proxy_t *px = &b->proxies[i];
-		const json_t *vh = hp_obj(px->spec, "virtualhost");
+		const json_t *vh = contour_json_get_obj(px->spec, "virtualhost");
 		if (!vh) {
 			hp_root(b, px);
 			continue;
 		}
-		char *low = strdup(hp_str(vh, "fqdn"));
+		char *low = strdup(contour_json_get_str(vh, "fqdn"));
 		if (!low) {
 			b->nomem = 1;
 			break;

@@ -13,9 +13,6 @@
 
 #include "modules/httpproxy/hp_proc.h"
 
-#define HP_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define HP_IGNORE_PORT    "(:[0-9]+)?"
-
 int hp_resolve_service(hp_build_t *b, const hp_proxy_t *px, const char *name, uint32_t port,
                        uint32_t health_port, contour_dag_service_t *svc, const char **protocol,
                        contour_dag_circuit_breakers_t *breakers, char *err, size_t errlen)
@@ -159,32 +156,6 @@ static void hp_members(const json_t *o, const char *const *names, size_t n, cons
 	}
 }
 
-/* hp_obj, hp_arr, hp_str, hp_bool and hp_int on a member already found. */
-static const json_t *hp_m_arr(const json_t *v)
-{
-	return json_is_array(v) ? v : NULL;
-}
-
-static const json_t *hp_m_obj(const json_t *v)
-{
-	return json_is_object(v) ? v : NULL;
-}
-
-static const char *hp_m_str(const json_t *v)
-{
-	const char *s = json_string_value(v);
-	return s ? s : "";
-}
-
-static json_int_t hp_m_int(const json_t *v)
-{
-	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v))
-		return (json_int_t)json_real_value(v);
-	return 0;
-}
-
 /* Arena copies of px's namespace and name, for route origins. */
 static void hp_origin(hp_build_t *b, const hp_proxy_t *px, contour_dag_route_t *r)
 {
@@ -215,49 +186,39 @@ static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *ic
 {
 	if (json_array_size(iconds) == 0)
 		return;
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
-	contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
+	contour_dag_direct_response_t *dr = contour_dag_direct_response_new(b->dag);
 	if (!r || !dr) {
 		b->nomem = 1;
 		return;
 	}
 	r->timeouts.response_ms = r->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	hp_policy_merge_conditions(b->dag, iconds, r);
+	contour_conditions_merge(b->dag, iconds, r);
 	dr->status_code = 502;
 	r->direct_response = dr;
 	hp_origin(b, px, r);
 	hp_routes_push(b, out, r);
 }
 
-/* Header matches rebuilt through contour_dag_push, so one more can be
+/* Header matches rebuilt through the core's appender, so one more can be
  * appended whatever way the list was allocated. */
 static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const char *fqdn)
 {
 	contour_dag_header_match_t *list = NULL;
 	size_t n = 0;
-	for (size_t i = 0; i < r->nheaders; i++)
-		if (!contour_dag_push(b->dag, &list, &n, &r->headers[i], sizeof(*list)))
+	for (size_t i = 0; i < r->nheaders; i++) {
+		contour_dag_header_match_t *copy = contour_dag_header_match_push(b->dag, &list, &n);
+		if (!copy)
 			goto nomem;
-	/* regexp.QuoteMeta of the fqdn after its leading '*'. */
-	size_t len = strlen(fqdn);
-	char *quoted = calloc(1, 2 * len + 1);
-	if (!quoted)
-		goto nomem;
-	size_t o = 0;
-	for (const char *c = fqdn + 1; *c; c++) {
-		if (strchr("\\.+*?()|[]{}^$", *c))
-			quoted[o++] = '\\';
-		quoted[o++] = *c;
+		*copy = r->headers[i];
 	}
-	contour_dag_header_match_t m = {
-	    .name = ":authority",
-	    .type = CONTOUR_DAG_MATCH_REGEX,
-	    .value =
-	        contour_dag_printf(b->dag, "%s%s%s", HP_WILDCARD_LABEL, quoted, HP_IGNORE_PORT),
-	};
-	free(quoted);
-	if (!m.value || !contour_dag_push(b->dag, &list, &n, &m, sizeof(m)))
+	const char *value = contour_dag_wildcard_authority(b->dag, fqdn);
+	contour_dag_header_match_t *m = value ? contour_dag_header_match_push(b->dag, &list, &n) : NULL;
+	if (!m)
 		goto nomem;
+	m->name = ":authority";
+	m->type = CONTOUR_DAG_MATCH_REGEX;
+	m->value = value;
 	r->headers = list;
 	r->nheaders = n;
 	return 0;
@@ -283,7 +244,7 @@ static void hp_choose_rewrite(hp_build_t *b, contour_dag_route_t *r,
 	r->nprefix_rewrites = 0;
 	if (!pick)
 		return;
-	contour_dag_prefix_rewrite_t *rw = contour_dag_new(b->dag, sizeof(*rw));
+	contour_dag_prefix_rewrite_t *rw = contour_dag_prefix_rewrite_new(b->dag);
 	if (!rw) {
 		b->nomem = 1;
 		return;
@@ -306,35 +267,36 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 	{
 		const json_t *m[HP_S_N];
 		hp_members(service, hp_service_members, HP_S_N, m);
-		const char *name = hp_m_str(m[HP_S_NAME]);
-		json_int_t port = hp_m_int(m[HP_S_PORT]);
+		const char *name = contour_json_as_str(m[HP_S_NAME]);
+		json_int_t port = contour_json_as_int(m[HP_S_PORT]);
 		char q[600], err[1024];
 		if (port < 1 || port > 65535) {
 			hp_status_error(st, "ServiceError", "ServicePortInvalid",
 			                "service %s: port must be in the range 1-65535",
-			                hp_quote(q, sizeof(q), name));
+			                contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		json_int_t health_port = port;
-		if (hc && hp_m_int(m[HP_S_HEALTH_PORT]) > 0)
-			health_port = hp_m_int(m[HP_S_HEALTH_PORT]);
+		if (hc && contour_json_as_int(m[HP_S_HEALTH_PORT]) > 0)
+			health_port = contour_json_as_int(m[HP_S_HEALTH_PORT]);
 
-		contour_dag_cluster_t c;
-		memset(&c, 0, sizeof(c));
+		contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+		if (!c)
+			goto nomem;
 		const char *annotated = NULL;
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
-		                       &c.service, &annotated, &c.circuit_breakers, err,
+		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
 			hp_status_error(st, "ServiceError", "ServiceUnresolvedReference",
 			                "Spec.Routes unresolved service reference: %s", err);
 			continue;
 		}
-		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c.protocol) != 0)
+		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c->protocol) != 0)
 			return -1;
-		c.protocol = contour_dag_strdup(b->dag, c.protocol);
-		const json_t *validation = hp_m_obj(m[HP_S_VALIDATION]);
-		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) && validation &&
-		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
+		c->protocol = contour_dag_strdup(b->dag, c->protocol);
+		const json_t *validation = contour_json_as_obj(m[HP_S_VALIDATION]);
+		if ((!strcmp(c->protocol, "tls") || !strcmp(c->protocol, "h2")) && validation &&
+		    hp_tls_upstream_validation(b, st, px, service, c) != 0)
 			return -1;
 
 		contour_dag_header_policy_t *sreq = NULL, *sresp = NULL;
@@ -347,29 +309,29 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 			return -1;
 		if (m[HP_S_COOKIE_REWRITE])
 			hp_ignored(st, "\"Spec.Routes.Services.CookieRewritePolicies\"");
-		const json_t *ssp = hp_m_obj(m[HP_S_SLOW_START]);
-		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c.slow_start, st) != 0)
+		const json_t *ssp = contour_json_as_obj(m[HP_S_SLOW_START]);
+		if (ssp && hp_policy_slow_start(b->dag, ssp, strategy, &c->slow_start, st) != 0)
 			return -1;
 
-		c.lb_strategy = strategy;
-		c.health_check = hc;
-		c.idle_connection_timeout_ms = idle_connection_ms;
+		c->lb_strategy = strategy;
+		c->health_check = hc;
+		c->idle_connection_timeout_ms = idle_connection_ms;
 		/* upstream's determineSNI: service Host rewrite, then the route's,
 		 * then the ExternalName. */
 		if (sreq && sreq->host_rewrite && *sreq->host_rewrite)
-			c.sni = sreq->host_rewrite;
+			c->sni = sreq->host_rewrite;
 		else if (r->request_headers && r->request_headers->host_rewrite &&
 		         *r->request_headers->host_rewrite)
-			c.sni = r->request_headers->host_rewrite;
-		else if (c.service.external_name && *c.service.external_name)
-			c.sni = c.service.external_name;
+			c->sni = r->request_headers->host_rewrite;
+		else if (c->service.external_name && *c->service.external_name)
+			c->sni = c->service.external_name;
 
-		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
+		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
 		if (!cl) {
 			b->nomem = 1;
 			return -1;
 		}
-		json_int_t weight = hp_m_int(m[HP_S_WEIGHT]);
+		json_int_t weight = contour_json_as_int(m[HP_S_WEIGHT]);
 		if (weight < 0)
 			weight = 0;
 		int mirror = json_is_true(m[HP_S_MIRROR]);
@@ -380,17 +342,21 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		}
 		if (mirror) {
 			/* An omitted (or zero) weight mirrors everything. */
-			contour_dag_mirror_t mi = {.cluster = cl,
-			                           .percent = weight == 0 ? 100 : (uint32_t)weight};
-			if (!contour_dag_push(b->dag, &r->mirrors, &r->nmirrors, &mi, sizeof(mi)))
+			contour_dag_mirror_t *mi =
+			    contour_dag_mirror_push(b->dag, &r->mirrors, &r->nmirrors);
+			if (!mi)
 				goto nomem;
+			mi->cluster = cl;
+			mi->percent = weight == 0 ? 100 : (uint32_t)weight;
 		} else {
-			contour_dag_backend_t be = {.cluster = cl,
-			                            .weight = (uint32_t)weight,
-			                            .request_headers = sreq,
-			                            .response_headers = sresp};
-			if (!contour_dag_push(b->dag, &r->backends, &r->nbackends, &be, sizeof(be)))
+			contour_dag_backend_t *be =
+			    contour_dag_backend_push(b->dag, &r->backends, &r->nbackends);
+			if (!be)
 				goto nomem;
+			be->cluster = cl;
+			be->weight = (uint32_t)weight;
+			be->request_headers = sreq;
+			be->response_headers = sresp;
 		}
 	}
 	return 0;
@@ -402,7 +368,7 @@ nomem:
 static int hp_route_action_count(const json_t *const *m)
 {
 	int n = 0;
-	if (json_array_size(hp_m_arr(m[HP_R_SERVICES])) > 0)
+	if (json_array_size(contour_json_as_arr(m[HP_R_SERVICES])) > 0)
 		n++;
 	if (m[HP_R_REDIRECT])
 		n++;
@@ -419,7 +385,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	json_t *merged = NULL;
 	const json_t *m[HP_R_N];
 	hp_members(route, hp_route_members, HP_R_N, m);
-	const json_t *own = hp_m_arr(m[HP_R_CONDITIONS]);
+	const json_t *own = contour_json_as_arr(m[HP_R_CONDITIONS]);
 
 	if (hp_route_action_count(m) != 1) {
 		hp_status_error(st, "RouteError", "RouteActionCountNotValid",
@@ -435,7 +401,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	if (hp_policy_route_conditions_split(conds, own, st) != 0)
 		goto out;
 
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
 	if (!r) {
 		b->nomem = 1;
 		goto out;
@@ -467,7 +433,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	if (direct && hp_policy_direct_response(b->dag, direct, &r->direct_response, st) != 0)
 		goto out;
 
-	if (hp_policy_merge_conditions(b->dag, merged, r) != 0) {
+	if (contour_conditions_merge(b->dag, merged, r) != 0) {
 		b->nomem = 1;
 		goto out;
 	}
@@ -482,7 +448,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	hp_origin(b, px, r);
 
 	const json_t *rewrite = m[HP_R_PATH_REWRITE];
-	if (json_array_size(hp_arr(rewrite, "replacePrefix")) > 0) {
+	if (json_array_size(contour_json_get_arr(rewrite, "replacePrefix")) > 0) {
 		contour_dag_prefix_rewrite_t *list = NULL;
 		size_t n = 0;
 		if (hp_policy_prefix_rewrite(b->dag, rewrite, r, st, &list, &n) != 0)
@@ -493,11 +459,11 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 	contour_dag_health_check_t *hc = NULL;
 	if (hp_policy_health_check(b->dag, m[HP_R_HEALTH_CHECK], 0, &hc, st) != 0)
 		goto out;
-	if (hp_route_services(b, st, px, hp_m_arr(m[HP_R_SERVICES]), r, strategy, hc,
+	if (hp_route_services(b, st, px, contour_json_as_arr(m[HP_R_SERVICES]), r, strategy, hc,
 	                      idle_connection_ms) != 0)
 		goto out;
 	if (r->nbackends == 0 && !redirect && !direct) {
-		contour_dag_direct_response_t *dr = contour_dag_new(b->dag, sizeof(*dr));
+		contour_dag_direct_response_t *dr = contour_dag_direct_response_new(b->dag);
 		if (!dr) {
 			b->nomem = 1;
 			goto out;
@@ -505,13 +471,14 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		dr->status_code = 503;
 		r->direct_response = dr;
 	}
-	const char *fqdn = hp_str(hp_obj(root->spec, "virtualhost"), "fqdn");
+	const char *fqdn =
+	    contour_json_get_str(contour_json_get_obj(root->spec, "virtualhost"), "fqdn");
 	if (!strncmp(fqdn, "*.", 2) && hp_add_authority_match(b, r, fqdn) != 0)
 		goto out;
 	if (m[HP_R_JWT])
 		hp_ignored(st, "\"Spec.Routes.JWTVerificationPolicy\"");
-	if (hp_policy_ip_filter(b->dag, hp_m_arr(m[HP_R_IP_ALLOW]), hp_m_arr(m[HP_R_IP_DENY]), 1,
-	                        &r->ip_filter, st) != 0)
+	if (hp_policy_ip_filter(b->dag, contour_json_as_arr(m[HP_R_IP_ALLOW]),
+	                        contour_json_as_arr(m[HP_R_IP_DENY]), 1, &r->ip_filter, st) != 0)
 		goto out;
 	rc = hp_routes_push(b, out, r);
 out:
@@ -560,14 +527,13 @@ static void hp_expand_prefixes(hp_build_t *b, hp_routes_t *routes)
 		size_t rlen = strlen(repl);
 		while (rlen > 0 && repl[rlen - 1] == '/')
 			rlen--;
-		contour_dag_route_t *slash = contour_dag_new(b->dag, sizeof(*slash));
-		contour_dag_prefix_rewrite_t *rw1 = contour_dag_new(b->dag, sizeof(*rw1));
-		contour_dag_prefix_rewrite_t *rw2 = contour_dag_new(b->dag, sizeof(*rw2));
+		contour_dag_route_t *slash = contour_dag_route_copy(b->dag, r);
+		contour_dag_prefix_rewrite_t *rw1 = contour_dag_prefix_rewrite_new(b->dag);
+		contour_dag_prefix_rewrite_t *rw2 = contour_dag_prefix_rewrite_new(b->dag);
 		if (!slash || !rw1 || !rw2) {
 			b->nomem = 1;
 			break;
 		}
-		*slash = *r;
 		rw1->prefix = r->path.value = contour_dag_strdup(b->dag, keys[i]);
 		rw1->replacement = rlen ? contour_dag_printf(b->dag, "%.*s", (int)rlen, repl) : "/";
 		rw2->prefix = slash->path.value = contour_dag_printf(b->dag, "%s/", keys[i]);
@@ -603,7 +569,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 	hp_visit_t here = {.px = px, .up = visited};
 	hp_routes_t local = {0};
 	int rc = -1;
-	hp_seen_t *seen = hp_seen_new();
+	contour_conditions_seen_t *seen = contour_conditions_seen_new();
 	if (!seen) {
 		b->nomem = 1;
 		return -1;
@@ -611,19 +577,19 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 
 	size_t i;
 	const json_t *inc;
-	json_array_foreach(hp_arr(px->spec, "includes"), i, inc)
+	json_array_foreach(contour_json_get_arr(px->spec, "includes"), i, inc)
 	{
-		const char *ns = hp_str(inc, "namespace");
-		const char *name = hp_str(inc, "name");
+		const char *ns = contour_json_get_str(inc, "namespace");
+		const char *name = contour_json_get_str(inc, "name");
 		if (!*ns)
 			ns = px->ns;
-		const json_t *iconds = hp_arr(inc, "conditions");
+		const json_t *iconds = contour_json_get_arr(inc, "conditions");
 		json_t *empty = NULL;
 		if (!iconds)
 			iconds = empty = json_array();
 		if (hp_policy_include_conditions(iconds, st) != 0)
 			goto next;
-		if (hp_seen_check_add(seen, iconds)) {
+		if (contour_conditions_seen_add(seen, iconds)) {
 			hp_status_error(st, "IncludeError", "DuplicateMatchConditions",
 			                "duplicate conditions defined on an include");
 			goto next;
@@ -635,7 +601,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			hp_bad_gateway(b, px, iconds, &local);
 			goto next;
 		}
-		if (hp_obj(child->spec, "virtualhost")) {
+		if (contour_json_get_obj(child->spec, "virtualhost")) {
 			hp_status_error(
 			    st, "IncludeError", "RootIncludesRoot",
 			    "root httpproxy cannot include another root httpproxy (%s/%s)",
@@ -663,7 +629,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 	}
 
 	const json_t *route;
-	json_array_foreach(hp_arr(px->spec, "routes"), i, route)
+	json_array_foreach(contour_json_get_arr(px->spec, "routes"), i, route)
 	{
 		if (hp_route(b, st, root, px, conds, enforce_tls, route, &local) != 0)
 			goto out;
@@ -674,6 +640,6 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			goto out;
 	rc = 0;
 out:
-	hp_seen_free(seen);
+	contour_conditions_seen_free(seen);
 	return rc;
 }

@@ -13,55 +13,57 @@ static int hp_tcpproxy_services(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, 
                                 const char *host, int passthrough,
                                 contour_dag_lb_strategy_t strategy)
 {
-	contour_dag_tcpproxy_t *proxy = contour_dag_new(b->dag, sizeof(*proxy));
+	contour_dag_tcpproxy_t *proxy = contour_dag_tcpproxy_new(b->dag);
 	if (!proxy)
 		goto nomem;
 	const json_t *hcp = json_object_get(tcp, "healthCheckPolicy");
 	size_t i;
 	const json_t *service;
-	json_array_foreach(hp_arr(tcp, "services"), i, service)
+	json_array_foreach(contour_json_get_arr(tcp, "services"), i, service)
 	{
 		contour_dag_health_check_t *hc = NULL;
 		if (hcp && hp_policy_health_check(b->dag, hcp, 1, &hc, st) != 0)
 			return -1;
-		const char *name = hp_str(service, "name");
-		json_int_t port = hp_int(service, "port");
+		const char *name = contour_json_get_str(service, "name");
+		json_int_t port = contour_json_get_int(service, "port");
 		/* No range check here: upstream lets the lookup fail. */
 		if (port < 0 || port > 65535)
 			port = 0;
 		json_int_t health_port = port;
-		if (hc && hp_int(service, "healthPort") > 0)
-			health_port = hp_int(service, "healthPort");
-		contour_dag_cluster_t c;
-		memset(&c, 0, sizeof(c));
+		if (hc && contour_json_get_int(service, "healthPort") > 0)
+			health_port = contour_json_get_int(service, "healthPort");
+		contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+		if (!c)
+			goto nomem;
 		const char *annotated = NULL;
 		char err[1024];
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
-		                       &c.service, &annotated, &c.circuit_breakers, err,
+		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
 			hp_status_error(st, "TCPProxyError", "ServiceUnresolvedReference",
 			                "Spec.TCPProxy unresolved service reference: %s", err);
 			return -1;
 		}
-		if (hp_service_protocol(st, service, annotated, &c.protocol) != 0)
+		if (hp_service_protocol(st, service, annotated, &c->protocol) != 0)
 			return -1;
-		c.protocol = contour_dag_strdup(b->dag, c.protocol);
-		if ((!strcmp(c.protocol, "tls") || !strcmp(c.protocol, "h2")) &&
-		    hp_obj(service, "validation") &&
-		    hp_tls_upstream_validation(b, st, px, service, &c) != 0)
+		c->protocol = contour_dag_strdup(b->dag, c->protocol);
+		if ((!strcmp(c->protocol, "tls") || !strcmp(c->protocol, "h2")) &&
+		    contour_json_get_obj(service, "validation") &&
+		    hp_tls_upstream_validation(b, st, px, service, c) != 0)
 			return -1;
-		c.lb_strategy = strategy;
-		c.health_check = hc;
-		c.idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-		if (c.service.external_name && *c.service.external_name)
-			c.sni = c.service.external_name;
-		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
-		json_int_t weight = hp_int(service, "weight");
-		contour_dag_backend_t be = {.cluster = cl,
-		                            .weight = weight > 0 ? (uint32_t)weight : 0};
-		if (!cl ||
-		    !contour_dag_push(b->dag, &proxy->backends, &proxy->nbackends, &be, sizeof(be)))
+		c->lb_strategy = strategy;
+		c->health_check = hc;
+		c->idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+		if (c->service.external_name && *c->service.external_name)
+			c->sni = c->service.external_name;
+		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
+		json_int_t weight = contour_json_get_int(service, "weight");
+		contour_dag_backend_t *be =
+		    cl ? contour_dag_backend_push(b->dag, &proxy->backends, &proxy->nbackends) : NULL;
+		if (!be)
 			goto nomem;
+		be->cluster = cl;
+		be->weight = weight > 0 ? (uint32_t)weight : 0;
 	}
 	contour_dag_svhost_t *sv = contour_dag_svhost(b->dag, host);
 	if (!sv)
@@ -77,15 +79,15 @@ nomem:
 int hp_tcpproxy(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, const hp_visit_t *visited,
                 const char *host, int passthrough)
 {
-	const json_t *tcp = hp_obj(px->spec, "tcpproxy");
+	const json_t *tcp = contour_json_get_obj(px->spec, "tcpproxy");
 	if (!tcp)
 		return 0;
 	hp_visit_t here = {.px = px, .up = visited};
 	/* The singular key wins over the legacy plural one. */
-	const json_t *inc = hp_obj(tcp, "include");
+	const json_t *inc = contour_json_get_obj(tcp, "include");
 	if (!inc)
-		inc = hp_obj(tcp, "includes");
-	if (json_array_size(hp_arr(tcp, "services")) > 0 && inc) {
+		inc = contour_json_get_obj(tcp, "includes");
+	if (json_array_size(contour_json_get_arr(tcp, "services")) > 0 && inc) {
 		hp_status_error(st, "TCPProxyError", "NoServicesAndInclude",
 		                "cannot specify services and include in the same httpproxy");
 		return -1;
@@ -98,15 +100,15 @@ int hp_tcpproxy(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, const hp_visit_t
 	if (hp_policy_load_balancer(b->dag, json_object_get(tcp, "loadBalancerPolicy"), 1,
 	                            &strategy, &hash, &nhash, st) != 0)
 		return -1;
-	if (json_array_size(hp_arr(tcp, "services")) > 0)
+	if (json_array_size(contour_json_get_arr(tcp, "services")) > 0)
 		return hp_tcpproxy_services(b, st, px, tcp, host, passthrough, strategy);
 	if (!inc) {
 		hp_status_error(st, "TCPProxyError", "NothingDefined",
 		                "either services or inclusion must be specified");
 		return -1;
 	}
-	const char *ns = hp_str(inc, "namespace");
-	const char *name = hp_str(inc, "name");
+	const char *ns = contour_json_get_str(inc, "namespace");
+	const char *name = contour_json_get_str(inc, "name");
 	if (!*ns)
 		ns = px->ns;
 	hp_proxy_t *dest = hp_build_find(b, ns, name);
@@ -115,7 +117,7 @@ int hp_tcpproxy(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, const hp_visit_t
 		                "include %s/%s not found", ns, name);
 		return -1;
 	}
-	if (hp_obj(dest->spec, "virtualhost")) {
+	if (contour_json_get_obj(dest->spec, "virtualhost")) {
 		hp_status_error(st, "TCPProxyIncludeError", "RootIncludesRoot",
 		                "root httpproxy cannot include another root httpproxy (%s/%s)",
 		                dest->ns, dest->name);

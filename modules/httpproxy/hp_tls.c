@@ -28,29 +28,29 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
                                     const json_t *cv, contour_dag_svhost_t *sv)
 {
 	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
-	contour_dag_client_validation_t *dv = contour_dag_new(b->dag, sizeof(*dv));
+	contour_dag_client_validation_t *dv = contour_dag_client_validation_new(b->dag);
 	if (!dv) {
 		b->nomem = 1;
 		return -1;
 	}
-	dv->skip_verify = hp_bool(cv, "skipClientCertValidation");
-	dv->optional = hp_bool(cv, "optionalClientCertificate");
-	const json_t *fwd = hp_obj(cv, "forwardClientCertificate");
+	dv->skip_verify = contour_json_get_bool(cv, "skipClientCertValidation");
+	dv->optional = contour_json_get_bool(cv, "optionalClientCertificate");
+	const json_t *fwd = contour_json_get_obj(cv, "forwardClientCertificate");
 	if (fwd) {
-		dv->forward.subject = hp_bool(fwd, "subject");
-		dv->forward.cert = hp_bool(fwd, "cert");
-		dv->forward.chain = hp_bool(fwd, "chain");
-		dv->forward.dns = hp_bool(fwd, "dns");
-		dv->forward.uri = hp_bool(fwd, "uri");
+		dv->forward.subject = contour_json_get_bool(fwd, "subject");
+		dv->forward.cert = contour_json_get_bool(fwd, "cert");
+		dv->forward.chain = contour_json_get_bool(fwd, "chain");
+		dv->forward.dns = contour_json_get_bool(fwd, "dns");
+		dv->forward.uri = contour_json_get_bool(fwd, "uri");
 	}
-	const char *ca = hp_str(cv, "caSecret");
+	const char *ca = contour_json_get_str(cv, "caSecret");
 	if (*ca) {
 		hp_split_name(ca, px->ns, ns, sizeof(ns), name, sizeof(name));
 		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
 			hp_status_error(st, "TLSError", "DelegationNotPermitted",
 			                "Spec.VirtualHost.TLS CA Secret %s is invalid: certificate "
 			                "delegation not permitted",
-			                hp_quote(q, sizeof(q), ca));
+			                contour_quote(q, sizeof(q), ca, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CA,
@@ -61,7 +61,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CA "
 			    "Secret %s: %s",
-			    hp_quote(q, sizeof(q), full), err);
+			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
 			return -1;
 		}
 	} else if (!dv->skip_verify) {
@@ -71,7 +71,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 		    "Spec.VirtualHost.TLS client validation is invalid: CA Secret must be "
 		    "specified");
 	}
-	const char *crl = hp_str(cv, "crlSecret");
+	const char *crl = contour_json_get_str(cv, "crlSecret");
 	if (*crl) {
 		hp_split_name(crl, px->ns, ns, sizeof(ns), name, sizeof(name));
 		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
@@ -79,7 +79,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "DelegationNotPermitted",
 			    "Spec.VirtualHost.TLS CRL Secret %s is invalid: certificate "
 			    "delegation not permitted",
-			    hp_quote(q, sizeof(q), crl));
+			    contour_quote(q, sizeof(q), crl, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CRL,
@@ -90,10 +90,10 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CRL "
 			    "Secret %s: %s",
-			    hp_quote(q, sizeof(q), full), err);
+			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
 			return -1;
 		}
-		dv->crl_only_leaf = hp_bool(cv, "crlOnlyVerifyLeafCert");
+		dv->crl_only_leaf = contour_json_get_bool(cv, "crlOnlyVerifyLeafCert");
 	}
 	sv->client_validation = dv;
 	return 0;
@@ -114,7 +114,7 @@ static int hp_tls_fallback(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
 	}
 	const char *fns = s->fallback_ns && *s->fallback_ns ? s->fallback_ns : "";
 	snprintf(full, sizeof(full), "%s/%s", fns, s->fallback_name);
-	hp_quote(q, sizeof(q), full);
+	contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, fns, s->fallback_name, px->ns)) {
 		hp_status_error(st, "TLSError", "FallbackNotDelegated",
 		                "Spec.VirtualHost.TLS Secret %s is not configured for certificate "
@@ -139,15 +139,15 @@ static int hp_tls_fallback(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
 int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const char *host,
                  int *tls_enabled)
 {
-	const json_t *vh = hp_obj(px->spec, "virtualhost");
-	const json_t *tls = hp_obj(vh, "tls");
+	const json_t *vh = contour_json_get_obj(px->spec, "virtualhost");
+	const json_t *tls = contour_json_get_obj(vh, "tls");
 	*tls_enabled = 0;
 	if (!tls)
 		return 0;
-	int passthrough = hp_bool(tls, "passthrough");
-	int fallback = hp_bool(tls, "enableFallbackCertificate");
-	const char *secret = hp_str(tls, "secretName");
-	const json_t *cv = hp_obj(tls, "clientValidation");
+	int passthrough = contour_json_get_bool(tls, "passthrough");
+	int fallback = contour_json_get_bool(tls, "enableFallbackCertificate");
+	const char *secret = contour_json_get_str(tls, "secretName");
+	const json_t *cv = contour_json_get_obj(tls, "clientValidation");
 
 	if (passthrough && fallback)
 		hp_status_error(
@@ -179,7 +179,7 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 
 	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
 	hp_split_name(secret, px->ns, ns, sizeof(ns), name, sizeof(name));
-	hp_quote(q, sizeof(q), secret);
+	contour_quote(q, sizeof(q), secret, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
 		hp_status_error(
 		    st, "TLSError", "DelegationNotPermitted",
@@ -193,8 +193,10 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 		                "Spec.VirtualHost.TLS Secret %s is invalid: %s", q, err);
 		return -1;
 	}
-	const char *min = hp_tls_version(hp_str(tls, "minimumProtocolVersion"), "1.2");
-	const char *max = hp_tls_version(hp_str(tls, "maximumProtocolVersion"), "1.3");
+	const char *min =
+	    hp_tls_version(contour_json_get_str(tls, "minimumProtocolVersion"), "1.2");
+	const char *max =
+	    hp_tls_version(contour_json_get_str(tls, "maximumProtocolVersion"), "1.3");
 	if (strcmp(max, min) < 0) {
 		hp_status_error(
 		    st, "TLSError", "TLSConfigNotValid",
@@ -211,20 +213,21 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 	sv->min_tls_version = min;
 	sv->max_tls_version = max;
 
-	const json_t *auth = hp_obj(vh, "authorization");
+	const json_t *auth = contour_json_get_obj(vh, "authorization");
 	if (fallback && cv) {
 		hp_status_error(
 		    st, "TLSError", "TLSIncompatibleFeatures",
 		    "Spec.Virtualhost.TLS fallback & client validation are incompatible");
 		return -1;
 	}
-	if (fallback && auth && *hp_str(hp_obj(auth, "extensionRef"), "name")) {
+	if (fallback && auth &&
+	    *contour_json_get_str(contour_json_get_obj(auth, "extensionRef"), "name")) {
 		hp_status_error(st, "TLSError", "TLSIncompatibleFeatures",
 		                "Spec.Virtualhost.TLS fallback & client authorization are "
 		                "incompatible");
 		return -1;
 	}
-	if (fallback && json_array_size(hp_arr(vh, "jwtProviders")) > 0) {
+	if (fallback && json_array_size(contour_json_get_arr(vh, "jwtProviders")) > 0) {
 		hp_status_error(st, "TLSError", "TLSIncompatibleFeatures",
 		                "Spec.Virtualhost.TLS fallback & JWT providers are incompatible");
 		return -1;
@@ -235,7 +238,7 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 		return -1;
 	if (auth)
 		hp_ignored(st, "\"Spec.VirtualHost.Authorization\"");
-	if (json_array_size(hp_arr(vh, "jwtProviders")) > 0)
+	if (json_array_size(contour_json_get_arr(vh, "jwtProviders")) > 0)
 		hp_ignored(st, "\"Spec.VirtualHost.JWTProviders\"");
 	return 0;
 }
@@ -243,14 +246,15 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
                                const json_t *service, contour_dag_cluster_t *c)
 {
-	const json_t *uv = hp_obj(service, "validation");
-	const char *svc = hp_str(service, "name");
-	json_int_t port = hp_int(service, "port");
+	const json_t *uv = contour_json_get_obj(service, "validation");
+	const char *svc = contour_json_get_str(service, "name");
+	json_int_t port = contour_json_get_int(service, "port");
 	char ns[HP_NAME_MAX], name[HP_NAME_MAX], full[2 * HP_NAME_MAX], q[2 * HP_NAME_MAX];
 	char err[1024];
-	hp_split_name(hp_str(uv, "caSecret"), px->ns, ns, sizeof(ns), name, sizeof(name));
+	hp_split_name(contour_json_get_str(uv, "caSecret"), px->ns, ns, sizeof(ns), name,
+	              sizeof(name));
 	snprintf(full, sizeof(full), "%s/%s", ns, name);
-	hp_quote(q, sizeof(q), full);
+	contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
 		hp_status_error(
 		    st, "TLSError", "CACertificateNotDelegated",
@@ -268,7 +272,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 		    svc, (long long)port, q, err);
 		return -1;
 	}
-	const char *subject = hp_str(uv, "subjectName");
+	const char *subject = contour_json_get_str(uv, "subjectName");
 	if (!*subject) {
 		hp_status_error(st, "ServiceError", "TLSUpstreamValidation",
 		                "Service [%s:%lld] TLS upstream validation policy error: missing "
@@ -276,12 +280,12 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 		                svc, (long long)port);
 		return -1;
 	}
-	const json_t *names = hp_arr(uv, "subjectNames");
+	const json_t *names = contour_json_get_arr(uv, "subjectNames");
 	const char **list = NULL;
 	size_t n = 0;
 	if (json_array_size(names) == 0) {
 		const char *copy = contour_dag_strdup(b->dag, subject);
-		if (!copy || !contour_dag_push(b->dag, &list, &n, &copy, sizeof(copy)))
+		if (!copy || contour_dag_str_push(b->dag, &list, &n, copy) != CONTOUR_EOK)
 			goto nomem;
 	} else {
 		const char *first = json_string_value(json_array_get(names, 0));
@@ -300,7 +304,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 			const char *copy = contour_dag_strdup(b->dag, json_string_value(e));
 			if (!copy)
 				continue;
-			if (!contour_dag_push(b->dag, &list, &n, &copy, sizeof(copy)))
+			if (contour_dag_str_push(b->dag, &list, &n, copy) != CONTOUR_EOK)
 				goto nomem;
 		}
 	}

@@ -46,7 +46,7 @@ static int httpproxy_settings_check(contour_module_t *mod, const hp_settings_t *
 	};
 	char err[1024];
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if (hp_policy_headers_check(defaults[i].policy, err, sizeof(err)) < 0) {
+		if (contour_header_policy_check(defaults[i].policy, err, sizeof(err)) < 0) {
 			contour_log(mod, CONTOUR_LOG_ERR, "%s: %s", defaults[i].key, err);
 			return CONTOUR_ECONFIG;
 		}

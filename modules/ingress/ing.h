@@ -15,9 +15,10 @@
  * one log line naming the Ingress and the reason, and never affects other
  * Ingresses.
  *
- * The regex check and the service header policies come from the httpproxy
- * module's sources (hp_cond.c, hp_policy.c, hp_status.c are compiled into
- * this module too), so both processors validate and merge alike.
+ * The regex check, the timeouts and the service header policies are the
+ * domain layer's (contour_regex_check, contour_timeout_parse,
+ * contour_header_policy_build), so both processors validate and merge
+ * alike.
  */
 #ifndef ING_H
 #define ING_H
@@ -91,11 +92,6 @@ typedef struct ing_build {
 	size_t n, cap;
 	int nomem; /* an allocation failed: abandon the build */
 } ing_build_t;
-
-/* JSON accessors that treat a wrong type as absent. */
-const json_t *ing_obj(const json_t *o, const char *key);
-const json_t *ing_arr(const json_t *o, const char *key);
-const char *ing_str(const json_t *o, const char *key); /* "" when absent */
 
 /* ---- ing_tls.c ---- */
 /* computeSecureVirtualhosts for one Ingress: a secure vhost per TLS host

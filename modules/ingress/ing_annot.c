@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "modules/ingress/ing.h"
-#include "modules/httpproxy/hp.h"
 
 const char *ing_annotation(const json_t *obj, const char *key)
 {
@@ -55,7 +54,7 @@ uint32_t ing_num_retries(const char *s)
 /* timeout.Parse, where 0 means "Envoy's default". */
 static int ing_timeout(const char *s, int64_t *ms, char *err, size_t errlen)
 {
-	if (hp_parse_timeout(s, ms, err, errlen) < 0)
+	if (contour_timeout_parse(s, ms, err, errlen) < 0)
 		return -1;
 	if (*ms == 0)
 		*ms = CONTOUR_DAG_TIMEOUT_DEFAULT;

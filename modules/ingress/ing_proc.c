@@ -14,24 +14,6 @@
 
 #include "modules/ingress/ing.h"
 
-const json_t *ing_obj(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_object(v) ? v : NULL;
-}
-
-const json_t *ing_arr(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_array(v) ? v : NULL;
-}
-
-const char *ing_str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static int ing_collect(const json_t *obj, void *ud)
 {
 	ing_build_t *b = ud;
@@ -49,10 +31,10 @@ static int ing_collect(const json_t *obj, void *ud)
 		b->cap = cap;
 	}
 	ing_object_t *ing = &b->ings[b->n++];
-	const json_t *meta = ing_obj(obj, "metadata");
+	const json_t *meta = contour_json_get_obj(obj, "metadata");
 	ing->obj = obj;
-	ing->ns = ing_str(meta, "namespace");
-	ing->name = ing_str(meta, "name");
+	ing->ns = contour_json_get_str(meta, "namespace");
+	ing->name = contour_json_get_str(meta, "name");
 	ing_annot_read(b->mod, obj, &ing->annot);
 	return 0;
 }

@@ -11,11 +11,6 @@
 #include <string.h>
 
 #include "modules/ingress/ing.h"
-#include "modules/httpproxy/hp.h"
-
-/* The single-label match upstream adds to wildcard hosts (§2.4). */
-#define ING_WILDCARD_LABEL "^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define ING_IGNORE_PORT    "(:[0-9]+)?"
 
 int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
                    contour_dag_path_match_t *out, char *err, size_t errlen)
@@ -40,7 +35,7 @@ int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
 	} else if (!strcmp(path_type, "ImplementationSpecific")) {
 		/* A path that "looks like" a regex is one, once it compiles. */
 		if (strpbrk(path, "^+*[]%")) {
-			if (hp_regex_check(path, err, errlen) < 0)
+			if (contour_regex_check(path, err, errlen) < 0)
 				return -1;
 			out->type = CONTOUR_DAG_PATH_REGEX;
 		} else {
@@ -56,29 +51,17 @@ int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
 	return out->value ? 0 : CONTOUR_ENOMEM;
 }
 
-/* The :authority regex for host "*.<rest>": regexp.QuoteMeta of the part
- * after the '*', between the label pattern and an optional port. */
+/* The :authority match of a route on a wildcard host. */
 static int ing_authority_match(ing_build_t *b, contour_dag_route_t *r, const char *host)
 {
-	const char *rest = host + 1;
-	char *quoted = calloc(1, 2 * strlen(rest) + 1);
-	if (!quoted)
+	const char *value = contour_dag_wildcard_authority(b->dag, host);
+	contour_dag_header_match_t *m =
+	    value ? contour_dag_header_match_push(b->dag, &r->headers, &r->nheaders) : NULL;
+	if (!m)
 		return CONTOUR_ENOMEM;
-	size_t o = 0;
-	for (const char *p = rest; *p; p++) {
-		if (strchr("\\.+*?()|[]{}^$", *p))
-			quoted[o++] = '\\';
-		quoted[o++] = *p;
-	}
-	contour_dag_header_match_t m = {
-	    .name = ":authority",
-	    .type = CONTOUR_DAG_MATCH_REGEX,
-	    .value =
-	        contour_dag_printf(b->dag, "%s%s%s", ING_WILDCARD_LABEL, quoted, ING_IGNORE_PORT),
-	};
-	free(quoted);
-	if (!m.value || !contour_dag_push(b->dag, &r->headers, &r->nheaders, &m, sizeof(m)))
-		return CONTOUR_ENOMEM;
+	m->name = ":authority";
+	m->type = CONTOUR_DAG_MATCH_REGEX;
+	m->value = value;
 	return 0;
 }
 
@@ -91,36 +74,23 @@ static int ing_backend_headers(ing_build_t *b, const ing_object_t *ing, const ch
 	const ing_settings_t *s = &b->ctx->settings;
 	if (!s->request_headers && !s->response_headers)
 		return 0;
-	hp_status_t *st = hp_status_new(ing->obj);
-	if (!st)
-		return CONTOUR_ENOMEM;
-	int rc = hp_policy_headers(b->dag, NULL, s->request_headers, 1, "service", ing->ns, svc,
-	                           port, &be->request_headers, st);
+	int rc = contour_header_policy_build(b->dag, NULL, s->request_headers,
+	                                     CONTOUR_HEADERS_REQUEST | CONTOUR_HEADERS_SERVICE,
+	                                     ing->ns, svc, port, &be->request_headers, err, errlen);
 	if (rc == 0)
-		rc = hp_policy_headers(b->dag, NULL, s->response_headers, 0, "service", ing->ns,
-		                       svc, port, &be->response_headers, st);
-	if (rc == -1) {
-		/* The message is on the status httpproxy would write. */
-		json_t *js = hp_status_to_json(st, "");
-		const json_t *cond = json_array_get(json_object_get(js, "conditions"), 0);
-		const char *msg = json_string_value(
-		    json_object_get(json_array_get(json_object_get(cond, "errors"), 0), "message"));
-		snprintf(err, errlen, "%s", msg ? msg : "invalid header policy");
-		json_decref(js);
-	}
-	hp_status_free(st);
+		rc = contour_header_policy_build(b->dag, NULL, s->response_headers,
+		                                 CONTOUR_HEADERS_SERVICE, ing->ns, svc, port,
+		                                 &be->response_headers, err, errlen);
 	return rc;
 }
 
 /* A route on the secure listener is never a redirect to itself. */
 static int ing_add_secure(ing_build_t *b, contour_dag_vhost_t *vh, const contour_dag_route_t *r)
 {
-	contour_dag_route_t *copy = contour_dag_new(b->dag, sizeof(*copy));
+	contour_dag_route_t *copy = contour_dag_route_copy(b->dag, r);
 	if (!copy)
 		return CONTOUR_ENOMEM;
-	*copy = *r;
 	copy->https_redirect = 0;
-	copy->key = NULL;
 	return contour_dag_add_route(b->dag, vh, copy);
 }
 
@@ -131,11 +101,11 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 {
 	const ing_annot_t *a = &ing->annot;
 	const char *host = *rule_host ? rule_host : "*";
-	const char *path = ing_str(hp, "path");
-	const char *path_type = ing_str(hp, "pathType");
-	const json_t *svc = ing_obj(ing_obj(hp, "backend"), "service");
-	const json_t *port = ing_obj(svc, "port");
-	const char *svc_name = ing_str(svc, "name");
+	const char *path = contour_json_get_str(hp, "path");
+	const char *path_type = contour_json_get_str(hp, "pathType");
+	const json_t *svc = contour_json_get_obj(contour_json_get_obj(hp, "backend"), "service");
+	const json_t *port = contour_json_get_obj(svc, "port");
+	const char *svc_name = contour_json_get_str(svc, "name");
 	char err[1024];
 	if (!*path)
 		path = "/";
@@ -149,23 +119,24 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	}
 
 	json_int_t number = json_integer_value(json_object_get(port, "number"));
-	const char *port_name = ing_str(port, "name");
-	contour_dag_cluster_t c;
-	memset(&c, 0, sizeof(c));
+	const char *port_name = contour_json_get_str(port, "name");
+	contour_dag_cluster_t *c = contour_dag_cluster_new(b->dag);
+	if (!c)
+		goto nomem;
 	if (contour_dag_lookup_service(b->mod, b->dag, ing->ns, svc_name,
 	                               *port_name ? 0 : (uint32_t)(number > 0 ? number : 0),
-	                               *port_name ? port_name : NULL, &c.service, &c.protocol,
-	                               &c.circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
+	                               *port_name ? port_name : NULL, &c->service, &c->protocol,
+	                               &c->circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
 		contour_log(b->mod, CONTOUR_LOG_ERR,
 		            "ingress %s/%s: unresolved service reference %s: %s", ing->ns,
 		            ing->name, svc_name, err);
 		return 0;
 	}
-	c.lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
-	c.idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, &c);
-	contour_dag_route_t *r = contour_dag_new(b->dag, sizeof(*r));
-	contour_dag_backend_t *be = contour_dag_new(b->dag, sizeof(*be));
+	c->lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
+	c->idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
+	contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
+	contour_dag_route_t *r = contour_dag_route_new(b->dag);
+	contour_dag_backend_t *be = contour_dag_backend_new(b->dag);
 	if (!cl || !r || !be)
 		goto nomem;
 
@@ -174,7 +145,7 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	r->https_redirect = a->tls_required;
 	r->timeouts = a->timeouts;
 	if (a->retry_on) {
-		r->retry = contour_dag_new(b->dag, sizeof(*r->retry));
+		r->retry = contour_dag_retry_policy_new(b->dag);
 		if (!r->retry)
 			goto nomem;
 		r->retry->retry_on = contour_dag_strdup(b->dag, a->retry_on);
@@ -243,10 +214,10 @@ static void ing_rule(ing_build_t *b, const ing_object_t *ing, const char *host, 
 
 void ing_rules(ing_build_t *b, const ing_object_t *ing)
 {
-	const json_t *spec = ing_obj(ing->obj, "spec");
+	const json_t *spec = contour_json_get_obj(ing->obj, "spec");
 	/* The default backend is a rule of its own, with no host and one
 	 * path "/", put first so a later rule for "*" and "/" replaces it. */
-	const json_t *def = ing_obj(spec, "defaultBackend");
+	const json_t *def = contour_json_get_obj(spec, "defaultBackend");
 	if (def) {
 		json_t *paths = json_pack("[{s:O}]", "backend", def);
 		if (!paths) {
@@ -258,11 +229,12 @@ void ing_rules(ing_build_t *b, const ing_object_t *ing)
 	}
 	size_t i;
 	const json_t *rule;
-	json_array_foreach(ing_arr(spec, "rules"), i, rule)
+	json_array_foreach(contour_json_get_arr(spec, "rules"), i, rule)
 	{
 		if (b->nomem)
 			return;
 		/* A rule without `http` has nothing to route. */
-		ing_rule(b, ing, ing_str(rule, "host"), ing_arr(ing_obj(rule, "http"), "paths"));
+		ing_rule(b, ing, contour_json_get_str(rule, "host"),
+		         contour_json_get_arr(contour_json_get_obj(rule, "http"), "paths"));
 	}
 }

@@ -36,10 +36,11 @@ void ing_tls_vhosts(ing_build_t *b, const ing_object_t *ing)
 	const ing_annot_t *a = &ing->annot;
 	size_t i;
 	const json_t *tls;
-	json_array_foreach(ing_arr(ing_obj(ing->obj, "spec"), "tls"), i, tls)
+	json_array_foreach(contour_json_get_arr(contour_json_get_obj(ing->obj, "spec"), "tls"), i,
+	                   tls)
 	{
 		char ns[256], name[256], err[512];
-		ing_secret_name(ing, ing_str(tls, "secretName"), ns, sizeof(ns), name,
+		ing_secret_name(ing, contour_json_get_str(tls, "secretName"), ns, sizeof(ns), name,
 		                sizeof(name));
 		if (!contour_dag_delegation_permitted(b->dag, ns, name, ing->ns)) {
 			contour_log(
@@ -56,7 +57,7 @@ void ing_tls_vhosts(ing_build_t *b, const ing_object_t *ing)
 			            ing->name, ns, name, err);
 			continue;
 		}
-		const json_t *hosts = ing_arr(tls, "hosts");
+		const json_t *hosts = contour_json_get_arr(tls, "hosts");
 		/* Upstream abandons the whole pass here; the version range is the
 		 * Ingress's own, so only its TLS vhosts are skipped. */
 		if (json_array_size(hosts) > 0 && strcmp(a->max_tls, a->min_tls) < 0) {

@@ -172,19 +172,13 @@ typedef struct kw_conn_ctx {
 	size_t errlen;
 } kw_conn_ctx_t;
 
-static const char *kw_conn_str(const json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	return s && *s ? s : NULL;
-}
-
 /* One PEM (or token) from `<field>-data` (base64) or `<field>` (a file
  * path), into *out. Absent: *out stays NULL. */
 static int kw_conn_material(kw_conn_ctx_t *x, const json_t *obj, const char *where,
                             const char *field, const char *data_field, char **out)
 {
-	const char *data = kw_conn_str(obj, data_field);
-	const char *file = kw_conn_str(obj, field);
+	const char *data = contour_json_get_nonempty(obj, data_field);
+	const char *file = contour_json_get_nonempty(obj, field);
 	if (data) {
 		*out = kw_conn_base64(data);
 		if (!*out) {
@@ -214,7 +208,7 @@ static int kw_conn_cluster(kw_conn_ctx_t *x, kw_conn_t *c, const json_t *cl, con
 {
 	char where[512];
 	snprintf(where, sizeof(where), "clusters[%s].cluster", name);
-	const char *server = kw_conn_str(cl, "server");
+	const char *server = contour_json_get_nonempty(cl, "server");
 	if (!server) {
 		snprintf(x->err, x->errlen, "%s: %s.server: not set", x->path, where);
 		return CONTOUR_ECONFIG;
@@ -235,7 +229,7 @@ static int kw_conn_cluster(kw_conn_ctx_t *x, kw_conn_t *c, const json_t *cl, con
 	while (sl > 0 && c->server[sl - 1] == '/')
 		c->server[--sl] = '\0';
 	c->insecure_skip_verify = json_is_true(json_object_get(cl, "insecure-skip-tls-verify"));
-	const char *sni = kw_conn_str(cl, "tls-server-name");
+	const char *sni = contour_json_get_nonempty(cl, "tls-server-name");
 	if (sni && !(c->tls_server_name = strdup(sni)))
 		return CONTOUR_ENOMEM;
 	return kw_conn_material(x, cl, where, "certificate-authority", "certificate-authority-data",
@@ -256,10 +250,10 @@ static int kw_conn_user(kw_conn_ctx_t *x, kw_conn_t *c, const json_t *u, const c
 			return CONTOUR_ECONFIG;
 		}
 	}
-	const char *tok = kw_conn_str(u, "token");
+	const char *tok = contour_json_get_nonempty(u, "token");
 	if (tok && !(c->token = strdup(tok)))
 		return CONTOUR_ENOMEM;
-	const char *tf = kw_conn_str(u, "tokenFile");
+	const char *tf = contour_json_get_nonempty(u, "tokenFile");
 	/* client-go: an inline token wins over the file. */
 	if (tf && !tok) {
 		c->token_file = kw_conn_resolve(x->dir, tf);
@@ -308,7 +302,7 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: not a kubeconfig (expected a mapping)", path);
 		goto fail;
 	}
-	const char *cur = kw_conn_str(doc, "current-context");
+	const char *cur = contour_json_get_nonempty(doc, "current-context");
 	if (!cur) {
 		snprintf(err, errlen, "%s: current-context: not set", path);
 		goto fail;
@@ -319,7 +313,7 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 		         path, cur);
 		goto fail;
 	}
-	const char *cluster = kw_conn_str(ctx, "cluster");
+	const char *cluster = contour_json_get_nonempty(ctx, "cluster");
 	if (!cluster) {
 		snprintf(err, errlen, "%s: contexts[%s].context.cluster: not set", path, cur);
 		goto fail;
@@ -332,7 +326,7 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 	}
 	if ((rc = kw_conn_cluster(&x, c, cl, cluster)) != CONTOUR_EOK)
 		goto fail;
-	const char *user = kw_conn_str(ctx, "user");
+	const char *user = contour_json_get_nonempty(ctx, "user");
 	if (user) {
 		const json_t *u = kw_conn_named(doc, "users", user, "user");
 		if (!json_is_object(u)) {
@@ -344,7 +338,7 @@ int kw_conn_from_kubeconfig(kw_conn_t *c, const char *path, char *err, size_t er
 		if ((rc = kw_conn_user(&x, c, u, user)) != CONTOUR_EOK)
 			goto fail;
 	}
-	const char *ns = kw_conn_str(ctx, "namespace");
+	const char *ns = contour_json_get_nonempty(ctx, "namespace");
 	if (ns && !(c->namespace_ = strdup(ns))) {
 		rc = CONTOUR_ENOMEM;
 		goto fail;

@@ -120,21 +120,15 @@ int kw_lb_has_address(const json_t *lb)
 	return json_array_size(json_object_get(lb, "ingress")) > 0;
 }
 
-static const char *kw_lb_str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
 int kw_class_matches(const json_t *obj, const json_t *classes)
 {
 	const json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
 	/* annotation.IngressClass: the contour annotation wins, even empty. */
-	const char *cls = kw_lb_str(ann, "projectcontour.io/ingress.class");
+	const char *cls = contour_json_get_str(ann, "projectcontour.io/ingress.class");
 	if (!json_object_get(ann, "projectcontour.io/ingress.class"))
-		cls = kw_lb_str(ann, "kubernetes.io/ingress.class");
+		cls = contour_json_get_str(ann, "kubernetes.io/ingress.class");
 	if (!*cls)
-		cls = kw_lb_str(json_object_get(obj, "spec"), "ingressClassName");
+		cls = contour_json_get_str(json_object_get(obj, "spec"), "ingressClassName");
 	if (json_array_size(classes) == 0)
 		return !*cls || !strcmp(cls, "contour");
 	size_t i;

@@ -122,22 +122,16 @@ void kw_elect_fini(kw_elect_t *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static const char *kw_elect_str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
 /* A Lease's spec as a LeaderElectionRecord (LeaseSpecToLeaderElectionRecord):
  * the five fields, absent ones at their zero value. */
 static json_t *kw_elect_record_of(const json_t *lease)
 {
 	const json_t *spec = json_object_get(lease, "spec");
-	json_t *rec = json_pack("{s:s, s:I, s:I}", "holderIdentity",
-	                        kw_elect_str(spec, "holderIdentity"), "leaseDurationSeconds",
-	                        json_integer_value(json_object_get(spec, "leaseDurationSeconds")),
-	                        "leaseTransitions",
-	                        json_integer_value(json_object_get(spec, "leaseTransitions")));
+	json_t *rec = json_pack(
+	    "{s:s, s:I, s:I}", "holderIdentity", contour_json_get_str(spec, "holderIdentity"),
+	    "leaseDurationSeconds",
+	    json_integer_value(json_object_get(spec, "leaseDurationSeconds")), "leaseTransitions",
+	    json_integer_value(json_object_get(spec, "leaseTransitions")));
 	if (!rec)
 		return NULL;
 	const char *t = json_string_value(json_object_get(spec, "acquireTime"));
@@ -151,7 +145,8 @@ static json_t *kw_elect_record_of(const json_t *lease)
 
 int kw_elect_is_leader(const kw_elect_t *e)
 {
-	return e->observed && !strcmp(kw_elect_str(e->observed, "holderIdentity"), e->identity);
+	return e->observed &&
+	       !strcmp(contour_json_get_str(e->observed, "holderIdentity"), e->identity);
 }
 
 int kw_elect_lease_valid(const kw_elect_t *e, int64_t now_ms)
@@ -184,18 +179,13 @@ static json_t *kw_elect_lease_with(const json_t *base, const char *holder, int d
 	return obj;
 }
 
-static const char *kw_elect_opt(const json_t *rec, const char *k)
-{
-	return json_string_value(json_object_get(rec, k));
-}
-
 json_t *kw_elect_fast_path(const kw_elect_t *e, int64_t now_ms, const char *now_micro)
 {
 	if (!e->lease || !kw_elect_is_leader(e) || !kw_elect_lease_valid(e, now_ms))
 		return NULL;
 	return kw_elect_lease_with(
-	    e->lease, e->identity, e->lease_s, kw_elect_opt(e->observed, "acquireTime"), now_micro,
-	    json_integer_value(json_object_get(e->observed, "leaseTransitions")));
+	    e->lease, e->identity, e->lease_s, contour_json_get_str_opt(e->observed, "acquireTime"),
+	    now_micro, json_integer_value(json_object_get(e->observed, "leaseTransitions")));
 }
 
 json_t *kw_elect_create_body(const kw_elect_t *e, const char *ns, const char *name,
@@ -233,14 +223,14 @@ json_t *kw_elect_observe(kw_elect_t *e, const json_t *fetched, int64_t now_ms,
 		free(raw);
 	}
 	json_t *body = NULL;
-	const char *holder = kw_elect_str(rec, "holderIdentity");
+	const char *holder = contour_json_get_str(rec, "holderIdentity");
 	if (*holder && kw_elect_lease_valid(e, now_ms) && !kw_elect_is_leader(e))
 		goto out; /* held by another, not yet expired by our clock */
 	json_int_t transitions = json_integer_value(json_object_get(rec, "leaseTransitions"));
 	if (kw_elect_is_leader(e))
-		body =
-		    kw_elect_lease_with(fetched, e->identity, e->lease_s,
-		                        kw_elect_opt(rec, "acquireTime"), now_micro, transitions);
+		body = kw_elect_lease_with(fetched, e->identity, e->lease_s,
+		                           contour_json_get_str_opt(rec, "acquireTime"), now_micro,
+		                           transitions);
 	else
 		body = kw_elect_lease_with(fetched, e->identity, e->lease_s, now_micro, now_micro,
 		                           transitions + 1);
@@ -268,7 +258,7 @@ json_t *kw_elect_release_body(const kw_elect_t *e, const json_t *current, const 
 		return NULL;
 	/* Decide from the record just read: never release another's lease. */
 	const json_t *spec = json_object_get(current, "spec");
-	if (strcmp(kw_elect_str(spec, "holderIdentity"), e->identity))
+	if (strcmp(contour_json_get_str(spec, "holderIdentity"), e->identity))
 		return NULL;
 	return kw_elect_lease_with(current, "", 1, now_micro, now_micro,
 	                           json_integer_value(json_object_get(spec, "leaseTransitions")));
@@ -450,7 +440,7 @@ static void kw_lease_done(const kw_resp_t *resp, void *ud)
 		if (!body) {
 			contour_log(l->mod, CONTOUR_LOG_DEBUG,
 			            "lease is held by %s and has not yet expired",
-			            kw_elect_str(l->el.observed, "holderIdentity"));
+			            contour_json_get_str(l->el.observed, "holderIdentity"));
 			kw_lease_finish(l, 0);
 			return;
 		}

@@ -85,8 +85,8 @@ static const contour_cli_flag_t sm_cli_flags[] = {
 
 static int sm_check(const json_t *config, char *err, size_t errlen)
 {
-	const char *address = json_string_value(json_object_get(config, "address"));
-	const char *count = json_string_value(json_object_get(config, "count-connections"));
+	const char *address = contour_json_get_str_opt(config, "address");
+	const char *count = contour_json_get_str_opt(config, "count-connections");
 	struct in6_addr a6;
 	if (!address ||
 	    (inet_pton(AF_INET, address, &a6) != 1 && inet_pton(AF_INET6, address, &a6) != 1)) {
@@ -101,8 +101,7 @@ static int sm_check(const json_t *config, char *err, size_t errlen)
 	}
 	const char *files[] = {"ready-file", "admin-address"};
 	for (size_t i = 0; i < 2; i++) {
-		const char *v = json_string_value(json_object_get(config, files[i]));
-		if (!v || !*v) {
+		if (!contour_json_get_nonempty(config, files[i])) {
 			snprintf(err, errlen, "%s: must not be empty", files[i]);
 			return CONTOUR_ECONFIG;
 		}

@@ -189,6 +189,14 @@ typedef struct xds_pmap {
 	} * e;
 	size_t cap, n;
 } xds_pmap_t;
+/* xds_ptrmap.c. xds_pmap_name: the name of k, computed with fn on first
+ * use; NULL when out of memory. xds_pmap_set: record name for k (kept if k
+ * has one already); 0 or CONTOUR_ENOMEM. xds_pmap_slot: k's slot (cap > 0):
+ * e[slot].k is k, or NULL when k is absent. */
+const char *xds_pmap_name(xds_pmap_t *m, const void *k, void (*fn)(const void *, char *, size_t));
+int xds_pmap_set(xds_pmap_t *m, const void *k, const char *name);
+size_t xds_pmap_slot(const xds_pmap_t *m, const void *k);
+void xds_pmap_fini(xds_pmap_t *m);
 
 /* What a translation keeps for the next one (xds_translate_cache.c):
  * encoded fragments by input key, and the EndpointSlices whose addresses
@@ -270,7 +278,12 @@ int xds_cache_index_slices(xds_build_t *b);
 xds_cache_t *xds_cache_new(void);
 void xds_cache_free(xds_cache_t *c); /* NULL accepted */
 void xds_build_reuse_fini(xds_build_t *b);
+/* xds_digest.c: the content hash of encoded bytes (a fingerprint, not a
+ * defence); SHA-1 (sha256 = 0) or SHA-256 of p into out; n bytes as
+ * lowercase hex into out (2n+1 bytes). */
 uint64_t xds_hash_bytes(const void *p, size_t n);
+void xds_digest(int sha256, const void *p, size_t n, uint8_t *out);
+void xds_hex(const uint8_t *d, size_t n, char *out);
 
 /* Names as upstream builds them. */
 /* xds_hashname: upstream's Hashname(l, parts...) into out (cap >= l+1). */

@@ -255,6 +255,49 @@ START_TEST(test_duration_parse)
 }
 END_TEST
 
+/* The one duration parser is Go's time.ParseDuration: every unit Go
+ * accepts (both micro signs), Go's limits and its error text. */
+START_TEST(test_duration_go_units)
+{
+	static const struct {
+		const char *in;
+		int64_t ns;
+	} ok[] = {
+	    {"1ns", 1},
+	    {"1us", 1000},
+	    {"1\xc2\xb5s", 1000}, /* U+00B5 */
+	    {"1\xce\xbcs", 1000}, /* U+03BC */
+	    {"1.5ms", 1500000},
+	    {"1h2m3.5s", 3723500000000LL},
+	    {".5s", 500000000},
+	    {"-0", 0},
+	    {"2562047h47m16.854775807s", INT64_MAX},
+	};
+	char err[256];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int64_t ns = -42;
+		ck_assert_msg(contour_duration_parse_ns(ok[i].in, &ns, err, sizeof(err)) == 0,
+		              "%s: %s", ok[i].in, err);
+		ck_assert_msg(ns == ok[i].ns, "%s: %lld", ok[i].in, (long long)ns);
+	}
+	int64_t ns, ms;
+	ck_assert_int_eq(contour_duration_parse_ns("1e3s", &ns, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "time: unknown unit \"e\" in duration \"1e3s\"");
+	ck_assert_int_eq(contour_duration_parse_ns("0x10s", &ns, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    contour_duration_parse_ns("2562047h47m16.854775808s", &ns, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "time: invalid duration \"2562047h47m16.854775808s\"");
+	ck_assert_int_eq(contour_duration_parse_ns("600", &ns, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "time: missing unit in duration \"600\"");
+	/* Config values in milliseconds, rounded to the nearest. */
+	ck_assert_int_eq(contour_duration_parse("1500\xce\xbcs", &ms), CONTOUR_EOK);
+	ck_assert_int_eq(ms, 2);
+	ck_assert_int_eq(contour_duration_parse("1400us", &ms), CONTOUR_EOK);
+	ck_assert_int_eq(ms, 1);
+	ck_assert_int_eq(contour_duration_parse("1e3s", &ms), CONTOUR_EINVAL);
+}
+END_TEST
+
 START_TEST(test_default_text_is_valid)
 {
 	core_conf_t *conf = NULL;
@@ -286,6 +329,7 @@ int main(void)
 	tcase_add_test(tc, test_good_file);
 	tcase_add_test(tc, test_global_str_list);
 	tcase_add_test(tc, test_duration_parse);
+	tcase_add_test(tc, test_duration_go_units);
 	tcase_add_test(tc, test_default_text_is_valid);
 	tcase_add_test(tc, test_upstream_contour_yaml);
 	suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /* tests/unit/check_hp_policy.c: the httpproxy module's policy and
- * condition translations (hp_policy.c, hp_cond.c): DAG values and the
+ * condition translations (hp_policy_*.c, hp_cond.c, and the domain layer's
+ * conditions, header policies and durations they use): DAG values and the
  * exact upstream status messages they produce. */
 #include "config.h"
 
@@ -11,7 +12,6 @@
 #include <contour/snapshot.h>
 
 /* hp_cond.c, not (yet) in hp.h. */
-int hp_regex_check(const char *re, char *err, size_t errlen);
 int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
 
 static core_t *core;
@@ -308,12 +308,12 @@ START_TEST(test_regex_syntax)
 	char err[256], want[300];
 	for (size_t i = 0; i < sizeof(valid) / sizeof(*valid); i++) {
 		err[0] = '\0';
-		ck_assert_msg(hp_regex_check(valid[i], err, sizeof(err)) == 0, "%s: %s", valid[i],
-		              err);
+		ck_assert_msg(contour_regex_check(valid[i], err, sizeof(err)) == 0, "%s: %s",
+		              valid[i], err);
 	}
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(*invalid); i++) {
-		ck_assert_msg(hp_regex_check(invalid[i].re, err, sizeof(err)) == -1, "%s accepted",
-		              invalid[i].re);
+		ck_assert_msg(contour_regex_check(invalid[i].re, err, sizeof(err)) == -1,
+		              "%s accepted", invalid[i].re);
 		snprintf(want, sizeof(want), "error parsing regexp: %s", invalid[i].err);
 		ck_assert_str_eq(err, want);
 	}
@@ -326,7 +326,7 @@ static contour_dag_route_t *merged(const char *conds)
 {
 	contour_dag_route_t *r = contour_dag_new(dag, sizeof(*r));
 	ck_assert_ptr_nonnull(r);
-	ck_assert_int_eq(hp_policy_merge_conditions(dag, J(conds), r), 0);
+	ck_assert_int_eq(contour_conditions_merge(dag, J(conds), r), 0);
 	return r;
 }
 
@@ -396,38 +396,38 @@ END_TEST
 
 START_TEST(test_seen_duplicates)
 {
-	hp_seen_t *seen = hp_seen_new();
+	contour_conditions_seen_t *seen = contour_conditions_seen_new();
 	ck_assert_ptr_nonnull(seen);
 	/* Empty and bare "/" are never duplicates. */
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog/\"}]")), 0);
-	ck_assert_int_eq(hp_seen_check_add(seen, J("[{\"prefix\":\"/blog\"}]")), 1);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog/\"}]")), 0);
+	ck_assert_int_eq(contour_conditions_seen_add(seen, J("[{\"prefix\":\"/blog\"}]")), 1);
 	/* Same header conditions in another order: identical. */
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"prefix\":\"/\"},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}},"
-	                              "{\"header\":{\"name\":\"b\",\"exact\":\"1\"}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"prefix\":\"/\"},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}},"
+	                                        "{\"header\":{\"name\":\"b\",\"exact\":\"1\"}}]")),
 	    0);
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
 	    1);
 	/* A different value, or an added query condition, is not. */
 	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"2\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
+	    contour_conditions_seen_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"2\"}},"
+	                                        "{\"header\":{\"name\":\"a\",\"present\":true}}]")),
 	    0);
-	ck_assert_int_eq(
-	    hp_seen_check_add(seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
-	                              "{\"header\":{\"name\":\"a\",\"present\":true}},"
-	                              "{\"queryParameter\":{\"name\":\"q\",\"exact\":\"1\"}}]")),
-	    0);
-	hp_seen_free(seen);
-	hp_seen_free(NULL);
+	ck_assert_int_eq(contour_conditions_seen_add(
+	                     seen, J("[{\"header\":{\"name\":\"b\",\"exact\":\"1\"}},"
+	                             "{\"header\":{\"name\":\"a\",\"present\":true}},"
+	                             "{\"queryParameter\":{\"name\":\"q\",\"exact\":\"1\"}}]")),
+	                 0);
+	contour_conditions_seen_free(seen);
+	contour_conditions_seen_free(NULL);
 }
 END_TEST
 
@@ -693,23 +693,23 @@ END_TEST
 START_TEST(test_headers_check)
 {
 	char err[1024];
-	ck_assert_int_eq(hp_policy_headers_check(NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":\"1\",\"Host\":1},"
-	                                           "\"remove\":[\"x-b\"]}"),
-	                                         err, sizeof(err)),
+	ck_assert_int_eq(contour_header_policy_check(NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_header_policy_check(J("{\"set\":{\"x-a\":\"1\",\"Host\":1},"
+	                                               "\"remove\":[\"x-b\"]}"),
+	                                             err, sizeof(err)),
 	                 0);
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x a\":\"1\"}}"), err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    contour_header_policy_check(J("{\"set\":{\"x a\":\"1\"}}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "invalid header name \"x a\": [a valid HTTP header must consist of "
 	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
 	                      "for validation is '[-A-Za-z0-9]+')]");
 	ck_assert_int_eq(
-	    hp_policy_headers_check(J("{\"remove\":[\"ok\",\"x_b\"]}"), err, sizeof(err)), -1);
+	    contour_header_policy_check(J("{\"remove\":[\"ok\",\"x_b\"]}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "invalid header name \"x_b\": [a valid HTTP header must consist of "
 	                      "alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used "
 	                      "for validation is '[-A-Za-z0-9]+')]");
-	ck_assert_int_eq(hp_policy_headers_check(J("{\"set\":{\"x-a\":[1]}}"), err, sizeof(err)),
-	                 -1);
+	ck_assert_int_eq(
+	    contour_header_policy_check(J("{\"set\":{\"x-a\":[1]}}"), err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "header \"x-a\": the value must be a string");
 }
 END_TEST
@@ -720,30 +720,30 @@ START_TEST(test_parse_timeout)
 {
 	int64_t ms;
 	char err[256];
-	ck_assert_int_eq(hp_parse_timeout(NULL, &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse(NULL, &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_DEFAULT);
-	ck_assert_int_eq(hp_parse_timeout("", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_DEFAULT);
-	ck_assert_int_eq(hp_parse_timeout("infinity", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("infinity", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_INFINITE);
-	ck_assert_int_eq(hp_parse_timeout("infinite", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("infinite", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, CONTOUR_DAG_TIMEOUT_INFINITE);
-	ck_assert_int_eq(hp_parse_timeout("0s", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("0s", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 0);
-	ck_assert_int_eq(hp_parse_timeout("1h2m3.5s", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("1h2m3.5s", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 3723500);
-	ck_assert_int_eq(hp_parse_timeout("250ms", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("250ms", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 250);
-	ck_assert_int_eq(hp_parse_timeout("1500us", &ms, err, sizeof(err)), 0);
+	ck_assert_int_eq(contour_timeout_parse("1500us", &ms, err, sizeof(err)), 0);
 	ck_assert_int_eq(ms, 2); /* rounded up to whole milliseconds */
-	ck_assert_int_eq(hp_parse_timeout("600", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("600", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: missing unit in duration \"600\"");
-	ck_assert_int_eq(hp_parse_timeout("10x", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("10x", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: unknown unit \"x\" in duration \"10x\"");
-	ck_assert_int_eq(hp_parse_timeout("forever", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("forever", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: invalid duration \"forever\"");
-	ck_assert_int_eq(hp_parse_timeout("-1s", &ms, err, sizeof(err)), -1);
-	ck_assert_int_eq(hp_parse_timeout("3000000h", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("-1s", &ms, err, sizeof(err)), -1);
+	ck_assert_int_eq(contour_timeout_parse("3000000h", &ms, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "time: invalid duration \"3000000h\"");
 }
 END_TEST
@@ -827,10 +827,12 @@ START_TEST(test_health_check)
 	ck_assert_int_eq(hp_policy_health_check(dag, J("{\"path\":\"/healthz\"}"), 0, &hc, st), 0);
 	ck_assert_str_eq(hc->path, "/healthz");
 	ck_assert_str_eq(hc->host, "contour-envoy-healthcheck");
-	ck_assert_int_eq(hc->interval_ms, 10000);
-	ck_assert_int_eq(hc->timeout_ms, 2000);
-	ck_assert_uint_eq(hc->unhealthy_threshold, 3);
-	ck_assert_uint_eq(hc->healthy_threshold, 2);
+	/* As upstream's DAG keeps them: unset is 0 (the Envoy defaults 10 s,
+	 * 2 s, 3 and 2 are the translator's, see check_xds_translate). */
+	ck_assert_int_eq(hc->interval_ms, 0);
+	ck_assert_int_eq(hc->timeout_ms, 0);
+	ck_assert_uint_eq(hc->unhealthy_threshold, 0);
+	ck_assert_uint_eq(hc->healthy_threshold, 0);
 	ck_assert_int_eq(hc->tcp, 0);
 	ck_assert_int_eq(hp_policy_health_check(
 	                     dag,

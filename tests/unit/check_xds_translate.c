@@ -1796,6 +1796,68 @@ START_TEST(health_checks_and_breakers)
 }
 END_TEST
 
+/* upstream's Clustername adds a timeout, interval or threshold only when
+ * the policy sets it: the expected names are the SHA-1 of the string
+ * upstream hashes, computed here, not by the translator. */
+static void xt_upstream_name(const char *ns, const char *svc, const char *port,
+                             const char *hashed, char *out, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	ck_assert(EVP_Digest(hashed, strlen(hashed), md, &mdlen, EVP_sha1(), NULL));
+	snprintf(out, len, "%s/%s/%s/%02x%02x%02x%02x%02x", ns, svc, port, md[0], md[1], md[2],
+	         md[3], md[4]);
+}
+
+START_TEST(health_check_cluster_name_as_written)
+{
+	xt_start();
+	xt_put(XT_ROOT("hc", "hc.example.com",
+	               "[{healthCheckPolicy: {path: /healthz},"
+	               "  services: [{name: home, port: 80}]},"
+	               " {conditions: [{prefix: /all}],"
+	               "  healthCheckPolicy: {path: /healthy, intervalSeconds: 90,"
+	               "   timeoutSeconds: 3, unhealthyThresholdCount: 4,"
+	               "   healthyThresholdCount: 7},"
+	               "  services: [{name: home, port: 80}]}]"));
+	xt_translate();
+	xt_check_snapshot();
+	const VirtualHost *vh = xt_vhost(xt_routes("ingress_http"), "hc.example.com");
+	char want[128];
+
+	/* Only the path is set: upstream hashes "" + "/healthz". */
+	const char *name = xt_route(vh, "/")->route->cluster;
+	xt_upstream_name("roots", "home", "80", "/healthz", want, sizeof(want));
+	ck_assert_str_eq(name, want);
+	ck_assert_str_eq(name, "roots/home/80/bc862a33ca");
+	/* Envoy still gets the defaults. */
+	const Cluster *c = xt_cluster(name);
+	ck_assert_uint_eq(c->n_health_checks, 1);
+	const Envoy__Config__Core__V3__HealthCheck *h = c->health_checks[0];
+	ck_assert_int_eq(xt_ms(h->timeout), 2000);
+	ck_assert_int_eq(xt_ms(h->interval), 10000);
+	ck_assert_uint_eq(h->unhealthy_threshold->value, 3);
+	ck_assert_uint_eq(h->healthy_threshold->value, 2);
+	ck_assert_str_eq(h->http_health_check->path, "/healthz");
+	ck_assert_str_eq(h->http_health_check->host, "contour-envoy-healthcheck");
+
+	/* Every field set: timeout, interval (Go's Duration.String),
+	 * unhealthy, healthy, path. */
+	name = xt_route(vh, "/all")->route->cluster;
+	xt_upstream_name("roots", "home", "80", "3s1m30s47/healthy", want, sizeof(want));
+	ck_assert_str_eq(name, want);
+	ck_assert_str_eq(name, "roots/home/80/83be62f6e1");
+	c = xt_cluster(name);
+	ck_assert_uint_eq(c->n_health_checks, 1);
+	h = c->health_checks[0];
+	ck_assert_int_eq(xt_ms(h->timeout), 3000);
+	ck_assert_int_eq(xt_ms(h->interval), 90000);
+	ck_assert_uint_eq(h->unhealthy_threshold->value, 4);
+	ck_assert_uint_eq(h->healthy_threshold->value, 7);
+	ck_assert_str_eq(h->http_health_check->path, "/healthy");
+}
+END_TEST
+
 START_TEST(cors_policy)
 {
 	xt_run("---\napiVersion: projectcontour.io/v1\nkind: HTTPProxy\n"
@@ -2107,6 +2169,7 @@ int main(void)
 	tcase_add_test(tc, client_validation);
 	tcase_add_test(tc, fallback_certificate);
 	tcase_add_test(tc, health_checks_and_breakers);
+	tcase_add_test(tc, health_check_cluster_name_as_written);
 	tcase_add_test(tc, cors_policy);
 	tcase_add_test(tc, ip_filters);
 	tcase_add_test(tc, global_timeouts);
