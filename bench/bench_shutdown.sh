@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/bench_shutdown.sh: the shutdown-manager's resident memory and CPU.
 #
-# Upstream's sidecar had to be given 200m CPU (upstream #7366) and Envoy
+# Upstream's sidecar had to be given 200m CPU and Envoy
 # Gateway's peaked near 300m; this prints what ours costs, from /proc, in
 # four states, each for $SECONDS_EACH seconds (default 30):
 #

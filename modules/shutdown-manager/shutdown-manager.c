@@ -33,7 +33,7 @@
 static const contour_conf_item_t sm_schema[] = {
     {.key = "address", .type = CONTOUR_CONF_STR, .def = "0.0.0.0",
      .help = "numeric address of /healthz and /shutdown; 127.0.0.1 keeps them off the "
-             "network (upstream #2704; the preStop hook then needs host: 127.0.0.1)"},
+             "network of a hostNetwork pod (the preStop hook then needs host: 127.0.0.1)"},
     {.key = "port", .type = CONTOUR_CONF_INT, .def = "8090", .min = 0, .max = 65535,
      .help = "port (upstream's --serve-port); 0 picks a free one and logs it"},
     {.key = "ready-file", .type = CONTOUR_CONF_STR, .def = "/admin/ok",
@@ -55,10 +55,10 @@ static const contour_conf_item_t sm_schema[] = {
      .help = "never write the ready file sooner than this after the drain starts"},
     {.key = "unreachable-timeout", .type = CONTOUR_CONF_DURATION, .def = "15s",
      .help = "end the drain when nothing listens on the admin socket for this long; "
-             "0s: never (upstream #2665)"},
+             "0s: never (upstream's behaviour)"},
     {.key = "count-connections", .type = CONTOUR_CONF_STR, .def = "listener",
      .help = "listener: every downstream connection (HTTP, TCP proxy, TLS passthrough); "
-             "http: upstream's HTTP-only count (upstream #6928)"},
+             "http: upstream's count, HTTP connection managers only"},
     {.key = "exclude-labels", .type = CONTOUR_CONF_STR, .def = SM_EXCLUDE_DEFAULT,
      .help = "comma-separated label values whose series are not counted"},
     {.key = "shutdown-drains", .type = CONTOUR_CONF_BOOL, .def = "false",

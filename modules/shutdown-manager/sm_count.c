@@ -3,7 +3,7 @@
  *
  * Upstream sums envoy_http_downstream_cx_active (one series per HTTP
  * connection manager, label envoy_http_conn_manager_prefix), which misses
- * TCP proxy and TLS passthrough connections (upstream #6928). The listener
+ * TCP proxy and TLS passthrough connections. The listener
  * gauge envoy_listener_downstream_cx_active (label envoy_listener_address)
  * counts every connection a listener accepted, whatever its filter chain.
  * Either way series whose label value names the admin or stats listeners

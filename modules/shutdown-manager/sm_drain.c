@@ -15,8 +15,8 @@
  *
  * and, beyond upstream, two ends that do not depend on Envoy answering:
  * --drain-timeout over the whole drain, and --unreachable-timeout while
- * nothing listens on the admin socket (upstream #2665: an Envoy that never
- * started held the pod for the whole grace period). */
+ * nothing listens on the admin socket (without it, an Envoy that never
+ * started holds the pod for the whole grace period). */
 #include "config.h"
 
 #include <errno.h>

@@ -398,7 +398,7 @@ static int sm_http_listen(const char *address, int port, int *bound)
 		return -errno;
 	/* SO_REUSEADDR: a restarted sidecar must not wait out TIME_WAIT. It
 	 * does not let two listeners share the port: a second one still gets
-	 * EADDRINUSE (upstream #3566: another process on the node). */
+	 * EADDRINUSE (another process on a hostNetwork node holds it). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, SM_HTTP_BACKLOG) != 0)
 		goto fail;

@@ -1,7 +1,6 @@
 /* modules/shutdown-manager/sm_log.c: log lines, and their copy for hooks.
  *
- * The kubelet discards what a preStop exec hook writes (upstream #3192:
- * "the logs just disappear"). When `contour envoy shutdown` runs as such a
+ * The kubelet discards what a preStop exec hook writes. When `contour envoy shutdown` runs as such a
  * hook it is not PID 1 of its container; PID 1 is the sidecar, whose stdout
  * is the container log. Envoy Gateway writes its hook's lines to
  * /proc/1/fd/1 for this reason, and so do we: the core's line still goes

@@ -212,7 +212,7 @@ left=$(ea_get minopen /_test/state | sed -n 's/.*"ingress_http":\([0-9]*\).*/\1/
 ea_stop minopen
 ok "min-open-connections: ready at 3 open, not 0"
 
-# --- TCP proxy / TLS passthrough connections (upstream #6928) ------------
+# --- TCP proxy / TLS passthrough connections ----------------------------
 ea_start tcp --tcp '{"0.0.0.0_8443":2}'
 start=$(date +%s%N)
 expect_rc 0 "$CONTOUR" envoy shutdown --admin-address "$T/tcp.sock" --ready-file "$T/tcp1.ok" \
