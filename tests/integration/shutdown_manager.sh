@@ -10,10 +10,15 @@
 # and the connection cap, /healthz, metrics, and hook logs reaching PID 1.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
-strict=${CONTOUR_STRICT_TESTS:-0}
+# Under CONTOUR_STRICT_TESTS (any value but 0) a missing tool fails the
+# test instead of skipping it.
+case ${CONTOUR_STRICT_TESTS:-0} in
+0) strict=0 ;;
+*) strict=1 ;;
+esac
 for tool in curl node; do
 	if ! command -v $tool >/dev/null 2>&1; then
-		[ "$strict" = 1 ] && fail "$tool not found (CONTOUR_STRICT_TESTS=1)"
+		[ "$strict" = 1 ] && fail "$tool not found (CONTOUR_STRICT_TESTS=$CONTOUR_STRICT_TESTS)"
 		echo "SKIP: $tool not found"
 		exit 77
 	fi
@@ -195,6 +200,10 @@ grep -q '^contour_shutdown_manager_drain_seconds 0\.[3-9]\|^contour_shutdown_man
 if [ -n "${PROMTOOL:-}" ] && [ -x "$PROMTOOL" ]; then
 	"$PROMTOOL" check metrics <"$T/role.metrics" >"$T/promtool" 2>&1 ||
 		{ cat "$T/promtool" >&2; fail "promtool rejected /metrics"; }
+elif [ "$strict" = 1 ]; then
+	fail "PROMTOOL unset or not executable (CONTOUR_STRICT_TESTS=$CONTOUR_STRICT_TESTS)"
+else
+	echo "skip: promtool check of the role's /metrics (PROMTOOL unset)"
 fi
 kill -TERM $role_pid
 wait_exit $role_pid 10
@@ -342,6 +351,64 @@ expect_in "$T/twice2.err" "another drain finished"
 ea_stop twice
 ok "two envoy shutdown runs at once: one drains, the other waits on the lock for its ready file"
 
+# --- Both paths at once: the role's /shutdown and envoy shutdown --------
+# The same ready file and admin socket, as in one pod: whichever starts
+# second waits on the lock, Envoy's health checks are failed once, and
+# both end when the one drain does. Both orders.
+for first in hook role; do
+	ea_start "both$first" --http '{"ingress_http":2}' --drain-per-second 2
+	cat >"$T/both$first.yaml" <<YAML
+modules:
+  - name: shutdown-manager
+    config: {address: 127.0.0.1, port: 0, ready-file: $T/both$first.ok,
+             admin-address: $T/both$first.sock, shutdown-drains: true,
+             check-interval: 100ms, sigterm-wait: 0s}
+YAML
+	"$CONTOUR" serve --config "$T/both$first.yaml" >"$T/both$first.log" 2>&1 &
+	role_pid=$!
+	PIDS="$PIDS $role_pid"
+	wait_for "$T/both$first.log" "started: 1 modules"
+	port=$(serve_port "$T/both$first.log")
+	do_hook() {
+		"$CONTOUR" envoy shutdown --admin-address "$T/both$first.sock" \
+		    --ready-file "$T/both$first.ok" $FAST --log-to-pid1=false \
+		    >/dev/null 2>"$T/both$first.hook.err" &
+		hook_pid=$!
+		PIDS="$PIDS $hook_pid"
+	}
+	do_shutdown() {
+		curl -sS -o "$T/both$first.body" -w '%{http_code}' --max-time 15 \
+		    "http://127.0.0.1:$port/shutdown" >"$T/both$first.code" 2>&1 &
+		curl_pid=$!
+	}
+	if [ $first = hook ]; then
+		do_hook
+		wait_for "$T/both$first.hook.err" "drain started"
+		do_shutdown
+		wait_for "$T/both$first.log" "another shutdown holds"
+	else
+		do_shutdown
+		wait_for "$T/both$first.log" "drain started"
+		do_hook
+		wait_for "$T/both$first.hook.err" "another shutdown holds"
+	fi
+	wait_exit $hook_pid 15
+	[ "$rc" = 0 ] || fail "both ($first first): envoy shutdown exited $rc"
+	wait $curl_pid
+	[ "$(cat "$T/both$first.code")" = 200 ] && [ "$(cat "$T/both$first.body")" = OK ] ||
+		fail "both ($first first): GET /shutdown: $(cat "$T/both$first.code")"
+	[ -f "$T/both$first.ok" ] || fail "both ($first first): no ready file"
+	n=$(ea_count "both$first" POST /healthcheck/fail)
+	[ "$n" = 1 ] || fail "both ($first first): $n POSTs of /healthcheck/fail, want 1"
+	left=$(ea_get "both$first" /_test/state | sed -n 's/.*"ingress_http":\([0-9]*\).*/\1/p')
+	[ "$left" = 0 ] || fail "both ($first first): the ready file came with $left connections open"
+	kill -TERM $role_pid
+	wait_exit $role_pid 5
+	[ "$rc" = 0 ] || fail "both ($first first): the role exited $rc"
+	ea_stop "both$first"
+done
+ok "both paths at once (role's /shutdown and envoy shutdown, either first): one drain, both answered"
+
 # --- Port in use ---------------------------------------------------------
 sm_start busy --ready-file "$T/busy.ok"
 expect_rc 1 "$CONTOUR" envoy shutdown-manager --serve-port "$sm_port" --ready-file "$T/busy.ok"
@@ -478,7 +545,7 @@ if unshare -pf --mount-proc true 2>/dev/null; then
 	ea_stop pid1
 	ok "envoy shutdown as a hook (not PID 1): its log lines reach PID 1's stdout"
 elif [ "$strict" = 1 ]; then
-	fail "unshare -p not permitted (CONTOUR_STRICT_TESTS=1)"
+	fail "unshare -p not permitted (CONTOUR_STRICT_TESTS=$CONTOUR_STRICT_TESTS)"
 else
 	echo "skip: log-to-pid1 (unshare -p not permitted)"
 fi
