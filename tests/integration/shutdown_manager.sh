@@ -106,7 +106,9 @@ for f in --admin-address --admin-port --check-delay --check-interval --drain-del
 	expect_in "$T/out" "$f"
 done
 expect_in "$T/out" "--check-interval=DURATION"
-expect_in "$T/out" "(default 5000ms)"
+expect_in "$T/out" "(default 5s)"
+expect_in "$T/out" "(default 4m40s)"
+expect_in "$T/out" "(default 15s)"
 expect_in "$T/out" "(default /admin/admin.sock)"
 expect_rc 0 "$CONTOUR" envoy shutdown-manager --help
 expect_in "$T/out" "--serve-port=INT"
