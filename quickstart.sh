@@ -74,7 +74,11 @@ test)
 	make -C build -j"$jobs" check || { cat build/test-suite.log; exit 1; }
 	step "make check under AddressSanitizer and UndefinedBehaviorSanitizer"
 	configure_in build-asan --enable-sanitizers
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	# intercept_tls_get_addr=0: LeakSanitizer (GCC 12) reads a bogus
+	# dynamic-TLS range of a dlopen()ed library and its tracer crashes at
+	# exit ("Tracer caught signal 11", exit 134) depending on which
+	# modules are loaded; leaks are still checked.
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:intercept_tls_get_addr=0 \
 		make -C build-asan -j"$jobs" check || { cat build-asan/test-suite.log; exit 1; }
 	step "make distcheck"
 	make -C build -j"$jobs" distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
