@@ -71,22 +71,6 @@ START_TEST(class_matching)
 }
 END_TEST
 
-/* The statuses the test processor records (the same fixtures as
- * tests/unit/check_status.c). */
-#define VALID_COND(gen, ltt)                                                                       \
-	"{\"type\":\"Valid\",\"status\":\"True\",\"observedGeneration\":" #gen                     \
-	",\"lastTransitionTime\":\"" ltt                                                           \
-	"\",\"reason\":\"Valid\",\"message\":\"Valid HTTPProxy\"}"
-#define VALID_STATUS(gen, ltt)                                                                     \
-	"{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\",\"loadBalancer\":{},"    \
-	"\"conditions\":[" VALID_COND(gen, ltt) "]}"
-#define INVALID_STATUS(gen, ltt)                                                                   \
-	"{\"currentStatus\":\"invalid\",\"description\":\"At least one error present, see Errors " \
-	"for details\",\"loadBalancer\":{},\"conditions\":[{\"type\":\"Valid\",\"status\":"        \
-	"\"False\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":\"" ltt "\",\"reason\":" \
-	"\"ErrorPresent\",\"message\":\"At least one error present, see Errors for details\","     \
-	"\"errors\":[{\"type\":\"VirtualHostError\",\"status\":\"True\",\"reason\":\"x\","         \
-	"\"message\":\"bad\"}]}]}"
 
 /* ---- the writer on the loop ---- */
 

@@ -79,20 +79,6 @@ START_TEST(core_to_networking)
 }
 END_TEST
 
-#define VALID_COND(gen, ltt)                                                                       \
-	"{\"type\":\"Valid\",\"status\":\"True\",\"observedGeneration\":" #gen                     \
-	",\"lastTransitionTime\":\"" ltt                                                           \
-	"\",\"reason\":\"Valid\",\"message\":\"Valid HTTPProxy\"}"
-#define VALID_STATUS(gen, ltt)                                                                     \
-	"{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\",\"loadBalancer\":{},"    \
-	"\"conditions\":[" VALID_COND(gen, ltt) "]}"
-#define INVALID_STATUS(gen, ltt)                                                                   \
-	"{\"currentStatus\":\"invalid\",\"description\":\"At least one error present, see Errors " \
-	"for details\",\"loadBalancer\":{},\"conditions\":[{\"type\":\"Valid\",\"status\":"        \
-	"\"False\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":\"" ltt "\",\"reason\":" \
-	"\"ErrorPresent\",\"message\":\"At least one error present, see Errors for details\","     \
-	"\"errors\":[{\"type\":\"VirtualHostError\",\"status\":\"True\",\"reason\":\"x\","         \
-	"\"message\":\"bad\"}]}]}"
 
 START_TEST(compose_proxy_status)
 {

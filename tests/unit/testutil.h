@@ -57,4 +57,21 @@ const contour_dag_svhost_t *tu_dag_svhost(const contour_dag_t *dag, const char *
 /* Run a suite with CK_ENV-default settings; returns the exit status for main. */
 int tu_run_suite(Suite *s);
 
+/* HTTPProxy statuses as the test processor records them, at a generation
+ * and lastTransitionTime. */
+#define VALID_COND(gen, ltt)                                                                       \
+	"{\"type\":\"Valid\",\"status\":\"True\",\"observedGeneration\":" #gen                     \
+	",\"lastTransitionTime\":\"" ltt                                                           \
+	"\",\"reason\":\"Valid\",\"message\":\"Valid HTTPProxy\"}"
+#define VALID_STATUS(gen, ltt)                                                                     \
+	"{\"currentStatus\":\"valid\",\"description\":\"Valid HTTPProxy\",\"loadBalancer\":{},"    \
+	"\"conditions\":[" VALID_COND(gen, ltt) "]}"
+#define INVALID_STATUS(gen, ltt)                                                                   \
+	"{\"currentStatus\":\"invalid\",\"description\":\"At least one error present, see Errors " \
+	"for details\",\"loadBalancer\":{},\"conditions\":[{\"type\":\"Valid\",\"status\":"        \
+	"\"False\",\"observedGeneration\":" #gen ",\"lastTransitionTime\":\"" ltt "\",\"reason\":" \
+	"\"ErrorPresent\",\"message\":\"At least one error present, see Errors for details\","     \
+	"\"errors\":[{\"type\":\"VirtualHostError\",\"status\":\"True\",\"reason\":\"x\","         \
+	"\"message\":\"bad\"}]}]}"
+
 #endif
