@@ -19,6 +19,7 @@ typedef struct cli_opts {
 	const char *config;
 	const char *log_format;
 	const char *format; /* render */
+	const char *source; /* render: the file source module */
 	int debug;
 	const char *positional[8];
 	int npositional;
@@ -46,9 +47,10 @@ static const cli_command_t commands[] = {
     {"check-config", cmd_check_config, "FILE",
      "Validate a config file and every module's section; start nothing."},
     {"render", cmd_render,
-     "[--config FILE] [--format status|dag|dot|envoy] [--root-namespaces NS,...] "
-     "[--ingress-class-name NAME,...] PATH...",
-     "Read manifests, run the processors once, print status, the DAG or a graph."},
+     "[--config FILE] [--format status|dag|dot|envoy] [--source MODULE] "
+     "[--root-namespaces NS,...] [--ingress-class-name NAME,...] PATH...",
+     "Read manifests with a source module (file-watch unless --source names another), run "
+     "the processors once, print status, the DAG or a graph."},
     {"version", cmd_version, "", "Print the version and the module ABI."},
     {"help", cmd_help, "[COMMAND]", "Show this help."},
     {NULL, NULL, NULL, NULL},
@@ -163,6 +165,9 @@ static void apply_global_flags(core_conf_t *conf, json_t *flags)
 		const json_t *v = json_object_get(flags, global_flags[i].flag);
 		if (!v)
 			continue;
+		/* In root too: the global keys are checked again once the modules
+		 * are loaded, and conf->global is then rebuilt from root. */
+		json_object_set(conf->root, global_flags[i].key, (json_t *)v);
 		json_object_set(conf->global, global_flags[i].key, (json_t *)v);
 		json_object_del(flags, global_flags[i].flag);
 	}
@@ -413,7 +418,7 @@ static int cmd_render(cli_opts_t *o)
 	int builtin = !strcmp(format, "status") || !strcmp(format, "dag") || !strcmp(format, "dot");
 	if (o->npositional == 0) {
 		fprintf(stderr, "usage: contour render [--config FILE] [--format status|dag|dot] "
-		                "PATH...\n");
+		                "[--source MODULE] PATH...\n");
 		return 1;
 	}
 	/* Keep stdout for the result and stderr for problems only. */
@@ -450,8 +455,13 @@ static int cmd_render(cli_opts_t *o)
 	}
 	if (rc != CONTOUR_EOK)
 		goto out;
+	/* The source that reads the files: any module that declares it can,
+	 * given {paths: [...]}. */
 	fw = json_pack("{s:o}", "paths", render_paths(o));
-	if (core_loader_add(core, "file-watch", fw, errors, NULL) != CONTOUR_EOK)
+	if (core_loader_add_source(core, o->source ? o->source : "file-watch", fw, errors) !=
+	    CONTOUR_EOK)
+		goto out;
+	if (core_loader_check_globals(core, errors) != CONTOUR_EOK)
 		goto out;
 	/* Format providers are initialised (they register their formats) but
 	 * never started: render opens no socket. */
@@ -544,6 +554,9 @@ int core_cli_main(int argc, char **argv)
 				goto missing;
 		} else if (flag_is(a, "--format")) {
 			if (!(o.format = flag_value(argc, argv, &i, a)))
+				goto missing;
+		} else if (flag_is(a, "--source")) {
+			if (!(o.source = flag_value(argc, argv, &i, a)))
 				goto missing;
 		} else if (flag_is(a, "--log-format")) {
 			if (!(o.log_format = flag_value(argc, argv, &i, a)))

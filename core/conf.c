@@ -133,8 +133,12 @@ static int check_range(const core_conf_t *conf, int line, json_t *errors, const 
 }
 
 /* Check one present value; may replace it in obj. Returns errors added. */
+static int validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
+                    const char *where, json_t *errors, int known_only);
+
 static int check_value(const core_conf_t *conf, json_t *obj, const char *key, json_t *v,
-                       const contour_conf_item_t *it, const char *path, json_t *errors)
+                       const contour_conf_item_t *it, const char *path, json_t *errors,
+                       int known_only)
 {
 	int line = key_line(conf, obj, key);
 	char found[64];
@@ -194,7 +198,7 @@ static int check_value(const core_conf_t *conf, json_t *obj, const char *key, js
 	case CONTOUR_CONF_MAP:
 		if (json_is_object(v))
 			return it->children
-			           ? core_conf_validate(conf, v, it->children, path, errors)
+			           ? validate(conf, v, it->children, path, errors, known_only)
 			           : 0;
 		break;
 	case CONTOUR_CONF_LIST:
@@ -218,8 +222,10 @@ static void join_path(char *buf, size_t len, const char *where, const char *key)
 		snprintf(buf, len, "%s", key);
 }
 
-int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
-                       const char *where, json_t *errors)
+/* known_only: keys the schema does not name are left alone, not unknown
+ * (another table has already checked the names). */
+static int validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
+                    const char *where, json_t *errors, int known_only)
 {
 	int nerr = 0;
 	char path[512];
@@ -234,6 +240,8 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 		while (it && it->type != CONTOUR_CONF_END && strcmp(it->key, key))
 			it++;
 		join_path(path, sizeof(path), where, key);
+		if ((!it || it->type == CONTOUR_CONF_END) && known_only)
+			continue;
 		if (!it || it->type == CONTOUR_CONF_END) {
 			core_conf_error(conf, key_line(conf, value, key), errors, path,
 			                "unknown key");
@@ -245,7 +253,7 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 			json_object_del(value, key);
 			continue;
 		}
-		nerr += check_value(conf, value, key, v, it, path, errors);
+		nerr += check_value(conf, value, key, v, it, path, errors, known_only);
 	}
 
 	for (const contour_conf_item_t *it = schema; it && it->type != CONTOUR_CONF_END; it++) {
@@ -268,11 +276,11 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 				continue;
 			}
 			json_object_set_new(value, it->key, d);
-			nerr += check_value(conf, value, it->key, d, it, path, errors);
+			nerr += check_value(conf, value, it->key, d, it, path, errors, known_only);
 		} else if (it->type == CONTOUR_CONF_MAP && it->children) {
 			/* Descend so nested defaults exist; drop the map if none did. */
 			json_t *m = json_object();
-			nerr += core_conf_validate(conf, m, it->children, path, errors);
+			nerr += validate(conf, m, it->children, path, errors, known_only);
 			if (json_object_size(m))
 				json_object_set_new(value, it->key, m);
 			else
@@ -282,6 +290,18 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 	return nerr;
 }
 
+int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
+                       const char *where, json_t *errors)
+{
+	return validate(conf, value, schema, where, errors, 0);
+}
+
+int core_conf_validate_known(const core_conf_t *conf, json_t *value,
+                             const contour_conf_item_t *schema, json_t *errors)
+{
+	return validate(conf, value, schema, "", errors, 1);
+}
+
 static const contour_conf_item_t module_entry_schema[] = {
     {.key = "name", .type = CONTOUR_CONF_STR, .flags = CONTOUR_CONF_REQUIRED},
     {.key = "path", .type = CONTOUR_CONF_STR},
@@ -289,17 +309,26 @@ static const contour_conf_item_t module_entry_schema[] = {
     {0},
 };
 
-/* The top level: the global table plus `modules`. */
-static contour_conf_item_t *top_schema(void)
+static size_t table_len(const contour_conf_item_t *t)
 {
 	size_t n = 0;
-	while (core_global_schema[n].type != CONTOUR_CONF_END)
+	while (t[n].type != CONTOUR_CONF_END)
 		n++;
-	contour_conf_item_t *s = calloc(n + 2, sizeof(*s));
+	return n;
+}
+
+/* The top level as parsed: the runtime's keys typed, upstream's names, and
+ * `modules`. The keys modules type are checked once they are loaded
+ * (core_conf_check_globals). */
+static contour_conf_item_t *top_schema(void)
+{
+	size_t r = table_len(core_runtime_schema), u = table_len(core_upstream_names);
+	contour_conf_item_t *s = calloc(r + u + 2, sizeof(*s));
 	if (!s)
 		return NULL;
-	memcpy(s, core_global_schema, n * sizeof(*s));
-	s[n] = (contour_conf_item_t){.key = "modules", .type = CONTOUR_CONF_LIST};
+	memcpy(s, core_runtime_schema, r * sizeof(*s));
+	memcpy(s + r, core_upstream_names, u * sizeof(*s));
+	s[r + u] = (contour_conf_item_t){.key = "modules", .type = CONTOUR_CONF_LIST};
 	return s;
 }
 

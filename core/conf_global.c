@@ -1,123 +1,37 @@
-/* core/conf_global.c: the global keys of the config file.
+/* core/conf_global.c: the core's tables of global keys.
  *
- * Top-level keys other than `modules` are settings every module can read.
- * They are upstream's contour.yaml keys (pkg/config/parameters.go), so an
- * operator's existing file validates unchanged, plus the few that upstream
- * takes only as flags (root-namespaces, ingress-class-name,
- * watch-namespaces) and the core's own. Subtrees that later modules own in
- * detail (listener, metrics, tracing, ...) are accepted as any mapping until
- * those modules describe them.
+ * Top-level keys other than `modules` are settings every module can read
+ * (contour_conf_global). Three tables say what they may be:
+ *
+ * - the runtime's own keys, read before any module is loaded (the module
+ *   search path, the log level, the build hold-off): typed here and checked
+ *   as soon as the file is parsed; no module may type them;
+ * - the domain layer's keys (core/dag/: ingress classes, ExternalName
+ *   Services, the Envoy client certificate, the global header policies both
+ *   processors apply): typed here, checked with the modules' keys;
+ * - the names of upstream's contour.yaml keys (its ContourConfiguration,
+ *   and the few it takes only as flags), so that an operator's file
+ *   validates whatever modules are loaded: a name nothing loaded types is
+ *   accepted with its value unchecked, and a key that is not one of these
+ *   names is an unknown key as soon as the file is parsed.
+ *
+ * Each module types the global keys it reads in its descriptor's
+ * global_schema; conf_merge.c merges those tables with the domain's.
  */
 #include "config.h"
 
 #include "core/core.h"
 
-#define STR(k)                                                                                     \
+#define T(k, t)                                                                                    \
 	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_STR                                                 \
+		.key = k, .type = CONTOUR_CONF_##t                                                 \
 	}
-#define BOOL(k)                                                                                    \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_BOOL                                                \
-	}
-#define INT(k)                                                                                     \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_INT                                                 \
-	}
-#define DUR(k)                                                                                     \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_DURATION                                            \
-	}
-#define LIST(k)                                                                                    \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_STR_LIST                                            \
-	}
-#define ANYMAP(k)                                                                                  \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_MAP                                                 \
-	}
-#define ANY(k)                                                                                     \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_ANY                                                 \
-	}
-#define MAP(k, c)                                                                                  \
+#define SUB(k, c)                                                                                  \
 	{                                                                                          \
 		.key = k, .type = CONTOUR_CONF_MAP, .children = c                                  \
 	}
-#define END                                                                                        \
-	{                                                                                          \
-		0                                                                                  \
-	}
 
-static const contour_conf_item_t name_ns[] = {STR("name"), STR("namespace"), END};
-
-static const contour_conf_item_t tls_keys[] = {
-    STR("minimum-protocol-version"),
-    STR("maximum-protocol-version"),
-    LIST("cipher-suites"),
-    LIST("ecdh-curves"),
-    MAP("fallback-certificate", name_ns),
-    MAP("envoy-client-certificate", name_ns),
-    ANYMAP("fingerprint"),
-    END,
-};
-
-/* Upstream accepts the word "infinity" for the unbounded timeouts; the
- * DURATION type stores it as -1. */
-static const contour_conf_item_t timeout_keys[] = {
-    DUR("request-timeout"),       DUR("connection-idle-timeout"),
-    DUR("stream-idle-timeout"),   DUR("max-connection-duration"),
-    DUR("delayed-close-timeout"), DUR("connection-shutdown-grace-period"),
-    DUR("connect-timeout"),       END,
-};
-
-static const contour_conf_item_t header_policy[] = {ANYMAP("set"), LIST("remove"), END};
-
-static const contour_conf_item_t policy_keys[] = {
-    MAP("request-headers", header_policy),
-    MAP("response-headers", header_policy),
-    BOOL("applyToIngress"),
-    END,
-};
-
-static const contour_conf_item_t cluster_keys[] = {
-    STR("dns-lookup-family"),
-    INT("max-requests-per-connection"),
-    INT("per-connection-buffer-limit-bytes"),
-    ANYMAP("circuit-breakers"),
-    ANYMAP("upstream-tls"),
-    END,
-};
-
-static const contour_conf_item_t network_keys[] = {
-    INT("num-trusted-hops"),
-    {.key = "admin-port", .type = CONTOUR_CONF_INT, .min = 0, .max = 65535},
-    BOOL("strip-trailing-host-dot"),
-    END,
-};
-
-/* Upstream's ListenerParameters. Ranges are checked by xds-grpc, with
- * upstream's messages (its Validate). */
-static const contour_conf_item_t socket_option_keys[] = {INT("tos"), INT("traffic-class"), END};
-
-static const contour_conf_item_t listener_keys[] = {
-    STR("connection-balancer"),
-    INT("max-requests-per-connection"),
-    INT("per-connection-buffer-limit-bytes"),
-    MAP("socket-options", socket_option_keys),
-    INT("max-requests-per-io-cycle"),
-    INT("http2-max-concurrent-streams"),
-    INT("max-connections-per-listener"),
-    INT("max-connections-to-accept-per-socket-event"),
-    END,
-};
-
-static const contour_conf_item_t compression_keys[] = {STR("algorithm"), END};
-
-static const contour_conf_item_t gateway_keys[] = {MAP("gatewayRef", name_ns), END};
-
-const contour_conf_item_t core_global_schema[] = {
-    /* ours */
+const contour_conf_item_t core_runtime_schema[] = {
     {.key = "module-path",
      .type = CONTOUR_CONF_STR_LIST,
      .help = "folders searched for modules before the compiled-in one"},
@@ -133,45 +47,121 @@ const contour_conf_item_t core_global_schema[] = {
      .min = 0,
      .max = 600000,
      .help = "longest a pending change waits for a rebuild"},
-    /* upstream flags, accepted here as keys */
-    LIST("root-namespaces"),
-    LIST("ingress-class-name"),
-    LIST("watch-namespaces"),
-    /* upstream contour.yaml */
-    BOOL("debug"),
-    BOOL("incluster"),
-    STR("kubeconfig"),
-    ANY("kubernetesClientQPS"),
-    INT("kubernetesClientBurst"),
-    MAP("gateway", gateway_keys),
-    STR("ingress-status-address"),
-    STR("accesslog-format"),
-    STR("accesslog-format-string"),
-    LIST("json-fields"),
-    STR("accesslog-level"),
-    MAP("tls", tls_keys),
-    BOOL("disablePermitInsecure"),
-    BOOL("disableAllowChunkedLength"),
-    BOOL("disableMergeSlashes"),
-    STR("serverHeaderTransformation"),
-    BOOL("enableExternalNameService"),
-    MAP("timeouts", timeout_keys),
-    MAP("policy", policy_keys),
-    STR("envoy-service-name"),
-    STR("envoy-service-namespace"),
-    LIST("default-http-versions"),
-    MAP("cluster", cluster_keys),
-    MAP("network", network_keys),
-    MAP("listener", listener_keys),
-    ANYMAP("rateLimitService"),
-    ANYMAP("globalExtAuth"),
-    ANYMAP("metrics"),
-    ANYMAP("tracing"),
-    MAP("compression", compression_keys),
-    LIST("featureFlags"),
-    ANYMAP("omEnforcedHealthListener"),
-    ANYMAP("runtime-settings"),
-    END,
+    T("debug", BOOL),
+    {0},
+};
+
+static const contour_conf_item_t name_ns[] = {T("name", STR), T("namespace", STR), {0}};
+static const contour_conf_item_t domain_tls[] = {SUB("envoy-client-certificate", name_ns), {0}};
+static const contour_conf_item_t header_policy[] = {T("set", MAP), T("remove", STR_LIST), {0}};
+static const contour_conf_item_t domain_policy[] = {
+    SUB("request-headers", header_policy),
+    SUB("response-headers", header_policy),
+    T("applyToIngress", BOOL),
+    {0},
+};
+
+const contour_conf_item_t core_domain_global_schema[] = {
+    T("ingress-class-name", STR_LIST),
+    T("enableExternalNameService", BOOL),
+    SUB("tls", domain_tls),
+    SUB("policy", domain_policy),
+    {0},
+};
+
+/* Upstream's names. A leaf is ANY, or MAP where upstream takes a mapping; a
+ * mapping lists its names when modules type keys inside it, so a misspelt
+ * one is caught at parse time too. */
+#define N(k) T(k, ANY)
+#define M(k) T(k, MAP)
+static const contour_conf_item_t names_name_ns[] = {N("name"), N("namespace"), {0}};
+static const contour_conf_item_t names_tls[] = {
+    N("minimum-protocol-version"),
+    N("maximum-protocol-version"),
+    N("cipher-suites"),
+    N("ecdh-curves"),
+    SUB("fallback-certificate", names_name_ns),
+    SUB("envoy-client-certificate", names_name_ns),
+    M("fingerprint"),
+    {0},
+};
+static const contour_conf_item_t names_timeouts[] = {
+    N("request-timeout"),       N("connection-idle-timeout"),
+    N("stream-idle-timeout"),   N("max-connection-duration"),
+    N("delayed-close-timeout"), N("connection-shutdown-grace-period"),
+    N("connect-timeout"),       {0},
+};
+static const contour_conf_item_t names_header_policy[] = {M("set"), N("remove"), {0}};
+static const contour_conf_item_t names_policy[] = {
+    SUB("request-headers", names_header_policy),
+    SUB("response-headers", names_header_policy),
+    N("applyToIngress"),
+    {0},
+};
+static const contour_conf_item_t names_cluster[] = {
+    N("dns-lookup-family"),
+    N("max-requests-per-connection"),
+    N("per-connection-buffer-limit-bytes"),
+    M("circuit-breakers"),
+    M("upstream-tls"),
+    {0},
+};
+static const contour_conf_item_t names_network[] = {
+    N("num-trusted-hops"), N("admin-port"), N("strip-trailing-host-dot"), {0}};
+static const contour_conf_item_t names_socket_options[] = {N("tos"), N("traffic-class"), {0}};
+static const contour_conf_item_t names_listener[] = {
+    N("connection-balancer"),
+    N("max-requests-per-connection"),
+    N("per-connection-buffer-limit-bytes"),
+    SUB("socket-options", names_socket_options),
+    N("max-requests-per-io-cycle"),
+    N("http2-max-concurrent-streams"),
+    N("max-connections-per-listener"),
+    N("max-connections-to-accept-per-socket-event"),
+    {0},
+};
+static const contour_conf_item_t names_compression[] = {N("algorithm"), {0}};
+static const contour_conf_item_t names_gateway[] = {SUB("gatewayRef", names_name_ns), {0}};
+
+const contour_conf_item_t core_upstream_names[] = {
+    /* upstream's flags, accepted here as keys */
+    N("root-namespaces"),
+    N("ingress-class-name"),
+    N("watch-namespaces"),
+    /* upstream's contour.yaml */
+    N("incluster"),
+    N("kubeconfig"),
+    N("kubernetesClientQPS"),
+    N("kubernetesClientBurst"),
+    SUB("gateway", names_gateway),
+    N("ingress-status-address"),
+    N("accesslog-format"),
+    N("accesslog-format-string"),
+    N("json-fields"),
+    N("accesslog-level"),
+    SUB("tls", names_tls),
+    N("disablePermitInsecure"),
+    N("disableAllowChunkedLength"),
+    N("disableMergeSlashes"),
+    N("serverHeaderTransformation"),
+    N("enableExternalNameService"),
+    SUB("timeouts", names_timeouts),
+    SUB("policy", names_policy),
+    N("envoy-service-name"),
+    N("envoy-service-namespace"),
+    N("default-http-versions"),
+    SUB("cluster", names_cluster),
+    SUB("network", names_network),
+    SUB("listener", names_listener),
+    M("rateLimitService"),
+    M("globalExtAuth"),
+    M("metrics"),
+    M("tracing"),
+    SUB("compression", names_compression),
+    N("featureFlags"),
+    M("omEnforcedHealthListener"),
+    M("runtime-settings"),
+    {0},
 };
 
 /* Used when `serve` has no --config, and for a file without `modules`: the

@@ -82,9 +82,12 @@ struct core_conf {
 	json_t *global;          /* root without `modules`, defaults filled */
 	contour_yaml_pos_t *pos; /* positions in root */
 	int modules_defaulted;   /* the file had no `modules:` list */
+	int globals_checked;     /* core_conf_check_globals has run */
 };
-/* core_conf_load: parse and validate the top level and the global keys.
- * Module sections are checked later, once the modules' schemas are known.
+/* core_conf_load: parse the file and check the top level: the runtime's
+ * keys, and that every other key is one of upstream's names. The keys
+ * modules type, and module sections, are checked later, once the modules'
+ * schemas are known.
  * Errors are appended to `errors` (a JSON array of "FILE:LINE: key: problem"
  * strings). Returns CONTOUR_EOK, CONTOUR_EPARSE or CONTOUR_ECONFIG. */
 int core_conf_load_file(const char *path, core_conf_t **out, json_t *errors);
@@ -99,8 +102,37 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 /* core_conf_error: append "FILE:LINE: key: problem" to errors. */
 void core_conf_error(const core_conf_t *conf, int line, json_t *errors, const char *key,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* The core's table of global keys (upstream contour.yaml plus ours). */
-extern const contour_conf_item_t core_global_schema[];
+/* core_conf_validate_known: as core_conf_validate at the top level, but a
+ * key the schema does not name is left alone (its name was checked when the
+ * file was parsed). */
+int core_conf_validate_known(const core_conf_t *conf, json_t *value,
+                             const contour_conf_item_t *schema, json_t *errors);
+/* conf_global.c: the runtime's keys (typed at parse time, the core's only),
+ * the domain layer's keys, and the names of upstream's contour.yaml keys. */
+extern const contour_conf_item_t core_runtime_schema[];
+extern const contour_conf_item_t core_domain_global_schema[];
+extern const contour_conf_item_t core_upstream_names[];
+/* conf_merge.c */
+/* One table of global keys and who contributed it ("core", a module name). */
+typedef struct core_conf_table {
+	const char *owner;
+	const contour_conf_item_t *schema; /* NULL for none */
+} core_conf_table_t;
+/* core_conf_merge: merge tables[0..n) into *out (free with
+ * core_conf_merged_free). A key two tables type must agree (type, flags,
+ * default, range); mappings with children merge key by key. Each
+ * disagreement appends "global key K: typed differently by A and B" to
+ * errors. Returns CONTOUR_EOK, CONTOUR_ECONFIG or CONTOUR_ENOMEM. */
+int core_conf_merge(const core_conf_table_t *tables, size_t n, contour_conf_item_t **out,
+                    json_t *errors);
+void core_conf_merged_free(contour_conf_item_t *table);
+/* core_conf_check_globals: check the file's global keys against the merged
+ * tables (the domain's and the loaded modules'), fill their defaults, and
+ * make conf->global the result. A table may type only upstream's names and
+ * never the runtime's keys. Runs once per conf; a second call returns
+ * CONTOUR_EOK. Returns CONTOUR_EOK, CONTOUR_ECONFIG or CONTOUR_ENOMEM. */
+int core_conf_check_globals(core_conf_t *conf, const core_conf_table_t *tables, size_t n,
+                            json_t *errors);
 /* The embedded default config (file-watch over the installed examples). */
 const char *core_conf_default_text(void);
 /* core_conf_lookup: value at dotted path in obj, or NULL. */
@@ -108,9 +140,18 @@ const json_t *core_conf_lookup(const json_t *obj, const char *path);
 
 /* loader.c */
 /* core_loader_load_all: resolve, dlopen and check every module entry of
- * core->conf, validate its config, run each descriptor's check. Errors are
- * appended to errors. Returns CONTOUR_EOK or the first error code. */
+ * core->conf, validate its config, run each descriptor's check, then check
+ * the global keys (core_loader_check_globals). Errors are appended to
+ * errors. Returns CONTOUR_EOK or the first error code. */
 int core_loader_load_all(core_t *core, json_t *errors);
+/* core_loader_add_source: load the source module `name` with config, as
+ * core_loader_add does, refusing one whose descriptor lacks
+ * CONTOUR_MODULE_F_SOURCE before its config is checked. */
+int core_loader_add_source(core_t *core, const char *name, json_t *config, json_t *errors);
+/* core_loader_check_globals: check the file's global keys against the
+ * domain layer's table and the global_schema of every loaded module
+ * (core_conf_check_globals). Once per config. */
+int core_loader_check_globals(core_t *core, json_t *errors);
 /* core_loader_add: load module `name` from the search path with config
  * (borrowed; NULL = {}), appended after those already loaded. */
 int core_loader_add(core_t *core, const char *name, json_t *config, json_t *errors,

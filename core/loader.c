@@ -337,6 +337,26 @@ static int peek_flags(const char *file, const char *name, uint32_t *flags)
 	return rc;
 }
 
+int core_loader_add_source(core_t *core, const char *name, json_t *config, json_t *errors)
+{
+	char tried[2048], key[128];
+	snprintf(key, sizeof(key), "modules.%s", name);
+	char *file = find_module(core->conf, name, tried, sizeof(tried));
+	uint32_t flags = 0;
+	/* A module missing or broken is reported by load_named, as for any. */
+	if (file && peek_flags(file, name, &flags) == CONTOUR_EOK &&
+	    !(flags & CONTOUR_MODULE_F_SOURCE)) {
+		core_conf_error(core->conf, 0, errors, key,
+		                "module '%s' is not a file source (its descriptor lacks "
+		                "CONTOUR_MODULE_F_SOURCE)",
+		                name);
+		free(file);
+		return CONTOUR_EINVAL;
+	}
+	free(file);
+	return load_named(core, name, NULL, config, 0, errors, NULL);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -441,7 +461,28 @@ int core_loader_load_all(core_t *core, json_t *errors)
 		if (rc != CONTOUR_EOK && first == CONTOUR_EOK)
 			first = rc;
 	}
-	return first;
+	/* Every module's global keys are known now. */
+	return first != CONTOUR_EOK ? first : core_loader_check_globals(core, errors);
+}
+
+int core_loader_check_globals(core_t *core, json_t *errors)
+{
+	core_conf_table_t *tables = calloc(core->nmods + 1, sizeof(*tables));
+	if (!tables)
+		return CONTOUR_ENOMEM;
+	size_t n = 0;
+	tables[n++] = (core_conf_table_t){"core", core_domain_global_schema};
+	for (size_t i = 0; i < core->nmods; i++) {
+		const contour_module_desc_t *d = core->mods[i]->desc;
+		/* A module built before ABI 1.5 has no global_schema field. */
+		if (d->size >=
+		        offsetof(contour_module_desc_t, global_schema) + sizeof(d->global_schema) &&
+		    d->global_schema)
+			tables[n++] = (core_conf_table_t){core->mods[i]->name, d->global_schema};
+	}
+	int rc = core_conf_check_globals(core->conf, tables, n, errors);
+	free(tables);
+	return rc;
 }
 
 int core_module_add_builtin(core_t *core, const contour_module_desc_t *desc, json_t *config,

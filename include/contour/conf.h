@@ -7,7 +7,10 @@
  * and startup stops. Defaults are filled in, so after validation every key of
  * the table with a default is present and modules can read it without a
  * fallback. Top-level keys of the config file other than `modules` are global
- * settings, checked against the core's table of global keys.
+ * settings: each must be one of upstream's contour.yaml keys or the core's,
+ * and the modules that read them type them (the descriptor's global_schema,
+ * see contour/module.h); they are checked the same way once every module is
+ * loaded, before any init.
  */
 #ifndef CONTOUR_CONF_H
 #define CONTOUR_CONF_H

@@ -95,6 +95,13 @@
  *                     contour_dag_health_check_t now holds the policy as
  *                     written (0 = unset; the xDS translator applies
  *                     Envoy's defaults).
+ *   1.5 (2026-12-07)  descriptor field global_schema (from the second
+ *                     reserved slot): the global keys a module reads,
+ *                     merged with the domain layer's and checked once the
+ *                     modules are loaded; the core types only its own.
+ *                     Descriptor flag CONTOUR_MODULE_F_SOURCE: a source
+ *                     module `contour render --source NAME` can read files
+ *                     with.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -125,7 +132,7 @@ extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 4
+#define CONTOUR_ABI_MINOR 5
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no
@@ -139,6 +146,13 @@ extern "C" {
  * command the core does not know, `contour` loads and inits the installed
  * modules with this flag, never starts them, and runs the one registered. */
 #define CONTOUR_MODULE_F_COMMAND 0x4u
+/* The module is a source that reads Kubernetes objects from files: its
+ * config takes `paths` (a list of files and folders) and nothing it requires
+ * besides. `contour render --source NAME PATH...` loads it with
+ * {paths: [PATH...]}, inits and starts it, and builds once (file-watch is the
+ * default). Its start must have put every object in the store before it
+ * returns, since render builds right after. */
+#define CONTOUR_MODULE_F_SOURCE 0x8u
 
 /* A sub-command: argv[0] is its name, the rest its own arguments (global
  * flags such as --log-format are taken out first). Returns the process exit
@@ -191,8 +205,21 @@ typedef struct contour_module_desc {
 	 * upstream's flags do. (ABI 1.1; took the first reserved slot.) */
 	const struct contour_cli_flag *cli_flags;
 
+	/* The global keys (top-level keys of the config file, read with
+	 * contour_conf_global) this module reads, as a schema table like
+	 * `schema`; NULL for none. Only upstream's contour.yaml keys may be
+	 * typed (a module's own settings belong in its config: mapping), never
+	 * the runtime's (module-path, build-holdoff, build-holdoff-max, debug).
+	 * The loader merges the tables of the loaded modules with the domain
+	 * layer's: two tables may type the same key only if they agree (type,
+	 * flags, default and range); two mappings with `children` merge key by
+	 * key under the same rule; a disagreement refuses the config, naming
+	 * both owners. The file is checked against the result before any init.
+	 * (ABI 1.5; took the second reserved slot.) */
+	const contour_conf_item_t *global_schema;
+
 	/* Room to grow without breaking modules built against 1.0. */
-	void *reserved[7];
+	void *reserved[6];
 } contour_module_desc_t;
 
 /* One serve flag: `--flag VALUE`, `--flag=VALUE`, or a bare `--flag` for a

@@ -167,5 +167,5 @@ static void fw_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "file-watch", .version = PACKAGE_VERSION,
                .description = "Kubernetes manifests from files and folders, followed with inotify",
-               .schema = fw_schema, .check = fw_check, .init = fw_init, .start = fw_start,
-               .stop = fw_stop, .free = fw_free);
+               .flags = CONTOUR_MODULE_F_SOURCE, .schema = fw_schema, .check = fw_check,
+               .init = fw_init, .start = fw_start, .stop = fw_stop, .free = fw_free);

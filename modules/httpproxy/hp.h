@@ -180,4 +180,8 @@ typedef struct httpproxy_ctx {
 	contour_metric_t *m_total, *m_root, *m_valid, *m_invalid, *m_orphaned;
 } httpproxy_ctx_t;
 
+/* ---- hp_globals.c ---- */
+/* The global keys httpproxy reads: the descriptor's global_schema. */
+extern const contour_conf_item_t hp_global_schema[];
+
 #endif

@@ -112,4 +112,5 @@ static void httpproxy_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "httpproxy", .version = PACKAGE_VERSION,
                .description = "HTTPProxy processor: routes, TLS, includes and status",
-               .flags = CONTOUR_MODULE_F_PROCESSOR, .init = httpproxy_init, .free = httpproxy_free);
+               .flags = CONTOUR_MODULE_F_PROCESSOR, .global_schema = hp_global_schema,
+               .init = httpproxy_init, .free = httpproxy_free);

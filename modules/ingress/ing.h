@@ -121,4 +121,8 @@ int ing_status_record(ing_build_t *b, contour_snapshot_t *building, const ing_ob
 /* The processor registered by ingress.c. */
 int ing_process(contour_snapshot_t *building, void *ud);
 
+/* ---- ing_globals.c ---- */
+/* The global keys ingress reads: the descriptor's global_schema. */
+extern const contour_conf_item_t ing_global_schema[];
+
 #endif

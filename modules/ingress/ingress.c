@@ -67,4 +67,5 @@ static void ingress_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "ingress", .version = PACKAGE_VERSION,
                .description = "Ingress processor: networking.k8s.io/v1 Ingress and classes",
-               .flags = CONTOUR_MODULE_F_PROCESSOR, .init = ingress_init, .free = ingress_free);
+               .flags = CONTOUR_MODULE_F_PROCESSOR, .global_schema = ing_global_schema,
+               .init = ingress_init, .free = ingress_free);

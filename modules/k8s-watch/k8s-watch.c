@@ -337,5 +337,6 @@ static void kw_free(contour_module_t *mod)
 
 CONTOUR_MODULE(.name = "k8s-watch", .version = PACKAGE_VERSION,
                .description = "Kubernetes API source: list and watch into the store",
-               .schema = kw_schema, .cli_flags = kw_cli_flags, .check = kw_check, .init = kw_init,
-               .start = kw_start, .stop = kw_stop, .free = kw_free);
+               .schema = kw_schema, .global_schema = kw_global_schema, .cli_flags = kw_cli_flags,
+               .check = kw_check, .init = kw_init, .start = kw_start, .stop = kw_stop,
+               .free = kw_free);

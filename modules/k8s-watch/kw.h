@@ -407,4 +407,8 @@ typedef enum {
 int kw_secretscan(const char *p, size_t n, kw_secretscan_what_t what, size_t flags, char **out,
                   size_t *outlen);
 
+/* kw_globals.c: the global keys k8s-watch reads (the descriptor's
+ * global_schema). */
+extern const contour_conf_item_t kw_global_schema[];
+
 #endif

@@ -229,5 +229,5 @@ static void xds_free(contour_module_t *mod)
 CONTOUR_MODULE(.name = "xds-grpc", .version = PACKAGE_VERSION,
                .description = "Envoy v3 xDS over gRPC: the DAG translated for every Envoy",
                .flags = CONTOUR_MODULE_F_RENDER | CONTOUR_MODULE_F_COMMAND, .schema = xds_schema,
-               .check = xds_check, .cli_flags = xds_cli_flags, .init = xds_init, .start = xds_start,
-               .stop = xds_stop, .free = xds_free);
+               .global_schema = xds_global_schema, .check = xds_check, .cli_flags = xds_cli_flags,
+               .init = xds_init, .start = xds_start, .stop = xds_stop, .free = xds_free);

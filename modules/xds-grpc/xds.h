@@ -184,4 +184,8 @@ void xds_server_free(xds_server_t *srv);
 void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap);
 uint32_t xds_server_port(const xds_server_t *srv);
 
+/* xds_globals.c: the global keys xds-grpc reads (the descriptor's
+ * global_schema). */
+extern const contour_conf_item_t xds_global_schema[];
+
 #endif

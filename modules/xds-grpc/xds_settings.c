@@ -1,6 +1,6 @@
-/* modules/xds-grpc/xds_settings.c: the global config keys xds-grpc reads:
- * their types (the descriptor's global schema), the rules across them that a
- * schema cannot state, and reading them into xds_settings_t. */
+/* modules/xds-grpc/xds_settings.c: the global config keys xds-grpc reads
+ * (typed in xds_globals.c): the rules across them that a schema cannot
+ * state, and reading them into xds_settings_t. */
 #include "config.h"
 
 #include <inttypes.h>

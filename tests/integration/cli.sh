@@ -42,6 +42,28 @@ expect_rc 1 "$CONTOUR" check-config "$T/bad-key.yaml"
 expect_in "$T/err" "$T/bad-key.yaml:2: colour: unknown key"
 ok "unknown global key"
 
+# A global key is typed by the module that reads it: with xds-grpc loaded a
+# bad timeout stops check-config at its line; without it, nothing reads
+# the key and an upstream contour.yaml is accepted as it is.
+cat >"$T/typed-global.yaml" <<'YAML'
+timeouts:
+  connect-timeout: soon
+modules:
+  - name: xds-grpc
+    config: {address: 127.0.0.1, port: 0, insecure: true}
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/typed-global.yaml"
+expect_in "$T/err" "$T/typed-global.yaml:2: timeouts.connect-timeout: expected a duration"
+cat >"$T/untyped-global.yaml" <<'YAML'
+timeouts:
+  connect-timeout: soon
+modules:
+  - name: file-watch
+    config: {paths: [.]}
+YAML
+expect_rc 0 "$CONTOUR" check-config "$T/untyped-global.yaml"
+ok "global keys typed by the modules that read them"
+
 cat >"$T/bad-yaml.yaml" <<'YAML'
 modules:
   - name: file-watch

@@ -34,3 +34,27 @@ printf 'colour: blue\n' >"$T/bad.yaml"
 expect_rc 1 "$CONTOUR" render --config "$T/bad.yaml" "$top_srcdir/examples"
 expect_in "$T/err" "bad.yaml:1: colour: unknown key"
 ok "render --config"
+
+# The source is a parameter: tm_source reads "NAMESPACE NAME FQDN" lines,
+# which file-watch cannot parse.
+printf 'roots tm-app tm.example.com\n' >"$T/lines.txt"
+MP="$CONTOUR_TEST_MODULE_DIR:$CONTOUR_MODULE_PATH"
+CONTOUR_MODULE_PATH="$MP" expect_rc 0 "$CONTOUR" render --source tm_source "$T/lines.txt"
+expect_in "$T/out" '"name": "tm-app"'
+expect_in "$T/out" '"currentStatus": "valid"'
+CONTOUR_MODULE_PATH="$MP" expect_rc 0 "$CONTOUR" render --source=tm_source --format dag "$T/lines.txt"
+expect_in "$T/out" '"tm.example.com"'
+expect_rc 0 "$CONTOUR" render "$T/lines.txt"
+expect_in "$T/err" "document skipped: not a mapping"
+grep -q tm-app "$T/out" && fail "file-watch read tm_source's file"
+CONTOUR_MODULE_PATH="$MP" expect_rc 0 "$CONTOUR" render --source file-watch "$top_srcdir/examples"
+head -c 1 "$T/out" | grep -q '\[' || fail "render --source file-watch: not a JSON array"
+ok "render --source NAME"
+
+CONTOUR_MODULE_PATH="$MP" expect_rc 1 "$CONTOUR" render --source tm_good "$top_srcdir/examples"
+expect_in "$T/err" "module 'tm_good' is not a file source"
+expect_rc 1 "$CONTOUR" render --source no-such-source "$top_srcdir/examples"
+expect_in "$T/err" "module 'no-such-source' not found"
+expect_rc 1 "$CONTOUR" render --source
+expect_in "$T/err" "flag '--source' needs a value"
+ok "render --source refuses what is not a file source"

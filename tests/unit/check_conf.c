@@ -12,6 +12,11 @@ static json_t *load(const char *yaml, core_conf_t **conf, int *rc)
 {
 	json_t *errors = json_array();
 	*rc = core_conf_load_buf(yaml, strlen(yaml), "test.yaml", conf, errors);
+	/* The global keys the modules type, as the loader checks them. */
+	if (*rc == CONTOUR_EOK && (*rc = tu_check_globals(*conf, errors)) != CONTOUR_EOK) {
+		core_conf_free(*conf);
+		*conf = NULL;
+	}
 	return errors;
 }
 

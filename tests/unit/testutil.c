@@ -148,11 +148,32 @@ void tu_log_capture_stop(void)
 	capture_len = 0;
 }
 
+/* The global key tables of the modules whose sources a suite compiles in;
+ * weak, so a suite without a module's sources leaves its table NULL. */
+extern const contour_conf_item_t hp_global_schema[] __attribute__((weak));
+extern const contour_conf_item_t ing_global_schema[] __attribute__((weak));
+extern const contour_conf_item_t kw_global_schema[] __attribute__((weak));
+extern const contour_conf_item_t xds_global_schema[] __attribute__((weak));
+
+int tu_check_globals(core_conf_t *conf, json_t *errors)
+{
+	core_conf_table_t tables[] = {
+	    {"core", core_domain_global_schema}, {"httpproxy", hp_global_schema},
+	    {"ingress", ing_global_schema},      {"k8s-watch", kw_global_schema},
+	    {"xds-grpc", xds_global_schema},
+	};
+	return core_conf_check_globals(conf, tables, sizeof(tables) / sizeof(*tables), errors);
+}
+
 core_conf_t *tu_conf(const char *yaml, json_t *errors)
 {
 	core_conf_t *conf = NULL;
 	json_t *errs = errors ? errors : json_array();
 	int rc = core_conf_load_buf(yaml, strlen(yaml), "test.yaml", &conf, errs);
+	if (rc == CONTOUR_EOK && (rc = tu_check_globals(conf, errs)) != CONTOUR_EOK) {
+		core_conf_free(conf);
+		conf = NULL;
+	}
 	if (!errors) {
 		ck_assert_msg(rc == CONTOUR_EOK, "config failed: %s",
 		              json_dumps(errs, JSON_COMPACT) ? json_dumps(errs, JSON_COMPACT) : "");

@@ -34,6 +34,10 @@ void tu_log_capture_stop(void);
 /* Load YAML text as a core_conf_t (the whole config file); ck_assert on
  * parse failure unless errors is non-NULL. */
 core_conf_t *tu_conf(const char *yaml, json_t *errors);
+/* Check conf's global keys as the loader does once modules are loaded,
+ * against the domain layer's table and those of the modules whose sources
+ * the suite compiles in. */
+int tu_check_globals(core_conf_t *conf, json_t *errors);
 
 /* Parse YAML text or a file into an array of documents (caller decrefs);
  * ck_assert on a parse error. */

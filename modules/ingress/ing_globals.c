@@ -1,0 +1,11 @@
+/* modules/ingress/ing_globals.c: the types of the global keys the Ingress
+ * processor reads (the descriptor's global_schema); policy.* is the domain
+ * layer's. */
+#include "config.h"
+
+#include "modules/ingress/ing.h"
+
+const contour_conf_item_t ing_global_schema[] = {
+    {.key = "ingress-status-address", .type = CONTOUR_CONF_STR},
+    {0},
+};
