@@ -14,6 +14,7 @@
 #include <contour/regex.h>
 
 #include "core/dag/condition_read.h"
+#include "core/util.h"
 
 /* pathMatchConditionsValid. count=0 skips the one-per-block rule (see
  * contour_conditions_check_paths). */
@@ -259,9 +260,7 @@ int contour_conditions_check_queries(const json_t *conds, char *err, size_t errl
 		rc = -1;
 	}
 fail:
-	for (i = 0; i < nexact; i++)
-		free(exact_names[i]);
-	free(exact_names);
+	core_strv_free(exact_names, nexact);
 	return rc;
 }
 
