@@ -42,18 +42,16 @@ int contour_log_enabled(contour_log_level_t level)
 	return level <= log_min;
 }
 
+/* Syslog numbers: the levels without a name of their own print as debug. */
 static const char *level_name(contour_log_level_t level)
 {
-	switch (level) {
-	case CONTOUR_LOG_ERR:
-		return "error";
-	case CONTOUR_LOG_WARN:
-		return "warning";
-	case CONTOUR_LOG_INFO:
-		return "info";
-	default:
-		return "debug";
-	}
+	static const char *const names[] = {
+	    [CONTOUR_LOG_ERR] = "error",
+	    [CONTOUR_LOG_WARN] = "warning",
+	    [CONTOUR_LOG_INFO] = "info",
+	};
+	const char *n = (unsigned)level < sizeof(names) / sizeof(*names) ? names[level] : NULL;
+	return n ? n : "debug";
 }
 
 /* Quote for logfmt: always quoted, with \" \\ and control characters escaped,

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/util.h"
 
 /* Observations a summary child remembers for its quantiles. */
 #define METRICS_WINDOW 1024
@@ -134,10 +135,7 @@ static void metrics_child_free(const contour_metric_t *m, metrics_child_t *c)
 {
 	if (!c)
 		return;
-	if (c->values)
-		for (size_t i = 0; i < m->nlabels; i++)
-			free(c->values[i]);
-	free(c->values);
+	core_strv_free(c->values, m->nlabels);
 	free(c->buckets);
 	free(c->ring);
 	free(c);
@@ -262,10 +260,7 @@ static void metrics_family_free(contour_metric_t *m)
 	if (!m)
 		return;
 	metrics_drop_children(m);
-	if (m->labels)
-		for (size_t i = 0; i < m->nlabels; i++)
-			free(m->labels[i]);
-	free(m->labels);
+	core_strv_free(m->labels, m->nlabels);
 	free(m->bounds);
 	free(m->name);
 	free(m->help);

@@ -15,28 +15,27 @@
 
 #include "core/core.h"
 
-typedef struct pipe_proc {
+/* A processor or an observer: both lists hold entries of one kind, so
+ * that dropping, naming and inserting are written once. */
+typedef struct pipe_entry {
 	contour_module_t *mod;
 	char *name;
-	int order;
-	contour_processor_fn fn;
+	int order;                 /* processors only */
+	contour_processor_fn proc; /* set in the processor list */
+	contour_observer_fn obs;   /* set in the observer list */
 	void *ud;
-} pipe_proc_t;
+} pipe_entry_t;
 
-typedef struct pipe_obs {
-	contour_module_t *mod;
-	char *name;
-	contour_observer_fn fn;
-	void *ud;
-} pipe_obs_t;
+typedef struct pipe_list {
+	pipe_entry_t *v;
+	size_t n;
+} pipe_list_t;
 
 struct core_pipeline {
 	core_t *core;
 	contour_timer_t *timer;
-	pipe_proc_t *procs; /* sorted by order, ties in registration order */
-	size_t nprocs;
-	pipe_obs_t *obs; /* registration order */
-	size_t nobs;
+	pipe_list_t procs;           /* sorted by order, ties in registration order */
+	pipe_list_t obs;             /* registration order */
 	contour_snapshot_t *current; /* the core's reference */
 	uint64_t generation;         /* of the newest published snapshot */
 	uint64_t builds;             /* builds run, published or not */
@@ -88,6 +87,43 @@ static void pipe_register_metric(core_pipeline_t *p, contour_metric_type_t type,
 		*out = NULL;
 }
 
+/* Drop the entries of mod (all of them when mod is NULL); the rest keep
+ * their order. */
+static void pipe_list_drop(pipe_list_t *l, const contour_module_t *mod)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!mod || l->v[i].mod == mod)
+			free(l->v[i].name);
+		else
+			l->v[j++] = l->v[i];
+	}
+	l->n = j;
+}
+
+static int pipe_list_has(const pipe_list_t *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* Insert e at index at, under its own copy of name. */
+static int pipe_list_insert(pipe_list_t *l, size_t at, const char *name, pipe_entry_t e)
+{
+	pipe_entry_t *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return CONTOUR_ENOMEM;
+	l->v = v;
+	if (!(e.name = strdup(name)))
+		return CONTOUR_ENOMEM;
+	memmove(&v[at + 1], &v[at], (l->n - at) * sizeof(*v));
+	v[at] = e;
+	l->n++;
+	return CONTOUR_EOK;
+}
+
 core_pipeline_t *core_pipeline_new(core_t *core)
 {
 	core_pipeline_t *p = calloc(1, sizeof(*p));
@@ -95,8 +131,10 @@ core_pipeline_t *core_pipeline_new(core_t *core)
 		return NULL;
 	p->core = core;
 	p->timer = contour_timer_new(&core->self, pipe_fire, p);
-	if (!p->timer)
-		goto fail;
+	if (!p->timer) {
+		free(p);
+		return NULL;
+	}
 	pipe_register_metric(p, CONTOUR_METRIC_COUNTER, "contour_dagrebuild_total",
 	                     "Total number of times DAG has been rebuilt since startup",
 	                     &p->m_total);
@@ -109,9 +147,6 @@ core_pipeline_t *core_pipeline_new(core_t *core)
 	                     &p->m_errors);
 	core_store_set_change_hook(core->store, pipe_hook, p);
 	return p;
-fail:
-	core_pipeline_free(p);
-	return NULL;
 }
 
 void core_pipeline_free(core_pipeline_t *p)
@@ -122,12 +157,10 @@ void core_pipeline_free(core_pipeline_t *p)
 		core_store_set_change_hook(p->core->store, NULL, NULL);
 	contour_timer_free(p->timer);
 	contour_snapshot_unref(p->current);
-	for (size_t i = 0; i < p->nprocs; i++)
-		free(p->procs[i].name);
-	free(p->procs);
-	for (size_t i = 0; i < p->nobs; i++)
-		free(p->obs[i].name);
-	free(p->obs);
+	pipe_list_drop(&p->procs, NULL);
+	free(p->procs.v);
+	pipe_list_drop(&p->obs, NULL);
+	free(p->obs.v);
 	free(p);
 }
 
@@ -149,9 +182,9 @@ void core_pipeline_schedule(core_pipeline_t *p)
 
 static int pipe_run(core_pipeline_t *p, contour_snapshot_t *snap)
 {
-	for (size_t i = 0; i < p->nprocs; i++) {
-		pipe_proc_t *proc = &p->procs[i];
-		int rc = proc->fn(snap, proc->ud);
+	for (size_t i = 0; i < p->procs.n; i++) {
+		pipe_entry_t *proc = &p->procs.v[i];
+		int rc = proc->proc(snap, proc->ud);
 		if (rc != CONTOUR_EOK) {
 			contour_log(&p->core->self, CONTOUR_LOG_ERR,
 			            "build abandoned: processor %s (module %s) failed: %s",
@@ -196,8 +229,8 @@ int core_pipeline_build_now(core_pipeline_t *p)
 	contour_snapshot_unref(p->current);
 	p->current = snap;
 	p->generation++;
-	for (size_t i = 0; i < p->nobs; i++)
-		p->obs[i].fn(snap, p->obs[i].ud);
+	for (size_t i = 0; i < p->obs.n; i++)
+		p->obs.v[i].obs(snap, p->obs.v[i].ud);
 	p->building = 0;
 
 	double secs = pipe_clock(CLOCK_MONOTONIC) - start;
@@ -223,22 +256,8 @@ void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod)
 {
 	if (!p)
 		return;
-	size_t j = 0;
-	for (size_t i = 0; i < p->nprocs; i++) {
-		if (p->procs[i].mod == mod)
-			free(p->procs[i].name);
-		else
-			p->procs[j++] = p->procs[i];
-	}
-	p->nprocs = j;
-	j = 0;
-	for (size_t i = 0; i < p->nobs; i++) {
-		if (p->obs[i].mod == mod)
-			free(p->obs[i].name);
-		else
-			p->obs[j++] = p->obs[i];
-	}
-	p->nobs = j;
+	pipe_list_drop(&p->procs, mod);
+	pipe_list_drop(&p->obs, mod);
 	/* The current snapshot may hold data whose free_fn lives in mod's
 	 * code, which is about to be unloaded: release the core's reference
 	 * now. (Before the first build, as on an init failure, there is none.) */
@@ -246,21 +265,9 @@ void core_pipeline_drop_module(core_pipeline_t *p, contour_module_t *mod)
 	p->current = NULL;
 }
 
-/* Names are unique across processors and observers, so a log line naming
- * one is never ambiguous. */
-static int pipe_name_taken(const core_pipeline_t *p, const char *name)
-{
-	for (size_t i = 0; i < p->nprocs; i++)
-		if (!strcmp(p->procs[i].name, name))
-			return 1;
-	for (size_t i = 0; i < p->nobs; i++)
-		if (!strcmp(p->obs[i].name, name))
-			return 1;
-	return 0;
-}
-
 /* The checks shared by both registrations: lifecycle, arguments, and a name
- * unique across processors and observers. */
+ * unique across processors and observers, so a log line naming one is
+ * never ambiguous. */
 static int pipe_may_add(contour_module_t *mod, const char *what, const char *name, int has_fn)
 {
 	int rc = core_may_register(mod, what);
@@ -268,7 +275,9 @@ static int pipe_may_add(contour_module_t *mod, const char *what, const char *nam
 		return rc;
 	if (!name || !*name || !has_fn)
 		return CONTOUR_EINVAL;
-	return pipe_name_taken(mod->core->pipeline, name) ? CONTOUR_EEXIST : CONTOUR_EOK;
+	const core_pipeline_t *p = mod->core->pipeline;
+	return pipe_list_has(&p->procs, name) || pipe_list_has(&p->obs, name) ? CONTOUR_EEXIST
+	                                                                      : CONTOUR_EOK;
 }
 
 int contour_register_processor(contour_module_t *mod, const char *name, int order,
@@ -277,23 +286,14 @@ int contour_register_processor(contour_module_t *mod, const char *name, int orde
 	int rc = pipe_may_add(mod, "contour_register_processor", name, fn != NULL);
 	if (rc != CONTOUR_EOK)
 		return rc;
-	core_pipeline_t *p = mod->core->pipeline;
-	pipe_proc_t *v = realloc(p->procs, (p->nprocs + 1) * sizeof(*v));
-	if (!v)
-		return CONTOUR_ENOMEM;
-	p->procs = v;
-	char *copy = strdup(name);
-	if (!copy)
-		return CONTOUR_ENOMEM;
+	pipe_list_t *l = &mod->core->pipeline->procs;
 	/* After every processor of the same or a lower order: ties keep
 	 * registration order. */
-	size_t at = p->nprocs;
-	while (at > 0 && v[at - 1].order > order)
+	size_t at = l->n;
+	while (at > 0 && l->v[at - 1].order > order)
 		at--;
-	memmove(&v[at + 1], &v[at], (p->nprocs - at) * sizeof(*v));
-	v[at] = (pipe_proc_t){.mod = mod, .name = copy, .order = order, .fn = fn, .ud = ud};
-	p->nprocs++;
-	return CONTOUR_EOK;
+	return pipe_list_insert(l, at, name,
+	                        (pipe_entry_t){.mod = mod, .order = order, .proc = fn, .ud = ud});
 }
 
 int contour_register_observer(contour_module_t *mod, const char *name, contour_observer_fn fn,
@@ -302,16 +302,8 @@ int contour_register_observer(contour_module_t *mod, const char *name, contour_o
 	int rc = pipe_may_add(mod, "contour_register_observer", name, fn != NULL);
 	if (rc != CONTOUR_EOK)
 		return rc;
-	core_pipeline_t *p = mod->core->pipeline;
-	pipe_obs_t *v = realloc(p->obs, (p->nobs + 1) * sizeof(*v));
-	if (!v)
-		return CONTOUR_ENOMEM;
-	p->obs = v;
-	char *copy = strdup(name);
-	if (!copy)
-		return CONTOUR_ENOMEM;
-	v[p->nobs++] = (pipe_obs_t){.mod = mod, .name = copy, .fn = fn, .ud = ud};
-	return CONTOUR_EOK;
+	pipe_list_t *l = &mod->core->pipeline->obs;
+	return pipe_list_insert(l, l->n, name, (pipe_entry_t){.mod = mod, .obs = fn, .ud = ud});
 }
 
 void contour_build_request(contour_module_t *mod)

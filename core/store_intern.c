@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/store_intern.h"
+#include "core/util.h"
 
 typedef struct store_intern_slot {
 	json_t *v; /* NULL: empty; STORE_INTERN_TOMB: swept; otherwise one
@@ -66,22 +67,10 @@ enum {
 	STORE_INTERN_SEED_KEY,
 };
 
-/* MurmurHash3's finaliser: every input bit reaches every output bit, so the
- * low bits that pick a slot are as good as the high ones. */
-static uint64_t store_intern_fmix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ull;
-	k ^= k >> 33;
-	return k;
-}
-
 /* Order-dependent: [a, b] and [b, a] hash apart. */
 static uint64_t store_intern_combine(uint64_t h, uint64_t x)
 {
-	return store_intern_fmix(h * 0x9e3779b97f4a7c15ull + x);
+	return core_hash_mix64(h * 0x9e3779b97f4a7c15ull + x);
 }
 
 static uint64_t store_intern_bytes(uint64_t seed, const char *s, size_t len)
@@ -89,7 +78,7 @@ static uint64_t store_intern_bytes(uint64_t seed, const char *s, size_t len)
 	uint64_t h = 14695981039346656037ull ^ seed;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return store_intern_fmix(h ^ len);
+	return core_hash_mix64(h ^ len);
 }
 
 /* The table ---------------------------------------------------------------- */
@@ -279,12 +268,12 @@ static uint64_t store_intern_children(store_intern_t *t, json_t *v)
 		return store_intern_combine(STORE_INTERN_SEED_REAL, bits);
 	}
 	case JSON_TRUE:
-		return store_intern_fmix(STORE_INTERN_SEED_TRUE);
+		return core_hash_mix64(STORE_INTERN_SEED_TRUE);
 	case JSON_FALSE:
-		return store_intern_fmix(STORE_INTERN_SEED_FALSE);
+		return core_hash_mix64(STORE_INTERN_SEED_FALSE);
 	case JSON_NULL:
 	default:
-		return store_intern_fmix(STORE_INTERN_SEED_NULL);
+		return core_hash_mix64(STORE_INTERN_SEED_NULL);
 	}
 }
 

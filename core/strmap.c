@@ -58,6 +58,14 @@ void core_strmap_free(core_strmap_t *m)
 	free(m);
 }
 
+void core_strmap_free_all(core_strmap_t *m, void (*free_fn)(void *value))
+{
+	for (size_t i = 0; m && i < m->cap; i++)
+		if (m->slots[i].key)
+			free_fn(m->slots[i].value);
+	core_strmap_free(m);
+}
+
 static strmap_slot_t *strmap_find(const core_strmap_t *m, const char *key, uint64_t h)
 {
 	if (!m->cap)

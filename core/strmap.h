@@ -11,6 +11,9 @@ typedef struct core_strmap core_strmap_t;
 
 core_strmap_t *core_strmap_new(void);
 void core_strmap_free(core_strmap_t *m);
+/* core_strmap_free_all: free_fn on every value, then core_strmap_free.
+ * Accepts NULL. */
+void core_strmap_free_all(core_strmap_t *m, void (*free_fn)(void *value));
 /* The value for key, or NULL. */
 void *core_strmap_get(const core_strmap_t *m, const char *key);
 /* Set key to value (replacing). Returns 0, or -1 without memory. */

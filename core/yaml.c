@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "core/core.h"
+#include "core/util.h"
 
 #define YAML_MAX_DEPTH        256
 #define YAML_MAX_INPUT        ((size_t)64 << 20)
@@ -65,17 +66,6 @@ struct contour_yaml_pos {
 	json_t *keep;
 };
 
-static uint64_t yaml_mix(uint64_t x)
-{
-	/* splitmix64 finaliser: pointers differ mostly in a few middle bits. */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 static uint32_t yaml_pos_hash(const json_t *node, int kind, const char *key, size_t n)
 {
 	uint64_t h = (uint64_t)(uintptr_t)node ^ ((uint64_t)kind << 56);
@@ -87,7 +77,7 @@ static uint32_t yaml_pos_hash(const json_t *node, int kind, const char *key, siz
 	} else {
 		h ^= (uint64_t)n * 0x9e3779b97f4a7c15ULL;
 	}
-	return (uint32_t)yaml_mix(h);
+	return (uint32_t)core_hash_mix64(h);
 }
 
 static const char *yaml_arena_copy(contour_yaml_pos_t *pos, const char *s, size_t n)

@@ -14,6 +14,7 @@
 #include <contour/regex.h>
 
 #include "core/dag/condition_read.h"
+#include "core/util.h"
 
 /* pathMatchConditionsValid. count=0 skips the one-per-block rule (see
  * contour_conditions_check_paths). */
@@ -100,6 +101,15 @@ static char *cond_lower(const char *s)
 /* headerMatchConditionsValid. Returns 0, -1 with err, or CONTOUR_ENOMEM. */
 int contour_conditions_check_headers(const json_t *conds, char *err, size_t errlen)
 {
+	static const char *const contra_present =
+	    "cannot specify contradictory 'present' and 'notpresent' conditions for the same "
+	    "route and header";
+	static const char *const contra_exact =
+	    "cannot specify contradictory 'exact' and 'notexact' conditions for the same route "
+	    "and header";
+	static const char *const contra_contains =
+	    "cannot specify contradictory 'contains' and 'notcontains' conditions for the same "
+	    "route and header";
 	size_t n = json_array_size(conds), nseen = 0, nexact = 0, i;
 	cond_hdr_key_t *seen = NULL;
 	char **exact_names = NULL;
@@ -108,9 +118,8 @@ int contour_conditions_check_headers(const json_t *conds, char *err, size_t errl
 	json_t *c;
 	json_array_foreach(conds, i, c)
 	{
-		cond_t cm, hm;
-		core_cond_read(c, &cm);
-		if (!json_is_object(cm.m[COND_HEADER]))
+		cond_t hm;
+		if (!core_cond_read_sub(c, COND_HEADER, &hm))
 			continue;
 		/* Most routes match no header: the tables wait for the first. */
 		if (!seen) {
@@ -121,7 +130,6 @@ int contour_conditions_check_headers(const json_t *conds, char *err, size_t errl
 				goto fail;
 			}
 		}
-		core_cond_read(cm.m[COND_HEADER], &hm);
 		cond_hdr_key_t k = {
 		    .name = cond_lower(cond_str(&hm, COND_NAME)),
 		    .contains = cond_str(&hm, COND_CONTAINS),
@@ -145,16 +153,13 @@ int contour_conditions_check_headers(const json_t *conds, char *err, size_t errl
 			goto fail;
 		}
 		seen[nseen++] = k; /* owns k.name from here; checked below */
-		if (k.present) {
-			probe.notpresent = 1;
-			if (cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'present' and 'notpresent' "
-				      "conditions for the same route and header";
-		} else if (k.notpresent) {
-			probe.present = 1;
-			if (cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'present' and 'notpresent' "
-				      "conditions for the same route and header";
+		/* The opposite condition on the same header, and what to say when
+		 * an earlier one was it. */
+		const char *contra = NULL;
+		if (k.present || k.notpresent) {
+			probe.present = !k.present;
+			probe.notpresent = k.present;
+			contra = contra_present;
 		} else if (*k.exact) {
 			for (size_t j = 0; j < nexact; j++) {
 				if (!strcmp(exact_names[j], k.name))
@@ -163,29 +168,23 @@ int contour_conditions_check_headers(const json_t *conds, char *err, size_t errl
 			}
 			exact_names[nexact++] = (char *)k.name;
 			probe.notexact = k.exact;
-			if (!msg && cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'exact' and 'notexact' "
-				      "conditions for the same route and header";
+			contra = contra_exact;
 		} else if (*k.notexact) {
 			probe.exact = k.notexact;
-			if (cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'exact' and 'notexact' "
-				      "conditions for the same route and header";
+			contra = contra_exact;
 		} else if (*k.contains) {
 			probe.notcontains = k.contains;
-			if (cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'contains' and 'notcontains' "
-				      "conditions for the same route and header";
+			contra = contra_contains;
 		} else if (*k.notcontains) {
 			probe.contains = k.notcontains;
-			if (cond_hdr_seen(seen, nseen - 1, &probe))
-				msg = "cannot specify contradictory 'contains' and 'notcontains' "
-				      "conditions for the same route and header";
+			contra = contra_contains;
 		} else if (*k.regex) {
 			char rerr[256];
 			if (contour_regex_check(k.regex, rerr, sizeof(rerr)) < 0)
 				msg = "invalid regular expression specified for 'regex' condition";
 		}
+		if (!msg && contra && cond_hdr_seen(seen, nseen - 1, &probe))
+			msg = contra;
 		if (msg) {
 			snprintf(err, errlen, "%s", msg);
 			rc = -1;
@@ -212,11 +211,9 @@ int contour_conditions_check_queries(const json_t *conds, char *err, size_t errl
 	json_t *c;
 	json_array_foreach(conds, i, c)
 	{
-		cond_t cm, q;
-		core_cond_read(c, &cm);
-		if (!json_is_object(cm.m[COND_QUERY]))
+		cond_t q;
+		if (!core_cond_read_sub(c, COND_QUERY, &q))
 			continue;
-		core_cond_read(cm.m[COND_QUERY], &q);
 		static const int ops[] = {COND_EXACT, COND_PREFIX, COND_SUFFIX, COND_REGEX,
 		                          COND_CONTAINS};
 		int set = cond_bool(&q, COND_PRESENT);
@@ -263,9 +260,7 @@ int contour_conditions_check_queries(const json_t *conds, char *err, size_t errl
 		rc = -1;
 	}
 fail:
-	for (i = 0; i < nexact; i++)
-		free(exact_names[i]);
-	free(exact_names);
+	core_strv_free(exact_names, nexact);
 	return rc;
 }
 

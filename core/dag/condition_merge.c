@@ -63,6 +63,14 @@ static int cond_merge_path(contour_dag_t *dag, const json_t *conds, contour_dag_
 	return out->value ? 0 : CONTOUR_ENOMEM;
 }
 
+/* A match's name and value (NULL stays NULL) copied into the DAG. */
+static int cond_merge_dup(contour_dag_t *dag, const char **name, const char **value)
+{
+	*name = contour_dag_strdup(dag, *name);
+	*value = *value ? contour_dag_strdup(dag, *value) : NULL;
+	return *name ? 0 : CONTOUR_ENOMEM;
+}
+
 int contour_conditions_merge(contour_dag_t *dag, const json_t *conds, contour_dag_route_t *route)
 {
 	size_t i;
@@ -76,28 +84,14 @@ int contour_conditions_merge(contour_dag_t *dag, const json_t *conds, contour_da
 		contour_dag_query_match_t qm;
 		cond_t cm;
 		core_cond_read(c, &cm);
-		if (core_cond_header_match(cm.m[COND_HEADER], &hm)) {
-			hm.name = contour_dag_strdup(dag, hm.name);
-			hm.value = hm.value ? contour_dag_strdup(dag, hm.value) : NULL;
-			contour_dag_header_match_t *slot =
-			    hm.name ? contour_dag_header_match_push(dag, &route->headers,
-			                                            &route->nheaders)
-			            : NULL;
-			if (!slot)
-				return CONTOUR_ENOMEM;
-			*slot = hm;
-		}
-		if (core_cond_query_match(cm.m[COND_QUERY], &qm)) {
-			qm.name = contour_dag_strdup(dag, qm.name);
-			qm.value = qm.value ? contour_dag_strdup(dag, qm.value) : NULL;
-			contour_dag_query_match_t *slot =
-			    qm.name ? contour_dag_query_match_push(dag, &route->queries,
-			                                           &route->nqueries)
-			            : NULL;
-			if (!slot)
-				return CONTOUR_ENOMEM;
-			*slot = qm;
-		}
+		if (core_cond_header_match(cm.m[COND_HEADER], &hm) &&
+		    (cond_merge_dup(dag, &hm.name, &hm.value) ||
+		     !contour_dag_push(dag, &route->headers, &route->nheaders, &hm, sizeof(hm))))
+			return CONTOUR_ENOMEM;
+		if (core_cond_query_match(cm.m[COND_QUERY], &qm) &&
+		    (cond_merge_dup(dag, &qm.name, &qm.value) ||
+		     !contour_dag_push(dag, &route->queries, &route->nqueries, &qm, sizeof(qm))))
+			return CONTOUR_ENOMEM;
 	}
 	return 0;
 }

@@ -7,41 +7,32 @@
 
 #include "core/dag/condition_read.h"
 
-/* The slot of member name k, or -1 for a name no rule reads. */
+/* The member names, by slot. */
+static const char *const cond_names[COND_N] = {
+    [COND_NAME] = "name",
+    [COND_PREFIX] = "prefix",
+    [COND_SUFFIX] = "suffix",
+    [COND_EXACT] = "exact",
+    [COND_NOTEXACT] = "notexact",
+    [COND_CONTAINS] = "contains",
+    [COND_NOTCONTAINS] = "notcontains",
+    [COND_REGEX] = "regex",
+    [COND_PRESENT] = "present",
+    [COND_NOTPRESENT] = "notpresent",
+    [COND_IGNORECASE] = "ignoreCase",
+    [COND_TMAE] = "treatMissingAsEmpty",
+    [COND_HEADER] = "header",
+    [COND_QUERY] = "queryParameter",
+};
+
+/* The slot of member name k, or -1 for a name no rule reads. The first
+ * byte rules out all but one or two names before any strcmp. */
 static int cond_slot(const char *k)
 {
-	switch (k[0]) {
-	case 'c':
-		return strcmp(k, "contains") ? -1 : COND_CONTAINS;
-	case 'e':
-		return strcmp(k, "exact") ? -1 : COND_EXACT;
-	case 'h':
-		return strcmp(k, "header") ? -1 : COND_HEADER;
-	case 'i':
-		return strcmp(k, "ignoreCase") ? -1 : COND_IGNORECASE;
-	case 'n':
-		if (!strcmp(k, "name"))
-			return COND_NAME;
-		if (!strcmp(k, "notexact"))
-			return COND_NOTEXACT;
-		if (!strcmp(k, "notcontains"))
-			return COND_NOTCONTAINS;
-		return strcmp(k, "notpresent") ? -1 : COND_NOTPRESENT;
-	case 'p':
-		if (!strcmp(k, "prefix"))
-			return COND_PREFIX;
-		return strcmp(k, "present") ? -1 : COND_PRESENT;
-	case 'q':
-		return strcmp(k, "queryParameter") ? -1 : COND_QUERY;
-	case 'r':
-		return strcmp(k, "regex") ? -1 : COND_REGEX;
-	case 's':
-		return strcmp(k, "suffix") ? -1 : COND_SUFFIX;
-	case 't':
-		return strcmp(k, "treatMissingAsEmpty") ? -1 : COND_TMAE;
-	default:
-		return -1;
-	}
+	for (int slot = 0; slot < COND_N; slot++)
+		if (cond_names[slot][0] == k[0] && !strcmp(cond_names[slot], k))
+			return slot;
+	return -1;
 }
 
 void core_cond_read(const json_t *obj, cond_t *out)
@@ -55,6 +46,16 @@ void core_cond_read(const json_t *obj, cond_t *out)
 		if (slot >= 0)
 			out->m[slot] = v;
 	}
+}
+
+int core_cond_read_sub(const json_t *c, int slot, cond_t *out)
+{
+	cond_t cm;
+	core_cond_read(c, &cm);
+	if (!json_is_object(cm.m[slot]))
+		return 0;
+	core_cond_read(cm.m[slot], out);
+	return 1;
 }
 
 /* headerMatchConditions for one condition; 0 when it sets no operator.

@@ -40,6 +40,11 @@ typedef struct cond_members {
  * not an object (json_object_get's answer for a non-object). */
 void core_cond_read(const json_t *obj, cond_t *out);
 
+/* core_cond_read_sub: the members of condition c's `header` or
+ * `queryParameter` object (slot COND_HEADER or COND_QUERY) into out; 0 when c
+ * has no such object. */
+int core_cond_read_sub(const json_t *c, int slot, cond_t *out);
+
 /* A member as Go's zero-valued string field: "" when absent or not a
  * string. */
 static inline const char *cond_str(const cond_t *c, int slot)

@@ -12,6 +12,7 @@
 #include <contour/error.h>
 
 #include "core/dag/condition_read.h"
+#include "core/util.h"
 
 struct contour_conditions_seen {
 	char **keys;
@@ -27,9 +28,7 @@ void contour_conditions_seen_free(contour_conditions_seen_t *seen)
 {
 	if (!seen)
 		return;
-	for (size_t i = 0; i < seen->nkeys; i++)
-		free(seen->keys[i]);
-	free(seen->keys);
+	core_strv_free(seen->keys, seen->nkeys);
 	free(seen);
 }
 
@@ -160,12 +159,8 @@ int contour_conditions_seen_add(contour_conditions_seen_t *seen, const json_t *c
 	seen->keys[seen->nkeys++] = key;
 	key = NULL;
 fail:
-	for (i = 0; i < nh; i++)
-		free(hs[i]);
-	for (i = 0; i < nq; i++)
-		free(qs[i]);
-	free(hs);
-	free(qs);
+	core_strv_free(hs, nh);
+	core_strv_free(qs, nq);
 	free(prefix);
 	free(key);
 	return dup;

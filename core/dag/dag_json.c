@@ -13,67 +13,48 @@
 
 #include "core/dag/dag_internal.h"
 
-static const char *path_type_name(contour_dag_path_type_t t)
+/* The enums named in the JSON count from 0, and 0 is each one's default:
+ * a value outside the table reads as the first name. */
+static const char *enum_name(const char *const *names, size_t n, int v)
 {
-	switch (t) {
-	case CONTOUR_DAG_PATH_EXACT:
-		return "exact";
-	case CONTOUR_DAG_PATH_REGEX:
-		return "regex";
-	case CONTOUR_DAG_PATH_SEGMENT_PREFIX:
-		return "segment-prefix";
-	default:
-		return "prefix";
-	}
+	return v >= 0 && (size_t)v < n ? names[v] : names[0];
 }
 
-static const char *match_type_name(contour_dag_match_type_t t)
-{
-	switch (t) {
-	case CONTOUR_DAG_MATCH_CONTAINS:
-		return "contains";
-	case CONTOUR_DAG_MATCH_PRESENT:
-		return "present";
-	case CONTOUR_DAG_MATCH_REGEX:
-		return "regex";
-	case CONTOUR_DAG_MATCH_PREFIX:
-		return "prefix";
-	case CONTOUR_DAG_MATCH_SUFFIX:
-		return "suffix";
-	default:
-		return "exact";
-	}
-}
+#define ENUM_NAME(names, v) enum_name(names, sizeof(names) / sizeof(*names), (int)(v))
 
-static const char *lb_name(contour_dag_lb_strategy_t s)
-{
-	switch (s) {
-	case CONTOUR_DAG_LB_WEIGHTED_LEAST_REQUEST:
-		return "WeightedLeastRequest";
-	case CONTOUR_DAG_LB_RANDOM:
-		return "Random";
-	case CONTOUR_DAG_LB_COOKIE:
-		return "Cookie";
-	case CONTOUR_DAG_LB_REQUEST_HASH:
-		return "RequestHash";
-	default:
-		return "RoundRobin";
-	}
-}
+static const char *const path_type_names[] = {
+    [CONTOUR_DAG_PATH_PREFIX] = "prefix",
+    [CONTOUR_DAG_PATH_EXACT] = "exact",
+    [CONTOUR_DAG_PATH_REGEX] = "regex",
+    [CONTOUR_DAG_PATH_SEGMENT_PREFIX] = "segment-prefix",
+};
 
-static const char *hash_type_name(contour_dag_hash_type_t t)
-{
-	switch (t) {
-	case CONTOUR_DAG_HASH_QUERY:
-		return "query";
-	case CONTOUR_DAG_HASH_SOURCE_IP:
-		return "source-ip";
-	case CONTOUR_DAG_HASH_COOKIE:
-		return "cookie";
-	default:
-		return "header";
-	}
-}
+static const char *const match_type_names[] = {
+    [CONTOUR_DAG_MATCH_EXACT] = "exact",     [CONTOUR_DAG_MATCH_CONTAINS] = "contains",
+    [CONTOUR_DAG_MATCH_PRESENT] = "present", [CONTOUR_DAG_MATCH_REGEX] = "regex",
+    [CONTOUR_DAG_MATCH_PREFIX] = "prefix",   [CONTOUR_DAG_MATCH_SUFFIX] = "suffix",
+};
+
+static const char *const lb_names[] = {
+    [CONTOUR_DAG_LB_ROUND_ROBIN] = "RoundRobin",
+    [CONTOUR_DAG_LB_WEIGHTED_LEAST_REQUEST] = "WeightedLeastRequest",
+    [CONTOUR_DAG_LB_RANDOM] = "Random",
+    [CONTOUR_DAG_LB_COOKIE] = "Cookie",
+    [CONTOUR_DAG_LB_REQUEST_HASH] = "RequestHash",
+};
+
+static const char *const hash_type_names[] = {
+    [CONTOUR_DAG_HASH_HEADER] = "header",
+    [CONTOUR_DAG_HASH_QUERY] = "query",
+    [CONTOUR_DAG_HASH_SOURCE_IP] = "source-ip",
+    [CONTOUR_DAG_HASH_COOKIE] = "cookie",
+};
+
+static const char *const secret_type_names[] = {
+    [CONTOUR_DAG_SECRET_TLS] = "tls",
+    [CONTOUR_DAG_SECRET_CA] = "ca",
+    [CONTOUR_DAG_SECRET_CRL] = "crl",
+};
 
 /* Set key only when the value is meaningful, so the JSON stays small. */
 static void set_str(json_t *o, const char *k, const char *v)
@@ -86,6 +67,12 @@ static void set_int(json_t *o, const char *k, long long v)
 {
 	if (v)
 		json_object_set_new(o, k, json_integer(v));
+}
+
+static void set_true(json_t *o, const char *k, int v)
+{
+	if (v)
+		json_object_set_new(o, k, json_true());
 }
 
 static void set_timeout(json_t *o, const char *k, int64_t ms)
@@ -150,40 +137,48 @@ static json_t *backend_json(const contour_dag_backend_t *b)
 	return o;
 }
 
+/* A header or a query match: name, type, then what is set of the rest. */
+static json_t *match_json(const char *name, contour_dag_match_type_t type, const char *value)
+{
+	json_t *m =
+	    json_pack("{s:s, s:s}", "name", name, "type", ENUM_NAME(match_type_names, type));
+	set_str(m, "value", value);
+	return m;
+}
+
+static json_t *header_match_json(const contour_dag_header_match_t *h)
+{
+	json_t *m = match_json(h->name, h->type, h->value);
+	set_true(m, "invert", h->invert);
+	set_true(m, "ignoreCase", h->ignore_case);
+	set_true(m, "treatMissingAsEmpty", h->treat_missing_as_empty);
+	return m;
+}
+
+static json_t *query_match_json(const contour_dag_query_match_t *q)
+{
+	json_t *m = match_json(q->name, q->type, q->value);
+	set_true(m, "ignoreCase", q->ignore_case);
+	return m;
+}
+
 static json_t *route_json(const contour_dag_route_t *r)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "match",
-	                    json_pack("{s:s, s:s}", "type", path_type_name(r->path.type), "path",
+	                    json_pack("{s:s, s:s}", "type",
+	                              ENUM_NAME(path_type_names, r->path.type), "path",
 	                              r->path.value ? r->path.value : ""));
 	if (r->nheaders) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < r->nheaders; i++) {
-			const contour_dag_header_match_t *h = &r->headers[i];
-			json_t *m = json_pack("{s:s, s:s}", "name", h->name, "type",
-			                      match_type_name(h->type));
-			set_str(m, "value", h->value);
-			if (h->invert)
-				json_object_set_new(m, "invert", json_true());
-			if (h->ignore_case)
-				json_object_set_new(m, "ignoreCase", json_true());
-			if (h->treat_missing_as_empty)
-				json_object_set_new(m, "treatMissingAsEmpty", json_true());
-			json_array_append_new(a, m);
-		}
+		for (size_t i = 0; i < r->nheaders; i++)
+			json_array_append_new(a, header_match_json(&r->headers[i]));
 		json_object_set_new(o, "headers", a);
 	}
 	if (r->nqueries) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < r->nqueries; i++) {
-			const contour_dag_query_match_t *q = &r->queries[i];
-			json_t *m = json_pack("{s:s, s:s}", "name", q->name, "type",
-			                      match_type_name(q->type));
-			set_str(m, "value", q->value);
-			if (q->ignore_case)
-				json_object_set_new(m, "ignoreCase", json_true());
-			json_array_append_new(a, m);
-		}
+		for (size_t i = 0; i < r->nqueries; i++)
+			json_array_append_new(a, query_match_json(&r->queries[i]));
 		json_object_set_new(o, "queryParameters", a);
 	}
 	if (r->https_redirect) {
@@ -218,8 +213,7 @@ static json_t *route_json(const contour_dag_route_t *r)
 			                                   (json_int_t)r->mirrors[i].percent));
 		json_object_set_new(o, "mirrors", a);
 	}
-	if (r->websockets)
-		json_object_set_new(o, "websockets", json_true());
+	set_true(o, "websockets", r->websockets);
 	set_timeout(o, "timeoutMs", r->timeouts.response_ms);
 	set_timeout(o, "idleTimeoutMs", r->timeouts.idle_ms);
 	if (r->retry) {
@@ -250,10 +244,9 @@ static json_t *route_json(const contour_dag_route_t *r)
 		json_t *a = json_array();
 		for (size_t i = 0; i < r->nhash_policies; i++) {
 			const contour_dag_hash_policy_t *p = &r->hash_policies[i];
-			json_t *m = json_pack("{s:s}", "type", hash_type_name(p->type));
+			json_t *m = json_pack("{s:s}", "type", ENUM_NAME(hash_type_names, p->type));
 			set_str(m, "name", p->name);
-			if (p->terminal)
-				json_object_set_new(m, "terminal", json_true());
+			set_true(m, "terminal", p->terminal);
 			json_array_append_new(a, m);
 		}
 		json_object_set_new(o, "hashPolicies", a);
@@ -277,10 +270,8 @@ static json_t *vhost_json(const contour_dag_vhost_t *v)
 	if (v->cors) {
 		const contour_dag_cors_t *c = v->cors;
 		json_t *m = json_object();
-		if (c->allow_credentials)
-			json_object_set_new(m, "allowCredentials", json_true());
-		if (c->allow_private_network)
-			json_object_set_new(m, "allowPrivateNetwork", json_true());
+		set_true(m, "allowCredentials", c->allow_credentials);
+		set_true(m, "allowPrivateNetwork", c->allow_private_network);
 		json_object_set_new(m, "allowOrigin", strs_json(c->allow_origin, c->nallow_origin));
 		json_object_set_new(m, "allowMethods",
 		                    strs_json(c->allow_methods, c->nallow_methods));
@@ -307,10 +298,8 @@ static json_t *svhost_json(const contour_dag_svhost_t *s)
 		json_object_set_new(o, "secret", secret_ref(s->secret));
 	set_str(o, "minTLSVersion", s->min_tls_version);
 	set_str(o, "maxTLSVersion", s->max_tls_version);
-	if (s->passthrough)
-		json_object_set_new(o, "passthrough", json_true());
-	if (s->fallback_certificate)
-		json_object_set_new(o, "fallbackCertificate", json_true());
+	set_true(o, "passthrough", s->passthrough);
+	set_true(o, "fallbackCertificate", s->fallback_certificate);
 	const contour_dag_client_validation_t *cv = s->client_validation;
 	if (cv) {
 		json_t *m = json_object();
@@ -318,12 +307,9 @@ static json_t *svhost_json(const contour_dag_svhost_t *s)
 			json_object_set_new(m, "ca", secret_ref(cv->ca));
 		if (cv->crl)
 			json_object_set_new(m, "crl", secret_ref(cv->crl));
-		if (cv->skip_verify)
-			json_object_set_new(m, "skipClientCertValidation", json_true());
-		if (cv->optional)
-			json_object_set_new(m, "optionalClientCertificate", json_true());
-		if (cv->crl_only_leaf)
-			json_object_set_new(m, "crlOnlyVerifyLeafCert", json_true());
+		set_true(m, "skipClientCertValidation", cv->skip_verify);
+		set_true(m, "optionalClientCertificate", cv->optional);
+		set_true(m, "crlOnlyVerifyLeafCert", cv->crl_only_leaf);
 		json_object_set_new(o, "clientValidation", m);
 	}
 	if (s->tcpproxy) {
@@ -356,7 +342,8 @@ static json_t *cluster_json(const contour_dag_cluster_t *c)
 		json_object_set_new(svc, "portName", json_string(s->port_name));
 	set_str(svc, "externalName", s->external_name);
 	set_int(svc, "healthPort", s->health_port);
-	json_t *o = json_pack("{s:o, s:s}", "service", svc, "lbStrategy", lb_name(c->lb_strategy));
+	json_t *o = json_pack("{s:o, s:s}", "service", svc, "lbStrategy",
+	                      ENUM_NAME(lb_names, c->lb_strategy));
 	if (c->protocol && *c->protocol)
 		json_object_set_new(o, "protocol", json_string(c->protocol));
 	set_str(o, "sni", c->sni);
@@ -392,18 +379,6 @@ static json_t *cluster_json(const contour_dag_cluster_t *c)
 	return o;
 }
 
-static const char *secret_type_name(contour_dag_secret_type_t t)
-{
-	switch (t) {
-	case CONTOUR_DAG_SECRET_CA:
-		return "ca";
-	case CONTOUR_DAG_SECRET_CRL:
-		return "crl";
-	default:
-		return "tls";
-	}
-}
-
 json_t *contour_dag_to_json(const contour_dag_t *dag)
 {
 	json_t *vhosts = json_array(), *svhosts = json_array(), *clusters = json_array(),
@@ -416,10 +391,10 @@ json_t *contour_dag_to_json(const contour_dag_t *dag)
 		json_array_append_new(clusters, cluster_json(dag->clusters[i]));
 	for (size_t i = 0; i < dag->nsecrets; i++) {
 		const contour_dag_secret_t *s = dag->secrets[i];
-		json_array_append_new(secrets,
-		                      json_pack("{s:s, s:s, s:s, s:b}", "namespace", s->namespace_,
-		                                "name", s->name, "type", secret_type_name(s->type),
-		                                "hasKey", s->key != NULL));
+		json_array_append_new(secrets, json_pack("{s:s, s:s, s:s, s:b}", "namespace",
+		                                         s->namespace_, "name", s->name, "type",
+		                                         ENUM_NAME(secret_type_names, s->type),
+		                                         "hasKey", s->key != NULL));
 	}
 	return json_pack("{s:{s:s, s:s, s:I, s:o}, s:{s:s, s:s, s:I, s:o}, s:o, s:o}", "http",
 	                 "name", dag->http.name, "address", dag->http.address, "port",
@@ -487,7 +462,7 @@ static void dot_routes(dot_buf_t *b, const char *vid, const contour_dag_vhost_t 
 		const contour_dag_route_t *r = v->routes[i];
 		dot_add(b, "  \"%s/r%zu\" [shape=box, label=", vid, i);
 		char lab[512];
-		snprintf(lab, sizeof(lab), "%s %s%s", path_type_name(r->path.type),
+		snprintf(lab, sizeof(lab), "%s %s%s", ENUM_NAME(path_type_names, r->path.type),
 		         r->path.value ? r->path.value : "",
 		         r->https_redirect ? " (https redirect)" : "");
 		dot_label(b, lab);

@@ -270,19 +270,14 @@ typedef struct lk_service {
 	lk_port_t *ports; /* services arena */
 } lk_service_t;
 
-static void lk_parsed_free(lk_parsed_t *pa)
+static void lk_parsed_free(void *value)
 {
+	lk_parsed_t *pa = value;
 	if (!pa)
 		return;
 	json_decref(pa->obj);
 	free(pa->key);
 	free(pa);
-}
-
-static int lk_parsed_free_cb(const char *key, void *value, void *ud)
-{
-	lk_parsed_free(value);
-	return 0;
 }
 
 /* Parse the Service obj, found in the store as key ("ns/name"). */
@@ -624,8 +619,9 @@ static void lk_result_clear(lk_result_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void lk_entry_free(lk_entry_t *e)
+static void lk_entry_free(void *value)
 {
+	lk_entry_t *e = value;
 	if (!e)
 		return;
 	for (int t = 0; t < LK_NTYPES; t++)
@@ -636,21 +632,12 @@ static void lk_entry_free(lk_entry_t *e)
 	free(e);
 }
 
-static int lk_entry_free_cb(const char *key, void *value, void *ud)
-{
-	lk_entry_free(value);
-	return 0;
-}
-
 void core_secret_cache_free(core_secret_cache_t *c)
 {
 	if (!c)
 		return;
-	core_strmap_foreach(c->map, lk_entry_free_cb, NULL);
-	core_strmap_free(c->map);
-	if (c->services)
-		core_strmap_foreach(c->services, lk_parsed_free_cb, NULL);
-	core_strmap_free(c->services);
+	core_strmap_free_all(c->map, lk_entry_free);
+	core_strmap_free_all(c->services, lk_parsed_free);
 	free(c);
 }
 

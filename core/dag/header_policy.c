@@ -226,6 +226,26 @@ static int hdr_set_push(contour_dag_t *dag, contour_dag_header_policy_t *pol, co
 	return 0;
 }
 
+static int hdr_header_set_has(const contour_dag_header_policy_t *pol, const char *key)
+{
+	for (size_t i = 0; i < pol->nset; i++) {
+		if (!strcmp(pol->set[i].name, key))
+			return 1;
+	}
+	return 0;
+}
+
+/* -1 with "invalid <what> <name>: ..." in err when name is no header name. */
+static int hdr_name_check(const char *name, const char *what, char *err, size_t errlen)
+{
+	char q[512];
+	if (contour_header_name_valid(name))
+		return 0;
+	snprintf(err, errlen, "invalid %s %s: " CONTOUR_HEADER_NAME_MSG, what,
+	         contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
+	return -1;
+}
+
 /* headersPolicyRoute; err gets upstream's message without the " on
  * request headers" suffix. */
 static int hdr_headers_build(contour_dag_t *dag, const json_t *policy, int request, int service,
@@ -242,12 +262,10 @@ static int hdr_headers_build(contour_dag_t *dag, const json_t *policy, int reque
 		const char *value = contour_json_get_str(e, "value");
 		if (!key)
 			return CONTOUR_ENOMEM;
-		for (size_t j = 0; j < pol->nset; j++) {
-			if (!strcmp(pol->set[j].name, key)) {
-				snprintf(err, errlen, "duplicate header addition: %s",
-				         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
-				return -1;
-			}
+		if (hdr_header_set_has(pol, key)) {
+			snprintf(err, errlen, "duplicate header addition: %s",
+			         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
+			return -1;
 		}
 		if (!strcmp(key, "Host")) {
 			const char *from = hdr_host_rewrite_header(value, hdr, sizeof(hdr));
@@ -269,11 +287,8 @@ static int hdr_headers_build(contour_dag_t *dag, const json_t *policy, int reque
 			}
 			continue;
 		}
-		if (!contour_header_name_valid(key)) {
-			snprintf(err, errlen, "invalid set header %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(key, "set header", err, errlen))
 			return -1;
-		}
 		if (hdr_set_push(dag, pol, key, hdr_escape_value(dag, value, dyn)) != 0)
 			return CONTOUR_ENOMEM;
 	}
@@ -290,11 +305,8 @@ static int hdr_headers_build(contour_dag_t *dag, const json_t *policy, int reque
 				return -1;
 			}
 		}
-		if (!contour_header_name_valid(key)) {
-			snprintf(err, errlen, "invalid remove header %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(key, "remove header", err, errlen))
 			return -1;
-		}
 		if (contour_dag_str_push(dag, &pol->remove, &pol->nremove, key) != CONTOUR_EOK)
 			return CONTOUR_ENOMEM;
 	}
@@ -329,15 +341,6 @@ static const char *hdr_scalar_text(const json_t *v, char *buf, size_t size)
 	return buf;
 }
 
-static int hdr_header_set_has(const contour_dag_header_policy_t *pol, const char *key)
-{
-	for (size_t i = 0; i < pol->nset; i++) {
-		if (!strcmp(pol->set[i].name, key))
-			return 1;
-	}
-	return 0;
-}
-
 /* headersPolicyService's merge of the global default policy (a config
  * mapping {set: {name: value}, remove: [names]}) into the user's: a header
  * the user sets wins; the default Host applies only when the user set no
@@ -353,7 +356,7 @@ static int hdr_headers_merge(contour_dag_t *dag, const json_t *defaults, int req
 	const json_t *v;
 	size_t i, nuser = pol->nremove;
 	json_t *e;
-	char q[512], hdr[256], text[64];
+	char hdr[256], text[64];
 	json_object_foreach((json_t *)json_object_get(defaults, "set"), name, v)
 	{
 		const char *key = contour_header_name_canonical(dag, name);
@@ -377,11 +380,8 @@ static int hdr_headers_merge(contour_dag_t *dag, const json_t *defaults, int req
 				return CONTOUR_ENOMEM;
 			continue;
 		}
-		if (!contour_header_name_valid(key)) {
-			snprintf(err, errlen, "invalid set header %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(key, "set header", err, errlen))
 			return -1;
-		}
 		if (hdr_header_set_has(pol, key))
 			continue;
 		if (hdr_set_push(dag, pol, key, hdr_escape_value(dag, value, dyn)) != 0)
@@ -397,11 +397,8 @@ static int hdr_headers_merge(contour_dag_t *dag, const json_t *defaults, int req
 		if (!key)
 			return CONTOUR_ENOMEM;
 		/* "set" is upstream's wording for a bad default removal too. */
-		if (!contour_header_name_valid(key)) {
-			snprintf(err, errlen, "invalid set header %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), key, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(key, "set header", err, errlen))
 			return -1;
-		}
 		/* Only the user's own removals count: upstream does not add the
 		 * appended defaults to its set, so a default listed twice is
 		 * appended twice. */
@@ -423,11 +420,8 @@ int contour_header_policy_check(const json_t *defaults, char *err, size_t errlen
 	char q[512];
 	json_object_foreach((json_t *)json_object_get(defaults, "set"), name, v)
 	{
-		if (!contour_header_name_valid(name)) {
-			snprintf(err, errlen, "invalid header name %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(name, "header name", err, errlen))
 			return -1;
-		}
 		/* Go's YAML decoder refuses a mapping or a list for a string. */
 		if (json_is_object(v) || json_is_array(v)) {
 			snprintf(err, errlen, "header %s: the value must be a string",
@@ -438,11 +432,8 @@ int contour_header_policy_check(const json_t *defaults, char *err, size_t errlen
 	json_array_foreach(json_object_get(defaults, "remove"), i, e)
 	{
 		const char *s = json_string_value(e) ? json_string_value(e) : "";
-		if (!contour_header_name_valid(s)) {
-			snprintf(err, errlen, "invalid header name %s: " CONTOUR_HEADER_NAME_MSG,
-			         contour_quote(q, sizeof(q), s, CONTOUR_QUOTE_STRCONV));
+		if (hdr_name_check(s, "header name", err, errlen))
 			return -1;
-		}
 	}
 	return 0;
 }

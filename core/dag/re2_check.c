@@ -437,21 +437,17 @@ int contour_regex_check(const char *re, char *err, size_t errlen)
 		case '*':
 		case '+':
 		case '?':
-			after = p + 1;
-			if (re2_repeat(&r, before, &after, last_repeat, operand) < 0)
-				return -1;
-			repeat = before;
-			p = after;
-			operand = 1;
-			break;
 		case '{':
-			if (!re2_parse_repeat(p, &min, &max, &after)) {
-				p++; /* not a repeat: a literal '{' */
-				operand = 1;
-				break;
+			after = p + 1;
+			if (*p == '{') {
+				if (!re2_parse_repeat(p, &min, &max, &after)) {
+					p++; /* not a repeat: a literal '{' */
+					operand = 1;
+					break;
+				}
+				if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max))
+					return re2_fail(&r, "invalid repeat count", before, after);
 			}
-			if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max))
-				return re2_fail(&r, "invalid repeat count", before, after);
 			if (re2_repeat(&r, before, &after, last_repeat, operand) < 0)
 				return -1;
 			repeat = before;

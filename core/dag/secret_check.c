@@ -310,6 +310,15 @@ static int sc_next_block(const unsigned char **p, size_t *n, sc_pem_t *b)
 	return 1;
 }
 
+/* After a walk of sc_next_block: CONTOUR_EOK when it reached the end, the
+ * message for a broken block (after prefix), or ENOMEM. */
+static int sc_walk_end(int rc, const char *prefix, char *err, size_t errlen)
+{
+	if (rc == CONTOUR_EINVAL)
+		return sc_fail(err, errlen, "%sfailed to parse PEM block", prefix);
+	return rc < 0 ? rc : CONTOUR_EOK;
+}
+
 /* Go's %q for the block types in messages is plain '%s' upstream; types
  * can hold anything, so print them bounded. */
 #define SC_TYPE_FMT    "%.*s"
@@ -391,9 +400,7 @@ static int sc_serving_bundle(const unsigned char *p, size_t n, X509 **leaf, char
 		else
 			X509_free(x);
 	}
-	if (rc == CONTOUR_EINVAL)
-		return sc_fail(err, errlen, "failed to parse PEM block");
-	if (rc < 0)
+	if ((rc = sc_walk_end(rc, "", err, errlen)) != CONTOUR_EOK)
 		return rc;
 	if (count == 0)
 		return sc_fail(err, errlen, "failed to locate certificate");
@@ -585,9 +592,7 @@ static int sc_private_key(const unsigned char *p, size_t n, EVP_PKEY **out, char
 				EVP_PKEY_free(k);
 		}
 	}
-	if (rc == CONTOUR_EINVAL)
-		return sc_fail(err, errlen, "failed to parse PEM block");
-	if (rc < 0)
+	if ((rc = sc_walk_end(rc, "", err, errlen)) != CONTOUR_EOK)
 		return rc;
 	if (keys == 0)
 		return sc_fail(err, errlen, "failed to locate private key");
@@ -604,6 +609,18 @@ static int sc_type_ok(const char *type)
 
 #define SC_TYPE_ERR                                                                                \
 	"secret type is not \"" CORE_SECRET_TYPE_TLS "\" or \"" CORE_SECRET_TYPE_OPAQUE "\""
+
+/* What the CA and CRL checks test before any PEM: the Secret's type, and
+ * data under key. */
+static int sc_bundle_present(const char *type, const unsigned char *data, size_t len,
+                             const char *key, char *err, size_t errlen)
+{
+	if (!sc_type_ok(type))
+		return sc_fail(err, errlen, SC_TYPE_ERR);
+	if (!data || len == 0)
+		return sc_fail(err, errlen, "empty \"%s\" key", key);
+	return CONTOUR_EOK;
+}
 
 int core_secret_check_tls(const char *type, const unsigned char *crt, size_t crt_len,
                           const unsigned char *key, size_t key_len, char *err, size_t errlen)
@@ -649,12 +666,11 @@ fail:
 int core_secret_check_ca(const char *type, const unsigned char *ca, size_t ca_len, char *err,
                          size_t errlen)
 {
-	if (!sc_type_ok(type))
-		return sc_fail(err, errlen, SC_TYPE_ERR);
-	if (!ca || ca_len == 0)
-		return sc_fail(err, errlen, "empty \"ca.crt\" key");
+	int rc = sc_bundle_present(type, ca, ca_len, "ca.crt", err, errlen);
+	if (rc != CONTOUR_EOK)
+		return rc;
 	sc_pem_t b;
-	int rc, count = 0;
+	int count = 0;
 	while ((rc = sc_next_block(&ca, &ca_len, &b)) == 1) {
 		int ok = sc_is_type(&b, "CERTIFICATE");
 		if (!ok)
@@ -667,10 +683,7 @@ int core_secret_check_ca(const char *type, const unsigned char *ca, size_t ca_le
 			return CONTOUR_EINVAL;
 		count++;
 	}
-	if (rc == CONTOUR_EINVAL)
-		return sc_fail(err, errlen,
-		               "invalid CA certificate bundle: failed to parse PEM block");
-	if (rc < 0)
+	if ((rc = sc_walk_end(rc, "invalid CA certificate bundle: ", err, errlen)) != CONTOUR_EOK)
 		return rc;
 	if (count == 0)
 		return sc_fail(err, errlen,
@@ -682,21 +695,17 @@ int core_secret_check_ca(const char *type, const unsigned char *ca, size_t ca_le
 int core_secret_check_crl(const char *type, const unsigned char *crl, size_t crl_len, char *err,
                           size_t errlen)
 {
-	if (!sc_type_ok(type))
-		return sc_fail(err, errlen, SC_TYPE_ERR);
-	if (!crl || crl_len == 0)
-		return sc_fail(err, errlen, "empty \"crl.pem\" key");
+	int rc = sc_bundle_present(type, crl, crl_len, "crl.pem", err, errlen);
+	if (rc != CONTOUR_EOK)
+		return rc;
 	sc_pem_t b;
-	int rc;
 	while ((rc = sc_next_block(&crl, &crl_len, &b)) == 1) {
 		int found = sc_is_type(&b, "X509 CRL");
 		free(b.der);
 		if (found)
 			return CONTOUR_EOK;
 	}
-	if (rc == CONTOUR_EINVAL)
-		return sc_fail(err, errlen, "failed to parse PEM block");
-	if (rc < 0)
+	if ((rc = sc_walk_end(rc, "", err, errlen)) != CONTOUR_EOK)
 		return rc;
 	return sc_fail(err, errlen, "failed to locate CRL");
 }
