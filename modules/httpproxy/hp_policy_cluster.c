@@ -108,6 +108,16 @@ typedef struct hp_hash_entry {
 	int terminal;
 } hp_hash_entry_t;
 
+/* Whether kept already hashes on the header or query parameter name. */
+static int hp_lb_hash_kept(const contour_dag_hash_policy_t *kept, size_t nkept,
+                           contour_dag_hash_type_t type, const char *name)
+{
+	for (size_t i = 0; i < nkept; i++)
+		if (kept[i].type == type && !strcmp(kept[i].name, name))
+			return 1;
+	return 0;
+}
+
 /* One requestHashPolicies entry; 1 when it is kept in *h. */
 static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t *h, int *source_ip,
                             const contour_dag_hash_policy_t *kept, size_t nkept, hp_status_t *st)
@@ -148,16 +158,12 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 			    contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
 			return 0;
 		}
-		for (size_t i = 0; i < nkept; i++) {
-			if (kept[i].type == CONTOUR_DAG_HASH_HEADER &&
-			    !strcmp(kept[i].name, name)) {
-				HP_IGNORED(
-				    st,
-				    "ignoring invalid header hash policy options with duplicated "
-				    "header name %s",
-				    name);
-				return 0;
-			}
+		if (hp_lb_hash_kept(kept, nkept, CONTOUR_DAG_HASH_HEADER, name)) {
+			HP_IGNORED(st,
+			           "ignoring invalid header hash policy options with duplicated "
+			           "header name %s",
+			           name);
+			return 0;
 		}
 		h->type = CONTOUR_DAG_HASH_HEADER;
 		h->name = name;
@@ -177,14 +183,12 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 		           "empty query parameter name");
 		return 0;
 	}
-	for (size_t i = 0; i < nkept; i++) {
-		if (kept[i].type == CONTOUR_DAG_HASH_QUERY && !strcmp(kept[i].name, name)) {
-			HP_IGNORED(st,
-			           "ignoring invalid query parameter hash policy options with "
-			           "duplicated query parameter name %s",
-			           name);
-			return 0;
-		}
+	if (hp_lb_hash_kept(kept, nkept, CONTOUR_DAG_HASH_QUERY, name)) {
+		HP_IGNORED(st,
+		           "ignoring invalid query parameter hash policy options with "
+		           "duplicated query parameter name %s",
+		           name);
+		return 0;
 	}
 	h->type = CONTOUR_DAG_HASH_QUERY;
 	h->name = name;

@@ -59,6 +59,9 @@ int hp_routes_push(hp_build_t *b, hp_routes_t *r, contour_dag_route_t *route);
  * (may be NULL), joined with " -> "; arena string. */
 const char *hp_visit_path(hp_build_t *b, const hp_visit_t *v, const hp_proxy_t *last);
 
+/* out[i]: o's member names[i] (n of them), or NULL, as json_object_get
+ * would find each, in one walk of o. */
+void hp_members(const json_t *o, const char *const *names, size_t n, const json_t **out);
 /* Upstream's isBlank: empty or only white space. */
 int hp_blank(const char *s);
 /* k8s.NamespacedNameFrom(s, DefaultNamespace(def_ns)): "a/b" -> (a, b),

@@ -229,10 +229,10 @@ static int hp_add_secure_routes(hp_build_t *b, contour_dag_vhost_t *vh, const hp
 /* upstream's computeHTTPProxy: everything about one proxy that is visited as
  * a root candidate (children are only marked orphaned here). */
 /* out[i]: o's member names[i], or NULL, found in one walk of o: most of
- * the members a root reads are absent, and a hashed json_object_get for
+ * the members a root or route reads are absent, and a hashed json_object_get for
  * each cost more than the walk (a JSON object has each name at most once,
  * so this finds what json_object_get would). */
-static void hp_root_members(const json_t *o, const char *const *names, size_t n, const json_t **out)
+void hp_members(const json_t *o, const char *const *names, size_t n, const json_t **out)
 {
 	const char *k;
 	json_t *v;
@@ -273,13 +273,13 @@ static void hp_root(hp_build_t *b, hp_proxy_t *px)
 	if (!st)
 		return;
 	const json_t *spec = px->spec, *sm[HP_SP_N], *vm[HP_VH_N];
-	hp_root_members(spec, hp_spec_members, HP_SP_N, sm);
+	hp_members(spec, hp_spec_members, HP_SP_N, sm);
 	const json_t *vh = contour_json_as_obj(sm[HP_SP_VHOST]);
 	if (!vh) {
 		px->orphaned = 1;
 		goto done;
 	}
-	hp_root_members(vh, hp_vhost_members, HP_VH_N, vm);
+	hp_members(vh, hp_vhost_members, HP_VH_N, vm);
 	const char *host = contour_json_as_str(vm[HP_VH_FQDN]);
 	if (hp_blank(host)) {
 		hp_status_error(st, "VirtualHostError", "FQDNNotSpecified",

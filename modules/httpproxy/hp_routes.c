@@ -138,24 +138,6 @@ static const char *const hp_service_members[HP_S_N] = {
     [HP_S_MIRROR] = "mirror",
 };
 
-/* out[i]: o's member names[i], or NULL; as json_object_get would find
- * them (a JSON object has each name at most once). */
-static void hp_members(const json_t *o, const char *const *names, size_t n, const json_t **out)
-{
-	const char *k;
-	json_t *v;
-	memset(out, 0, n * sizeof(*out));
-	json_object_foreach((json_t *)o, k, v)
-	{
-		for (size_t i = 0; i < n; i++) {
-			if (names[i][0] == k[0] && !strcmp(names[i], k)) {
-				out[i] = v;
-				break;
-			}
-		}
-	}
-}
-
 /* Arena copies of px's namespace and name, for route origins. */
 static void hp_origin(hp_build_t *b, const hp_proxy_t *px, contour_dag_route_t *r)
 {

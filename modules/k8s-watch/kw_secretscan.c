@@ -318,6 +318,37 @@ static int kw_ss_literal(kw_ss_t *s, const char *lit)
 	return 0;
 }
 
+/* kw_ss_open: past an object's or array's opening bracket and whitespace;
+ * 1 when the closing one follows at once (consumed: it is empty). */
+static int kw_ss_open(kw_ss_t *s, char close)
+{
+	s->i++;
+	kw_ss_ws(s);
+	if (s->i < s->n && s->p[s->i] == close) {
+		s->i++;
+		return 1;
+	}
+	return 0;
+}
+
+/* kw_ss_more: after a member or element, 1 past a comma (another follows),
+ * 0 past the closing bracket, -1 for anything else. */
+static int kw_ss_more(kw_ss_t *s, char close)
+{
+	kw_ss_ws(s);
+	if (s->i >= s->n)
+		return kw_ss_fail(s);
+	if (s->p[s->i] == close) {
+		s->i++;
+		return 0;
+	}
+	if (s->p[s->i] != ',')
+		return kw_ss_fail(s);
+	s->i++;
+	kw_ss_ws(s);
+	return 1;
+}
+
 /* An object's members: for each, the key (decoded into key/keylen, *over
  * when longer than KW_SS_KEYLEN) then fn to read the value. */
 typedef int (*kw_ss_member_fn)(kw_ss_t *s, int depth, size_t start, const char *key, size_t keylen,
@@ -327,13 +358,10 @@ static int kw_ss_object(kw_ss_t *s, int depth, kw_ss_member_fn fn, void *ud)
 {
 	char key[KW_SS_KEYLEN];
 	s->objects++;
-	s->i++; /* '{' */
-	kw_ss_ws(s);
-	if (s->i < s->n && s->p[s->i] == '}') {
-		s->i++;
+	if (kw_ss_open(s, '}'))
 		return 0;
-	}
-	for (;;) {
+	int r;
+	do {
 		size_t klen = 0, start = s->i;
 		int over = 0;
 		if (s->i >= s->n || s->p[s->i] != '"')
@@ -347,18 +375,8 @@ static int kw_ss_object(kw_ss_t *s, int depth, kw_ss_member_fn fn, void *ud)
 		kw_ss_ws(s);
 		if (fn(s, depth + 1, start, key, klen, over, ud))
 			return -1;
-		kw_ss_ws(s);
-		if (s->i >= s->n)
-			return kw_ss_fail(s);
-		if (s->p[s->i] == '}') {
-			s->i++;
-			return 0;
-		}
-		if (s->p[s->i] != ',')
-			return kw_ss_fail(s);
-		s->i++;
-		kw_ss_ws(s);
-	}
+	} while ((r = kw_ss_more(s, '}')) > 0);
+	return r;
 }
 
 static int kw_ss_any_member(kw_ss_t *s, int depth, size_t start, const char *key, size_t keylen,
@@ -373,27 +391,14 @@ typedef int (*kw_ss_elem_fn)(kw_ss_t *s, int depth, void *ud);
 
 static int kw_ss_array(kw_ss_t *s, int depth, kw_ss_elem_fn fn, void *ud)
 {
-	s->i++; /* '[' */
-	kw_ss_ws(s);
-	if (s->i < s->n && s->p[s->i] == ']') {
-		s->i++;
+	if (kw_ss_open(s, ']'))
 		return 0;
-	}
-	for (;;) {
+	int r;
+	do {
 		if (fn ? fn(s, depth + 1, ud) : kw_ss_value(s, depth + 1))
 			return -1;
-		kw_ss_ws(s);
-		if (s->i >= s->n)
-			return kw_ss_fail(s);
-		if (s->p[s->i] == ']') {
-			s->i++;
-			return 0;
-		}
-		if (s->p[s->i] != ',')
-			return kw_ss_fail(s);
-		s->i++;
-		kw_ss_ws(s);
-	}
+	} while ((r = kw_ss_more(s, ']')) > 0);
+	return r;
 }
 
 /* Any value at s->i (whitespace skipped before), depth as jansson counts. */

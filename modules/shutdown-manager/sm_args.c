@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,21 @@ static const sm_flag_t sm_flags[] = {
 static const char *sm_cmd_name(sm_cmd_t cmd)
 {
 	return cmd == SM_CMD_SHUTDOWN ? "shutdown" : "shutdown-manager";
+}
+
+/* sm_args_err: one line on stderr, prefixed with the command; returns 1 (a
+ * usage error) so callers can return it. */
+static int sm_args_err(sm_cmd_t cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int sm_args_err(sm_cmd_t cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "contour envoy %s: ", sm_cmd_name(cmd));
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
 }
 
 static const char *sm_type_meta(sm_ftype_t t)
@@ -179,24 +195,19 @@ static int sm_set_value(const sm_flag_t *f, const char *v, sm_settings_t *s, sm_
 	char *p = (char *)s + f->off;
 	switch (f->type) {
 	case SM_F_STR:
-		if (!*v) {
-			fprintf(stderr, "contour envoy %s: --%s: empty value\n", sm_cmd_name(cmd),
-			        f->name);
-			return 1;
-		}
+		if (!*v)
+			return sm_args_err(cmd, "--%s: empty value", f->name);
 		*(const char **)p = v;
 		return 0;
 	case SM_F_INT: {
 		char *end;
 		errno = 0;
 		long long x = strtoll(v, &end, 10);
-		if (!*v || *end || errno || x < f->min || x > f->max) {
-			fprintf(stderr,
-			        "contour envoy %s: --%s: expected an integer from %" PRId64 " to %" PRId64
-			        ", not '%s'\n",
-			        sm_cmd_name(cmd), f->name, f->min, f->max, v);
-			return 1;
-		}
+		if (!*v || *end || errno || x < f->min || x > f->max)
+			return sm_args_err(cmd,
+			                   "--%s: expected an integer from %" PRId64 " to %" PRId64
+			                   ", not '%s'",
+			                   f->name, f->min, f->max, v);
 		if (f->off == SM_OFF(min_open_connections))
 			*(int64_t *)p = x;
 		else
@@ -205,18 +216,12 @@ static int sm_set_value(const sm_flag_t *f, const char *v, sm_settings_t *s, sm_
 	}
 	case SM_F_DURATION: {
 		int64_t ms;
-		if (contour_duration_parse(v, &ms) != CONTOUR_EOK || ms < 0) {
-			fprintf(stderr,
-			        "contour envoy %s: --%s: expected a duration such as 100ms, 5s or 1m30s, "
-			        "not '%s'\n",
-			        sm_cmd_name(cmd), f->name, v);
-			return 1;
-		}
-		if (f->off == SM_OFF(check_interval_ms) && ms == 0) {
-			fprintf(stderr, "contour envoy %s: --check-interval must be more than 0\n",
-			        sm_cmd_name(cmd));
-			return 1;
-		}
+		if (contour_duration_parse(v, &ms) != CONTOUR_EOK || ms < 0)
+			return sm_args_err(
+			    cmd, "--%s: expected a duration such as 100ms, 5s or 1m30s, not '%s'",
+			    f->name, v);
+		if (f->off == SM_OFF(check_interval_ms) && ms == 0)
+			return sm_args_err(cmd, "--check-interval must be more than 0");
 		*(int64_t *)p = ms;
 		return 0;
 	}
@@ -225,26 +230,19 @@ static int sm_set_value(const sm_flag_t *f, const char *v, sm_settings_t *s, sm_
 			*(int *)p = 1;
 		else if (!strcmp(v, "false") || !strcmp(v, "0"))
 			*(int *)p = 0;
-		else {
-			fprintf(stderr, "contour envoy %s: --%s: expected true or false, not '%s'\n",
-			        sm_cmd_name(cmd), f->name, v);
-			return 1;
-		}
+		else
+			return sm_args_err(cmd, "--%s: expected true or false, not '%s'", f->name, v);
 		return 0;
 	case SM_F_COUNT:
 		if (!strcmp(v, "listener"))
 			*(sm_count_mode_t *)p = SM_COUNT_LISTENER;
 		else if (!strcmp(v, "http"))
 			*(sm_count_mode_t *)p = SM_COUNT_HTTP;
-		else {
-			fprintf(stderr, "contour envoy %s: --%s: expected listener or http, not '%s'\n",
-			        sm_cmd_name(cmd), f->name, v);
-			return 1;
-		}
+		else
+			return sm_args_err(cmd, "--%s: expected listener or http, not '%s'", f->name, v);
 		return 0;
 	case SM_F_IGNORED:
-		fprintf(stderr, "contour envoy %s: --%s is deprecated and ignored\n", sm_cmd_name(cmd),
-		        f->name);
+		sm_args_err(cmd, "--%s is deprecated and ignored", f->name);
 		return 0;
 	}
 	return 1;
@@ -259,11 +257,8 @@ int sm_args_parse(sm_cmd_t cmd, int argc, char **argv, sm_settings_t *s)
 			sm_args_usage(cmd, &defaults);
 			return 2;
 		}
-		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "contour envoy %s: unexpected argument '%s'\n", sm_cmd_name(cmd),
-			        a);
-			return 1;
-		}
+		if (strncmp(a, "--", 2) != 0)
+			return sm_args_err(cmd, "unexpected argument '%s'", a);
 		const char *name = a + 2;
 		const char *eq = strchr(name, '=');
 		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
@@ -285,27 +280,19 @@ int sm_args_parse(sm_cmd_t cmd, int argc, char **argv, sm_settings_t *s)
 					break;
 				}
 		}
-		if (!f || !(f->cmds & cmd) || (negated && f->type != SM_F_BOOL)) {
-			fprintf(stderr, "contour envoy %s: unknown flag '--%.*s' (see --help)\n",
-			        sm_cmd_name(cmd), (int)nlen, name);
-			return 1;
-		}
+		if (!f || !(f->cmds & cmd) || (negated && f->type != SM_F_BOOL))
+			return sm_args_err(cmd, "unknown flag '--%.*s' (see --help)", (int)nlen, name);
 		const char *v;
 		if (f->type == SM_F_BOOL) {
-			if (negated && eq) {
-				fprintf(stderr, "contour envoy %s: --%.*s takes no value\n",
-				        sm_cmd_name(cmd), (int)nlen, name);
-				return 1;
-			}
+			if (negated && eq)
+				return sm_args_err(cmd, "--%.*s takes no value", (int)nlen, name);
 			v = eq ? eq + 1 : negated ? "false" : "true";
 		} else if (eq) {
 			v = eq + 1;
 		} else if (i + 1 < argc) {
 			v = argv[++i];
 		} else {
-			fprintf(stderr, "contour envoy %s: --%s needs a value\n", sm_cmd_name(cmd),
-			        f->name);
-			return 1;
+			return sm_args_err(cmd, "--%s needs a value", f->name);
 		}
 		if (sm_set_value(f, v, s, cmd))
 			return 1;

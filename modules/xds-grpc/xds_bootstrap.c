@@ -741,12 +741,23 @@ static int xb_oom(void)
 	return CONTOUR_ENOMEM;
 }
 
+/* xb_write_new: write a document just built (NULL: it ran out of memory)
+ * and drop it. */
+static int xb_write_new(const char *path, json_t *doc)
+{
+	if (!doc)
+		return xb_oom();
+	int rc = xb_write(path, doc);
+	json_decref(doc);
+	return rc;
+}
+
 /* Checks, then the SDS folder, the SDS files and the bootstrap, in
  * upstream's order. Returns 0 or a negative code (message printed). */
 static int xb_run(const xb_opts_t *o)
 {
 	char *sds_dir = NULL, *cert_sds = NULL, *validation_sds = NULL;
-	json_t *tls = NULL, *doc = NULL;
+	json_t *tls = NULL;
 	int rc, with_tls;
 
 	rc = xb_validate(o);
@@ -772,23 +783,9 @@ static int xb_run(const xb_opts_t *o)
 	}
 
 	if (with_tls && *o->resources_dir) {
-		doc = xb_sds_cert_file(o);
-		if (!doc) {
-			rc = xb_oom();
-			goto fail;
-		}
-		rc = xb_write(cert_sds, doc);
-		json_decref(doc);
-		if (rc)
-			goto fail;
-		doc = xb_sds_validation_file(o);
-		if (!doc) {
-			rc = xb_oom();
-			goto fail;
-		}
-		rc = xb_write(validation_sds, doc);
-		json_decref(doc);
-		doc = NULL;
+		rc = xb_write_new(cert_sds, xb_sds_cert_file(o));
+		if (!rc)
+			rc = xb_write_new(validation_sds, xb_sds_validation_file(o));
 		if (rc)
 			goto fail;
 		tls = xb_sds_tls_context(cert_sds, validation_sds);
@@ -801,14 +798,8 @@ static int xb_run(const xb_opts_t *o)
 		goto fail;
 	}
 
-	doc = xb_bootstrap(o, tls);
-	if (!doc) {
-		rc = xb_oom();
-		goto fail;
-	}
-	rc = xb_write(o->path, doc);
+	rc = xb_write_new(o->path, xb_bootstrap(o, tls));
 fail:
-	json_decref(doc);
 	free(validation_sds);
 	free(cert_sds);
 	free(sds_dir);

@@ -27,25 +27,20 @@
 
 #define XDS_SVC(pkg, svc) "envoy.service." pkg ".v3." svc
 #define XDS_METHOD(pkg, svc, m, kind, delta)                                                       \
-	{                                                                                          \
-		"/" XDS_SVC(pkg, svc) "/" m, XDS_SVC(pkg, svc), m, kind, delta                     \
-	}
-const xds_method_t xds_methods[] = {
-    XDS_METHOD("discovery", "AggregatedDiscoveryService", "StreamAggregatedResources", -1, 0),
-    XDS_METHOD("cluster", "ClusterDiscoveryService", "StreamClusters", XDS_CLUSTER, 0),
-    XDS_METHOD("endpoint", "EndpointDiscoveryService", "StreamEndpoints", XDS_ENDPOINT, 0),
-    XDS_METHOD("listener", "ListenerDiscoveryService", "StreamListeners", XDS_LISTENER, 0),
-    XDS_METHOD("route", "RouteDiscoveryService", "StreamRoutes", XDS_ROUTE, 0),
-    XDS_METHOD("secret", "SecretDiscoveryService", "StreamSecrets", XDS_SECRET, 0),
-    XDS_METHOD("runtime", "RuntimeDiscoveryService", "StreamRuntime", XDS_RUNTIME, 0),
-    XDS_METHOD("discovery", "AggregatedDiscoveryService", "DeltaAggregatedResources", -1, 1),
-    XDS_METHOD("cluster", "ClusterDiscoveryService", "DeltaClusters", XDS_CLUSTER, 1),
-    XDS_METHOD("endpoint", "EndpointDiscoveryService", "DeltaEndpoints", XDS_ENDPOINT, 1),
-    XDS_METHOD("listener", "ListenerDiscoveryService", "DeltaListeners", XDS_LISTENER, 1),
-    XDS_METHOD("route", "RouteDiscoveryService", "DeltaRoutes", XDS_ROUTE, 1),
-    XDS_METHOD("secret", "SecretDiscoveryService", "DeltaSecrets", XDS_SECRET, 1),
-    XDS_METHOD("runtime", "RuntimeDiscoveryService", "DeltaRuntime", XDS_RUNTIME, 1),
-};
+	{"/" XDS_SVC(pkg, svc) "/" m, XDS_SVC(pkg, svc), m, kind, delta},
+/* Each service has a state-of-the-world method, Stream<x>, and an
+ * incremental one, Delta<x>. */
+#define XDS_STREAM(pkg, svc, x, kind) XDS_METHOD(pkg, svc, "Stream" x, kind, 0)
+#define XDS_DELTA(pkg, svc, x, kind) XDS_METHOD(pkg, svc, "Delta" x, kind, 1)
+#define XDS_SERVICES(M)                                                                            \
+	M("discovery", "AggregatedDiscoveryService", "AggregatedResources", -1)                    \
+	M("cluster", "ClusterDiscoveryService", "Clusters", XDS_CLUSTER)                           \
+	M("endpoint", "EndpointDiscoveryService", "Endpoints", XDS_ENDPOINT)                       \
+	M("listener", "ListenerDiscoveryService", "Listeners", XDS_LISTENER)                       \
+	M("route", "RouteDiscoveryService", "Routes", XDS_ROUTE)                                   \
+	M("secret", "SecretDiscoveryService", "Secrets", XDS_SECRET)                               \
+	M("runtime", "RuntimeDiscoveryService", "Runtime", XDS_RUNTIME)
+const xds_method_t xds_methods[] = {XDS_SERVICES(XDS_STREAM) XDS_SERVICES(XDS_DELTA)};
 const size_t xds_nmethods = sizeof(xds_methods) / sizeof(xds_methods[0]);
 
 int xds_method_find(const char *path, size_t len)

@@ -43,6 +43,20 @@ static int64_t xds_global_u32(contour_module_t *mod, const char *key, int64_t de
 	return (int64_t)json_integer_value(v);
 }
 
+/* A string setting that names one of names[] (NULL: a gap): its index, or
+ * 0 for anything else. */
+static unsigned xds_global_enum(contour_module_t *mod, const char *key,
+                                const char *const *names, size_t n)
+{
+	const char *v = json_string_value(contour_conf_global(mod, key));
+	for (size_t i = 0; v && i < n; i++)
+		if (names[i] && !strcmp(v, names[i]))
+			return (unsigned)i;
+	return 0;
+}
+#define XDS_GLOBAL_ENUM(mod, key, names)                                                           \
+	xds_global_enum(mod, key, names, sizeof(names) / sizeof(names[0]))
+
 static const json_t *xds_global_list(contour_module_t *mod, const char *key)
 {
 	const json_t *v = contour_conf_global(mod, key);
@@ -193,23 +207,17 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->merge_slashes = !json_is_true(contour_conf_global(mod, "disableMergeSlashes"));
 	s->allow_chunked_length =
 	    !json_is_true(contour_conf_global(mod, "disableAllowChunkedLength"));
-	const char *sh = json_string_value(contour_conf_global(mod, "serverHeaderTransformation"));
-	s->server_header = !sh                               ? 0
-	                   : !strcmp(sh, "append_if_absent") ? 1
-	                   : !strcmp(sh, "pass_through")     ? 2
-	                                                     : 0;
+	static const char *const server_header[] = {"overwrite", "append_if_absent",
+	                                             "pass_through"};
+	s->server_header = XDS_GLOBAL_ENUM(mod, "serverHeaderTransformation", server_header);
 	const json_t *hops = contour_conf_global(mod, "network.num-trusted-hops");
 	s->num_trusted_hops = json_is_integer(hops) && json_integer_value(hops) > 0
 	                          ? (uint32_t)json_integer_value(hops)
 	                          : 0;
 	s->strip_trailing_host_dot =
 	    json_is_true(contour_conf_global(mod, "network.strip-trailing-host-dot"));
-	const char *fam = json_string_value(contour_conf_global(mod, "cluster.dns-lookup-family"));
-	s->dns_lookup_family = !fam                  ? 0
-	                       : !strcmp(fam, "v4")  ? 1
-	                       : !strcmp(fam, "v6")  ? 2
-	                       : !strcmp(fam, "all") ? 4
-	                                             : 0;
+	static const char *const family[] = {"auto", "v4", "v6", NULL, "all"};
+	s->dns_lookup_family = XDS_GLOBAL_ENUM(mod, "cluster.dns-lookup-family", family);
 	s->max_requests_per_connection =
 	    xds_global_u32(mod, "cluster.max-requests-per-connection", -1);
 	s->per_connection_buffer_limit_bytes =
@@ -223,12 +231,8 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->cb_max_retries = (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRetries", 0);
 	s->cb_per_host_max_connections =
 	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.perHostMaxConnections", 0);
-	const char *lvl = json_string_value(contour_conf_global(mod, "accesslog-level"));
-	s->access_log_level = !lvl                       ? 0
-	                      : !strcmp(lvl, "error")    ? 1
-	                      : !strcmp(lvl, "critical") ? 2
-	                      : !strcmp(lvl, "disabled") ? 3
-	                                                 : 0;
+	static const char *const log_level[] = {"info", "error", "critical", "disabled"};
+	s->access_log_level = XDS_GLOBAL_ENUM(mod, "accesslog-level", log_level);
 	/* upstream's serve always sets an UpstreamTLS: defaults 1.2 and 1.3,
 	 * the cipher list sanitised (Contour's when empty) */
 	const json_t *up = contour_conf_global(mod, "cluster.upstream-tls");

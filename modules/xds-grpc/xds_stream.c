@@ -452,6 +452,16 @@ static void xds_stream_nack(xds_stream_t *st, int t, const char *nonce,
 
 static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, const char **msg);
 
+/* A request that does not decode ends the stream, as grpc-go's codec does. */
+static int xds_stream_undecodable(xds_stream_t *st, const char **msg)
+{
+	contour_log(st->conn->srv->mod, CONTOUR_LOG_WARN,
+	            "xDS client %s sent a request that does not decode; ending the stream",
+	            st->conn->peer);
+	*msg = "grpc: error unmarshalling request";
+	return XDS_GRPC_INTERNAL;
+}
+
 int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const char **msg)
 {
 	if (st->delta)
@@ -459,13 +469,8 @@ int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const c
 	xds_server_t *srv = st->conn->srv;
 	xds_req_t *req = envoy__service__discovery__v3__discovery_request__unpack(NULL, len, buf);
 	int rc = 0;
-	if (!req) {
-		contour_log(srv->mod, CONTOUR_LOG_WARN,
-		            "xDS client %s sent a request that does not decode; ending the stream",
-		            st->conn->peer);
-		*msg = "grpc: error unmarshalling request";
-		return XDS_GRPC_INTERNAL;
-	}
+	if (!req)
+		return xds_stream_undecodable(st, msg);
 	xds_stream_node(st, req->node);
 	int t = xds_stream_type(st, req->type_url, msg, &rc);
 	if (t < 0)
@@ -497,16 +502,8 @@ int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const c
 		 * applied (ACK) or rejected (NACK); either way, do not resend it. */
 		w->awaiting = 0;
 		cv = w->sent_version;
-		if (req->error_detail) {
-			contour_log(srv->mod, CONTOUR_LOG_ERR,
-			            "xDS NACK: type_url=%s version=%s nonce=%s node=%s code=%d "
-			            "error=%.1000s",
-			            url, w->sent_version, nonce, xds_node(st),
-			            req->error_detail->code,
-			            req->error_detail->message ? req->error_detail->message : "");
-			const char *l[] = {url};
-			xds_srv_metric_add(srv->m_nack, l, 1);
-		}
+		if (req->error_detail)
+			xds_stream_nack(st, t, nonce, req->error_detail);
 	}
 	int star = 0;
 	int first = !w->active;
@@ -726,13 +723,8 @@ static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, c
 	xds_dreq_t *req =
 	    envoy__service__discovery__v3__delta_discovery_request__unpack(NULL, len, buf);
 	int rc = 0;
-	if (!req) {
-		contour_log(srv->mod, CONTOUR_LOG_WARN,
-		            "xDS client %s sent a request that does not decode; ending the stream",
-		            st->conn->peer);
-		*msg = "grpc: error unmarshalling request";
-		return XDS_GRPC_INTERNAL;
-	}
+	if (!req)
+		return xds_stream_undecodable(st, msg);
 	xds_stream_node(st, req->node);
 	int t = xds_stream_type(st, req->type_url, msg, &rc);
 	if (t < 0)
