@@ -22,14 +22,8 @@
 
 #include "core/core.h"
 
-#define T(k, t)                                                                                    \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_##t                                                 \
-	}
-#define SUB(k, c)                                                                                  \
-	{                                                                                          \
-		.key = k, .type = CONTOUR_CONF_MAP, .children = c                                  \
-	}
+#define T   CONTOUR_CONF_KEY
+#define SUB CONTOUR_CONF_SUB
 
 const contour_conf_item_t core_runtime_schema[] = {
     {.key = "module-path",

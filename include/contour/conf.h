@@ -54,6 +54,18 @@ typedef struct contour_conf_item {
 	const char *help;
 } contour_conf_item_t;
 
+/* Table rows without the initialiser noise: CONTOUR_CONF_KEY("port", INT)
+ * for a key of one type, CONTOUR_CONF_SUB("tls", tls_keys) for a mapping
+ * checked against its own table. */
+#define CONTOUR_CONF_KEY(k, t)                                                                     \
+	{                                                                                          \
+		.key = (k), .type = CONTOUR_CONF_##t                                               \
+	}
+#define CONTOUR_CONF_SUB(k, c)                                                                     \
+	{                                                                                          \
+		.key = (k), .type = CONTOUR_CONF_MAP, .children = (c)                              \
+	}
+
 /* Typed accessors for the calling module's own, validated `config:` mapping.
  * `key` may be a dotted path into nested maps ("tls.cert-file"). The values
  * are borrowed from the core and valid until the module's free hook returns;

@@ -99,6 +99,8 @@
  *                     reserved slot): the global keys a module reads,
  *                     merged with the domain layer's and checked once the
  *                     modules are loaded; the core types only its own.
+ *                     conf.h: the table-row macros CONTOUR_CONF_KEY and
+ *                     CONTOUR_CONF_SUB.
  *                     Descriptor flag CONTOUR_MODULE_F_SOURCE: a source
  *                     module `contour render --source NAME` can read files
  *                     with.
