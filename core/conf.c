@@ -159,7 +159,13 @@ static int check_value(const core_conf_t *conf, json_t *obj, const char *key, js
 		break;
 	case CONTOUR_CONF_DURATION:
 		if (json_is_integer(v)) {
-			ms = json_integer_value(v) * 1000; /* bare numbers are seconds */
+			json_int_t sec = json_integer_value(v); /* bare numbers are seconds */
+			if (sec > INT64_MAX / 1000 || sec < INT64_MIN / 1000) {
+				core_conf_error(conf, line, errors, path,
+				                "%lld seconds is out of range", (long long)sec);
+				return 1;
+			}
+			ms = sec * 1000;
 		} else if (json_is_string(v) && (!strcmp(json_string_value(v), "infinity") ||
 		                                 !strcmp(json_string_value(v), "infinite"))) {
 			ms = -1;

@@ -109,6 +109,21 @@ START_TEST(test_wrong_types)
 }
 END_TEST
 
+/* Bare numbers are seconds: one too large for milliseconds is refused, not
+ * wrapped. */
+START_TEST(test_duration_overflow)
+{
+	expect_error("modules: [{name: x}]\n"
+	             "timeouts:\n"
+	             "  request-timeout: 111111111121111111\n",
+	             "test.yaml:3: timeouts.request-timeout: 111111111121111111 seconds is out of "
+	             "range");
+	expect_error("build-holdoff: -9223372036854776\n"
+	             "modules: [{name: x}]\n",
+	             "test.yaml:1: build-holdoff: -9223372036854776 seconds is out of range");
+}
+END_TEST
+
 START_TEST(test_nested_unknown_key)
 {
 	expect_error("modules: [{name: x}]\n"
@@ -342,6 +357,7 @@ int main(void)
 	tcase_add_test(te, test_unknown_top_key);
 	tcase_add_test(te, test_wrong_types);
 	tcase_add_test(te, test_nested_unknown_key);
+	tcase_add_test(te, test_duration_overflow);
 	tcase_add_test(te, test_syntax_error);
 	tcase_add_test(te, test_document_shape);
 	tcase_add_test(te, test_module_entries);
