@@ -53,6 +53,7 @@ struct core {
 	struct core_secret_cache *secret_cache; /* dag_lookup.c, across builds */
 	struct core_render_format *render_formats; /* render.c, a list */
 	struct core_command *commands;             /* command.c, a list */
+	struct core_validator *validators;         /* admission.c, a list */
 	int render_mode; /* `contour render`: render-format modules are never started */
 	json_t *cli_flags; /* serve's unknown flags: {"--flag": "value"}, consumed
 	                      by modules' cli_flags tables; owned */
@@ -203,6 +204,11 @@ int core_store_all_synced(const core_store_t *store);
 /* Called by the store whenever something changed or a source synced. */
 void core_store_set_change_hook(core_store_t *store, void (*fn)(void *ud), void *ud);
 void core_store_drop_module(core_store_t *store, contour_module_t *mod);
+
+/* admission.c: validators registered by modules. */
+typedef struct core_validator core_validator_t;
+/* Drop mod's validators (NULL: all of them). */
+void core_validators_drop_module(core_t *core, contour_module_t *mod);
 
 /* render.c: output formats registered by modules. */
 typedef struct core_render_format core_render_format_t;

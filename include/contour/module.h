@@ -104,6 +104,9 @@
  *                     Descriptor flag CONTOUR_MODULE_F_SOURCE: a source
  *                     module `contour render --source NAME` can read files
  *                     with.
+ *   1.6 (2026-12-07)  admission.h: validators (contour_register_validator)
+ *                     and the verdict they write (contour_verdict_*), run
+ *                     by a webhook with contour_review_run.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -128,13 +131,14 @@
 #include <contour/header_policy.h>
 #include <contour/conditions.h>
 #include <contour/status.h>
+#include <contour/admission.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 5
+#define CONTOUR_ABI_MINOR 6
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no
