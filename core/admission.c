@@ -45,11 +45,38 @@ void contour_verdict_free(contour_verdict_t *v)
 	free(v);
 }
 
+/* Status messages can be long (a DuplicateVhost lists every claimant): up
+ * to upstream's status message limit. */
+#define VERDICT_MAX_MESSAGE 32768
+
 static json_t *vformat(const char *fmt, va_list ap)
 {
-	char buf[1024];
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	return json_string(buf);
+	char small[1024];
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		return json_string(small);
+	size_t len = (size_t)n < VERDICT_MAX_MESSAGE ? (size_t)n : VERDICT_MAX_MESSAGE;
+	char *big = malloc(len + 1);
+	if (!big)
+		return NULL;
+	vsnprintf(big, len + 1, fmt, ap);
+	json_t *s = json_string(big);
+	free(big);
+	return s;
+}
+
+static void verdict_vdeny(contour_verdict_t *v, const char *reason, const char *field,
+                          const char *fmt, va_list ap)
+{
+	json_t *msg = vformat(fmt, ap);
+	json_array_append_new(v->denials,
+	                      json_pack("{s:s*, s:s?, s:o}", "reason", reason, "field", field,
+	                                "message", msg ? msg : json_string("?")));
 }
 
 void contour_verdict_deny(contour_verdict_t *v, const char *field, const char *fmt, ...)
@@ -58,10 +85,19 @@ void contour_verdict_deny(contour_verdict_t *v, const char *field, const char *f
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	json_t *msg = vformat(fmt, ap);
+	verdict_vdeny(v, NULL, field, fmt, ap);
 	va_end(ap);
-	json_array_append_new(v->denials, json_pack("{s:s?, s:o}", "field", field, "message",
-	                                            msg ? msg : json_string("?")));
+}
+
+void contour_verdict_deny_reason(contour_verdict_t *v, const char *reason, const char *field,
+                                 const char *fmt, ...)
+{
+	if (!v || v->ignored)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	verdict_vdeny(v, reason, field, fmt, ap);
+	va_end(ap);
 }
 
 void contour_verdict_warn(contour_verdict_t *v, const char *fmt, ...)

@@ -572,11 +572,7 @@ int core_dag_secret_put(contour_dag_t *dag, contour_dag_secret_t *s)
 	return CONTOUR_EOK;
 }
 
-/* Delegations: "ns/name" -> a NULL-terminated arena list of targets. */
-typedef struct dag_delegation {
-	const char *target;
-	struct dag_delegation *next;
-} dag_delegation_t;
+/* Delegations: "ns/name" -> a list of targets (dag_internal.h). */
 
 int contour_dag_delegate(contour_dag_t *dag, const char *secret_ns, const char *secret_name,
                          const char *target_ns)
@@ -584,7 +580,7 @@ int contour_dag_delegate(contour_dag_t *dag, const char *secret_ns, const char *
 	if (DAG_SEALED(dag))
 		return CONTOUR_ESTATE;
 	const char *key = contour_dag_printf(dag, "%s/%s", secret_ns, secret_name);
-	dag_delegation_t *d = contour_dag_new(dag, sizeof(*d));
+	core_dag_delegation_t *d = contour_dag_new(dag, sizeof(*d));
 	if (!key || !d || !(d->target = contour_dag_strdup(dag, target_ns)))
 		return CONTOUR_ENOMEM;
 	d->next = core_strmap_get(dag->priv->delegations, key);
@@ -598,7 +594,7 @@ int contour_dag_delegation_permitted(const contour_dag_t *dag, const char *secre
 		return 1;
 	char key[600];
 	snprintf(key, sizeof(key), "%s/%s", secret_ns, secret_name);
-	for (dag_delegation_t *d = core_strmap_get(dag->priv->delegations, key); d; d = d->next)
+	for (core_dag_delegation_t *d = core_strmap_get(dag->priv->delegations, key); d; d = d->next)
 		if (!strcmp(d->target, "*") || !strcmp(d->target, target_ns))
 			return 1;
 	return 0;

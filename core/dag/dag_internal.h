@@ -23,6 +23,13 @@ struct contour_dag_private {
 	int sealed;
 };
 
+/* A delegation's targets: priv->delegations maps "ns/name" of a Secret to
+ * a NULL-terminated arena list. */
+typedef struct core_dag_delegation {
+	const char *target;
+	struct core_dag_delegation *next;
+} core_dag_delegation_t;
+
 /* core_dag_new: an empty DAG for one build, listeners at their defaults
  * (0.0.0.0:8080 and 0.0.0.0:8443). core_dag_free accepts NULL. */
 contour_dag_t *core_dag_new(core_t *core);

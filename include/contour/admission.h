@@ -45,6 +45,11 @@ void contour_verdict_free(contour_verdict_t *v);
  * object's status. */
 void contour_verdict_deny(contour_verdict_t *v, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* contour_verdict_deny_reason: the same, with the status reason the object
+ * would get ("DuplicateVhost", "TimeoutPolicyNotValid"), a short CamelCase
+ * word a webhook may count denials by. */
+void contour_verdict_deny_reason(contour_verdict_t *v, const char *reason, const char *field,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* contour_verdict_warn: allowed, but the client is told (a Service or
  * Secret that does not exist yet, ...). */
 void contour_verdict_warn(contour_verdict_t *v, const char *fmt, ...)
@@ -54,8 +59,9 @@ void contour_verdict_warn(contour_verdict_t *v, const char *fmt, ...)
  * later validators of the review are not run. */
 void contour_verdict_ignore(contour_verdict_t *v);
 
-/* Reading a verdict. Denials are [{"field": "..." or null, "message":
- * "..."}], warnings are strings; both borrowed from v. */
+/* Reading a verdict. Denials are [{"reason": "..." (only when given),
+ * "field": "..." or null, "message": "..."}], warnings are strings; both
+ * borrowed from v. */
 int contour_verdict_allowed(const contour_verdict_t *v);
 int contour_verdict_ignored(const contour_verdict_t *v);
 const json_t *contour_verdict_denials(const contour_verdict_t *v);

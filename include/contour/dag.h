@@ -495,6 +495,14 @@ int contour_dag_delegate(contour_dag_t *dag, const char *secret_ns, const char *
 int contour_dag_delegation_permitted(const contour_dag_t *dag, const char *secret_ns,
                                      const char *secret_name, const char *target_ns);
 
+/* contour_dag_review_new: a DAG for a validator (contour/admission.h) to
+ * run its processor's code on one object in: never built, sealed or
+ * published, empty but for the current snapshot's delegations, so the
+ * checks that read the DAG answer as the next build would. NULL on OOM.
+ * The caller frees it with contour_dag_review_free (accepts NULL). */
+contour_dag_t *contour_dag_review_new(contour_module_t *mod);
+void contour_dag_review_free(contour_dag_t *dag);
+
 /* Shared lookups for processors. Errors are written to err as upstream's
  * message fragment (e.g. `service "ns/name" not found`) and return
  * CONTOUR_ENOENT or CONTOUR_EINVAL. */

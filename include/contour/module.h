@@ -107,6 +107,8 @@
  *   1.6 (2026-12-07)  admission.h: validators (contour_register_validator)
  *                     and the verdict they write (contour_verdict_*), run
  *                     by a webhook with contour_review_run.
+ *                     dag.h: contour_dag_review_new/_free, the DAG a
+ *                     validator runs its processor's code in.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H

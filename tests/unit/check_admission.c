@@ -89,6 +89,28 @@ START_TEST(test_dispatch_and_verdict)
 }
 END_TEST
 
+START_TEST(test_reason_and_long_message)
+{
+	contour_verdict_t *v = contour_verdict_new();
+	char *big = malloc(5001);
+	memset(big, 'x', 5000);
+	big[5000] = '\0';
+	contour_verdict_deny_reason(v, "DuplicateVhost", "spec.virtualhost.fqdn", "fqdn %s", big);
+	contour_verdict_deny(v, NULL, "whole object");
+	const json_t *d = contour_verdict_denials(v);
+	ck_assert_int_eq(json_array_size(d), 2);
+	const json_t *d0 = json_array_get(d, 0), *d1 = json_array_get(d, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(d0, "reason")), "DuplicateVhost");
+	/* a long message is kept whole, not cut at a buffer's size */
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(d0, "message"))), 5005);
+	/* no reason given: the member is absent; no field: null */
+	ck_assert_ptr_null(json_object_get(d1, "reason"));
+	ck_assert(json_is_null(json_object_get(d1, "field")));
+	free(big);
+	contour_verdict_free(v);
+}
+END_TEST
+
 START_TEST(test_ignore_stops)
 {
 	core_t *core = core_new(NULL);
@@ -119,6 +141,7 @@ int main(void)
 	TCase *tc = tcase_create("validators");
 	tcase_add_test(tc, test_dispatch_and_verdict);
 	tcase_add_test(tc, test_ignore_stops);
+	tcase_add_test(tc, test_reason_and_long_message);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
