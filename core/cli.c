@@ -14,17 +14,6 @@
 #include "core/cli.h"
 #include "core/core.h"
 
-typedef struct cli_opts {
-	json_t *serve_flags; /* {"--flag": "value"} */
-	const char *config;
-	const char *log_format;
-	const char *format; /* render */
-	const char *source; /* render: the file source module */
-	int debug;
-	const char *positional[8];
-	int npositional;
-} cli_opts_t;
-
 typedef struct cli_command {
 	const char *name;
 	int (*run)(cli_opts_t *o);
@@ -36,6 +25,7 @@ static int cmd_serve(cli_opts_t *o);
 static int cmd_check_config(cli_opts_t *o);
 static int cmd_version(cli_opts_t *o);
 static int cmd_render(cli_opts_t *o);
+static int cmd_review(cli_opts_t *o);
 static int cmd_help(cli_opts_t *o);
 static int start_none(const contour_module_t *mod);
 static void print_errors(const json_t *errors, int as_log);
@@ -51,6 +41,11 @@ static const cli_command_t commands[] = {
      "[--root-namespaces NS,...] [--ingress-class-name NAME,...] PATH...",
      "Read manifests with a source module (file-watch unless --source names another), run "
      "the processors once, print status, the DAG or a graph."},
+    {"review", cmd_review,
+     "--object FILE [--operation CREATE|UPDATE|DELETE] [--config FILE] [--source MODULE] "
+     "[--root-namespaces NS,...] [--ingress-class-name NAME,...] PATH...",
+     "Ask the loaded validators, as the admission webhook does, whether the objects in "
+     "FILE may be applied to the cluster the manifests PATH... describe."},
     {"version", cmd_version, "", "Print the version and the module ABI."},
     {"help", cmd_help, "[COMMAND]", "Show this help."},
     {NULL, NULL, NULL, NULL},
@@ -412,35 +407,18 @@ static int render_starts(const contour_module_t *mod)
 	return !(mod->desc->flags & CONTOUR_MODULE_F_RENDER);
 }
 
-static int cmd_render(cli_opts_t *o)
+core_t *core_cli_offline_new(cli_opts_t *o, const char *what, json_t *errors)
 {
-	const char *format = o->format ? o->format : "status";
-	int builtin = !strcmp(format, "status") || !strcmp(format, "dag") || !strcmp(format, "dot");
-	if (o->npositional == 0) {
-		fprintf(stderr, "usage: contour render [--config FILE] [--format status|dag|dot] "
-		                "[--source MODULE] PATH...\n");
-		return 1;
-	}
-	/* Keep stdout for the result and stderr for problems only. */
-	if (!o->debug) {
-		core_log_format_t fmt = CORE_LOG_TEXT;
-		if (o->log_format)
-			core_log_format_parse(o->log_format, &fmt);
-		core_log_configure(fmt, CONTOUR_LOG_WARN);
-	}
-
-	json_t *errors = json_array();
 	core_conf_t *conf = NULL;
 	core_t *core = NULL;
 	json_t *fw = NULL;
-	int status = 1;
 	int rc = o->config ? core_conf_load_file(o->config, &conf, errors)
 	                   : core_conf_load_buf("", 0, NULL, &conf, errors);
 	if (rc != CONTOUR_EOK)
-		goto out;
+		goto fail;
 	core = core_new(NULL);
 	if (!core)
-		goto out;
+		goto fail;
 	core->conf = conf;
 	conf = NULL;
 	core->render_mode = 1;
@@ -454,41 +432,69 @@ static int cmd_render(cli_opts_t *o)
 		core_loader_keep_processors(core);
 	}
 	if (rc != CONTOUR_EOK)
-		goto out;
+		goto fail;
 	/* The source that reads the files: any module that declares it can,
 	 * given {paths: [...]}. */
 	fw = json_pack("{s:o}", "paths", render_paths(o));
 	if (core_loader_add_source(core, o->source ? o->source : "file-watch", fw, errors) !=
 	    CONTOUR_EOK)
-		goto out;
+		goto fail;
 	if (core_loader_check_globals(core, errors) != CONTOUR_EOK)
-		goto out;
+		goto fail;
 	/* Format providers are initialised (they register their formats) but
-	 * never started: render opens no socket. */
+	 * never started: an offline command opens no socket. */
 	if (core_modules_init_start_some(core, render_starts) != CONTOUR_EOK)
-		goto out;
+		goto fail;
+	rc = core_pipeline_build_now(core->pipeline);
+	if (rc != CONTOUR_EOK || !contour_snapshot_current(&core->self)) {
+		fprintf(stderr, "contour %s: the build failed: %s\n", what, contour_strerror(rc));
+		goto fail;
+	}
+	json_decref(fw);
+	return core;
+fail:
+	core_free(core);
+	core_conf_free(conf);
+	json_decref(fw);
+	return NULL;
+}
+
+void core_cli_print_errors(const json_t *errors)
+{
+	print_errors(errors, 0);
+}
+
+/* Keep stdout for the result and stderr for problems only. */
+static void offline_logging(cli_opts_t *o)
+{
+	if (o->debug)
+		return;
+	core_log_format_t fmt = CORE_LOG_TEXT;
+	if (o->log_format)
+		core_log_format_parse(o->log_format, &fmt);
+	core_log_configure(fmt, CONTOUR_LOG_WARN);
+}
+
+static int render_print(core_t *core, const char *format)
+{
+	int builtin = !strcmp(format, "status") || !strcmp(format, "dag") || !strcmp(format, "dot");
 	const core_render_format_t *extra = builtin ? NULL : core_render_find(core, format);
 	if (!builtin && !extra) {
 		fprintf(stderr, "contour render: --format must be status, dag, dot%s, not '%s'\n",
 		        core_render_names(core), format);
-		goto out;
+		return 1;
 	}
-	rc = core_pipeline_build_now(core->pipeline);
 	contour_snapshot_t *snap = contour_snapshot_current(&core->self);
-	if (rc != CONTOUR_EOK || !snap) {
-		fprintf(stderr, "contour render: the build failed: %s\n", contour_strerror(rc));
-		goto out;
-	}
 	if (extra) {
-		rc = core_render_run(extra, snap, stdout);
+		int rc = core_render_run(extra, snap, stdout);
 		if (rc != CONTOUR_EOK) {
 			fprintf(stderr, "contour render: %s: %s\n", format, contour_strerror(rc));
-			goto out;
+			return 1;
 		}
 	} else if (!strcmp(format, "dot")) {
 		char *dot = contour_dag_to_dot(contour_snapshot_dag(snap));
 		if (!dot)
-			goto out;
+			return 1;
 		fputs(dot, stdout);
 		free(dot);
 	} else {
@@ -497,19 +503,40 @@ static int cmd_render(cli_opts_t *o)
 		                  : render_statuses(snap);
 		if (!out || json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
 			json_decref(out);
-			goto out;
+			return 1;
 		}
 		fputc('\n', stdout);
 		json_decref(out);
 	}
-	status = fflush(stdout) == 0 ? 0 : 1;
-out:
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int cmd_render(cli_opts_t *o)
+{
+	if (o->npositional == 0) {
+		fprintf(stderr, "usage: contour render [--config FILE] [--format status|dag|dot] "
+		                "[--source MODULE] PATH...\n");
+		return 1;
+	}
+	offline_logging(o);
+	json_t *errors = json_array();
+	core_t *core = core_cli_offline_new(o, "render", errors);
+	int status = core ? render_print(core, o->format ? o->format : "status") : 1;
 	print_errors(errors, 0);
 	core_free(core);
-	core_conf_free(conf);
-	json_decref(fw);
 	json_decref(errors);
 	return status;
+}
+
+static int cmd_review(cli_opts_t *o)
+{
+	if (o->npositional == 0 || !o->object) {
+		fprintf(stderr, "usage: contour review --object FILE [--operation CREATE|UPDATE|DELETE] "
+		                "[--config FILE] [--source MODULE] PATH...\n");
+		return 1;
+	}
+	offline_logging(o);
+	return core_cli_review(o);
 }
 
 static int cmd_version(cli_opts_t *o)
@@ -558,6 +585,12 @@ int core_cli_main(int argc, char **argv)
 		} else if (flag_is(a, "--source")) {
 			if (!(o.source = flag_value(argc, argv, &i, a)))
 				goto missing;
+		} else if (flag_is(a, "--object")) {
+			if (!(o.object = flag_value(argc, argv, &i, a)))
+				goto missing;
+		} else if (flag_is(a, "--operation")) {
+			if (!(o.operation = flag_value(argc, argv, &i, a)))
+				goto missing;
 		} else if (flag_is(a, "--log-format")) {
 			if (!(o.log_format = flag_value(argc, argv, &i, a)))
 				goto missing;
@@ -572,7 +605,8 @@ int core_cli_main(int argc, char **argv)
 			 * tables) or to the global settings; kept for the loader. */
 			if (serve_flag(&o, argc, argv, &i) != 0)
 				return 1;
-		} else if (cmd && cmd->run == cmd_render && is_global_flag(a)) {
+		} else if (cmd && (cmd->run == cmd_render || cmd->run == cmd_review) &&
+		           is_global_flag(a)) {
 			/* render builds what serve would: the same class and
 			 * root-namespace filters apply. */
 			if (serve_flag(&o, argc, argv, &i) != 0)
@@ -609,7 +643,7 @@ int core_cli_main(int argc, char **argv)
 		return 2;
 	}
 	if (cmd->run != cmd_help && cmd->run != cmd_check_config && cmd->run != cmd_render &&
-	    o.npositional) {
+	    cmd->run != cmd_review && o.npositional) {
 		fprintf(stderr, "contour %s: unexpected argument '%s'\n", cmd->name,
 		        o.positional[0]);
 		return 1;

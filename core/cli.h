@@ -7,4 +7,33 @@
  * sub-command. */
 int core_cli_main(int argc, char **argv);
 
+#include <jansson.h>
+
+typedef struct core core_t;
+
+/* The parsed command line, for the commands in other files. */
+typedef struct cli_opts {
+	json_t *serve_flags; /* {"--flag": "value"} */
+	const char *config;
+	const char *log_format;
+	const char *format;    /* render */
+	const char *source;    /* render, review: the file source module */
+	const char *object;    /* review: the file of objects under review */
+	const char *operation; /* review: CREATE, UPDATE or DELETE */
+	int debug;
+	const char *positional[8];
+	int npositional;
+} cli_opts_t;
+
+/* core_cli_offline_new: a core that read the manifest paths o->positional
+ * with the source module, loaded the processors serve would and built
+ * once, opening no socket; `what` names the command in messages. NULL
+ * with errors filled (printed by the caller). Free with core_free. */
+core_t *core_cli_offline_new(cli_opts_t *o, const char *what, json_t *errors);
+/* Errors as the command line prints them. */
+void core_cli_print_errors(const json_t *errors);
+
+/* cli_review.c */
+int core_cli_review(cli_opts_t *o);
+
 #endif

@@ -45,6 +45,17 @@ void hp_status_free(hp_status_t *st);
  * than 32760 bytes are truncated, as upstream does. */
 void hp_status_error(hp_status_t *st, const char *type, const char *reason, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
+/* hp_status_error_ref: the same, for an error caused by another object (a
+ * Service, Secret, delegation or include missing or unusable). The status
+ * does not tell them apart; the validator turns these into warnings, since
+ * the object may simply have been applied first. */
+void hp_status_error_ref(hp_status_t *st, const char *type, const char *reason, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
+int hp_status_error_is_ref(const hp_status_t *st, size_t i);
+/* The errors[] and warnings[] entries so far ({type, status, reason,
+ * message}), or NULL when none; borrowed. */
+const json_t *hp_status_errors(const hp_status_t *st);
+const json_t *hp_status_warnings(const hp_status_t *st);
 /* hp_status_warning: add a warnings[] entry; the condition stays as it is. */
 void hp_status_warning(hp_status_t *st, const char *type, const char *reason, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
@@ -174,11 +185,25 @@ typedef struct hp_settings {
 	json_t *request_headers, *response_headers;
 } hp_settings_t;
 
+typedef struct hp_index hp_index_t;
+
 typedef struct httpproxy_ctx {
 	contour_module_t *mod;
 	hp_settings_t settings;
+	hp_index_t *index; /* fqdn claims, for the validator */
 	contour_metric_t *m_total, *m_root, *m_valid, *m_invalid, *m_orphaned;
 } httpproxy_ctx_t;
+
+/* ---- hp_validate.c: the HTTPProxy validator (contour/admission.h) ---- */
+void hp_validate(contour_module_t *mod, const contour_review_t *r, contour_verdict_t *v,
+                 void *ud);
+
+/* ---- hp_index.c: the roots claiming each fqdn, for the validator ---- */
+hp_index_t *hp_index_new(contour_module_t *mod);
+void hp_index_free(hp_index_t *ix);
+/* The store subscription that keeps the index current. */
+void hp_index_event(contour_store_event_t ev, const json_t *old_obj, const json_t *new_obj,
+                    void *ud);
 
 /* ---- hp_globals.c ---- */
 /* The global keys httpproxy reads: the descriptor's global_schema. */

@@ -49,6 +49,10 @@ typedef struct hp_routes {
 } hp_routes_t;
 
 /* ---- hp_proxy.c ---- */
+/* Append obj (borrowed) to the table, unsorted; -1 sets b->nomem. */
+int hp_build_add(hp_build_t *b, const json_t *obj);
+/* upstream's computeHTTPProxy for the root px: its status committed. */
+void hp_build_root(hp_build_t *b, hp_proxy_t *px);
 hp_proxy_t *hp_build_find(hp_build_t *b, const char *ns, const char *name);
 /* A fresh status for px (an upstream ProxyAccessor); NULL sets b->nomem. */
 hp_status_t *hp_build_accessor(hp_build_t *b, const hp_proxy_t *px);
@@ -108,5 +112,18 @@ int hp_resolve_service(hp_build_t *b, const hp_proxy_t *px, const char *name, ui
  * annotation; an unknown one is ServiceError/UnsupportedProtocol (-1). */
 int hp_service_protocol(hp_status_t *st, const json_t *service, const char *annotated,
                         const char **out);
+
+/* ---- hp_index.c: fqdn -> the roots claiming it, from the store ---- */
+#define HP_FQDN_MAX 1024
+#define HP_KEY_MAX 512
+/* The "ns/name" keys claiming fqdn (lower case), in (ns, name) order, or
+ * NULL when none; borrowed until the store changes. */
+const json_t *hp_index_claimants(hp_index_t *ix, const char *fqdn);
+size_t hp_index_size(const hp_index_t *ix);
+/* The fqdn obj claims, lower-cased into fqdn: 1, or 0 when it claims none
+ * (not a root, blank, another class, NULL). */
+int hp_index_claim(contour_module_t *mod, const json_t *obj, char *fqdn, size_t len);
+/* "ns/name" keys in (ns, name) order, as the build sorts claimants. */
+int hp_index_key_cmp(const char *a, const char *b);
 
 #endif

@@ -149,19 +149,15 @@ void hp_build_commit(hp_build_t *b, hp_proxy_t *px, hp_status_t *st)
 	px->st = st;
 }
 
-static int hp_collect(const json_t *obj, void *ud)
+int hp_build_add(hp_build_t *b, const json_t *obj)
 {
-	hp_build_t *b = ud;
-	/* Upstream drops other classes' proxies from its cache: no status. */
-	if (!contour_ingress_class_matches(b->mod, obj))
-		return 0;
 	const json_t *meta = contour_json_get_obj(obj, "metadata");
 	if (b->nproxies == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
 		hp_proxy_t *grown = realloc(b->proxies, cap * sizeof(*grown));
 		if (!grown) {
 			b->nomem = 1;
-			return 1;
+			return -1;
 		}
 		b->proxies = grown;
 		b->cap = cap;
@@ -173,6 +169,15 @@ static int hp_collect(const json_t *obj, void *ud)
 	px->ns = contour_json_get_str(meta, "namespace");
 	px->name = contour_json_get_str(meta, "name");
 	return 0;
+}
+
+static int hp_collect(const json_t *obj, void *ud)
+{
+	hp_build_t *b = ud;
+	/* Upstream drops other classes' proxies from its cache: no status. */
+	if (!contour_ingress_class_matches(b->mod, obj))
+		return 0;
+	return hp_build_add(b, obj) != 0;
 }
 
 /* ---- roots ---- */
@@ -267,7 +272,7 @@ static const char *const hp_vhost_members[HP_VH_N] = {
     "ipAllowPolicy", "ipDenyPolicy", "corsPolicy",   "rateLimitPolicy"};
 
 /* hp_obj, hp_arr and hp_str on a member already found. */
-static void hp_root(hp_build_t *b, hp_proxy_t *px)
+void hp_build_root(hp_build_t *b, hp_proxy_t *px)
 {
 	hp_status_t *st = hp_build_accessor(b, px);
 	if (!st)
@@ -440,7 +445,7 @@ static void hp_run(hp_build_t *b)
 		hp_proxy_t *px = &b->proxies[i];
 		const json_t *vh = contour_json_get_obj(px->spec, "virtualhost");
 		if (!vh) {
-			hp_root(b, px);
+			hp_build_root(b, px);
 			continue;
 		}
 		char *low = strdup(contour_json_get_str(vh, "fqdn"));
@@ -458,7 +463,7 @@ static void hp_run(hp_build_t *b)
 		while (j < nroots && !strcmp(roots[j].fqdn, roots[i].fqdn))
 			j++;
 		if (j - i == 1)
-			hp_root(b, roots[i].px);
+			hp_build_root(b, roots[i].px);
 		else
 			hp_duplicate(b, &roots[i], j - i);
 		i = j;

@@ -19,6 +19,10 @@ struct hp_status {
 	json_int_t generation;
 	json_t *errors; /* array of sub-conditions; NULL until the first */
 	json_t *warnings;
+	/* refs[i]: errors[i] was caused by another object (hp_status_error_ref);
+	 * NULL until the first such error. */
+	unsigned char *refs;
+	size_t nrefs;
 	int orphaned;
 	char *vhost;
 };
@@ -39,6 +43,7 @@ void hp_status_free(hp_status_t *st)
 		return;
 	json_decref(st->errors);
 	json_decref(st->warnings);
+	free(st->refs);
 	free(st->vhost);
 	free(st);
 }
@@ -79,6 +84,40 @@ void hp_status_error(hp_status_t *st, const char *type, const char *reason, cons
 	va_end(ap);
 	if (!strcmp(type, "Orphaned"))
 		st->orphaned = 1;
+}
+
+void hp_status_error_ref(hp_status_t *st, const char *type, const char *reason, const char *fmt,
+                         ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	hp_status_add(&st->errors, type, reason, fmt, ap);
+	va_end(ap);
+	size_t n = json_array_size(st->errors);
+	if (!n || n <= st->nrefs)
+		return;
+	unsigned char *grown = realloc(st->refs, n);
+	if (!grown)
+		return;
+	memset(grown + st->nrefs, 0, n - st->nrefs);
+	grown[n - 1] = 1;
+	st->refs = grown;
+	st->nrefs = n;
+}
+
+int hp_status_error_is_ref(const hp_status_t *st, size_t i)
+{
+	return i < st->nrefs && st->refs[i];
+}
+
+const json_t *hp_status_errors(const hp_status_t *st)
+{
+	return st->errors;
+}
+
+const json_t *hp_status_warnings(const hp_status_t *st)
+{
+	return st->warnings;
 }
 
 void hp_status_warning(hp_status_t *st, const char *type, const char *reason, const char *fmt, ...)

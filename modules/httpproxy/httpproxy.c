@@ -94,9 +94,20 @@ static int httpproxy_init(contour_module_t *mod, const json_t *config)
 	rc = contour_register_processor(mod, "httpproxy", CONTOUR_ORDER_PRIMARY, hp_process, ctx);
 	if (rc != CONTOUR_EOK)
 		goto fail;
+	/* The admission webhook's questions: the same rules, one object. */
+	rc = CONTOUR_ENOMEM;
+	if (!(ctx->index = hp_index_new(mod)))
+		goto fail;
+	rc = contour_store_subscribe(mod, HP_API_VERSION, HP_KIND, hp_index_event, ctx->index);
+	if (rc == CONTOUR_EOK)
+		rc = contour_register_validator(mod, HP_API_VERSION, HP_KIND, hp_validate, ctx);
+	if (rc != CONTOUR_EOK)
+		goto fail;
 	return CONTOUR_EOK;
 fail:
 	/* free runs only after a successful init. */
+	hp_index_free(ctx->index);
+	ctx->index = NULL;
 	httpproxy_settings_fini(&ctx->settings);
 	return rc;
 }
@@ -106,6 +117,7 @@ static void httpproxy_free(contour_module_t *mod)
 	httpproxy_ctx_t *ctx = contour_module_ctx_get(mod);
 	if (!ctx)
 		return;
+	hp_index_free(ctx->index);
 	httpproxy_settings_fini(&ctx->settings);
 	memset(ctx, 0, sizeof(*ctx));
 }
