@@ -54,9 +54,18 @@ typedef struct contour_conf_item {
 	const char *help;
 } contour_conf_item_t;
 
-/* Table rows without the initialiser noise: CONTOUR_CONF_KEY("port", INT)
- * for a key of one type, CONTOUR_CONF_SUB("tls", tls_keys) for a mapping
- * checked against its own table. */
+/* Table rows without the initialiser noise, one macro a key:
+ *   CONTOUR_CONF_KEY("port", INT)           a key of one type
+ *   CONTOUR_CONF_SUB("tls", tls_keys)       a mapping checked against its table
+ *   CONTOUR_CONF_OPT("address", STR, "0.0.0.0", "where to listen")
+ *                                           a key with a default (or NULL) and
+ *                                           help (or NULL)
+ *   CONTOUR_CONF_RANGE("port", INT, "8000", 0, 65535, "TCP port")
+ *                                           the same, with an inclusive range
+ *                                           (min, max) for INT or DURATION (ms)
+ *   CONTOUR_CONF_NEED("paths", STR_LIST, "files to read")
+ *                                           a required key (no default), help
+ * The type is the contour_conf_type_t name without CONTOUR_CONF_. */
 #define CONTOUR_CONF_KEY(k, t)                                                                     \
 	{                                                                                          \
 		.key = (k), .type = CONTOUR_CONF_##t                                               \
@@ -64,6 +73,19 @@ typedef struct contour_conf_item {
 #define CONTOUR_CONF_SUB(k, c)                                                                     \
 	{                                                                                          \
 		.key = (k), .type = CONTOUR_CONF_MAP, .children = (c)                              \
+	}
+#define CONTOUR_CONF_OPT(k, t, d, h)                                                               \
+	{                                                                                          \
+		.key = (k), .type = CONTOUR_CONF_##t, .def = (d), .help = (h)                      \
+	}
+#define CONTOUR_CONF_RANGE(k, t, d, lo, hi, h)                                                     \
+	{                                                                                          \
+		.key = (k), .type = CONTOUR_CONF_##t, .def = (d), .min = (lo), .max = (hi),        \
+		.help = (h)                                                                        \
+	}
+#define CONTOUR_CONF_NEED(k, t, h)                                                                 \
+	{                                                                                          \
+		.key = (k), .type = CONTOUR_CONF_##t, .flags = CONTOUR_CONF_REQUIRED, .help = (h)  \
 	}
 
 /* Typed accessors for the calling module's own, validated `config:` mapping.

@@ -13,17 +13,12 @@
 #include "modules/file-watch/fw.h"
 
 static const contour_conf_item_t fw_schema[] = {
-    {.key = "paths",
-     .type = CONTOUR_CONF_STR_LIST,
-     .flags = CONTOUR_CONF_REQUIRED,
-     .help = "manifest files or folders (read recursively); relative paths are relative to the "
-             "config file's folder"},
-    {.key = "rescan-delay",
-     .type = CONTOUR_CONF_DURATION,
-     .def = "50ms",
-     .min = 0,
-     .max = 60000,
-     .help = "how long to wait after a change before rescanning, so multi-step writes settle"},
+    CONTOUR_CONF_NEED("paths", STR_LIST,
+                      "manifest files or folders (read recursively); relative paths are relative "
+                      "to the config file's folder"),
+    CONTOUR_CONF_RANGE(
+        "rescan-delay", DURATION, "50ms", 0, 60000,
+        "how long to wait after a change before rescanning, so multi-step writes settle"),
     {.key = NULL},
 };
 

@@ -5,20 +5,16 @@
 
 #include "modules/httpproxy/hp.h"
 
-static const contour_conf_item_t hp_name_ns[] = {
-    {.key = "name", .type = CONTOUR_CONF_STR},
-    {.key = "namespace", .type = CONTOUR_CONF_STR},
-    {0},
-};
+#define T   CONTOUR_CONF_KEY
+#define SUB CONTOUR_CONF_SUB
 
-static const contour_conf_item_t hp_tls_keys[] = {
-    {.key = "fallback-certificate", .type = CONTOUR_CONF_MAP, .children = hp_name_ns},
-    {0},
-};
+static const contour_conf_item_t hp_name_ns[] = {T("name", STR), T("namespace", STR), {0}};
+
+static const contour_conf_item_t hp_tls_keys[] = {SUB("fallback-certificate", hp_name_ns), {0}};
 
 const contour_conf_item_t hp_global_schema[] = {
-    {.key = "root-namespaces", .type = CONTOUR_CONF_STR_LIST},
-    {.key = "disablePermitInsecure", .type = CONTOUR_CONF_BOOL},
-    {.key = "tls", .type = CONTOUR_CONF_MAP, .children = hp_tls_keys},
+    T("root-namespaces", STR_LIST),
+    T("disablePermitInsecure", BOOL),
+    SUB("tls", hp_tls_keys),
     {0},
 };

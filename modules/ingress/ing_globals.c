@@ -6,6 +6,6 @@
 #include "modules/ingress/ing.h"
 
 const contour_conf_item_t ing_global_schema[] = {
-    {.key = "ingress-status-address", .type = CONTOUR_CONF_STR},
+    CONTOUR_CONF_KEY("ingress-status-address", STR),
     {0},
 };

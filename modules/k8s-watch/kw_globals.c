@@ -5,13 +5,15 @@
 
 #include "modules/k8s-watch/kw.h"
 
+#define T CONTOUR_CONF_KEY
+
 const contour_conf_item_t kw_global_schema[] = {
-    {.key = "incluster", .type = CONTOUR_CONF_BOOL},
-    {.key = "kubeconfig", .type = CONTOUR_CONF_STR},
-    {.key = "watch-namespaces", .type = CONTOUR_CONF_STR_LIST},
-    {.key = "ingress-class-name", .type = CONTOUR_CONF_STR_LIST},
-    {.key = "ingress-status-address", .type = CONTOUR_CONF_STR},
-    {.key = "envoy-service-name", .type = CONTOUR_CONF_STR},
-    {.key = "envoy-service-namespace", .type = CONTOUR_CONF_STR},
+    T("incluster", BOOL),
+    T("kubeconfig", STR),
+    T("watch-namespaces", STR_LIST),
+    T("ingress-class-name", STR_LIST),
+    T("ingress-status-address", STR),
+    T("envoy-service-name", STR),
+    T("envoy-service-namespace", STR),
     {0},
 };

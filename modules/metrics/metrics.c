@@ -26,16 +26,10 @@
 #endif
 
 static const contour_conf_item_t mx_schema[] = {
-    {.key = "address",
-     .type = CONTOUR_CONF_STR,
-     .def = "0.0.0.0",
-     .help = "numeric IPv4 or IPv6 address to listen on (upstream's --http-address)"},
-    {.key = "port",
-     .type = CONTOUR_CONF_INT,
-     .def = "8000",
-     .min = 0,
-     .max = 65535,
-     .help = "TCP port (upstream's --http-port); 0 picks a free port and logs it"},
+    CONTOUR_CONF_OPT("address", STR, "0.0.0.0",
+                     "numeric IPv4 or IPv6 address to listen on (upstream's --http-address)"),
+    CONTOUR_CONF_RANGE("port", INT, "8000", 0, 65535,
+                       "TCP port (upstream's --http-port); 0 picks a free port and logs it"),
     {.key = NULL},
 };
 
