@@ -44,8 +44,8 @@ static int hp_protocol_of(hp_status_t *st, const json_t *p, const char *annotate
 	}
 	const char *s = json_string_value(p);
 	if (strcmp(s, "h2c") && strcmp(s, "h2") && strcmp(s, "tls")) {
-		hp_status_error(st, "ServiceError", "UnsupportedProtocol",
-		                "unsupported protocol: %s", s);
+		hp_status_error_ref(st, "ServiceError", "UnsupportedProtocol",
+		                    "unsupported protocol: %s", s);
 		return -1;
 	}
 	*out = s;
@@ -195,7 +195,8 @@ static int hp_add_authority_match(hp_build_t *b, contour_dag_route_t *r, const c
 		*copy = r->headers[i];
 	}
 	const char *value = contour_dag_wildcard_authority(b->dag, fqdn);
-	contour_dag_header_match_t *m = value ? contour_dag_header_match_push(b->dag, &list, &n) : NULL;
+	contour_dag_header_match_t *m =
+	    value ? contour_dag_header_match_push(b->dag, &list, &n) : NULL;
 	if (!m)
 		goto nomem;
 	m->name = ":authority";
@@ -269,8 +270,8 @@ static int hp_route_services(hp_build_t *b, hp_status_t *st, const hp_proxy_t *p
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
 		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
-			hp_status_error(st, "ServiceError", "ServiceUnresolvedReference",
-			                "Spec.Routes unresolved service reference: %s", err);
+			hp_status_error_ref(st, "ServiceError", "ServiceUnresolvedReference",
+			                    "Spec.Routes unresolved service reference: %s", err);
 			continue;
 		}
 		if (hp_protocol_of(st, m[HP_S_PROTOCOL], annotated, &c->protocol) != 0)
@@ -542,9 +543,9 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 {
 	for (const hp_visit_t *v = visited; v; v = v->up) {
 		if (v->px == px) {
-			hp_status_error(st, "IncludeError", "IncludeCreatesCycle",
-			                "include creates an include cycle: %s",
-			                hp_visit_path(b, visited, px));
+			hp_status_error_ref(st, "IncludeError", "IncludeCreatesCycle",
+			                    "include creates an include cycle: %s",
+			                    hp_visit_path(b, visited, px));
 			return -1;
 		}
 	}
@@ -578,13 +579,13 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 		}
 		hp_proxy_t *child = hp_build_find(b, ns, name);
 		if (!child) {
-			hp_status_error(st, "IncludeError", "IncludeNotFound",
-			                "include %s/%s not found", ns, name);
+			hp_status_error_ref(st, "IncludeError", "IncludeNotFound",
+			                    "include %s/%s not found", ns, name);
 			hp_bad_gateway(b, px, iconds, &local);
 			goto next;
 		}
 		if (contour_json_get_obj(child->spec, "virtualhost")) {
-			hp_status_error(
+			hp_status_error_ref(
 			    st, "IncludeError", "RootIncludesRoot",
 			    "root httpproxy cannot include another root httpproxy (%s/%s)",
 			    child->ns, child->name);

@@ -40,8 +40,8 @@ static int hp_tcpproxy_services(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, 
 		if (hp_resolve_service(b, px, name, (uint32_t)port, (uint32_t)health_port,
 		                       &c->service, &annotated, &c->circuit_breakers, err,
 		                       sizeof(err)) != 0) {
-			hp_status_error(st, "TCPProxyError", "ServiceUnresolvedReference",
-			                "Spec.TCPProxy unresolved service reference: %s", err);
+			hp_status_error_ref(st, "TCPProxyError", "ServiceUnresolvedReference",
+			                    "Spec.TCPProxy unresolved service reference: %s", err);
 			return -1;
 		}
 		if (hp_service_protocol(st, service, annotated, &c->protocol) != 0)
@@ -59,7 +59,8 @@ static int hp_tcpproxy_services(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, 
 		contour_dag_cluster_t *cl = contour_dag_cluster_intern(b->dag, c);
 		json_int_t weight = contour_json_get_int(service, "weight");
 		contour_dag_backend_t *be =
-		    cl ? contour_dag_backend_push(b->dag, &proxy->backends, &proxy->nbackends) : NULL;
+		    cl ? contour_dag_backend_push(b->dag, &proxy->backends, &proxy->nbackends)
+		       : NULL;
 		if (!be)
 			goto nomem;
 		be->cluster = cl;
@@ -113,22 +114,22 @@ int hp_tcpproxy(hp_build_t *b, hp_status_t *st, hp_proxy_t *px, const hp_visit_t
 		ns = px->ns;
 	hp_proxy_t *dest = hp_build_find(b, ns, name);
 	if (!dest) {
-		hp_status_error(st, "TCPProxyIncludeError", "IncludeNotFound",
-		                "include %s/%s not found", ns, name);
+		hp_status_error_ref(st, "TCPProxyIncludeError", "IncludeNotFound",
+		                    "include %s/%s not found", ns, name);
 		return -1;
 	}
 	if (contour_json_get_obj(dest->spec, "virtualhost")) {
-		hp_status_error(st, "TCPProxyIncludeError", "RootIncludesRoot",
-		                "root httpproxy cannot include another root httpproxy (%s/%s)",
-		                dest->ns, dest->name);
+		hp_status_error_ref(st, "TCPProxyIncludeError", "RootIncludesRoot",
+		                    "root httpproxy cannot include another root httpproxy (%s/%s)",
+		                    dest->ns, dest->name);
 		return -1;
 	}
 	dest->orphaned = 0;
 	for (const hp_visit_t *v = &here; v; v = v->up) {
 		if (v->px == dest) {
-			hp_status_error(st, "TCPProxyIncludeError", "IncludeCreatesCycle",
-			                "include creates a cycle: %s",
-			                hp_visit_path(b, &here, dest));
+			hp_status_error_ref(st, "TCPProxyIncludeError", "IncludeCreatesCycle",
+			                    "include creates a cycle: %s",
+			                    hp_visit_path(b, &here, dest));
 			return -1;
 		}
 	}

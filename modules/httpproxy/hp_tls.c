@@ -47,17 +47,18 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 	if (*ca) {
 		hp_split_name(ca, px->ns, ns, sizeof(ns), name, sizeof(name));
 		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-			hp_status_error(st, "TLSError", "DelegationNotPermitted",
-			                "Spec.VirtualHost.TLS CA Secret %s is invalid: certificate "
-			                "delegation not permitted",
-			                contour_quote(q, sizeof(q), ca, CONTOUR_QUOTE_STRCONV));
+			hp_status_error_ref(
+			    st, "TLSError", "DelegationNotPermitted",
+			    "Spec.VirtualHost.TLS CA Secret %s is invalid: certificate "
+			    "delegation not permitted",
+			    contour_quote(q, sizeof(q), ca, CONTOUR_QUOTE_STRCONV));
 			return -1;
 		}
 		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CA,
 		                              &dv->ca, err, sizeof(err)) != CONTOUR_EOK) {
 			char full[2 * HP_NAME_MAX];
 			snprintf(full, sizeof(full), "%s/%s", ns, name);
-			hp_status_error(
+			hp_status_error_ref(
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CA "
 			    "Secret %s: %s",
@@ -75,7 +76,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 	if (*crl) {
 		hp_split_name(crl, px->ns, ns, sizeof(ns), name, sizeof(name));
 		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-			hp_status_error(
+			hp_status_error_ref(
 			    st, "TLSError", "DelegationNotPermitted",
 			    "Spec.VirtualHost.TLS CRL Secret %s is invalid: certificate "
 			    "delegation not permitted",
@@ -86,7 +87,7 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 		                              &dv->crl, err, sizeof(err)) != CONTOUR_EOK) {
 			char full[2 * HP_NAME_MAX];
 			snprintf(full, sizeof(full), "%s/%s", ns, name);
-			hp_status_error(
+			hp_status_error_ref(
 			    st, "TLSError", "ClientValidationInvalid",
 			    "Spec.VirtualHost.TLS client validation is invalid: invalid CRL "
 			    "Secret %s: %s",
@@ -125,7 +126,7 @@ static int hp_tls_fallback(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
 	contour_dag_secret_t *sec = NULL;
 	if (contour_dag_lookup_secret(b->mod, b->dag, fns, s->fallback_name, CONTOUR_DAG_SECRET_TLS,
 	                              &sec, err, sizeof(err)) != CONTOUR_EOK) {
-		hp_status_error(
+		hp_status_error_ref(
 		    st, "TLSError", "FallbackNotValid",
 		    "Spec.Virtualhost.TLS Secret %s fallback certificate is invalid: %s", q, err);
 		return -1;
@@ -181,7 +182,7 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 	hp_split_name(secret, px->ns, ns, sizeof(ns), name, sizeof(name));
 	contour_quote(q, sizeof(q), secret, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-		hp_status_error(
+		hp_status_error_ref(
 		    st, "TLSError", "DelegationNotPermitted",
 		    "Spec.VirtualHost.TLS Secret %s certificate delegation not permitted", q);
 		return -1;
@@ -189,8 +190,8 @@ int hp_tls_vhost(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px, const cha
 	contour_dag_secret_t *sec = NULL;
 	if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_TLS, &sec, err,
 	                              sizeof(err)) != CONTOUR_EOK) {
-		hp_status_error(st, "TLSError", "SecretNotValid",
-		                "Spec.VirtualHost.TLS Secret %s is invalid: %s", q, err);
+		hp_status_error_ref(st, "TLSError", "SecretNotValid",
+		                    "Spec.VirtualHost.TLS Secret %s is invalid: %s", q, err);
 		return -1;
 	}
 	const char *min =
@@ -256,7 +257,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 	snprintf(full, sizeof(full), "%s/%s", ns, name);
 	contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV);
 	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-		hp_status_error(
+		hp_status_error_ref(
 		    st, "TLSError", "CACertificateNotDelegated",
 		    "service.UpstreamValidation.CACertificate Secret %s is not configured "
 		    "for certificate delegation",
@@ -265,7 +266,7 @@ int hp_tls_upstream_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t 
 	}
 	if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CA,
 	                              &c->validation_ca, err, sizeof(err)) != CONTOUR_EOK) {
-		hp_status_error(
+		hp_status_error_ref(
 		    st, "ServiceError", "TLSUpstreamValidation",
 		    "Service [%s:%lld] TLS upstream validation policy error: invalid CA "
 		    "Secret %s: %s",

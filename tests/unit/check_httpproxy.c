@@ -81,12 +81,85 @@ static void hp_start(const char *global)
 	hp_put_file("httpproxy/secrets.yaml");
 }
 
+static char *hp_dump(const json_t *v);
+
+static int hp_in(const json_t *list, const char *member, const char *msg)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		const json_t *m = member ? json_object_get(e, member) : e;
+		if (json_is_string(m) && !strcmp(json_string_value(m), msg))
+			return 1;
+	}
+	return 0;
+}
+
+/* Every build of every test is also a test of the validator: asked about
+ * each stored proxy as an unchanged UPDATE, it must find the errors the
+ * build put into that proxy's status and no other. A denial is always one
+ * of the status's errors; for a root, every error of its status (but a
+ * collision, which an unchanged UPDATE keeps) is a denial or, when another
+ * object causes it, a warning. Children are judged as the proxies they
+ * include directly see them, so only the first half holds for them; an
+ * orphan was never looked at by the build. */
+static int hp_review_one(const json_t *obj, void *ud)
+{
+	(void)ud;
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(meta, "namespace")),
+	           *name = json_string_value(json_object_get(meta, "name"));
+	contour_object_key_t key = {"projectcontour.io/v1", "HTTPProxy", ns, name};
+	const json_t *status = contour_snapshot_status(contour_snapshot_current(&fake), &key);
+	contour_review_t r = {.operation = "UPDATE", .object = obj, .old_object = obj};
+	contour_verdict_t *v = contour_verdict_new();
+	ck_assert_int_eq(contour_review_run(&fake, "projectcontour.io/v1", "HTTPProxy", &r, v), 1);
+	/* no status: another class, which the validator leaves alone */
+	ck_assert_msg(!status == contour_verdict_ignored(v), "%s/%s: status %s, ignored %d", ns,
+	              name, status ? "set" : "absent", contour_verdict_ignored(v));
+	const json_t *cond = json_array_get(json_object_get(status, "conditions"), 0);
+	const json_t *errors = json_object_get(cond, "errors");
+	const char *current = json_string_value(json_object_get(status, "currentStatus"));
+	if (!status || !strcmp(current, "orphaned") ||
+	    hp_in(errors, "reason", "DuplicateVhost")) {
+		contour_verdict_free(v);
+		return 0;
+	}
+	size_t i;
+	const json_t *d;
+	json_array_foreach(contour_verdict_denials(v), i, d)
+	{
+		const char *msg = json_string_value(json_object_get(d, "message"));
+		ck_assert_msg(hp_in(errors, "message", msg), "%s/%s: denial not in status: %s\n%s",
+		              ns, name, msg, hp_dump(status));
+	}
+	if (json_object_get(json_object_get(obj, "spec"), "virtualhost")) {
+		json_array_foreach(errors, i, d)
+		{
+			const char *msg = json_string_value(json_object_get(d, "message"));
+			ck_assert_msg(hp_in(contour_verdict_denials(v), "message", msg) ||
+			                  hp_in(contour_verdict_warnings(v), NULL, msg),
+			              "%s/%s: status error neither denied nor warned: %s", ns, name,
+			              msg);
+		}
+	}
+	contour_verdict_free(v);
+	return 0;
+}
+
+static void hp_review_all(void)
+{
+	contour_store_foreach(&fake, "projectcontour.io/v1", "HTTPProxy", hp_review_one, NULL);
+}
+
 /* The source is synced: the first build. */
 static void hp_first_build(void)
 {
 	contour_source_set_synced(src);
 	int rc = core_pipeline_build_now(core->pipeline);
 	ck_assert_msg(rc == CONTOUR_EOK, "build: %s\n%s", contour_strerror(rc), tu_log_text());
+	hp_review_all();
 }
 
 static void hp_run(const char *global, const char *objects)
@@ -100,6 +173,7 @@ static void hp_run(const char *global, const char *objects)
 static void hp_rebuild(void)
 {
 	ck_assert_int_eq(core_pipeline_build_now(core->pipeline), CONTOUR_EOK);
+	hp_review_all();
 }
 
 static const json_t *hp_status(const char *ns, const char *name)
