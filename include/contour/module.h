@@ -107,6 +107,7 @@
  *   1.6 (2026-12-07)  admission.h: validators (contour_register_validator)
  *                     and the verdict they write (contour_verdict_*), run
  *                     by a webhook with contour_review_run.
+ *                     status.h: contour_status_lb_new (parseStatusFlag).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
