@@ -109,6 +109,7 @@
  *                     by a webhook with contour_review_run.
  *                     dag.h: contour_dag_review_new/_free, the DAG a
  *                     validator runs its processor's code in.
+ *                     status.h: contour_status_lb_new (parseStatusFlag).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H

@@ -58,6 +58,15 @@ json_t *contour_status_lb_to_networking(const json_t *core_lb);
  * entry, else 0 (also for NULL). */
 int contour_status_lb_has_address(const json_t *lb);
 
+/* contour_status_lb_new: upstream's parseStatusFlag: the core v1
+ * LoadBalancerStatus for a comma-separated list of addresses (the
+ * ingress-status-address setting), each item trimmed as strings.TrimSpace
+ * does and empty items skipped; an item net.ParseIP accepts becomes
+ * {"ip": item}, any other {"hostname": item}. With no items (or NULL) the
+ * result is an empty object, as omitempty drops an empty list. Returns a
+ * new value the caller owns (ABI 1.6), or NULL when out of memory. */
+json_t *contour_status_lb_new(const char *addresses);
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,6 +97,10 @@ int hp_policy_route_conditions(const json_t *conds, hp_status_t *st);
  * route's own conditions only, and header/query validity to the merged
  * list (inherited then own). Prefer this one. */
 int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st);
+/* hp_cond_concat: a ++ c (either may be NULL or not an array, read as
+ * empty) as a new array the caller owns, NULL when out of memory: the
+ * conditions along an include chain. */
+json_t *hp_cond_concat(const json_t *a, const json_t *c);
 
 /* Merging conditions into a route and the duplicate-include tracker are
  * the domain layer's: contour_conditions_merge, contour_conditions_seen_*. */

@@ -36,6 +36,18 @@ int hp_policy_include_conditions(const json_t *conds, hp_status_t *st)
 	return hp_cond_match_valid(conds, st);
 }
 
+json_t *hp_cond_concat(const json_t *a, const json_t *c)
+{
+	json_t *out = json_array();
+	if (!out)
+		return NULL;
+	if (json_is_array(a))
+		json_array_extend(out, (json_t *)a);
+	if (json_is_array(c))
+		json_array_extend(out, (json_t *)c);
+	return out;
+}
+
 /* The exact upstream order: the route's own block must hold at most one
  * path condition; header and query rules apply to the merged list. */
 int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own, hp_status_t *st)
@@ -46,13 +58,9 @@ int hp_policy_route_conditions_split(const json_t *inherited, const json_t *own,
 		hp_status_error(st, "RouteError", "PathMatchConditionsNotValid", "route: %s", err);
 		return -1;
 	}
-	json_t *merged = json_array();
+	json_t *merged = hp_cond_concat(inherited, own);
 	if (!merged)
 		return CONTOUR_ENOMEM;
-	if (json_is_array(inherited))
-		json_array_extend(merged, (json_t *)inherited);
-	if (json_is_array(own))
-		json_array_extend(merged, (json_t *)own);
 	int rc = hp_cond_match_valid(merged, st);
 	json_decref(merged);
 	return rc;

@@ -108,14 +108,24 @@ typedef struct hp_hash_entry {
 	int terminal;
 } hp_hash_entry_t;
 
-/* Whether kept already hashes on the header or query parameter name. */
-static int hp_lb_hash_kept(const contour_dag_hash_policy_t *kept, size_t nkept,
-                           contour_dag_hash_type_t type, const char *name)
+/* A header or query parameter hash (what names it in the message) on name,
+ * in *h unless kept already hashes on it: 1 when kept. */
+static int hp_lb_hash_keep(hp_hash_entry_t *h, contour_dag_hash_type_t type, const char *name,
+                           const char *what, const contour_dag_hash_policy_t *kept, size_t nkept,
+                           hp_status_t *st)
 {
-	for (size_t i = 0; i < nkept; i++)
-		if (kept[i].type == type && !strcmp(kept[i].name, name))
-			return 1;
-	return 0;
+	for (size_t i = 0; i < nkept; i++) {
+		if (kept[i].type == type && !strcmp(kept[i].name, name)) {
+			HP_IGNORED(
+			    st,
+			    "ignoring invalid %s hash policy options with duplicated %s name %s",
+			    what, what, name);
+			return 0;
+		}
+	}
+	h->type = type;
+	h->name = name;
+	return 1;
 }
 
 /* One requestHashPolicies entry; 1 when it is kept in *h. */
@@ -158,16 +168,7 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 			    contour_quote(q, sizeof(q), name, CONTOUR_QUOTE_STRCONV));
 			return 0;
 		}
-		if (hp_lb_hash_kept(kept, nkept, CONTOUR_DAG_HASH_HEADER, name)) {
-			HP_IGNORED(st,
-			           "ignoring invalid header hash policy options with duplicated "
-			           "header name %s",
-			           name);
-			return 0;
-		}
-		h->type = CONTOUR_DAG_HASH_HEADER;
-		h->name = name;
-		return 1;
+		return hp_lb_hash_keep(h, CONTOUR_DAG_HASH_HEADER, name, "header", kept, nkept, st);
 	}
 	/* Query parameter names are taken as case-insensitive, as upstream. */
 	char *name = (char *)contour_dag_strdup(
@@ -183,16 +184,7 @@ static int hp_lb_hash_entry(contour_dag_t *dag, const json_t *e, hp_hash_entry_t
 		           "empty query parameter name");
 		return 0;
 	}
-	if (hp_lb_hash_kept(kept, nkept, CONTOUR_DAG_HASH_QUERY, name)) {
-		HP_IGNORED(st,
-		           "ignoring invalid query parameter hash policy options with "
-		           "duplicated query parameter name %s",
-		           name);
-		return 0;
-	}
-	h->type = CONTOUR_DAG_HASH_QUERY;
-	h->name = name;
-	return 1;
+	return hp_lb_hash_keep(h, CONTOUR_DAG_HASH_QUERY, name, "query parameter", kept, nkept, st);
 }
 
 int hp_policy_load_balancer(contour_dag_t *dag, const json_t *policy, int tcp,

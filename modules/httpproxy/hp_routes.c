@@ -148,19 +148,6 @@ static void hp_origin(hp_build_t *b, const hp_proxy_t *px, contour_dag_route_t *
 		b->nomem = 1;
 }
 
-/* a ++ b as a new array (either may be NULL). */
-static json_t *hp_concat(const json_t *a, const json_t *c)
-{
-	json_t *out = json_array();
-	if (!out)
-		return NULL;
-	if (json_is_array(a))
-		json_array_extend(out, (json_t *)a);
-	if (json_is_array(c))
-		json_array_extend(out, (json_t *)c);
-	return out;
-}
-
 /* A 502 route on an include's own conditions (upstream's
  * addStatusBadGatewayRoute: only when the include has conditions). */
 static void hp_bad_gateway(hp_build_t *b, const hp_proxy_t *px, const json_t *iconds,
@@ -376,7 +363,7 @@ static int hp_route(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, cons
 		                "route.requestRedirectPolicy or route.directResponsePolicy");
 		return -1;
 	}
-	merged = hp_concat(conds, own);
+	merged = hp_cond_concat(conds, own);
 	if (!merged) {
 		b->nomem = 1;
 		goto out;
@@ -593,7 +580,7 @@ int hp_compute_routes(hp_build_t *b, hp_status_t *st, const hp_proxy_t *root, hp
 			goto next;
 		}
 		hp_status_t *cst = hp_build_accessor(b, child);
-		json_t *merged = hp_concat(conds, iconds);
+		json_t *merged = hp_cond_concat(conds, iconds);
 		if (!cst || !merged) {
 			hp_status_free(cst);
 			json_decref(merged);

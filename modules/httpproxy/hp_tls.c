@@ -23,11 +23,39 @@ static const char *hp_tls_version(const char *v, const char *def)
 	return def;
 }
 
+/* One client-validation Secret, the CA or the CRL (what), its delegation
+ * checked before the lookup: 0, or -1 with the error recorded. */
+static int hp_tls_validation_secret(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
+                                    const char *ref, const char *what,
+                                    contour_dag_secret_type_t type, contour_dag_secret_t **out)
+{
+	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
+	hp_split_name(ref, px->ns, ns, sizeof(ns), name, sizeof(name));
+	if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
+		hp_status_error_ref(st, "TLSError", "DelegationNotPermitted",
+		                    "Spec.VirtualHost.TLS %s Secret %s is invalid: certificate "
+		                    "delegation not permitted",
+		                    what, contour_quote(q, sizeof(q), ref, CONTOUR_QUOTE_STRCONV));
+		return -1;
+	}
+	if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, type, out, err, sizeof(err)) !=
+	    CONTOUR_EOK) {
+		char full[2 * HP_NAME_MAX];
+		snprintf(full, sizeof(full), "%s/%s", ns, name);
+		hp_status_error_ref(st, "TLSError", "ClientValidationInvalid",
+		                    "Spec.VirtualHost.TLS client validation is invalid: invalid %s "
+		                    "Secret %s: %s",
+		                    what, contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV),
+		                    err);
+		return -1;
+	}
+	return 0;
+}
+
 /* clientValidation: -1 stops the root. */
 static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_proxy_t *px,
                                     const json_t *cv, contour_dag_svhost_t *sv)
 {
-	char ns[HP_NAME_MAX], name[HP_NAME_MAX], q[2 * HP_NAME_MAX], err[1024];
 	contour_dag_client_validation_t *dv = contour_dag_client_validation_new(b->dag);
 	if (!dv) {
 		b->nomem = 1;
@@ -45,26 +73,8 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 	}
 	const char *ca = contour_json_get_str(cv, "caSecret");
 	if (*ca) {
-		hp_split_name(ca, px->ns, ns, sizeof(ns), name, sizeof(name));
-		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-			hp_status_error_ref(
-			    st, "TLSError", "DelegationNotPermitted",
-			    "Spec.VirtualHost.TLS CA Secret %s is invalid: certificate "
-			    "delegation not permitted",
-			    contour_quote(q, sizeof(q), ca, CONTOUR_QUOTE_STRCONV));
+		if (hp_tls_validation_secret(b, st, px, ca, "CA", CONTOUR_DAG_SECRET_CA, &dv->ca))
 			return -1;
-		}
-		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CA,
-		                              &dv->ca, err, sizeof(err)) != CONTOUR_EOK) {
-			char full[2 * HP_NAME_MAX];
-			snprintf(full, sizeof(full), "%s/%s", ns, name);
-			hp_status_error_ref(
-			    st, "TLSError", "ClientValidationInvalid",
-			    "Spec.VirtualHost.TLS client validation is invalid: invalid CA "
-			    "Secret %s: %s",
-			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
-			return -1;
-		}
 	} else if (!dv->skip_verify) {
 		/* Recorded, but upstream carries on building the vhost. */
 		hp_status_error(
@@ -74,26 +84,9 @@ static int hp_tls_client_validation(hp_build_t *b, hp_status_t *st, const hp_pro
 	}
 	const char *crl = contour_json_get_str(cv, "crlSecret");
 	if (*crl) {
-		hp_split_name(crl, px->ns, ns, sizeof(ns), name, sizeof(name));
-		if (!contour_dag_delegation_permitted(b->dag, ns, name, px->ns)) {
-			hp_status_error_ref(
-			    st, "TLSError", "DelegationNotPermitted",
-			    "Spec.VirtualHost.TLS CRL Secret %s is invalid: certificate "
-			    "delegation not permitted",
-			    contour_quote(q, sizeof(q), crl, CONTOUR_QUOTE_STRCONV));
+		if (hp_tls_validation_secret(b, st, px, crl, "CRL", CONTOUR_DAG_SECRET_CRL,
+		                             &dv->crl))
 			return -1;
-		}
-		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_CRL,
-		                              &dv->crl, err, sizeof(err)) != CONTOUR_EOK) {
-			char full[2 * HP_NAME_MAX];
-			snprintf(full, sizeof(full), "%s/%s", ns, name);
-			hp_status_error_ref(
-			    st, "TLSError", "ClientValidationInvalid",
-			    "Spec.VirtualHost.TLS client validation is invalid: invalid CRL "
-			    "Secret %s: %s",
-			    contour_quote(q, sizeof(q), full, CONTOUR_QUOTE_STRCONV), err);
-			return -1;
-		}
 		dv->crl_only_leaf = contour_json_get_bool(cv, "crlOnlyVerifyLeafCert");
 	}
 	sv->client_validation = dv;

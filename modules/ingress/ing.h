@@ -111,8 +111,9 @@ int ing_path_match(contour_dag_t *dag, const char *path, const char *path_type,
 
 /* ---- ing_status.c ---- */
 /* upstream's parseStatusFlag: {"ingress": [{"ip": A} | {"hostname": H}]}
- * from a comma-separated address list (NULL or "" gives {}). New
- * reference, NULL on allocation failure. */
+ * from a comma-separated address list (NULL or "" gives {}), the domain
+ * layer's contour_status_lb_new. New reference, NULL on allocation
+ * failure. */
 json_t *ing_status_load_balancer(const char *addresses);
 /* Record {"loadBalancer": ...} as ing's status on the snapshot. */
 int ing_status_record(ing_build_t *b, contour_snapshot_t *building, const ing_object_t *ing);

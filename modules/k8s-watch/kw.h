@@ -11,7 +11,6 @@
  *   kw_lease.c        leader election with a coordination.k8s.io/v1 Lease
  *   kw_status.c       status write-back (HTTPProxy, Ingress), leader only
  *   kw_status_queue.c the status writes: queue, rate limit, PUT and retries
- *   kw_lbstatus.c     the status-address flag and the ingress class rule
  *   k8s-watch.c       the module entry point: schema, flags, wiring
  *
  * Ownership: every `_new` has a `_free` that accepts NULL; strings in the
@@ -315,18 +314,12 @@ void kw_lease_stop(kw_lease_t *l);
 void kw_lease_free(kw_lease_t *l);
 int kw_lease_is_leader(const kw_lease_t *l);
 
-/* ---- status write-back (kw_status.c, kw_status_queue.c, kw_lbstatus.c) ----
+/* ---- status write-back (kw_status.c, kw_status_queue.c) ----
  *
  * What status to write and when two statuses are equal is the domain
- * layer's (contour/status.h). */
-
-/* kw_lb_parse_address: upstream's parseStatusFlag: a comma list of IPs and
- * hostnames as a core v1 LoadBalancerStatus ({"ingress":[...]}). */
-json_t *kw_lb_parse_address(const char *list);
-/* kw_class_matches: upstream's ingressclass.MatchesIngress/MatchesHTTPProxy:
- * the class annotation, else spec.ingressClassName, against classes (an
- * array; empty: the object's class must be unset or "contour"). */
-int kw_class_matches(const json_t *obj, const json_t *classes);
+ * layer's (contour/status.h), and so are the address from
+ * ingress-status-address (contour_status_lb_new) and which objects are
+ * ours (contour_ingress_class_matches, contour/dag.h). */
 
 /* The write queue (kw_status_queue.c): one job per object, the newest
  * inputs only, at most 10000 objects waiting, 4 writes in flight and 50

@@ -24,7 +24,6 @@ struct kw_status {
 	json_t *lb_static; /* from ingress-status-address, or NULL */
 	json_t *lb_last;   /* for the "new address" log line */
 	char *svc_name, *svc_ns;
-	json_t *classes;
 	kw_status_queue_t *queue;
 };
 
@@ -80,7 +79,7 @@ static void kw_st_consider(kw_st_pass_t *ps, const json_t *obj, int ingress, con
 		return;
 	char key[768];
 	snprintf(key, sizeof(key), "%s/%s/%s", kw_st_kind(ingress), ns, name);
-	int match = kw_class_matches(obj, s->classes);
+	int match = contour_ingress_class_matches(s->mod, obj);
 	/* An Ingress of another class is none of our business. */
 	if (ingress && !match)
 		return;
@@ -152,15 +151,14 @@ kw_status_t *kw_status_new(contour_module_t *mod, char *err, size_t errlen)
 		return NULL;
 	}
 	s->mod = mod;
-	s->classes = contour_conf_global_str_list(mod, "ingress-class-name");
 	const json_t *addr = contour_conf_global(mod, "ingress-status-address");
 	if (json_string_value(addr) && *json_string_value(addr))
-		s->lb_static = kw_lb_parse_address(json_string_value(addr));
+		s->lb_static = contour_status_lb_new(json_string_value(addr));
 	const char *sn = json_string_value(contour_conf_global(mod, "envoy-service-name"));
 	const char *sns = json_string_value(contour_conf_global(mod, "envoy-service-namespace"));
 	s->svc_name = strdup(sn && *sn ? sn : "envoy");
 	s->svc_ns = strdup(sns && *sns ? sns : "projectcontour");
-	if (!s->classes || !s->svc_name || !s->svc_ns) {
+	if (!s->svc_name || !s->svc_ns) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -217,7 +215,6 @@ void kw_status_free(kw_status_t *s)
 	if (!s)
 		return;
 	kw_status_queue_free(s->queue);
-	json_decref(s->classes);
 	json_decref(s->lb_static);
 	json_decref(s->lb_last);
 	free(s->svc_name);

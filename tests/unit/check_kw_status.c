@@ -23,25 +23,44 @@ static json_t *J(const char *text)
 
 START_TEST(parse_status_address)
 {
-	json_t *lb = kw_lb_parse_address(" 192.0.2.1, lb.example.com ,,2001:db8::1,");
+	json_t *lb = contour_status_lb_new(" 192.0.2.1, lb.example.com ,,2001:db8::1,");
 	json_t *want = J("{\"ingress\":[{\"ip\":\"192.0.2.1\"},{\"hostname\":\"lb.example.com\"},"
 	                 "{\"ip\":\"2001:db8::1\"}]}");
 	ck_assert(json_equal(lb, want));
 	ck_assert(contour_status_lb_has_address(lb));
 	json_decref(lb);
 	json_decref(want);
-	lb = kw_lb_parse_address(" , ");
+	lb = contour_status_lb_new(" , ");
 	ck_assert(!contour_status_lb_has_address(lb));
 	ck_assert_int_eq(json_object_size(lb), 0);
 	json_decref(lb);
 	/* Not an IP (net.ParseIP would refuse it): a hostname. */
-	lb = kw_lb_parse_address("300.1.1.1");
+	lb = contour_status_lb_new("300.1.1.1");
 	ck_assert_str_eq(json_string_value(json_object_get(
 	                     json_array_get(json_object_get(lb, "ingress"), 0), "hostname")),
 	                 "300.1.1.1");
 	json_decref(lb);
 }
 END_TEST
+
+/* k8s-watch filters with the domain layer's contour_ingress_class_matches,
+ * which reads the global ingress-class-name: ask it with `classes` (an
+ * array) configured. */
+static int kw_class_matches(const json_t *obj, const json_t *classes)
+{
+	char *list = json_dumps(classes, JSON_COMPACT);
+	ck_assert_ptr_nonnull(list);
+	char yaml[256];
+	snprintf(yaml, sizeof(yaml), "ingress-class-name: %s\n", list);
+	free(list);
+	core_t *c = core_new(NULL);
+	ck_assert_ptr_nonnull(c);
+	c->conf = tu_conf(yaml, NULL);
+	contour_module_t m = {.core = c, .name = "k8s-watch"};
+	int match = contour_ingress_class_matches(&m, obj);
+	core_free(c);
+	return match;
+}
 
 START_TEST(class_matching)
 {
@@ -70,7 +89,6 @@ START_TEST(class_matching)
 	json_decref(ann_wins);
 }
 END_TEST
-
 
 /* ---- the writer on the loop ---- */
 
