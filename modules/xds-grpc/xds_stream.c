@@ -462,6 +462,16 @@ static int xds_stream_type(xds_stream_t *st, const char *url, const char **msg, 
 	return t;
 }
 
+/* What every decoded request starts with, SotW or delta: note the node
+ * (the first request carries it), then the type it is for, as
+ * xds_stream_type. */
+static int xds_stream_begin(xds_stream_t *st, const Envoy__Config__Core__V3__Node *node,
+                            const char *url, const char **msg, int *rc)
+{
+	xds_stream_node(st, node);
+	return xds_stream_type(st, url, msg, rc);
+}
+
 static void xds_stream_nack(xds_stream_t *st, int t, const char *nonce,
                             const Google__Rpc__Status *err)
 {
@@ -496,8 +506,7 @@ int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const c
 	int rc = 0;
 	if (!req)
 		return xds_stream_undecodable(st, msg);
-	xds_stream_node(st, req->node);
-	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	int t = xds_stream_begin(st, req->node, req->type_url, msg, &rc);
 	if (t < 0)
 		goto out;
 	const char *url = xds_type_url(t);
@@ -732,8 +741,7 @@ static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, c
 	int rc = 0;
 	if (!req)
 		return xds_stream_undecodable(st, msg);
-	xds_stream_node(st, req->node);
-	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	int t = xds_stream_begin(st, req->node, req->type_url, msg, &rc);
 	if (t < 0)
 		goto out;
 	xds_watch_t *w = &st->w[t];
