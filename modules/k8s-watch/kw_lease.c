@@ -395,6 +395,15 @@ static json_t *kw_lease_parse(const kw_resp_t *resp)
 	return o;
 }
 
+/* A write of ours (the fast-path PUT, the create or the update) succeeded. */
+static void kw_lease_written(kw_lease_t *l, const kw_resp_t *resp, int64_t now)
+{
+	json_t *got = kw_lease_parse(resp);
+	kw_elect_written(&l->el, l->sent, got, now);
+	json_decref(got);
+	kw_lease_finish(l, 1);
+}
+
 static void kw_lease_done(const kw_resp_t *resp, void *ud)
 {
 	kw_lease_t *l = ud;
@@ -406,10 +415,7 @@ static void kw_lease_done(const kw_resp_t *resp, void *ud)
 	switch (l->step) {
 	case KW_LEASE_FAST:
 		if (ok2xx) {
-			json_t *got = kw_lease_parse(resp);
-			kw_elect_written(&l->el, l->sent, got, now);
-			json_decref(got);
-			kw_lease_finish(l, 1);
+			kw_lease_written(l, resp, now);
 			return;
 		}
 		kw_lease_error(l,
@@ -450,10 +456,7 @@ static void kw_lease_done(const kw_resp_t *resp, void *ud)
 	case KW_LEASE_CREATE:
 	case KW_LEASE_UPDATE:
 		if (ok2xx) {
-			json_t *got = kw_lease_parse(resp);
-			kw_elect_written(&l->el, l->sent, got, now);
-			json_decref(got);
-			kw_lease_finish(l, 1);
+			kw_lease_written(l, resp, now);
 			return;
 		}
 		kw_lease_error(l,

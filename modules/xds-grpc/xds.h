@@ -68,6 +68,9 @@ typedef struct xds_snapshot {
 
 xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s);
 void xds_snapshot_unref(xds_snapshot_t *s); /* NULL accepted */
+/* Free per-type resource arrays (names, bytes and the arrays themselves);
+ * the snapshot's and the translation's build use it. */
+void xds_resources_free(xds_resource_t *const *res, const size_t *nres);
 /* Binary search by name; NULL when absent. */
 const xds_resource_t *xds_snapshot_find(const xds_snapshot_t *s, xds_type_t t, const char *name);
 

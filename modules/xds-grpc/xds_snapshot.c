@@ -16,15 +16,20 @@ xds_snapshot_t *xds_snapshot_ref(xds_snapshot_t *s)
 	return s;
 }
 
-static void xds_snapshot_free(xds_snapshot_t *s)
+void xds_resources_free(xds_resource_t *const *res, const size_t *nres)
 {
 	for (int t = 0; t < XDS_NTYPES; t++) {
-		for (size_t i = 0; i < s->nres[t]; i++) {
-			free(s->res[t][i].name);
-			free(s->res[t][i].bytes);
+		for (size_t i = 0; i < nres[t]; i++) {
+			free(res[t][i].name);
+			free(res[t][i].bytes);
 		}
-		free(s->res[t]);
+		free(res[t]);
 	}
+}
+
+static void xds_snapshot_free(xds_snapshot_t *s)
+{
+	xds_resources_free(s->res, s->nres);
 	xds_cache_free(s->cache);
 	free(s);
 }

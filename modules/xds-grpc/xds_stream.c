@@ -35,13 +35,18 @@ static int xds_full_state(int t)
 	return t == XDS_LISTENER || t == XDS_CLUSTER;
 }
 
-static void xds_watch_fini(xds_watch_t *w)
+static void xds_watch_free_names(xds_watch_t *w)
 {
 	for (size_t i = 0; i < w->nnames; i++)
 		free(w->names[i]);
 	free(w->names);
 	free(w->has);
 	free(w->held);
+}
+
+static void xds_watch_fini(xds_watch_t *w)
+{
+	xds_watch_free_names(w);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -115,6 +120,20 @@ static int xds_strptrcmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sort names[0..k) and free the repeats; returns how many are left. */
+static size_t xds_names_sort_unique(char **names, size_t k)
+{
+	qsort(names, k, sizeof(*names), xds_strptrcmp);
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (u > 0 && strcmp(names[u - 1], names[i]) == 0)
+			free(names[i]);
+		else
+			names[u++] = names[i];
+	}
+	return u;
+}
+
 /* Replace the watch's names by `names` (sorted, unique, owned from now on),
  * keeping what the client holds of the names in both. */
 static int xds_watch_set_names(xds_watch_t *w, char **names, size_t n)
@@ -139,11 +158,7 @@ static int xds_watch_set_names(xds_watch_t *w, char **names, size_t n)
 			held[i] = w->held[j];
 		}
 	}
-	for (size_t i = 0; i < w->nnames; i++)
-		free(w->names[i]);
-	free(w->names);
-	free(w->has);
-	free(w->held);
+	xds_watch_free_names(w);
 	w->names = names;
 	w->nnames = n;
 	w->has = has;
@@ -168,20 +183,26 @@ static int xds_watch_subscribe(xds_watch_t *w, char **req, size_t n, int *star)
 			goto fail;
 		k++;
 	}
-	qsort(names, k, sizeof(*names), xds_strptrcmp);
-	size_t u = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (u > 0 && strcmp(names[u - 1], names[i]) == 0)
-			free(names[i]);
-		else
-			names[u++] = names[i];
-	}
+	size_t u = xds_names_sort_unique(names, k);
 	return xds_watch_set_names(w, names, u);
 fail:
 	for (size_t i = 0; i < k; i++)
 		free(names[i]);
 	free(names);
 	return CONTOUR_ENOMEM;
+}
+
+/* After a response with rs[0..n): the client holds those. Both lists are
+ * sorted by name. */
+static void xds_watch_mark_held(xds_watch_t *w, const xds_resource_t **rs, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < w->nnames && k < n; i++) {
+		if (strcmp(w->names[i], rs[k]->name) == 0) {
+			w->has[i] = 1;
+			w->held[i] = rs[k++]->hash;
+		}
+	}
 }
 
 /* For a wildcard on a partial type: the names are the snapshot's. */
@@ -209,6 +230,22 @@ static const char *xds_node(const xds_stream_t *st)
 
 static void xds_stream_queue_check(xds_stream_t *st);
 
+static void xds_any_wrap(Google__Protobuf__Any *a, const char *url, const xds_resource_t *r)
+{
+	google__protobuf__any__init(a);
+	a->type_url = (char *)url;
+	a->value.data = r->bytes;
+	a->value.len = r->len;
+}
+
+/* A response went out: wait for the client to ACK or NACK it. */
+static void xds_watch_sent(xds_watch_t *w, const char *version, const char *nonce)
+{
+	snprintf(w->sent_version, sizeof(w->sent_version), "%s", version);
+	snprintf(w->nonce, sizeof(w->nonce), "%s", nonce);
+	w->awaiting = 1;
+}
+
 /* Pack a DiscoveryResponse into buf + off (NULL: only measure). */
 static size_t xds_pack(const xds_server_t *srv, int t, const xds_resource_t **rs, size_t n,
                        const char *nonce, uint8_t **out, size_t off)
@@ -221,10 +258,7 @@ static size_t xds_pack(const xds_server_t *srv, int t, const xds_resource_t **rs
 	if (!anys || !pa)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
-		google__protobuf__any__init(&anys[i]);
-		anys[i].type_url = (char *)url;
-		anys[i].value.data = rs[i]->bytes;
-		anys[i].value.len = rs[i]->len;
+		xds_any_wrap(&anys[i], url, rs[i]);
 		pa[i] = &anys[i];
 	}
 	xds_resp_t r = ENVOY__SERVICE__DISCOVERY__V3__DISCOVERY_RESPONSE__INIT;
@@ -292,9 +326,7 @@ static int xds_stream_send(xds_stream_t *st, int t, const xds_resource_t **rs, s
 	}
 	if (rc != CONTOUR_EOK)
 		return rc;
-	snprintf(w->sent_version, sizeof(w->sent_version), "%s", srv->snap->version[t]);
-	memcpy(w->nonce, nonce, sizeof(nonce));
-	w->awaiting = 1;
+	xds_watch_sent(w, srv->snap->version[t], nonce);
 	contour_log(srv->mod, CONTOUR_LOG_DEBUG,
 	            "xDS response: type_url=%s version=%s nonce=%s resources=%zu bytes=%zu node=%s",
 	            xds_type_url(t), w->sent_version, nonce, n, sz, xds_node(st));
@@ -364,14 +396,7 @@ static int xds_stream_try(xds_stream_t *st, int t, const char *cv)
 	if (need) {
 		rc = xds_stream_send(st, t, rs, n, full && w->wildcard);
 		if (rc == CONTOUR_EOK && !(full && w->wildcard)) {
-			/* Both lists are sorted by name. */
-			size_t k = 0;
-			for (size_t i = 0; i < w->nnames && k < n; i++) {
-				if (strcmp(w->names[i], rs[k]->name) == 0) {
-					w->has[i] = 1;
-					w->held[i] = rs[k++]->hash;
-				}
-			}
+			xds_watch_mark_held(w, rs, n);
 			if (full)
 				for (size_t i = 0; i < w->nnames; i++)
 					if (!xds_snapshot_find(snap, t, w->names[i]))
@@ -437,6 +462,16 @@ static int xds_stream_type(xds_stream_t *st, const char *url, const char **msg, 
 	return t;
 }
 
+/* What every decoded request starts with, SotW or delta: note the node
+ * (the first request carries it), then the type it is for, as
+ * xds_stream_type. */
+static int xds_stream_begin(xds_stream_t *st, const Envoy__Config__Core__V3__Node *node,
+                            const char *url, const char **msg, int *rc)
+{
+	xds_stream_node(st, node);
+	return xds_stream_type(st, url, msg, rc);
+}
+
 static void xds_stream_nack(xds_stream_t *st, int t, const char *nonce,
                             const Google__Rpc__Status *err)
 {
@@ -471,8 +506,7 @@ int xds_stream_request(xds_stream_t *st, const uint8_t *buf, size_t len, const c
 	int rc = 0;
 	if (!req)
 		return xds_stream_undecodable(st, msg);
-	xds_stream_node(st, req->node);
-	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	int t = xds_stream_begin(st, req->node, req->type_url, msg, &rc);
 	if (t < 0)
 		goto out;
 	const char *url = xds_type_url(t);
@@ -584,14 +618,7 @@ static int xds_watch_merge(xds_watch_t *w, char **add, size_t nadd, char **del, 
 			goto out;
 		k++;
 	}
-	qsort(names, k, sizeof(*names), xds_strptrcmp);
-	size_t u = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (u > 0 && strcmp(names[u - 1], names[i]) == 0)
-			free(names[i]);
-		else
-			names[u++] = names[i];
-	}
+	size_t u = xds_names_sort_unique(names, k);
 	rc = xds_watch_set_names(w, names, u);
 	names = NULL; /* owned by the watch, or freed */
 	k = 0;
@@ -618,10 +645,7 @@ static int xds_delta_send(xds_stream_t *st, int t, const xds_resource_t **rs, si
 	if (!anys || !res || !pr || !vers)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		google__protobuf__any__init(&anys[i]);
-		anys[i].type_url = (char *)url;
-		anys[i].value.data = rs[i]->bytes;
-		anys[i].value.len = rs[i]->len;
+		xds_any_wrap(&anys[i], url, rs[i]);
 		envoy__service__discovery__v3__resource__init(&res[i]);
 		snprintf(vers[i], sizeof(vers[i]), "%016llx", (unsigned long long)rs[i]->hash);
 		res[i].name = rs[i]->name;
@@ -647,9 +671,7 @@ static int xds_delta_send(xds_stream_t *st, int t, const xds_resource_t **rs, si
 	rc = xds_h2_send_msg(st, buf, sz);
 	if (rc != CONTOUR_EOK)
 		goto out;
-	snprintf(w->sent_version, sizeof(w->sent_version), "%s", srv->snap->version[t]);
-	memcpy(w->nonce, nonce, sizeof(nonce));
-	w->awaiting = 1;
+	xds_watch_sent(w, srv->snap->version[t], nonce);
 	contour_log(srv->mod, CONTOUR_LOG_DEBUG,
 	            "xDS delta response: type_url=%s version=%s nonce=%s resources=%zu removed=%zu "
 	            "bytes=%zu node=%s",
@@ -701,13 +723,7 @@ static int xds_delta_try(xds_stream_t *st, int t)
 		goto out;
 	rc = xds_delta_send(st, t, rs, n, removed, nrem);
 	if (rc == CONTOUR_EOK) {
-		size_t k = 0;
-		for (size_t i = 0; i < w->nnames && k < n; i++) {
-			if (strcmp(w->names[i], rs[k]->name) == 0) {
-				w->has[i] = 1;
-				w->held[i] = rs[k++]->hash;
-			}
-		}
+		xds_watch_mark_held(w, rs, n);
 	}
 out:
 	for (size_t i = 0; i < nrem; i++)
@@ -725,8 +741,7 @@ static int xds_delta_request(xds_stream_t *st, const uint8_t *buf, size_t len, c
 	int rc = 0;
 	if (!req)
 		return xds_stream_undecodable(st, msg);
-	xds_stream_node(st, req->node);
-	int t = xds_stream_type(st, req->type_url, msg, &rc);
+	int t = xds_stream_begin(st, req->node, req->type_url, msg, &rc);
 	if (t < 0)
 		goto out;
 	xds_watch_t *w = &st->w[t];

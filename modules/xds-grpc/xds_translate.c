@@ -82,13 +82,7 @@ int xds_build_copy(xds_build_t *b, xds_type_t t, const xds_resource_t *r)
 
 static void xds_build_fini(xds_build_t *b)
 {
-	for (int t = 0; t < XDS_NTYPES; t++) {
-		for (size_t i = 0; i < b->nres[t]; i++) {
-			free(b->res[t][i].name);
-			free(b->res[t][i].bytes);
-		}
-		free(b->res[t]);
-	}
+	xds_resources_free(b->res, b->nres);
 	xds_pmap_fini(&b->cnames);
 	xds_pmap_fini(&b->snames);
 	xds_build_reuse_fini(b);

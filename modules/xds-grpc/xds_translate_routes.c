@@ -115,6 +115,19 @@ static int xds_query_less(const void *pa, const void *pb)
 	return a->ignore_case != b->ignore_case ? !a->ignore_case : 0;
 }
 
+/* Sort both lists, then whether an item of a sorts before b's at the same
+ * place (upstream's loop over the shorter list). */
+static int xds_sorted_less(const void **a, size_t na, const void **b, size_t nb,
+                           int (*less)(const void *, const void *))
+{
+	xds_stable_sort(a, na, less);
+	xds_stable_sort(b, nb, less);
+	for (size_t i = 0; i < na && i < nb; i++)
+		if (less(a[i], b[i]))
+			return 1;
+	return 0;
+}
+
 /* upstream's compareRoutesByMethodHeaderQueryParams */
 static int xds_route_cond_less(const contour_dag_route_t *a, const contour_dag_route_t *b)
 {
@@ -140,23 +153,15 @@ static int xds_route_cond_less(const contour_dag_route_t *a, const contour_dag_r
 	for (size_t i = 0; i < b->nheaders && nb < 64; i++)
 		if (strcmp(b->headers[i].name, ":method"))
 			hb[nb++] = &b->headers[i];
-	xds_stable_sort((const void **)ha, na, xds_header_less);
-	xds_stable_sort((const void **)hb, nb, xds_header_less);
-	for (size_t i = 0; i < na && i < nb; i++)
-		if (xds_header_less(ha[i], hb[i]))
-			return 1;
+	if (xds_sorted_less((const void **)ha, na, (const void **)hb, nb, xds_header_less))
+		return 1;
 	const contour_dag_query_match_t *qa[64], *qb[64];
 	size_t nqa = 0, nqb = 0;
 	for (size_t i = 0; i < a->nqueries && nqa < 64; i++)
 		qa[nqa++] = &a->queries[i];
 	for (size_t i = 0; i < b->nqueries && nqb < 64; i++)
 		qb[nqb++] = &b->queries[i];
-	xds_stable_sort((const void **)qa, nqa, xds_query_less);
-	xds_stable_sort((const void **)qb, nqb, xds_query_less);
-	for (size_t i = 0; i < nqa && i < nqb; i++)
-		if (xds_query_less(qa[i], qb[i]))
-			return 1;
-	return 0;
+	return xds_sorted_less((const void **)qa, nqa, (const void **)qb, nqb, xds_query_less);
 }
 
 static int xds_is_prefix(contour_dag_path_type_t t)
