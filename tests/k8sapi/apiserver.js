@@ -4,6 +4,7 @@
 // kube-apiserver on the wire (tests/k8sapi/README.md; the specification is
 // k8s-wire.md section 7). Node core modules only.
 
+const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
 const https = require('https');
@@ -11,6 +12,7 @@ const http2 = require('http2');
 const { RESOURCES, BY_PATH, Store, ApiError, statusBody, invalid, badRequest, notFound } =
 	require('./store');
 const { Watcher } = require('./watch');
+const { Admission, Warnings, validateConfig, VWC } = require('./admission');
 
 // Live knobs: set by --kebab-case flags at start, POST /_test/config later.
 const DEFAULTS = {
@@ -36,7 +38,8 @@ const DEFAULTS = {
 function usage() {
 	process.stderr.write(`usage: apiserver.js [--port N] [--address A] --cert F --key F [--ca F]
   [--insecure-http] [--http2] [--token-file F] [--token T[,user]]... --admin-token T
-  [--seed FILE]... [--verbose] [--<knob> VALUE]...   (see tests/k8sapi/README.md)
+  [--seed FILE]... [--webhook-host NAME.NS.svc[:PORT]=HOST:PORT]... [--verbose]
+  [--<knob> VALUE]...   (see tests/k8sapi/README.md)
 `);
 	process.exit(2);
 }
@@ -88,6 +91,7 @@ function parseArgs(argv) {
 		case 'token': a.tokens.push(val); break;
 		case 'admin-token': a.adminToken = val; break;
 		case 'seed': a.seeds.push(val); break;
+		case 'webhook-host': (a.webhookHosts = a.webhookHosts || []).push(val); break;
 		case 'no-watch-list': a.cfg.watchList = false; break;
 		default: {
 			const key = kebabToCamel(name);
@@ -185,6 +189,13 @@ class ApiServer {
 		this.log = [];
 		this.seq = 0;
 		this.counts = { requests: 0, watches: 0, lists: 0, faults: 0, unauthorized: 0 };
+		this.store.validate = (r, obj) => {
+			if (r.plural === VWC)
+				validateConfig(obj);
+		};
+		this.admission = new Admission(this.store, Admission.parseHosts(
+			[process.env.K8SAPI_WEBHOOK_HOSTS, ...(args.webhookHosts || [])].join(',')),
+		(msg) => args.verbose && process.stderr.write(`${msg}\n`));
 	}
 
 	seedFile(file) {
@@ -299,8 +310,9 @@ class ApiServer {
 
 	send(res, code, body, headers) {
 		const buf = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+		const w = res.k8sWarnings;
 		res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': buf.length,
-			...(headers || {}) });
+			...(w && w.headers.length ? { Warning: w.headers } : {}), ...(headers || {}) });
 		res.end(buf);
 	}
 
@@ -312,6 +324,8 @@ class ApiServer {
 		const headers = {};
 		if (err.details && err.details.retryAfterSeconds)
 			headers['Retry-After'] = String(err.details.retryAfterSeconds);
+		if (err.body) // a webhook's denial, shaped by admission.js
+			return this.send(res, err.code, err.body, headers);
 		this.send(res, err.code, statusBody(err.code, err.reason, err.message,
 			err.details && JSON.parse(JSON.stringify(err.details)), err.metadata), headers);
 	}
@@ -424,7 +438,9 @@ class ApiServer {
 						'test control API');
 				return this.control(req, res, path, query, body);
 			}
-			return this.api(req, res, path, query, body);
+			if (path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
+				return this.openapi(res, path);
+			return this.api(req, res, path, query, body, user);
 		}).catch((err) => {
 			if (!res.headersSent)
 				this.sendError(res, err);
@@ -469,6 +485,10 @@ class ApiServer {
 			group = seg[1];
 			version = seg[2];
 			rest = seg.slice(3);
+		} else if (seg.length === 1 && (seg[0] === 'api' || seg[0] === 'apis')) {
+			return { discovery: { root: seg[0] } };
+		} else if (seg.length === 2 && seg[0] === 'apis') {
+			return { discovery: { root: 'group', group: seg[1] } };
 		} else {
 			return null;
 		}
@@ -489,7 +509,73 @@ class ApiServer {
 		return { r, ns, name: rest[1], sub: rest[2] };
 	}
 
+	// /openapi/v3 and /openapi/v3/api/v1, /openapi/v3/apis/G/V: just enough
+	// for kubectl. Each PATCH operation names its kind and the fieldValidation
+	// query parameter, which tells kubectl the server validates fields itself
+	// (so it skips its own OpenAPI schema check). No schemas are served:
+	// kubectl explain and client-side validation have nothing to go on.
+	openapi(res, path) {
+		const gvPath = (r) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`);
+		const gvs = [...new Set(RESOURCES.map(gvPath))];
+		const hash = (k) => crypto.createHash('sha512').update(k).digest('hex').slice(0, 32)
+			.toUpperCase();
+		if (path === '/openapi/v3')
+			return this.send(res, 200, { paths: Object.fromEntries(gvs.map((k) =>
+				[k, { serverRelativeURL: `/openapi/v3/${k}?hash=${hash(k)}` }])) });
+		const k = path.slice('/openapi/v3/'.length);
+		if (!gvs.includes(k))
+			throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+		const paths = {};
+		const param = (name) => ({ name, in: 'query', schema: { type: 'string' },
+			uniqueItems: true });
+		for (const r of RESOURCES.filter((x) => gvPath(x) === k)) {
+			const base = `/${k}/${r.namespaced ? 'namespaces/{namespace}/' : ''}${r.plural}/{name}`;
+			const gvk = { group: r.group, version: r.version, kind: r.kind };
+			const op = (id) => ({ operationId: `${id}${r.kind}`,
+				'x-kubernetes-group-version-kind': gvk,
+				parameters: [param('dryRun'), param('fieldManager'), param('fieldValidation')],
+				responses: { 200: { description: 'OK' } } });
+			paths[base] = { get: { ...op('read'), parameters: [] }, put: op('replace'),
+				patch: op('patch'), delete: { ...op('delete'), parameters: [param('dryRun')] } };
+			if (r.status)
+				paths[`${base}/status`] = { patch: { ...op('patchStatus') } };
+		}
+		return this.send(res, 200, { openapi: '3.0.0', info: { title: 'Kubernetes',
+			version: 'v1.36.0' }, paths, components: { schemas: {} } });
+	}
+
+	// /api, /apis and /apis/G: the legacy (unaggregated) discovery documents,
+	// which clients asking for the aggregated ones accept as well.
+	discoveryRoot(res, d) {
+		if (d.root === 'api')
+			return this.send(res, 200, { kind: 'APIVersions', versions: ['v1'],
+				serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0',
+					serverAddress: `${this.args.address}:${this.server.address().port}` }] });
+		const groups = [];
+		for (const r of RESOURCES) {
+			if (!r.group)
+				continue;
+			let g = groups.find((x) => x.name === r.group);
+			if (!g)
+				groups.push(g = { name: r.group, versions: [] });
+			if (!g.versions.some((v) => v.version === r.version))
+				g.versions.push({ groupVersion: r.apiVersion, version: r.version });
+		}
+		for (const g of groups)
+			g.preferredVersion = g.versions[0];
+		if (d.root === 'group') {
+			const g = groups.find((x) => x.name === d.group);
+			if (!g)
+				throw new ApiError(404, 'NotFound',
+					'the server could not find the requested resource');
+			return this.send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
+		}
+		return this.send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
+	}
+
 	discovery(res, d) {
+		if (d.root)
+			return this.discoveryRoot(res, d);
 		const list = RESOURCES.filter((r) => r.group === d.group && r.version === d.version);
 		if (!list.length)
 			throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -506,7 +592,7 @@ class ApiServer {
 			groupVersion: list[0].apiVersion, resources });
 	}
 
-	async api(req, res, path, query, body) {
+	async api(req, res, path, query, body, user) {
 		const rt = this.route(path);
 		if (!rt)
 			throw new ApiError(404, 'NotFound', 'the server could not find the requested resource',
@@ -536,24 +622,51 @@ class ApiServer {
 		}
 		const forceConflict = fault && fault.action === 'conflict';
 		const s = this.store;
-		switch (verb) {
-		case 'list':
+		if (verb === 'list')
 			return this.list(res, r, ns, query);
-		case 'watch':
+		if (verb === 'watch')
 			return this.watch(req, res, r, ns, query, fault);
-		case 'get': {
+		if (verb === 'get') {
 			const e = s.get(r, ns, name);
 			if (!e)
 				throw notFound(r, name);
 			return this.send(res, 200, Buffer.concat(s.pieces(r, e, false)));
 		}
+		// Writes: the object as it would be stored (validation and
+		// preconditions first), then the validating webhooks, then the
+		// write itself unless dryRun=All (admission.js).
+		if (query.dryRun !== undefined && query.dryRun !== 'All')
+			throw badRequest(`dryRun: Unsupported value: "${query.dryRun}": supported values: ` +
+				'"All"');
+		const dryRun = query.dryRun === 'All';
+		res.k8sWarnings = new Warnings();
+		const clone = (x) => JSON.parse(JSON.stringify(x));
+		const a = { r, ns, name, sub, dryRun, user: user.name, fieldManager: query.fieldManager };
+		const cur = name !== undefined ? s.get(r, ns, name) : undefined;
+		let run; // the real write, after admission
+		let code = 200;
+		switch (verb) {
 		case 'create': {
-			const e = s.create(r, ns, this.parseJSON(body));
-			return this.send(res, 201, Buffer.concat(s.pieces(r, e, false)));
+			const obj = this.parseJSON(body);
+			const cand = s.create(r, ns, clone(obj), { dryRun: true, noExists: true });
+			a.operation = 'CREATE';
+			a.object = s.object(r, cand);
+			a.name = a.object.metadata.name;
+			a.oldObject = null;
+			code = 201;
+			// a generated name must stay the one admission saw
+			run = () => (dryRun ? (s.checkAbsent(r, ns, a.name), cand) :
+				s.create(r, ns, { ...obj, metadata: { ...obj.metadata, name: a.name } }));
+			break;
 		}
 		case 'update': {
-			const e = s.update(r, ns, name, this.parseJSON(body), sub, { forceConflict });
-			return this.send(res, 200, Buffer.concat(s.pieces(r, e, false)));
+			const obj = this.parseJSON(body);
+			const cand = s.update(r, ns, name, clone(obj), sub, { forceConflict, dryRun: true });
+			a.operation = 'UPDATE';
+			a.object = s.object(r, cand);
+			a.oldObject = s.object(r, cur);
+			run = () => (dryRun ? cand : s.update(r, ns, name, obj, sub, { forceConflict }));
+			break;
 		}
 		case 'patch': {
 			const ct = (req.headers['content-type'] || '').split(';')[0].trim();
@@ -561,16 +674,29 @@ class ApiServer {
 				throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in ` +
 					`an unknown format - accepted media types include: ` +
 					'application/merge-patch+json');
-			const e = s.patch(r, ns, name, this.parseJSON(body), sub, { forceConflict });
-			return this.send(res, 200, Buffer.concat(s.pieces(r, e, false)));
+			const patch = this.parseJSON(body);
+			const cand = s.patch(r, ns, name, clone(patch), sub, { forceConflict, dryRun: true });
+			a.operation = 'UPDATE';
+			a.object = s.object(r, cand);
+			a.oldObject = s.object(r, cur);
+			run = () => (dryRun ? cand : s.patch(r, ns, name, patch, sub, { forceConflict }));
+			break;
 		}
 		case 'delete': {
 			const opts = body.length ? this.parseJSON(body) : null;
-			const e = s.remove(r, ns, name, opts);
-			return this.send(res, 200, Buffer.concat(s.pieces(r, e, false)));
+			const cand = s.remove(r, ns, name, opts, true);
+			a.operation = 'DELETE';
+			a.object = null;
+			a.oldObject = s.object(r, cand);
+			run = () => (dryRun ? cand : s.remove(r, ns, name, opts));
+			break;
 		}
+		default:
+			return undefined;
 		}
-		return undefined;
+		await this.admission.admit(a, res.k8sWarnings);
+		const e = run();
+		return this.send(res, code, Buffer.concat(s.pieces(r, e, false)));
 	}
 
 	async list(res, r, ns, q) {

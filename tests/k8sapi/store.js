@@ -27,6 +27,8 @@ const RESOURCES = [
 	['projectcontour.io', 'v1alpha1', 'contourconfigurations', 'ContourConfiguration', true,
 		true, false, true],
 	['coordination.k8s.io', 'v1', 'leases', 'Lease', true, false, false],
+	['admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations',
+		'ValidatingWebhookConfiguration', false, false, true],
 ].map(([group, version, plural, kind, namespaced, status, unconditional, crd]) => {
 	const apiVersion = group ? `${group}/${version}` : version;
 	return {
@@ -393,13 +395,19 @@ class Store {
 	}
 
 	// Finishes server-managed metadata and stores; seeding and POST.
-	insert(r, obj, { keepStatus, emit }) {
+	// dryRun: the object as it would be stored (no resourceVersion, as
+	// kube-apiserver answers a dry-run create), nothing committed.
+	insert(r, obj, { keepStatus, emit, dryRun }) {
 		const md = obj.metadata;
 		if (!keepStatus && r.status)
 			delete obj.status;
 		md.uid = md.uid || crypto.randomUUID();
 		md.creationTimestamp = md.creationTimestamp || nowRFC3339();
 		md.generation = md.generation || 1;
+		if (dryRun) {
+			delete md.resourceVersion;
+			return this.makeEntry(r, obj);
+		}
 		this.rv++;
 		md.resourceVersion = this.renderRV(this.rv);
 		this.rvOf = this.rv;
@@ -440,20 +448,29 @@ class Store {
 		return md;
 	}
 
-	create(r, ns, obj) {
+	// opts.dryRun: nothing stored; opts.noExists: skip the AlreadyExists
+	// check (admission runs before the storage layer finds the name taken).
+	create(r, ns, obj, opts = {}) {
 		const md = this.checkMetadata(r, obj, ns);
-		if (this.get(r, ns, md.name))
-			throw new ApiError(409, 'AlreadyExists', `${r.qualified} "${md.name}" already exists`,
-				{ name: md.name, group: r.group || undefined, kind: r.plural });
+		if (!opts.noExists)
+			this.checkAbsent(r, ns, md.name);
+		if (this.validate)
+			this.validate(r, obj);
 		delete md.resourceVersion;
 		delete md.uid;
 		delete md.generation;
 		delete md.creationTimestamp;
-		return this.insert(r, obj, { keepStatus: false, emit: true });
+		return this.insert(r, obj, { keepStatus: false, emit: true, dryRun: opts.dryRun });
+	}
+
+	checkAbsent(r, ns, name) {
+		if (this.get(r, ns, name))
+			throw new ApiError(409, 'AlreadyExists', `${r.qualified} "${name}" already exists`,
+				{ name, group: r.group || undefined, kind: r.plural });
 	}
 
 	// PUT on the object (sub undefined) or on /status.
-	update(r, ns, name, obj, sub, { forceConflict } = {}) {
+	update(r, ns, name, obj, sub, { forceConflict, dryRun } = {}) {
 		const md = this.checkMetadata(r, obj, ns, name);
 		const cur = this.get(r, ns, name);
 		if (!cur)
@@ -467,11 +484,12 @@ class Store {
 		}
 		if (forceConflict)
 			throw conflict(r, name);
-		return this.replace(r, cur, obj, sub);
+		return this.replace(r, cur, obj, sub, dryRun);
 	}
 
 	// Applies the status split and generation rule, then commits.
-	replace(r, cur, obj, sub) {
+	// dryRun: the would-be object (at the current RV), nothing committed.
+	replace(r, cur, obj, sub, dryRun) {
 		const old = this.object(r, cur);
 		let next;
 		if (sub === 'status') {
@@ -495,6 +513,12 @@ class Store {
 			if (!sameJSON(specPart(old), specPart(next)))
 				md.generation++;
 		}
+		if (this.validate && sub !== 'status')
+			this.validate(r, next);
+		if (dryRun) {
+			next.metadata.resourceVersion = this.renderRV(cur.rv);
+			return this.makeEntry(r, next);
+		}
 		this.rv++;
 		next.metadata.resourceVersion = this.renderRV(this.rv);
 		this.rvOf = this.rv;
@@ -504,7 +528,7 @@ class Store {
 		return e;
 	}
 
-	patch(r, ns, name, patch, sub, { forceConflict } = {}) {
+	patch(r, ns, name, patch, sub, { forceConflict, dryRun } = {}) {
 		const cur = this.get(r, ns, name);
 		if (!cur)
 			throw notFound(r, name);
@@ -519,10 +543,10 @@ class Store {
 			throw badRequest('the patch may not change metadata.name');
 		next.metadata.resourceVersion = this.renderRV(cur.rv);
 		this.checkMetadata(r, next, ns, name);
-		return this.replace(r, cur, next, sub);
+		return this.replace(r, cur, next, sub, dryRun);
 	}
 
-	remove(r, ns, name, opts) {
+	remove(r, ns, name, opts, dryRun) {
 		const cur = this.get(r, ns, name);
 		if (!cur)
 			throw notFound(r, name);
@@ -533,6 +557,8 @@ class Store {
 				`"${name}": the ResourceVersion in the precondition (${pre.resourceVersion}) does ` +
 				`not match the ResourceVersion in record (${this.renderRV(cur.rv)}). The object ` +
 				'might have been modified', { name, group: r.group || undefined, kind: r.plural });
+		if (dryRun)
+			return cur;
 		// The DELETED event carries the last state with the deletion's RV.
 		const obj = this.object(r, cur);
 		this.rv++;
