@@ -59,18 +59,21 @@ function pki() {
 	mk('server', 'apiserver', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1');
 	mk('alice', 'alice', 'ca', 'extendedKeyUsage=clientAuth');
 	mk('mallory', 'mallory', 'otherca', 'extendedKeyUsage=clientAuth');
+	mk('hook', 'hook', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:hook.webhooks.svc');
+	mk('nosan', 'hook', 'ca', 'basicConstraints=CA:FALSE');
 }
 
 const rd = (f) => fs.readFileSync(path.join(dir, f));
 
 // --- the server under test ---------------------------------------------
 
-async function startServer(extra) {
+async function startServer(extra, env) {
 	const args = [path.join(__dirname, 'apiserver.js'), '--port', '0',
 		'--cert', path.join(dir, 'server.crt'), '--key', path.join(dir, 'server.key'),
 		'--ca', path.join(dir, 'ca.crt'), '--admin-token', 'admin-secret',
 		'--token-file', path.join(dir, 'tokens'), ...extra];
-	const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+	const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'],
+		env: { ...process.env, ...(env || {}) } });
 	children.push(child);
 	const port = await new Promise((resolve, reject) => {
 		let out = '';
@@ -736,6 +739,336 @@ async function testPrefixAndHttp2() {
 	check('SIGTERM: clean exit 0', code === 0, code);
 }
 
+// --- validating admission webhooks (admission.js) -------------------------
+
+// A webhook server over HTTPS: the path picks the answer; every review it
+// gets is kept in calls ({path, query, review}).
+function startWebhook(cert) {
+	const calls = [];
+	const srv = https.createServer({ cert: rd(`${cert}.crt`), key: rd(`${cert}.key`) },
+		(rq, rs) => {
+			const parts = [];
+			rq.on('data', (d) => parts.push(d));
+			rq.on('end', async () => {
+				const u = new URL(rq.url, 'https://x');
+				const review = JSON.parse(Buffer.concat(parts).toString());
+				calls.push({ path: u.pathname, query: Object.fromEntries(u.searchParams),
+					review, headers: rq.headers });
+				const uid = review.request.uid;
+				let resp = { uid, allowed: true };
+				let out = null;
+				switch (u.pathname) {
+				case '/deny':
+					resp = { uid, allowed: false, warnings: ['w1', 'w1', 'w2'],
+						status: { code: 403, message: 'no way', reason: 'Forbidden',
+							details: { causes: [{ field: 'spec.x', message: 'bad' }] } } };
+					break;
+				case '/deny-bare':
+					resp = { uid, allowed: false, status: { code: 200 } };
+					break;
+				case '/warn':
+					resp = { uid, allowed: true, warnings: ['careful "x"'] };
+					break;
+				case '/baduid':
+					resp = { uid: 'wrong', allowed: true };
+					break;
+				case '/badkind':
+					out = { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview',
+						response: resp };
+					break;
+				case '/absent':
+					out = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
+					break;
+				case '/patch':
+					resp = { uid, allowed: true, patch: 'W10=', patchType: 'JSONPatch' };
+					break;
+				case '/500':
+					rs.writeHead(500, { 'Content-Type': 'text/plain' });
+					rs.end('boom');
+					return;
+				case '/slow':
+					await sleep(2500);
+					break;
+				case '/slow700':
+					await sleep(700);
+					break;
+				default:
+				}
+				const body = JSON.stringify(out || { apiVersion: 'admission.k8s.io/v1',
+					kind: 'AdmissionReview', response: resp });
+				rs.writeHead(200, { 'Content-Type': 'application/json' });
+				rs.end(body);
+			});
+		});
+	return new Promise((resolve) => srv.listen(0, '127.0.0.1', () =>
+		resolve({ srv, port: srv.address().port, calls })));
+}
+
+const CM2 = (ns) => `/api/v1/namespaces/${ns}/configmaps`;
+const VWCS = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+const cmObj = (name, labels) => ({ apiVersion: 'v1', kind: 'ConfigMap',
+	metadata: { name, labels }, data: { a: '1' } });
+
+async function testWebhooks() {
+	const hook = await startWebhook('hook');
+	const other = await startWebhook('nosan');
+	const ca = rd('ca.crt').toString('base64');
+	const badCA = rd('otherca.crt').toString('base64');
+	const url = (p, port = hook.port) => `https://127.0.0.1:${port}${p}`;
+	// one webhook per case, kept apart by an objectSelector on label "case"
+	const wh = (name, p, c, extra = {}) => ({ name, admissionReviewVersions: ['v1'],
+		sideEffects: 'None', clientConfig: { url: url(p), caBundle: ca },
+		rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'],
+			resources: ['configmaps'] }],
+		objectSelector: { matchLabels: { case: c } }, ...extra });
+	// sideEffects Some cannot be created through v1: it comes from the seed,
+	// as a configuration stored long ago through v1beta1 would.
+	const seeded = { apiVersion: 'admissionregistration.k8s.io/v1',
+		kind: 'ValidatingWebhookConfiguration', metadata: { name: 'seeded' },
+		webhooks: [wh('some.test', '/allow', 'some', { sideEffects: 'Some' })] };
+	fs.writeFileSync(path.join(dir, 'vwc.ndjson'), JSON.stringify(seeded) + '\n');
+	const { child, port } = await startServer(['--seed', path.join(dir, 'vwc.ndjson')],
+		{ K8SAPI_WEBHOOK_HOSTS: `hook.webhooks.svc=127.0.0.1:${hook.port}` });
+	const o = (x = {}) => ({ port, ...x });
+	const post = (p, body, q = '') => req('POST', p + q, o({ body }));
+	const last = () => hook.calls[hook.calls.length - 1];
+	const ns = 'wh';
+	const hooks = [
+		wh('allow.test', '/allow', 'allow'),
+		wh('deny.test', '/deny', 'deny'),
+		wh('bare.test', '/deny-bare', 'bare'),
+		wh('warn.test', '/warn', 'warn'),
+		wh('baduid.test', '/baduid', 'baduid'),
+		wh('badkind.test', '/badkind', 'badkind'),
+		wh('absent.test', '/absent', 'absent'),
+		wh('patch.test', '/patch', 'patch'),
+		wh('500.test', '/500', '500'),
+		wh('slow-fail.test', '/slow', 'slow-fail', { timeoutSeconds: 1 }),
+		wh('slow-ignore.test', '/slow', 'slow-ignore', { timeoutSeconds: 1,
+			failurePolicy: 'Ignore' }),
+		wh('par-a.test', '/slow700', 'par'), wh('par-b.test', '/slow700', 'par'),
+		wh('ns.test', '/deny', 'ns', { namespaceSelector: { matchExpressions: [
+			{ key: 'webhooks', operator: 'In', values: ['on'] }] } }),
+		wh('svc.test', '', 'svc', { clientConfig: { caBundle: ca, service: {
+			namespace: 'webhooks', name: 'hook', path: '/allow' } } }),
+		wh('badca.test', '/allow', 'badca', { clientConfig: { url: url('/allow'),
+			caBundle: badCA } }),
+		wh('nosan.test', '/allow', 'nosan', { clientConfig: { url: url('/allow', other.port),
+			caBundle: ca } }),
+		wh('delete.test', '/deny', 'del', { rules: [{ operations: ['DELETE'],
+			apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'] }] }),
+		wh('status.test', '/deny', 'status', { rules: [{ operations: ['UPDATE'],
+			apiGroups: ['projectcontour.io'], apiVersions: ['v1'],
+			resources: ['httpproxies'] }] }),
+		wh('all.test', '/deny', 'all', { rules: [{ operations: ['*'], apiGroups: ['*'],
+			apiVersions: ['*'], resources: ['*/*'] }] }),
+	];
+	let r = await post(VWCS, { apiVersion: 'admissionregistration.k8s.io/v1',
+		kind: 'ValidatingWebhookConfiguration', metadata: { name: 'cases' }, webhooks: hooks });
+	check('webhooks: ValidatingWebhookConfiguration created', r.status === 201, r.json);
+	r = await post(VWCS, { metadata: { name: 'bad' }, webhooks: [wh('x.test', '/allow', 'x',
+		{ sideEffects: 'Some', timeoutSeconds: 31, clientConfig: { url: 'http://h/' } })] });
+	check('webhooks: v1 rejects sideEffects Some, timeoutSeconds 31, an http URL (422)',
+		r.status === 422 && r.json.reason === 'Invalid' && ['webhooks[0].sideEffects',
+			'webhooks[0].timeoutSeconds', 'webhooks[0].clientConfig.url'].every((f) =>
+			r.json.details.causes.some((c) => c.field === f)), r.json);
+	r = await req('GET', '/apis/admissionregistration.k8s.io/v1', o());
+	check('webhooks: discovery lists validatingwebhookconfigurations (cluster-scoped)',
+		r.json.resources.some((x) => x.name === 'validatingwebhookconfigurations' &&
+			!x.namespaced), r.json);
+	await post('/api/v1/namespaces', { metadata: { name: ns } });
+
+	// allowed, and what the review carries
+	let n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('a1', { case: 'allow' }));
+	const c = last();
+	const rq = c && c.review.request;
+	check('webhooks: allowed create answers 201', r.status === 201 && hook.calls.length === n + 1,
+		r.json);
+	check('webhooks: review v1 AdmissionReview, CREATE, kind/resource/request*, name, namespace',
+		c && c.review.apiVersion === 'admission.k8s.io/v1' && c.review.kind === 'AdmissionReview' &&
+		/^[0-9a-f-]{36}$/.test(rq.uid) && rq.operation === 'CREATE' &&
+		JSON.stringify(rq.kind) === '{"group":"","version":"v1","kind":"ConfigMap"}' &&
+		JSON.stringify(rq.resource) === '{"group":"","version":"v1","resource":"configmaps"}' &&
+		JSON.stringify(rq.requestKind) === JSON.stringify(rq.kind) &&
+		JSON.stringify(rq.requestResource) === JSON.stringify(rq.resource) &&
+		rq.name === 'a1' && rq.namespace === ns, rq);
+	check('webhooks: object set, oldObject null, dryRun false, CreateOptions, userInfo',
+		rq && rq.object.metadata.name === 'a1' && rq.object.kind === 'ConfigMap' &&
+		rq.object.metadata.uid && rq.oldObject === null && rq.dryRun === false &&
+		rq.options.kind === 'CreateOptions' && rq.options.apiVersion === 'meta.k8s.io/v1' &&
+		rq.userInfo.username === 'admin' && rq.userInfo.groups[0] === 'system:authenticated', rq);
+	check('webhooks: POST over HTTP/1.1 with ?timeout=10s', c && c.query.timeout === '10s' &&
+		c.path === '/allow', c && c.query);
+	n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('a2', { case: 'nothing' }));
+	check('webhooks: objectSelector not matching: not called', r.status === 201 &&
+		hook.calls.length === n, hook.calls.length - n);
+	const a1 = (await req('GET', `${CM2(ns)}/a1`, o())).json;
+	r = await req('PUT', `${CM2(ns)}/a1`, o({ body: { ...a1, data: { a: '2' } } }));
+	check('webhooks: UPDATE carries object and oldObject, UpdateOptions', r.status === 200 &&
+		last().review.request.operation === 'UPDATE' &&
+		last().review.request.oldObject.data.a === '1' &&
+		last().review.request.object.data.a === '2' &&
+		last().review.request.options.kind === 'UpdateOptions', last().review.request);
+	r = await req('PATCH', `${CM2(ns)}/a1`, o({ body: { metadata: { labels: { case: 'x' } } },
+		contentType: 'application/merge-patch+json' }));
+	check('webhooks: PATCH is an UPDATE; objectSelector matches the old object', r.status === 200 &&
+		last().review.request.operation === 'UPDATE' &&
+		last().review.request.object.metadata.labels.case === 'x', last().review.request);
+
+	// denials
+	r = await post(CM2(ns), cmObj('d1', { case: 'deny' }));
+	check('webhooks: denied: code, Failure, kube wording, reason and details copied',
+		r.status === 403 && r.json.kind === 'Status' && r.json.status === 'Failure' &&
+		r.json.code === 403 && r.json.reason === 'Forbidden' &&
+		r.json.message === 'admission webhook "deny.test" denied the request: no way' &&
+		r.json.details.causes[0].field === 'spec.x', r.json);
+	check('webhooks: warnings of a denial as Warning headers, deduplicated',
+		JSON.stringify(r.headers.warning) === JSON.stringify('299 - "w1", 299 - "w2"'),
+		r.headers.warning);
+	r = await req('GET', `${CM2(ns)}/d1`, o());
+	check('webhooks: a denied object is not stored', r.status === 404, r.status);
+	r = await post(CM2(ns), cmObj('d2', { case: 'bare' }));
+	check('webhooks: denial with code 200 and no message: 400 "without explanation"',
+		r.status === 400 && r.json.code === 400 && r.json.message ===
+		'admission webhook "bare.test" denied the request without explanation' &&
+		r.json.reason === undefined, r.json);
+	r = await post(CM2(ns), cmObj('w1', { case: 'warn' }));
+	check('webhooks: allowed with a warning: 201 and Warning: 299 - "<quoted text>"',
+		r.status === 201 && r.headers.warning === '299 - "careful \\"x\\""', r.headers.warning);
+
+	// call failures
+	r = await post(CM2(ns), cmObj('u1', { case: 'baduid' }));
+	const uid = last().review.request.uid;
+	check('webhooks: uid mismatch: 500 InternalError, upstream message', r.status === 500 &&
+		r.json.reason === 'InternalError' && r.json.message === 'Internal error occurred: ' +
+		'failed calling webhook "baduid.test": received invalid webhook response: expected ' +
+		`response.uid="${uid}", got "wrong"`, r.json);
+	r = await post(CM2(ns), cmObj('k1', { case: 'badkind' }));
+	check('webhooks: v1beta1 answer: "expected webhook response of admission.k8s.io/v1, ' +
+		'Kind=AdmissionReview, got ..."', r.status === 500 && r.json.message.endsWith(
+		'expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ' +
+		'admission.k8s.io/v1beta1, Kind=AdmissionReview'), r.json.message);
+	r = await post(CM2(ns), cmObj('k2', { case: 'absent' }));
+	check('webhooks: no response: "webhook response was absent"', r.status === 500 &&
+		r.json.message.endsWith('webhook response was absent'), r.json.message);
+	r = await post(CM2(ns), cmObj('k3', { case: 'patch' }));
+	check('webhooks: a validating webhook may not return a patch', r.status === 500 &&
+		/validating webhook may not return response.patch/.test(r.json.message), r.json.message);
+	r = await post(CM2(ns), cmObj('k4', { case: '500' }));
+	check('webhooks: HTTP 500 from the webhook is a call failure (Fail: 500)', r.status === 500 &&
+		r.json.message.startsWith('Internal error occurred: failed calling webhook "500.test": ' +
+			'failed to call webhook: '), r.json.message);
+	let t0 = Date.now();
+	r = await post(CM2(ns), cmObj('t1', { case: 'slow-fail' }));
+	let ms = Date.now() - t0;
+	check('webhooks: timeout (1 s) with Fail: 500 "context deadline exceeded" after ~1 s',
+		r.status === 500 && r.json.message === 'Internal error occurred: failed calling webhook ' +
+		`"slow-fail.test": failed to call webhook: Post "${url('/slow')}?timeout=1s": context ` +
+		'deadline exceeded' && ms >= 900 && ms < 2000, { m: r.json.message, ms });
+	t0 = Date.now();
+	r = await post(CM2(ns), cmObj('t2', { case: 'slow-ignore' }));
+	ms = Date.now() - t0;
+	check('webhooks: timeout with Ignore: the request proceeds (201)', r.status === 201 &&
+		ms < 2000, { s: r.status, ms });
+	r = await post(CM2(ns), cmObj('b1', { case: 'badca' }));
+	check('webhooks: a serving cert from another CA fails TLS verification', r.status === 500 &&
+		r.json.message.endsWith('tls: failed to verify certificate: x509: certificate signed by ' +
+			'unknown authority'), r.json.message);
+	r = await post(CM2(ns), cmObj('b2', { case: 'nosan' }));
+	check('webhooks: a cert without SANs is refused (no Common Name fallback)', r.status === 500 &&
+		r.json.message.endsWith('x509: certificate relies on legacy Common Name field, use SANs ' +
+			'instead'), r.json.message);
+
+	// service reference through K8SAPI_WEBHOOK_HOSTS, cert checked for name.ns.svc
+	n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('s1', { case: 'svc' }));
+	check('webhooks: clientConfig.service via K8SAPI_WEBHOOK_HOSTS, verified as ' +
+		'hook.webhooks.svc', r.status === 201 && hook.calls.length === n + 1 &&
+		last().headers.host === 'hook.webhooks.svc:443', r.json);
+
+	// parallel
+	t0 = Date.now();
+	n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('p1', { case: 'par' }));
+	ms = Date.now() - t0;
+	check('webhooks: two matching webhooks run in parallel', r.status === 201 &&
+		hook.calls.length === n + 2 && ms < 1300, { ms, calls: hook.calls.length - n });
+
+	// namespaceSelector
+	await post('/api/v1/namespaces', { metadata: { name: 'hooked', labels: { webhooks: 'on' } } });
+	await post('/api/v1/namespaces', { metadata: { name: 'plain' } });
+	n = hook.calls.length;
+	r = await post(CM2('plain'), cmObj('n1', { case: 'ns' }));
+	check('webhooks: namespaceSelector not matching the namespace: skipped', r.status === 201 &&
+		hook.calls.length === n, r.status);
+	r = await post(CM2('hooked'), cmObj('n2', { case: 'ns' }));
+	check('webhooks: namespaceSelector matching the namespace\'s labels: called', r.status ===
+		403 && hook.calls.length === n + 1, r.status);
+
+	// dry run
+	n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('dry', { case: 'allow' }), '?dryRun=All');
+	check('webhooks: dryRun=All: review dryRun true, options.dryRun ["All"], 201',
+		r.status === 201 && hook.calls.length === n + 1 && last().review.request.dryRun === true &&
+		JSON.stringify(last().review.request.options.dryRun) === '["All"]', r.json);
+	r = await req('GET', `${CM2(ns)}/dry`, o());
+	check('webhooks: a dry-run create is not stored', r.status === 404, r.status);
+	r = await req('DELETE', `${CM2(ns)}/a2?dryRun=All`, o());
+	const still = await req('GET', `${CM2(ns)}/a2`, o());
+	check('webhooks: a dry-run delete keeps the object', r.status === 200 && still.status === 200,
+		still.status);
+	n = hook.calls.length;
+	r = await post(CM2(ns), cmObj('se1', { case: 'some' }), '?dryRun=All');
+	check('webhooks: sideEffects Some + dry run: 400 "does not support dry run", not called',
+		r.status === 400 && r.json.reason === 'BadRequest' && r.json.message ===
+		'admission webhook "some.test" does not support dry run' && hook.calls.length === n,
+		r.json);
+	r = await post(CM2(ns), cmObj('se2', { case: 'some' }));
+	check('webhooks: sideEffects Some without dry run: called', r.status === 201 &&
+		hook.calls.length === n + 1, r.status);
+
+	// DELETE rules
+	await post(CM2(ns), cmObj('del', { case: 'del' }));
+	r = await req('DELETE', `${CM2(ns)}/del`, o());
+	const drq = last().review.request;
+	check('webhooks: DELETE rule: denied, review with object null, oldObject, DeleteOptions',
+		r.status === 403 && drq.operation === 'DELETE' && drq.object === null &&
+		drq.oldObject.metadata.name === 'del' && drq.options.kind === 'DeleteOptions', drq);
+	r = await req('GET', `${CM2(ns)}/del`, o());
+	check('webhooks: the object survives a denied delete', r.status === 200, r.status);
+
+	// subresources: a rule for httpproxies is not one for httpproxies/status
+	const hp = { apiVersion: 'projectcontour.io/v1', kind: 'HTTPProxy',
+		metadata: { name: 'st', labels: { case: 'status' } }, spec: {} };
+	r = await post(`/apis/projectcontour.io/v1/namespaces/${ns}/httpproxies`, hp);
+	const hpo = r.json;
+	n = hook.calls.length;
+	r = await req('PUT', `/apis/projectcontour.io/v1/namespaces/${ns}/httpproxies/st/status`,
+		o({ body: { ...hpo, status: { currentStatus: 'valid' } } }));
+	check('webhooks: /status writes are not sent to a webhook for httpproxies', r.status === 200 &&
+		hook.calls.length === n, { s: r.status, calls: hook.calls.length - n });
+	r = await req('PUT', `/apis/projectcontour.io/v1/namespaces/${ns}/httpproxies/st`,
+		o({ body: { ...r.json, spec: { x: 1 } } }));
+	check('webhooks: ... while the main resource is', r.status === 403 &&
+		hook.calls.length === n + 1, r.status);
+
+	// never for the configurations themselves, even with */* rules
+	const cfg = (await req('GET', `${VWCS}/cases`, o())).json;
+	cfg.metadata.labels = { case: 'all' };
+	n = hook.calls.length;
+	r = await req('PUT', `${VWCS}/cases`, o({ body: cfg }));
+	check('webhooks: a ValidatingWebhookConfiguration is never sent to a webhook',
+		r.status === 200 && hook.calls.length === n, r.status);
+	r = await req('DELETE', `${VWCS}/cases`, o());
+	check('webhooks: deleting the configuration stops the calls', r.status === 200 &&
+		(await post(CM2(ns), cmObj('after', { case: 'deny' }))).status === 201, r.status);
+	hook.srv.close();
+	other.srv.close();
+	child.kill('SIGTERM');
+}
+
 async function main() {
 	const t0 = Date.now();
 	pki();
@@ -753,7 +1086,7 @@ async function main() {
 		r.json.metadata.uid && r.json.metadata.resourceVersion === '1', r.json);
 	for (const t of [testAuth, testTokenRotation, testListWatchCrud, testUpdateRules, testLease,
 		testRestartAndExpiry, testPagination, testBookmarksAndSelectors, testWatchList,
-		testChunking, testFaults, testPrefixAndHttp2]) {
+		testChunking, testFaults, testPrefixAndHttp2, testWebhooks]) {
 		try {
 			await t();
 		} catch (err) {
