@@ -17,7 +17,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 	libevent-dev libssl-dev libjansson-dev libyaml-dev libcurl4-openssl-dev
 	libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev check"
-# The tests also use promtool (Debian's prometheus package), curl and
+# The tests also use promtool (Debian's prometheus package), curl, kubectl
+# (kubernetes-client, below) and
 # clang (libFuzzer replay is built with the default compiler; clang is only
 # needed for `make fuzz`).
 TEST_DEPS="prometheus curl"
@@ -26,6 +27,12 @@ TEST_DEPS="prometheus curl"
 # build (which bundles npm) would refuse Debian's npm package.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	TEST_DEPS="$TEST_DEPS nodejs npm"
+fi
+# kubectl drives the test API server (tests/integration/k8sapi_kubectl.sh).
+# Debian's is in kubernetes-client; a machine with another kubectl (the
+# Google Cloud SDK's kubectl package owns /usr/bin/kubectl too) keeps it.
+if ! command -v kubectl >/dev/null 2>&1; then
+	TEST_DEPS="$TEST_DEPS kubernetes-client"
 fi
 
 step() { printf '\n==> %s\n' "$*"; }
