@@ -119,7 +119,10 @@ ok "kubectl apply prints the webhook's warning: $(cat "$T/err")"
 # an update into a denied name: the patch is refused, the object unchanged
 proxy web denied.example.com s2
 expect_rc 1 kubectl apply -f "$T/web.yaml"
-expect_in "$T/err" "for: \"$T/web.yaml\": error when patching \"$T/web.yaml\": admission webhook \"$WH\" denied the request: spec.virtualhost.fqdn denied.example.com is not allowed"
+# (kubectl 1.20 leaves out 'error when patching "FILE": ' before the message)
+expect_in "$T/err" "Error from server: error when applying patch:"
+expect_in "$T/err" "for: \"$T/web.yaml\": "
+expect_in "$T/err" "admission webhook \"$WH\" denied the request: spec.virtualhost.fqdn denied.example.com is not allowed"
 api GET "$HP/web"
 expect_json 'o.spec.virtualhost.fqdn' web.example.com
 ok "kubectl apply of a denied update: refused, object unchanged"

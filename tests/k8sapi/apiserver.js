@@ -440,6 +440,8 @@ class ApiServer {
 			}
 			if (path === '/openapi/v3' || path.startsWith('/openapi/v3/'))
 				return this.openapi(res, path);
+			if (path === '/openapi/v2')
+				return this.openapiV2(req, res);
 			return this.api(req, res, path, query, body, user);
 		}).catch((err) => {
 			if (!res.headersSent)
@@ -542,6 +544,53 @@ class ApiServer {
 		}
 		return this.send(res, 200, { openapi: '3.0.0', info: { title: 'Kubernetes',
 			version: 'v1.36.0' }, paths, components: { schemas: {} } });
+	}
+
+	// /openapi/v2, for kubectl before 1.27 (which has no v3): no
+	// definitions, so kubectl finds no schema to validate against or to build
+	// a strategic merge patch from (custom resources get a JSON merge patch),
+	// and the object paths with a PATCH operation that names its kind and the
+	// dryRun query parameter (kubectl's --dry-run=server check). kubectl asks
+	// for protobuf (gnostic's openapi_v2.Document), others get JSON.
+	openapiV2(req, res) {
+		const ops = RESOURCES.map((r) => ({
+			path: `/${r.group ? `apis/${r.group}` : 'api'}/${r.version}/` +
+				`${r.namespaced ? 'namespaces/{namespace}/' : ''}${r.plural}/{name}`,
+			gvk: { group: r.group, kind: r.kind, version: r.version },
+			id: `patch${r.kind}` }));
+		if (/protobuf/.test(req.headers.accept || '')) {
+			const varint = (n) => {
+				const b = [];
+				for (; n > 127; n >>>= 7)
+					b.push((n & 127) | 128);
+				b.push(n);
+				return Buffer.from(b);
+			};
+			// field n, wire type 2 (strings and messages)
+			const f = (n, v) => {
+				const b = Buffer.isBuffer(v) ? v : Buffer.from(v);
+				return Buffer.concat([varint((n << 3) | 2), varint(b.length), b]);
+			};
+			const cat = (...x) => Buffer.concat(x);
+			const paths = ops.map((o) => f(2, cat(f(1, o.path), f(2, // NamedPathItem
+				f(8, cat(f(5, o.id), // PathItem.patch: Operation
+					// parameters: ParametersItem.parameter.non_body_parameter.query
+					f(8, f(1, f(2, f(3, cat(f(2, 'query'), f(4, 'dryRun'), f(6, 'string')))))),
+					// vendor_extension: NamedAny{name, Any{yaml}}
+					f(13, cat(f(1, 'x-kubernetes-group-version-kind'),
+						f(2, f(2, JSON.stringify(o.gvk)))))))))));
+			const doc = cat(f(1, '2.0'), f(2, cat(f(1, 'Kubernetes'), f(2, 'v1.36.0'))),
+				f(8, cat(...paths)));
+			res.writeHead(200, { 'Content-Type':
+				'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+			'Content-Length': doc.length });
+			return res.end(doc);
+		}
+		return this.send(res, 200, { swagger: '2.0', info: { title: 'Kubernetes',
+			version: 'v1.36.0' }, paths: Object.fromEntries(ops.map((o) => [o.path, { patch: {
+			operationId: o.id, 'x-kubernetes-group-version-kind': o.gvk,
+			parameters: [{ name: 'dryRun', in: 'query', type: 'string', uniqueItems: true }],
+			responses: { 200: { description: 'OK' } } } }])), definitions: {} });
 	}
 
 	// /api, /apis and /apis/G: the legacy (unaggregated) discovery documents,
