@@ -10,6 +10,9 @@
  *          then upstream's default ~/.kube/config), the source, metrics
  *   start  the HTTP client and the reflectors; leader election
  *   stop   leader election, then every request and timer
+ *
+ * With `read-only` it is only a cache filler (the admission webhook's
+ * role): no status observer, no status writes, no Lease.
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@ typedef struct kw_ctx {
 	kw_reflector_t **refl;
 	size_t nrefl, nsynced;
 	int started;
+	int read_only;       /* read-only: neither of the two below exists */
 	kw_lease_t *lease;   /* leader election (kw_lease.c) */
 	kw_status_t *status; /* status write-back, leader only (kw_status.c) */
 } kw_ctx_t;
@@ -51,6 +55,9 @@ static const contour_conf_item_t kw_schema[] = {
                        "again (client-go: 1m)"),
     CONTOUR_CONF_OPT("service-account-dir", STR, NULL,
                      "where the in-cluster token, ca.crt and namespace are (for tests)"),
+    CONTOUR_CONF_OPT("read-only", BOOL, "false",
+                     "only fill the store: no status write-back and no leader election (for "
+                     "the admission webhook's role)"),
     /* leader election, upstream's serve flags */
     CONTOUR_CONF_OPT("disable-leader-election", BOOL, "false",
                      "this replica always leads (writes status) and takes no Lease"),
@@ -89,6 +96,8 @@ static const contour_cli_flag_t kw_cli_flags[] = {
  * races the Lease's release. */
 static int kw_leader_start(kw_ctx_t *c)
 {
+	if (c->read_only)
+		return CONTOUR_EOK;
 	kw_status_start(c->status, c->http);
 	return kw_lease_start(c->lease, c->http);
 }
@@ -108,7 +117,8 @@ static void kw_on_leader(int leader, void *ud)
 /* client-go's rules for the three durations, for check-config too. */
 static int kw_check(const json_t *config, char *err, size_t errlen)
 {
-	if (json_is_true(json_object_get(config, "disable-leader-election")))
+	if (json_is_true(json_object_get(config, "disable-leader-election")) ||
+	    json_is_true(json_object_get(config, "read-only")))
 		return CONTOUR_EOK;
 	return kw_lease_validate(
 	    json_integer_value(json_object_get(config, "leader-election-lease-duration")),
@@ -223,8 +233,9 @@ static int kw_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	if ((rc = kw_metrics_register(c)) != CONTOUR_EOK)
 		goto fail;
-	if (!(c->status = kw_status_new(mod, err, sizeof(err))) ||
-	    !(c->lease = kw_lease_new(mod, kw_on_leader, c, err, sizeof(err)))) {
+	c->read_only = contour_conf_get_bool(mod, "read-only", 0);
+	if (!c->read_only && (!(c->status = kw_status_new(mod, err, sizeof(err))) ||
+	                      !(c->lease = kw_lease_new(mod, kw_on_leader, c, err, sizeof(err))))) {
 		contour_log(mod, CONTOUR_LOG_ERR, "%s", err);
 		rc = CONTOUR_ECONFIG;
 		goto fail;
@@ -290,6 +301,8 @@ static int kw_start(contour_module_t *mod)
 	for (size_t i = 0; i < c->nrefl; i++)
 		kw_reflector_start(c->refl[i]);
 	c->started = 1;
+	if (c->read_only)
+		contour_log(mod, CONTOUR_LOG_INFO, "read-only: no status writes, no leader election");
 	return kw_leader_start(c);
 }
 
