@@ -18,8 +18,9 @@ kubectl version --client >"$T/out" 2>&1 || { cat "$T/out"; fail "kubectl version
 ok "kubectl: $(head -1 "$T/out")"
 
 k8s_pki kubectl-user
-k8s_apiserver_start
+k8s_apiserver_start --token tok-k,token-user
 k8s_kubeconfig "$T/kubeconfig" client-cert
+k8s_kubeconfig "$T/kubeconfig-token" token=tok-k
 KUBECONFIG=$T/kubeconfig
 export KUBECONFIG
 
@@ -150,7 +151,7 @@ expect_rc 1 kubectl create -f "$T/other.yaml"
 expect_in "$T/err" "Error from server (AlreadyExists): error when creating \"$T/other.yaml\": httpproxies.projectcontour.io \"other\" already exists"
 expect_rc 0 kubectl get httpproxy other -o 'jsonpath={.spec.virtualhost.fqdn}'
 [ "$(cat "$T/out")" = other.example.com ] || fail "kubectl get: $(cat "$T/out")"
-expect_rc 0 kubectl get httpproxies -o name
+expect_rc 0 kubectl --kubeconfig "$T/kubeconfig-token" get httpproxies -o name
 [ "$(sort "$T/out" | tr '\n' ' ')" = "httpproxy.projectcontour.io/other httpproxy.projectcontour.io/warn httpproxy.projectcontour.io/web " ] ||
 	fail "kubectl get -o name: $(cat "$T/out")"
 expect_rc 0 kubectl delete -f "$T/other.yaml"
@@ -159,7 +160,10 @@ api GET "$HP/other"
 api_ok 404
 expect_rc 1 kubectl get httpproxy other
 expect_in "$T/err" "Error from server (NotFound): httpproxies.projectcontour.io \"other\" not found"
-ok "kubectl create (and AlreadyExists), get, delete (and NotFound)"
+api GET /_test/requests
+expect_json 'o.requests.some((e) => e.user === "token-user") && o.requests.some((e) => e.user === "kubectl-user")' true
+ok "kubectl create (and AlreadyExists), get, delete (and NotFound); client certificate and token"
+
 
 expect_rc 0 kubectl delete -f "$T/vwc.yaml"
 proxy bad denied.example.com s1

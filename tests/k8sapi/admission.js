@@ -177,8 +177,9 @@ function warningHeader(text) {
 	return `299 - "${text.replace(/["\\]/g, (c) => '\\' + c)}"`;
 }
 
-// Duplicates dropped; once the total passes 4096 runes every warning is cut
-// to 256 runes, and after that further ones are dropped once over again.
+// Duplicates dropped; once the total passes 4096 runes every warning (those
+// already kept too) is cut to 256 runes, and once the cut ones pass 4096
+// again the rest are dropped.
 class Warnings {
 	constructor() {
 		this.ordered = [];
@@ -285,9 +286,9 @@ function post(h, review, hostMap) {
 				`${name}: no such host`));
 		[host, port] = [to.host, to.port];
 	}
-	const shown = cc.url ? `${cc.url.replace(/\/$/, pathname === '/' ? '/' : '')}` :
-		`https://${name}:${cc.service.port || 443}${pathname}`;
-	const target = `${shown.replace(/\?.*$/, '')}?timeout=${timeout}s`;
+	// The URL as Go's errors name it.
+	const target = `${cc.url || `https://${name}:${cc.service.port || 443}${pathname}`}` +
+		`?timeout=${timeout}s`;
 	const body = Buffer.from(JSON.stringify(review));
 	const opts = { host, port, method: 'POST', path: `${pathname}?timeout=${timeout}s`,
 		agent: false, servername: /^[\d.]+$|:/.test(name) ? undefined : name,

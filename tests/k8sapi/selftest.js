@@ -789,6 +789,10 @@ function startWebhook(cert) {
 				case '/slow':
 					await sleep(2500);
 					break;
+				case '/manywarn':
+					resp = { uid, allowed: true, warnings: Array.from({ length: 20 }, (_, i) =>
+						`${String(i).padStart(2, '0')}${'x'.repeat(298)}`) };
+					break;
 				case '/slow700':
 					await sleep(700);
 					break;
@@ -815,6 +819,13 @@ async function testWebhooks() {
 	const ca = rd('ca.crt').toString('base64');
 	const badCA = rd('otherca.crt').toString('base64');
 	const url = (p, port = hook.port) => `https://127.0.0.1:${port}${p}`;
+	// a port nothing listens on
+	const refusedPort = await new Promise((resolve) => {
+		const t = https.createServer().listen(0, '127.0.0.1', () => {
+			const p = t.address().port;
+			t.close(() => resolve(p));
+		});
+	});
 	// one webhook per case, kept apart by an objectSelector on label "case"
 	const wh = (name, p, c, extra = {}) => ({ name, admissionReviewVersions: ['v1'],
 		sideEffects: 'None', clientConfig: { url: url(p), caBundle: ca },
@@ -846,6 +857,9 @@ async function testWebhooks() {
 		wh('slow-fail.test', '/slow', 'slow-fail', { timeoutSeconds: 1 }),
 		wh('slow-ignore.test', '/slow', 'slow-ignore', { timeoutSeconds: 1,
 			failurePolicy: 'Ignore' }),
+		wh('manywarn.test', '/manywarn', 'manywarn'),
+		wh('refused.test', '/allow', 'refused', { clientConfig: { url: url('/allow', refusedPort),
+			caBundle: ca } }),
 		wh('par-a.test', '/slow700', 'par'), wh('par-b.test', '/slow700', 'par'),
 		wh('ns.test', '/deny', 'ns', { namespaceSelector: { matchExpressions: [
 			{ key: 'webhooks', operator: 'In', values: ['on'] }] } }),
@@ -980,6 +994,17 @@ async function testWebhooks() {
 	check('webhooks: a cert without SANs is refused (no Common Name fallback)', r.status === 500 &&
 		r.json.message.endsWith('x509: certificate relies on legacy Common Name field, use SANs ' +
 			'instead'), r.json.message);
+
+	r = await post(CM2(ns), cmObj('rf', { case: 'refused' }));
+	check('webhooks: connection refused with Fail: 500 "connect: connection refused"',
+		r.status === 500 && r.json.message === 'Internal error occurred: failed calling webhook ' +
+		`"refused.test": failed to call webhook: Post "${url('/allow', refusedPort)}?timeout=10s": ` +
+		`dial tcp 127.0.0.1:${refusedPort}: connect: connection refused`, r.json.message);
+	r = await post(CM2(ns), cmObj('mw', { case: 'manywarn' }));
+	const ws = (r.headers.warning || '').split(/, (?=299 )/);
+	check('webhooks: 20 warnings of 300 runes (over 4096 in all): each cut to 256',
+		r.status === 201 && ws.length === 16 && ws.every((w) => w.length === 256 + 8) &&
+		ws[0].startsWith('299 - "00xx'), { n: ws.length, l: ws.map((w) => w.length) });
 
 	// service reference through K8SAPI_WEBHOOK_HOSTS, cert checked for name.ns.svc
 	n = hook.calls.length;
