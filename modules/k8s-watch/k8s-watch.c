@@ -302,7 +302,8 @@ static int kw_start(contour_module_t *mod)
 		kw_reflector_start(c->refl[i]);
 	c->started = 1;
 	if (c->read_only)
-		contour_log(mod, CONTOUR_LOG_INFO, "read-only: no status writes, no leader election");
+		contour_log(mod, CONTOUR_LOG_INFO,
+		            "read-only: no status writes, no leader election");
 	return kw_leader_start(c);
 }
 
