@@ -110,6 +110,9 @@
  *                     dag.h: contour_dag_review_new/_free, the DAG a
  *                     validator runs its processor's code in.
  *                     status.h: contour_status_lb_new (parseStatusFlag).
+ *                     duration.h: contour_duration_format.
+ *                     mem.h: CONTOUR_FREE_ALL, CONTOUR_JSON_DECREF_ALL
+ *                     (header-only macros).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -135,6 +138,7 @@
 #include <contour/conditions.h>
 #include <contour/status.h>
 #include <contour/admission.h>
+#include <contour/mem.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -30,9 +30,7 @@ static int ingress_settings_read(contour_module_t *mod, ing_settings_t *s)
 
 static void ingress_settings_fini(ing_settings_t *s)
 {
-	json_decref(s->request_headers);
-	json_decref(s->response_headers);
-	json_decref(s->load_balancer);
+	CONTOUR_JSON_DECREF_ALL(s->request_headers, s->response_headers, s->load_balancer);
 	memset(s, 0, sizeof(*s));
 }
 
