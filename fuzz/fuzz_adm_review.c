@@ -23,8 +23,8 @@ static void fz_check_answer(const adm_review_t *r, int deny)
 {
 	json_t *denials = json_array(), *warnings = json_array();
 	if (deny)
-		json_array_append_new(denials, json_pack("{s:s, s:s}", "field", r->kind, "message",
-		                                         r->operation));
+		json_array_append_new(
+		    denials, json_pack("{s:s, s:s}", "field", r->kind, "message", r->operation));
 	json_array_append_new(warnings, json_string(r->uid));
 	json_array_append_new(warnings, json_string(r->version));
 	char *text = adm_review_response(r->uid, denials, warnings, NULL);

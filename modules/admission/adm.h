@@ -64,10 +64,10 @@ void adm_http_stop(adm_ctx_t *ctx);
 
 /* adm_validate.c: one POST /validate body to its answer. */
 typedef struct adm_answer {
-	int code;            /* HTTP status */
-	const char *reason;  /* HTTP reason phrase */
-	const char *ctype;   /* Content-Type */
-	char *body;          /* malloc'ed */
+	int code;           /* HTTP status */
+	const char *reason; /* HTTP reason phrase */
+	const char *ctype;  /* Content-Type */
+	char *body;         /* malloc'ed */
 	size_t len;
 } adm_answer_t;
 

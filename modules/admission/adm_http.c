@@ -143,8 +143,8 @@ static void adm_conn_send(adm_conn_t *c, int code, const char *reason, const cha
 	adm_conn_arm(c);
 }
 
-static void adm_conn_text(adm_conn_t *c, int code, const char *reason, const char *text,
-                          int keep, int discard)
+static void adm_conn_text(adm_conn_t *c, int code, const char *reason, const char *text, int keep,
+                          int discard)
 {
 	adm_conn_send(c, code, reason, "text/plain; charset=utf-8", text, strlen(text), keep,
 	              discard);
@@ -237,7 +237,8 @@ static int adm_head_parse(const char *buf, size_t len, adm_head_t *hd)
 				if (*q < '0' || *q > '9')
 					return 400;
 				/* Saturate: anything this large is refused as 413. */
-				n = n > (SIZE_MAX - 9) / 10 ? SIZE_MAX : n * 10 + (size_t)(*q - '0');
+				n = n > (SIZE_MAX - 9) / 10 ? SIZE_MAX
+				                            : n * 10 + (size_t)(*q - '0');
 			}
 			if (hd->has_length && hd->length != n)
 				return 400;

@@ -76,8 +76,7 @@ int adm_review_parse(const char *body, size_t len, adm_review_t *out, char *err,
 		return adm_review_fail(out, err, errlen, "request.kind.group: not a string");
 	if (!out->group)
 		out->group = "";
-	if (adm_review_opt_str(gvk, "version", &out->version) || !out->version ||
-	    !*out->version)
+	if (adm_review_opt_str(gvk, "version", &out->version) || !out->version || !*out->version)
 		return adm_review_fail(out, err, errlen, "request.kind.version: missing");
 	if (adm_review_opt_str(gvk, "kind", &out->kind) || !out->kind || !*out->kind)
 		return adm_review_fail(out, err, errlen, "request.kind.kind: missing");
@@ -178,16 +177,17 @@ static json_t *adm_review_status(const json_t *denials)
 		if (!nm)
 			goto fail;
 		msg = nm;
-		mlen += (size_t)sprintf(msg + mlen, "%s%s%s%s", mlen ? "; " : "", field ? field : "",
-		                        field ? ": " : "", m);
+		mlen += (size_t)sprintf(msg + mlen, "%s%s%s%s", mlen ? "; " : "",
+		                        field ? field : "", field ? ": " : "", m);
 		json_t *c = json_pack("{s:s, s:s}", "reason", "FieldValueInvalid", "message", m);
-		if (!c || (field && json_object_set_new(c, "field", json_string(field))) ||
-		    json_array_append_new(causes, c))
+		/* The _new setters take the reference even when they fail. */
+		if (!c || json_array_append_new(causes, c) ||
+		    (field && json_object_set_new(c, "field", json_string(field))))
 			goto fail;
 	}
-	json_t *st = json_pack("{s:s, s:i, s:s, s:s, s:{s:o}}", "status", "Failure", "code", 403,
-	                       "reason", "Forbidden", "message", msg ? msg : "denied", "details",
-	                       "causes", causes);
+	json_t *st =
+	    json_pack("{s:s, s:i, s:s, s:s, s:{s:o}}", "status", "Failure", "code", 403, "reason",
+	              "Forbidden", "message", msg ? msg : "denied", "details", "causes", causes);
 	free(msg);
 	return st;
 fail:

@@ -18,10 +18,10 @@
 typedef struct adm_review {
 	json_t *root;
 	const char *uid;
-	const char *group;   /* request.kind.group; "" for the core group */
-	const char *version; /* request.kind.version */
-	const char *kind;    /* request.kind.kind */
-	const char *operation; /* CREATE, UPDATE, DELETE or CONNECT */
+	const char *group;        /* request.kind.group; "" for the core group */
+	const char *version;      /* request.kind.version */
+	const char *kind;         /* request.kind.kind */
+	const char *operation;    /* CREATE, UPDATE, DELETE or CONNECT */
 	const json_t *object;     /* NULL when absent or null */
 	const json_t *old_object; /* NULL when absent or null */
 	int dry_run;

@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509err.h>
 
 #include "modules/admission/adm.h"
 
@@ -124,13 +125,21 @@ static SSL_CTX *adm_tls_load(adm_ctx_t *ctx, int level)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(c, key, SSL_FILETYPE_PEM) != 1) {
-		contour_log(ctx->mod, level, "key-file: cannot load '%s': %s", key,
-		            adm_tls_err(e, sizeof(e)));
+		/* OpenSSL checks the key against the certificate here already. */
+		unsigned long last = ERR_peek_last_error();
+		if (ERR_GET_LIB(last) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(last) == X509_R_KEY_VALUES_MISMATCH)
+			contour_log(ctx->mod, level, "key-file: '%s' does not match cert-file '%s'",
+			            key, cert);
+		else
+			contour_log(ctx->mod, level, "key-file: cannot load '%s': %s", key,
+			            adm_tls_err(e, sizeof(e)));
+		ERR_clear_error();
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(c) != 1) {
-		contour_log(ctx->mod, level, "key-file: '%s' does not match cert-file '%s': %s", key,
-		            cert, adm_tls_err(e, sizeof(e)));
+		contour_log(ctx->mod, level, "key-file: '%s' does not match cert-file '%s': %s",
+		            key, cert, adm_tls_err(e, sizeof(e)));
 		goto fail;
 	}
 	return c;

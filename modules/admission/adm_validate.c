@@ -41,8 +41,8 @@ static void adm_validate_text(adm_answer_t *a, int code, const char *reason, con
 	a->body = b;
 }
 
-static void adm_validate_count(adm_ctx_t *ctx, const char *kind, const char *op,
-                               const char *result, double started)
+static void adm_validate_count(adm_ctx_t *ctx, const char *kind, const char *op, const char *result,
+                               double started)
 {
 	const char *rv[] = {kind, op, result};
 	const char *dv[] = {kind};

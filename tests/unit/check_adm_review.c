@@ -9,7 +9,8 @@
 
 #include "modules/admission/adm_review.h"
 
-#define REVIEW(req) "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"," \
+#define REVIEW(req)                                                                                \
+	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","                    \
 	"\"request\":" req "}"
 
 static int parse(const char *text, adm_review_t *r, char *err)
@@ -21,10 +22,11 @@ START_TEST(test_parse_full)
 {
 	adm_review_t r;
 	char err[256], av[128];
-	const char *t = REVIEW("{\"uid\":\"705ab4f5\",\"kind\":{\"group\":\"projectcontour.io\","
-	                       "\"version\":\"v1\",\"kind\":\"HTTPProxy\"},\"operation\":\"UPDATE\","
-	                       "\"object\":{\"spec\":{}},\"oldObject\":{\"a\":1},\"dryRun\":true,"
-	                       "\"userInfo\":{\"username\":\"x\"},\"options\":null}");
+	const char *t =
+	    REVIEW("{\"uid\":\"705ab4f5\",\"kind\":{\"group\":\"projectcontour.io\","
+	           "\"version\":\"v1\",\"kind\":\"HTTPProxy\"},\"operation\":\"UPDATE\","
+	           "\"object\":{\"spec\":{}},\"oldObject\":{\"a\":1},\"dryRun\":true,"
+	           "\"userInfo\":{\"username\":\"x\"},\"options\":null}");
 	ck_assert_int_eq(parse(t, &r, err), 0);
 	ck_assert_str_eq(r.uid, "705ab4f5");
 	ck_assert_str_eq(r.group, "projectcontour.io");
@@ -78,7 +80,8 @@ static const struct {
     {"{}", "apiVersion must be admission.k8s.io/v1"},
     {"{\"apiVersion\":\"admission.k8s.io/v1beta1\",\"kind\":\"AdmissionReview\"}",
      "apiVersion must be"},
-    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Status\"}", "kind must be AdmissionReview"},
+    {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"Status\"}",
+     "kind must be AdmissionReview"},
     {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", "request: missing"},
     {REVIEW("[]"), "request: missing or not an object"},
     {REVIEW("{}"), "request.uid: missing"},
