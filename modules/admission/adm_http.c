@@ -51,6 +51,7 @@ typedef enum {
 /* What the server needs from a request's head. */
 typedef struct adm_head {
 	int post;
+	int head;     /* HEAD: the answer has no body */
 	int validate; /* the path is /validate (a query is allowed) */
 	int json;     /* Content-Type: application/json */
 	int keep_alive;
@@ -136,7 +137,7 @@ static void adm_conn_send(adm_conn_t *c, int code, const char *reason, const cha
 	                    code, reason, ctype, len, code == 405 ? "Allow: POST\r\n" : "",
 	                    !keep ? "Connection: close\r\n"
 	                          : (c->head.http10 ? "Connection: keep-alive\r\n" : ""));
-	if (len)
+	if (len && !c->head.head)
 		evbuffer_add(out, body, len);
 	c->state = ADM_C_WRITE;
 	bufferevent_disable(c->bev, EV_READ);
@@ -203,6 +204,7 @@ static int adm_head_parse(const char *buf, size_t len, adm_head_t *hd)
 	else
 		return 400;
 	hd->post = (sp1 - p) == 4 && !memcmp(p, "POST", 4);
+	hd->head = (sp1 - p) == 4 && !memcmp(p, "HEAD", 4);
 	const char *qm = memchr(target, '?', (size_t)(sp2 - target));
 	size_t plen = (size_t)((qm ? qm : sp2) - target);
 	hd->validate = plen == strlen(ADM_PATH) && !memcmp(target, ADM_PATH, plen);
@@ -437,6 +439,7 @@ static void adm_conn_writecb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	c->state = ADM_C_HEAD;
+	memset(&c->head, 0, sizeof(c->head));
 	bufferevent_setwatermark(bev, EV_READ, 0, ADM_MAX_HEADER_BYTES + 4);
 	bufferevent_enable(bev, EV_READ);
 	adm_conn_arm(c);

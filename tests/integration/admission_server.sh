@@ -4,8 +4,8 @@
 # with a real CA (curl --cacert), allowed, denied and warned answers, dry
 # run, an unvalidated kind, 400/404/405/413/415, a slow client cut at the
 # read timeout while others are served, keep-alive, certificate rotation
-# without a restart (a broken pair keeps the old one), the metrics, init
-# errors naming the key, and a clean exit on SIGTERM.
+# without a restart (a broken pair keeps the old one), the metrics,
+# max-connections, init errors naming the key, and a clean exit on SIGTERM.
 . "${top_srcdir:?}/tests/integration/lib.sh"
 
 strict=${CONTOUR_STRICT_TESTS:-0}
@@ -317,6 +317,32 @@ code=$(curl -sS --cacert "$T/a/ca.crt" -o /dev/null -w '%{http_code}' \
 	-H 'Content-Type: application/json' --data-binary "@$T/allowed.json" "$URL/validate" \
 	2>/dev/null) && fail "a client trusting only the old CA still got in ($code)"
 ok "certificate rotation: the new pair is served, the old CA no longer works"
+
+# max-connections: a second instance capped at 2, both taken by idle TLS
+# clients. A third client waits in the backlog and is served once the idle
+# ones are cut at read-timeout (2s).
+sed -e 's/read-timeout: 1s/read-timeout: 2s/' -e 's/max-request-bytes: 65536/max-connections: 2/' \
+	-e '/name: metrics/,$d' "$T/contour.yaml" >"$T/cap.yaml"
+(cd "$T" && exec "$CONTOUR" serve --config "$T/cap.yaml") >"$T/cap.log" 2>&1 &
+cpid=$!
+PIDS="$PIDS $cpid"
+wait_for "$T/cap.log" "started: 2 modules"
+cport=$(sed -n 's/.*listening on https:\/\/127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$T/cap.log")
+for n in 1 2; do
+	(sleep 6) | openssl s_client -quiet -connect "127.0.0.1:$cport" -servername localhost \
+		>/dev/null 2>&1 &
+	PIDS="$PIDS $!"
+done
+wait_for "$T/cap.log" "2 connections open (max-connections): not accepting more for now" 5
+start=$(now)
+code=$(curl -sS --cacert "$CA" -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data-binary "@$T/allowed.json" "https://localhost:$cport/validate") || fail "capped curl failed"
+elapsed=$(($(now) - start))
+[ "$code" = 200 ] || fail "past max-connections: $code, want 200 once a slot frees"
+[ "$elapsed" -ge 1 ] || fail "a third connection was served at once (max-connections 2)"
+kill -TERM "$cpid"
+wait_exit "$cpid" 10
+ok "max-connections: the third client waited ${elapsed}s for a slot, then was served"
 
 kill -TERM "$pid"
 wait_exit "$pid" 10
