@@ -5,8 +5,9 @@
  * are bounded whatever a client sends: `kind` is the review's kind only
  * when a loaded module validates it ("other" otherwise, and for malformed
  * reviews), `operation` is one of the four the parser accepts ("other" for
- * a malformed review), a denial's `reason` is its field's top-level
- * segment, which the validators' code names. */
+ * a malformed review), a denial's `reason` is the status reason the
+ * validator gave (DuplicateVhost, TimeoutPolicyNotValid: names in the
+ * validators' code), else its field's top-level segment. */
 #include "config.h"
 
 #include <stdio.h>
@@ -96,9 +97,15 @@ void adm_validate(adm_ctx_t *ctx, const char *body, size_t len, adm_answer_t *a)
 		const json_t *d;
 		json_array_foreach(denials, i, d)
 		{
+			/* The validator's reason when it gives one (a status reason:
+			 * the validators' code names them all), else the field. */
 			char reason[40];
-			adm_review_denial_reason(json_string_value(json_object_get(d, "field")),
-			                         reason, sizeof(reason));
+			const char *given = json_string_value(json_object_get(d, "reason"));
+			if (given)
+				snprintf(reason, sizeof(reason), "%s", given);
+			else
+				adm_review_denial_reason(json_string_value(json_object_get(d, "field")),
+				                         reason, sizeof(reason));
 			const char *lv[] = {reason};
 			contour_metric_add(ctx->metrics.denials, lv, 1);
 		}

@@ -130,8 +130,8 @@ static int adm_register_metrics(adm_ctx_t *ctx)
 	const contour_metric_desc_t denials = {
 	    .type = CONTOUR_METRIC_COUNTER,
 	    .name = "contour_admission_denials_total",
-	    .help = "Denial reasons given in AdmissionReview answers, by the top-level field "
-	            "they concern (\"object\" for the object as a whole).",
+	    .help = "Denials given in AdmissionReview answers, by the status reason the "
+	            "validator gave, else the top-level field they concern.",
 	    .labels = adm_reason_labels,
 	};
 	int rc = contour_register_metric(ctx->mod, &reviews, &ctx->metrics.reviews);
