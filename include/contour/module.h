@@ -111,6 +111,7 @@
  *                     validator runs its processor's code in.
  *                     status.h: contour_status_lb_new (parseStatusFlag).
  *                     duration.h: contour_duration_format.
+ *                     loop.h: contour_listen_tcp.
  *                     mem.h: CONTOUR_FREE_ALL, CONTOUR_JSON_DECREF_ALL
  *                     (header-only macros).
  */

@@ -539,45 +539,6 @@ static void adm_http_accept_error(struct evconnlistener *lev, void *arg)
 	evtimer_add(h->resume, &tv);
 }
 
-static int adm_http_listen(const char *address, int port, int *bound)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sslen = sizeof(*sin6);
-	} else {
-		return -EINVAL;
-	}
-	int one = 1, err;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0)
-		goto fail;
-	if (listen(fd, ADM_BACKLOG) != 0)
-		goto fail;
-	sslen = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
-		goto fail;
-	*bound = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	return -err;
-}
-
 int adm_http_start(adm_ctx_t *ctx)
 {
 	int v6 = strchr(ctx->set.address, ':') != NULL;
@@ -589,7 +550,7 @@ int adm_http_start(adm_ctx_t *ctx)
 	if (!h)
 		return CONTOUR_ENOMEM;
 	h->ctx = ctx;
-	int fd = adm_http_listen(ctx->set.address, ctx->set.port, &h->bound_port);
+	int fd = contour_listen_tcp(ctx->set.address, ctx->set.port, ADM_BACKLOG, &h->bound_port);
 	if (fd < 0) {
 		contour_log(ctx->mod, CONTOUR_LOG_ERR, "cannot listen on %s%s%s:%d: %s", lb,
 		            ctx->set.address, rb, ctx->set.port, strerror(-fd));
