@@ -96,8 +96,7 @@ static int ing_add_secure(ing_build_t *b, contour_dag_vhost_t *vh, const contour
 
 /* The field of path number idx of rule number rule (-1: the default
  * backend, a rule of its own), member "backend", "path" or "pathType". */
-static const char *ing_path_field(char *buf, size_t len, long rule, size_t idx,
-                                  const char *member)
+static const char *ing_path_field(char *buf, size_t len, long rule, size_t idx, const char *member)
 {
 	if (rule < 0)
 		snprintf(buf, len, "spec.defaultBackend");
@@ -114,18 +113,18 @@ static void ing_report_path(ing_build_t *b, const ing_object_t *ing, const char 
                             const char *err)
 {
 	char field[96];
-	ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
-	           ing_path_field(field, sizeof(field), rule, idx,
-	                          strcmp(path_type, "ImplementationSpecific") ? "pathType" : "path"),
-	           "rule %s skipped: path %s is not valid: %s", host, path, err);
+	ing_report(
+	    b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
+	    ing_path_field(field, sizeof(field), rule, idx,
+	                   strcmp(path_type, "ImplementationSpecific") ? "pathType" : "path"),
+	    "rule %s skipped: path %s is not valid: %s", host, path, err);
 }
 
 /* A review only: a path the build skips for another object's sake (a
  * Service not there yet) or the config's, checked as the build will check
  * it once that is fixed. 0, or -1 when the rest of the rule is skipped. */
 static int ing_review_path(ing_build_t *b, const ing_object_t *ing, const char *host,
-                           const char *path, const char *path_type, long rule, size_t idx,
-                           int skip)
+                           const char *path, const char *path_type, long rule, size_t idx, int skip)
 {
 	if (!b->verdict)
 		return skip;

@@ -63,12 +63,13 @@ void ing_tls_vhosts(ing_build_t *b, const ing_object_t *ing)
 		/* Upstream abandons the whole pass here; the version range is the
 		 * Ingress's own, so only its TLS vhosts are skipped. */
 		if (json_array_size(hosts) > 0 && strcmp(a->max_tls, a->min_tls) < 0) {
-			ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
-			           "metadata.annotations[projectcontour.io/tls-minimum-protocol-version]",
-			           "error TLS protocol version, the minimum protocol "
-			           "version is greater than the maximum protocol version "
-			           "(minTLSVersion=%s maxTLSVersion=%s); TLS skipped",
-			           a->min_tls, a->max_tls);
+			ing_report(
+			    b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
+			    "metadata.annotations[projectcontour.io/tls-minimum-protocol-version]",
+			    "error TLS protocol version, the minimum protocol "
+			    "version is greater than the maximum protocol version "
+			    "(minTLSVersion=%s maxTLSVersion=%s); TLS skipped",
+			    a->min_tls, a->max_tls);
 			return;
 		}
 		if (!sec)

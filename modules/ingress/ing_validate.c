@@ -37,8 +37,7 @@ void ing_validate(contour_module_t *mod, const contour_review_t *r, contour_verd
 		contour_verdict_ignore(v);
 		return;
 	}
-	ing_build_t b = {
-	    .ctx = ctx, .mod = mod, .dag = contour_dag_review_new(mod), .verdict = v};
+	ing_build_t b = {.ctx = ctx, .mod = mod, .dag = contour_dag_review_new(mod), .verdict = v};
 	ing_object_t ing = {0};
 	if (b.dag) {
 		ing_object_init(&b, &ing, obj);

@@ -109,11 +109,11 @@ static void iv_assert_denied(const contour_verdict_t *v, const char *field, cons
 	"apiVersion: networking.k8s.io/v1\nkind: Ingress\n"                                        \
 	"metadata: {namespace: roots, name: " name ", annotations: {" annotations "}}\n"           \
 	"spec: " spec "\n"
-#define PATH(path, type, svc) \
+#define PATH(path, type, svc)                                                                      \
 	"{path: \"" path "\", pathType: " #type ", backend: {service: {name: " #svc                \
 	", port: {number: 80}}}}"
 #define RULE(host, paths) "{host: " host ", http: {paths: [" paths "]}}"
-#define WEB_RULE RULE("a.example.com", PATH("/", Prefix, web))
+#define WEB_RULE          RULE("a.example.com", PATH("/", Prefix, web))
 
 /* The domain layer's message for a duration, as the build logs it. */
 static const char *iv_timeout_err(const char *s)
@@ -162,8 +162,9 @@ END_TEST
 START_TEST(bad_annotations)
 {
 	char msg[512];
-	contour_verdict_t *v = iv_review(
-	    "CREATE", ING("t", "projectcontour.io/response-timeout: forever", "{rules: [" WEB_RULE "]}"));
+	contour_verdict_t *v =
+	    iv_review("CREATE", ING("t", "projectcontour.io/response-timeout: forever",
+	                            "{rules: [" WEB_RULE "]}"));
 	snprintf(msg, sizeof(msg),
 	         "error parsing response-timeout annotation, using the default value: %s",
 	         iv_timeout_err("forever"));
@@ -171,8 +172,8 @@ START_TEST(bad_annotations)
 	contour_verdict_free(v);
 
 	/* the legacy request-timeout, when response-timeout is absent */
-	v = iv_review("CREATE",
-	              ING("t", "projectcontour.io/request-timeout: 10parsecs", "{rules: [" WEB_RULE "]}"));
+	v = iv_review("CREATE", ING("t", "projectcontour.io/request-timeout: 10parsecs",
+	                            "{rules: [" WEB_RULE "]}"));
 	snprintf(msg, sizeof(msg),
 	         "error parsing response-timeout annotation, using the default value: %s",
 	         iv_timeout_err("10parsecs"));
@@ -201,24 +202,22 @@ START_TEST(bad_annotations)
 	contour_verdict_free(v);
 
 	/* a TLS version range upside down, with TLS hosts */
-	v = iv_review("CREATE",
-	              ING("t",
-	                  "projectcontour.io/tls-minimum-protocol-version: \"1.3\","
-	                  "projectcontour.io/tls-maximum-protocol-version: \"1.2\"",
-	                  "{tls: [{hosts: [a.example.com], secretName: tls-cert}],"
-	                  " rules: [" WEB_RULE "]}"));
+	v = iv_review("CREATE", ING("t",
+	                            "projectcontour.io/tls-minimum-protocol-version: \"1.3\","
+	                            "projectcontour.io/tls-maximum-protocol-version: \"1.2\"",
+	                            "{tls: [{hosts: [a.example.com], secretName: tls-cert}],"
+	                            " rules: [" WEB_RULE "]}"));
 	iv_assert_denied(v, "metadata.annotations[projectcontour.io/tls-minimum-protocol-version]",
 	                 "error TLS protocol version, the minimum protocol version is greater "
 	                 "than the maximum protocol version (minTLSVersion=1.3 "
 	                 "maxTLSVersion=1.2); TLS skipped");
 	contour_verdict_free(v);
 	/* ... still refused while its Secret does not exist yet, with a warning */
-	v = iv_review("CREATE",
-	              ING("t",
-	                  "projectcontour.io/tls-minimum-protocol-version: \"1.3\","
-	                  "projectcontour.io/tls-maximum-protocol-version: \"1.2\"",
-	                  "{tls: [{hosts: [a.example.com], secretName: later}],"
-	                  " rules: [" WEB_RULE "]}"));
+	v = iv_review("CREATE", ING("t",
+	                            "projectcontour.io/tls-minimum-protocol-version: \"1.3\","
+	                            "projectcontour.io/tls-maximum-protocol-version: \"1.2\"",
+	                            "{tls: [{hosts: [a.example.com], secretName: later}],"
+	                            " rules: [" WEB_RULE "]}"));
 	ck_assert_int_eq(json_array_size(contour_verdict_denials(v)), 1);
 	ck_assert_int_eq(json_array_size(contour_verdict_warnings(v)), 1);
 	ck_assert_ptr_nonnull(strstr(iv_warning(v, 0), "unresolved secret reference roots/later"));
@@ -244,20 +243,19 @@ START_TEST(bad_paths)
 	char msg[1400];
 	contour_verdict_t *v = iv_review(
 	    "CREATE", ING("t", "",
-	                  "{rules: [" WEB_RULE "," RULE("b.example.com",
-	                                                PATH("/ok", Prefix, web) "," PATH(
-	                                                    "/a[", ImplementationSpecific,
-	                                                    web)) "]}"));
+	                  "{rules: [" WEB_RULE
+	                  "," RULE("b.example.com", PATH("/ok", Prefix, web) "," PATH(
+	                                                "/a[", ImplementationSpecific, web)) "]}"));
 	snprintf(msg, sizeof(msg), "rule b.example.com skipped: path /a[ is not valid: %s",
 	         iv_regex_err("/a["));
 	iv_assert_denied(v, "spec.rules[1].http.paths[1].path", msg);
 	contour_verdict_free(v);
 
 	/* a bad regex is refused even while its Service does not exist yet */
-	v = iv_review("CREATE", ING("t", "",
-	                            "{rules: [" RULE("b.example.com",
-	                                             PATH("/a[", ImplementationSpecific,
-	                                                  later)) "]}"));
+	v = iv_review("CREATE",
+	              ING("t", "",
+	                  "{rules: [" RULE("b.example.com",
+	                                   PATH("/a[", ImplementationSpecific, later)) "]}"));
 	iv_assert_denied(v, "spec.rules[0].http.paths[0].path", msg);
 	ck_assert_int_eq(json_array_size(contour_verdict_warnings(v)), 1);
 	ck_assert_ptr_nonnull(strstr(iv_warning(v, 0), "unresolved service reference later"));
@@ -279,7 +277,8 @@ START_TEST(bad_paths)
 	iv_assert_denied(v, "spec.rules[0].http.paths[0].backend",
 	                 "path /r: only Service backends are supported; skipped");
 	contour_verdict_free(v);
-	v = iv_review("CREATE", ING("t", "", "{defaultBackend: {resource: {kind: Bucket, name: b}}}"));
+	v = iv_review("CREATE",
+	              ING("t", "", "{defaultBackend: {resource: {kind: Bucket, name: b}}}"));
 	iv_assert_denied(v, "spec.defaultBackend",
 	                 "path /: only Service backends are supported; skipped");
 	contour_verdict_free(v);
@@ -290,15 +289,16 @@ START_TEST(references_warn)
 {
 	/* a Service that does not exist yet */
 	contour_verdict_t *v = iv_review(
-	    "CREATE", ING("t", "", "{rules: [" RULE("a.example.com", PATH("/", Prefix, later)) "]}"));
+	    "CREATE",
+	    ING("t", "", "{rules: [" RULE("a.example.com", PATH("/", Prefix, later)) "]}"));
 	ck_assert(contour_verdict_allowed(v));
 	ck_assert_int_eq(json_array_size(contour_verdict_denials(v)), 0);
 	ck_assert_int_eq(json_array_size(contour_verdict_warnings(v)), 1);
 	ck_assert_ptr_nonnull(strstr(iv_warning(v, 0), "unresolved service reference later: "));
 	contour_verdict_free(v);
 	/* a port the Service does not have */
-	v = iv_review("CREATE", ING("t", "",
-	                            "{defaultBackend: {service: {name: web, port: {number: 81}}}}"));
+	v = iv_review("CREATE",
+	              ING("t", "", "{defaultBackend: {service: {name: web, port: {number: 81}}}}"));
 	ck_assert(contour_verdict_allowed(v));
 	ck_assert_int_eq(json_array_size(contour_verdict_warnings(v)), 1);
 	ck_assert_ptr_nonnull(strstr(iv_warning(v, 0), "unresolved service reference web: "));
@@ -311,7 +311,8 @@ START_TEST(references_warn)
 	ck_assert(contour_verdict_allowed(v));
 	ck_assert_int_eq(json_array_size(contour_verdict_denials(v)), 0);
 	ck_assert_int_eq(json_array_size(contour_verdict_warnings(v)), 1);
-	ck_assert_ptr_nonnull(strstr(iv_warning(v, 0), "unresolved secret reference roots/missing: "));
+	ck_assert_ptr_nonnull(
+	    strstr(iv_warning(v, 0), "unresolved secret reference roots/missing: "));
 	contour_verdict_free(v);
 
 	/* a Secret in another namespace, not delegated (yet) */
@@ -340,24 +341,26 @@ END_TEST
 
 START_TEST(other_class_ignored)
 {
-	contour_verdict_t *v =
-	    iv_review("CREATE", ING("t",
-	                            "kubernetes.io/ingress.class: other,"
-	                            "projectcontour.io/response-timeout: forever",
-	                            "{rules: [" RULE("a.example.com",
-	                                             PATH("/a[", ImplementationSpecific, web)) "]}"));
+	contour_verdict_t *v = iv_review(
+	    "CREATE",
+	    ING("t",
+	        "kubernetes.io/ingress.class: other,"
+	        "projectcontour.io/response-timeout: forever",
+	        "{rules: [" RULE("a.example.com", PATH("/a[", ImplementationSpecific, web)) "]}"));
 	ck_assert(contour_verdict_allowed(v));
 	ck_assert(contour_verdict_ignored(v));
 	ck_assert_int_eq(json_array_size(contour_verdict_denials(v)), 0);
 	contour_verdict_free(v);
 	v = iv_review("CREATE",
-	              ING("t", "", "{ingressClassName: other, rules: [" RULE(
-	                               "a.example.com", PATH("/a[", ImplementationSpecific, web)) "]}"));
+	              ING("t", "",
+	                  "{ingressClassName: other, rules: [" RULE(
+	                      "a.example.com", PATH("/a[", ImplementationSpecific, web)) "]}"));
 	ck_assert(contour_verdict_ignored(v));
 	contour_verdict_free(v);
 	/* "contour" is ours when no class is configured */
-	v = iv_review("CREATE", ING("t", "kubernetes.io/ingress.class: contour,"
-	                                 "projectcontour.io/response-timeout: forever",
+	v = iv_review("CREATE", ING("t",
+	                            "kubernetes.io/ingress.class: contour,"
+	                            "projectcontour.io/response-timeout: forever",
 	                            "{rules: [" WEB_RULE "]}"));
 	ck_assert(!contour_verdict_allowed(v));
 	contour_verdict_free(v);
@@ -383,9 +386,9 @@ END_TEST
 
 START_TEST(deletion_allowed)
 {
-	const char *bad = ING("t", "projectcontour.io/response-timeout: forever",
-	                      "{rules: [" RULE("a.example.com",
-	                                       PATH("/a[", ImplementationSpecific, web)) "]}");
+	const char *bad =
+	    ING("t", "projectcontour.io/response-timeout: forever",
+	        "{rules: [" RULE("a.example.com", PATH("/a[", ImplementationSpecific, web)) "]}");
 	contour_verdict_t *v = iv_review("DELETE", bad);
 	iv_assert_clean(v);
 	contour_verdict_free(v);
@@ -393,12 +396,11 @@ START_TEST(deletion_allowed)
 	iv_assert_clean(v);
 	contour_verdict_free(v);
 	/* being deleted: finalizers must stay removable */
-	v = iv_review("UPDATE",
-	              "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
-	              "metadata: {namespace: roots, name: t, deletionTimestamp: "
-	              "\"2026-12-07T00:00:00Z\", annotations: "
-	              "{projectcontour.io/response-timeout: forever}}\n"
-	              "spec: {rules: [" WEB_RULE "]}\n");
+	v = iv_review("UPDATE", "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+	                        "metadata: {namespace: roots, name: t, deletionTimestamp: "
+	                        "\"2026-12-07T00:00:00Z\", annotations: "
+	                        "{projectcontour.io/response-timeout: forever}}\n"
+	                        "spec: {rules: [" WEB_RULE "]}\n");
 	iv_assert_clean(v);
 	contour_verdict_free(v);
 }

@@ -142,8 +142,9 @@ static int ing_review_one(const json_t *obj, void *ud)
 		json_array_foreach(logged, i, e)
 		{
 			const char *msg = json_string_value(e);
-			ck_assert_msg(ing_in(denials, "message", msg) || ing_in(warnings, NULL, msg),
-			              "%s/%s: logged, neither denied nor warned: %s", ns, name, msg);
+			ck_assert_msg(
+			    ing_in(denials, "message", msg) || ing_in(warnings, NULL, msg),
+			    "%s/%s: logged, neither denied nor warned: %s", ns, name, msg);
 		}
 	}
 	json_array_foreach(denials, i, e)
