@@ -45,6 +45,8 @@ static int ingress_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	contour_module_ctx_set(mod, ctx);
 	rc = contour_register_processor(mod, "ingress", ING_ORDER, ing_process, ctx);
+	if (rc == CONTOUR_EOK)
+		rc = contour_register_validator(mod, ING_API_VERSION, ING_KIND, ing_validate, ctx);
 	if (rc != CONTOUR_EOK)
 		goto fail;
 	return CONTOUR_EOK;
