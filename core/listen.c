@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -49,4 +50,16 @@ fail:
 	err = errno;
 	close(fd);
 	return -err;
+}
+
+int contour_conf_check_address(const json_t *config, const char *key, char *err, size_t errlen)
+{
+	const char *address = json_string_value(json_object_get(config, key));
+	struct in6_addr a6;
+	if (address &&
+	    (inet_pton(AF_INET, address, &a6) == 1 || inet_pton(AF_INET6, address, &a6) == 1))
+		return CONTOUR_EOK;
+	snprintf(err, errlen, "%s: '%s' is not a numeric IPv4 or IPv6 address", key,
+	         address ? address : "");
+	return CONTOUR_ECONFIG;
 }

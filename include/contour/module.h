@@ -106,12 +106,14 @@
  *                     with.
  *   1.6 (2026-12-07)  admission.h: validators (contour_register_validator)
  *                     and the verdict they write (contour_verdict_*), run
- *                     by a webhook with contour_review_run.
+ *                     by a webhook with contour_review_run;
+ *                     contour_review_is_ours.
  *                     dag.h: contour_dag_review_new/_free, the DAG a
  *                     validator runs its processor's code in.
  *                     status.h: contour_status_lb_new (parseStatusFlag).
  *                     duration.h: contour_duration_format.
- *                     loop.h: contour_listen_tcp.
+ *                     loop.h: contour_listen_tcp,
+ *                     contour_conf_check_address.
  *                     mem.h: CONTOUR_FREE_ALL, CONTOUR_JSON_DECREF_ALL
  *                     (header-only macros).
  */

@@ -59,14 +59,9 @@ static const contour_conf_item_t adm_schema[] = {
 
 static int adm_check(const json_t *config, char *err, size_t errlen)
 {
-	const char *address = json_string_value(json_object_get(config, "address"));
-	struct in6_addr a6;
-	if (!address ||
-	    (inet_pton(AF_INET, address, &a6) != 1 && inet_pton(AF_INET6, address, &a6) != 1)) {
-		snprintf(err, errlen, "address: '%s' is not a numeric IPv4 or IPv6 address",
-		         address ? address : "");
-		return CONTOUR_ECONFIG;
-	}
+	int rc = contour_conf_check_address(config, "address", err, errlen);
+	if (rc != CONTOUR_EOK)
+		return rc;
 	const char *keys[] = {"cert-file", "key-file"};
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = json_string_value(json_object_get(config, keys[i]));
@@ -147,9 +142,7 @@ static void adm_ctx_free(adm_ctx_t *ctx)
 	if (!ctx)
 		return;
 	adm_tls_free(ctx->tls);
-	free(ctx->set.cert_file);
-	free(ctx->set.key_file);
-	free(ctx);
+	CONTOUR_FREE_ALL(ctx->set.cert_file, ctx->set.key_file, ctx);
 }
 
 static int adm_init(contour_module_t *mod, const json_t *config)

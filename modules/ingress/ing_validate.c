@@ -25,18 +25,9 @@
 void ing_validate(contour_module_t *mod, const contour_review_t *r, contour_verdict_t *v, void *ud)
 {
 	ingress_ctx_t *ctx = ud;
+	if (!contour_review_is_ours(mod, r, v))
+		return;
 	const json_t *obj = r->object;
-	/* DELETE and CONNECT: nothing to check. */
-	if (!obj || (strcmp(r->operation, "CREATE") && strcmp(r->operation, "UPDATE")))
-		return;
-	/* Being deleted: finalizers must stay removable, whatever it holds. */
-	if (json_object_get(contour_json_get_obj(obj, "metadata"), "deletionTimestamp"))
-		return;
-	/* Not ours: the build never looks at it. */
-	if (!contour_ingress_class_matches(mod, obj)) {
-		contour_verdict_ignore(v);
-		return;
-	}
 	ing_build_t b = {.ctx = ctx, .mod = mod, .dag = contour_dag_review_new(mod), .verdict = v};
 	ing_object_t ing = {0};
 	if (b.dag) {
