@@ -8,7 +8,10 @@
 
 /* Fixed bounds (the configurable ones are in adm_set_t). */
 #define ADM_MAX_HEADER_BYTES (16 * 1024) /* request line and headers; larger: 431 */
-#define ADM_BACKLOG          128
+/* API servers open connections in bursts (every replica, every webhook
+ * call at once after a restart): a short accept queue drops SYNs, which
+ * clients retry only after a second. The kernel caps it at somaxconn. */
+#define ADM_BACKLOG          1024
 #define ADM_RELOAD_MS        1000 /* how often cert-file and key-file are looked at */
 /* After an answer that closes the connection while the client may still be
  * sending (413, 431), what it sends is read and dropped, up to this much,
