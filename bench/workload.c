@@ -161,7 +161,10 @@ core_t *bench_core_new(const char *prog, contour_source_t **src)
 	core_log_configure(CORE_LOG_TEXT, CONTOUR_LOG_WARN);
 	core_t *core = core_new(NULL);
 	json_t *errors = json_array();
-	const char *conf_text = "modules: [{name: tls-delegation}, {name: httpproxy}]\n";
+	/* BENCH_CONF: another module list (bench_admission adds admission). */
+	const char *conf_text = getenv("BENCH_CONF");
+	if (!conf_text)
+		conf_text = "modules: [{name: tls-delegation}, {name: httpproxy}]\n";
 	if (!core ||
 	    core_conf_load_buf(conf_text, strlen(conf_text), "bench", &core->conf, errors) !=
 	        CONTOUR_EOK ||

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -154,4 +155,34 @@ int contour_duration_parse(const char *text, int64_t *ms)
 		q--;
 	*ms = q;
 	return CONTOUR_EOK;
+}
+
+void contour_duration_format(int64_t ms, char *buf, size_t len)
+{
+	if (ms == 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	if (ms < 1000) {
+		snprintf(buf, len, "%" PRId64 "ms", ms);
+		return;
+	}
+	int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
+	char sec[32];
+	if (frac) {
+		char f[8];
+		snprintf(f, sizeof(f), "%03" PRId64, frac);
+		/* Go prints the fraction without trailing zeros. */
+		for (int i = 2; i > 0 && f[i] == '0'; i--)
+			f[i] = 0;
+		snprintf(sec, sizeof(sec), "%" PRId64 ".%ss", s, f);
+	} else {
+		snprintf(sec, sizeof(sec), "%" PRId64 "s", s);
+	}
+	if (h)
+		snprintf(buf, len, "%" PRId64 "h%" PRId64 "m%s", h, m, sec);
+	else if (m)
+		snprintf(buf, len, "%" PRId64 "m%s", m, sec);
+	else
+		snprintf(buf, len, "%s", sec);
 }

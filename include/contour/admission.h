@@ -83,6 +83,13 @@ int contour_register_validator(contour_module_t *mod, const char *api_version, c
 int contour_review_run(contour_module_t *mod, const char *api_version, const char *kind,
                        const contour_review_t *review, contour_verdict_t *v);
 
+/* contour_review_is_ours: 1 when a routing object's validator has work:
+ * a CREATE or UPDATE, of an object not being deleted (its finalizers must
+ * stay removable), of this controller's ingress class. For another class
+ * it calls contour_verdict_ignore (the object is allowed untouched). A
+ * DELETE or CONNECT, or a deletion under way: 0, allowed. */
+int contour_review_is_ours(contour_module_t *mod, const contour_review_t *r, contour_verdict_t *v);
+
 #ifdef __cplusplus
 }
 #endif

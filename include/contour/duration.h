@@ -28,6 +28,11 @@ int contour_duration_parse(const char *text, int64_t *ms);
  * duration \"10x\"", "time: invalid duration \"forever\""). */
 int contour_duration_parse_ns(const char *text, int64_t *ns, char *err, size_t errlen);
 
+/* contour_duration_format: ms as Go's time.Duration.String() spells whole
+ * milliseconds ("0s", "250ms", "2s", "1.5s", "4m40s", "1h0m0s"): what
+ * upstream prints for a default or a setting. ABI 1.6. */
+void contour_duration_format(int64_t ms, char *buf, size_t len);
+
 /* contour_duration_ns_to_ms: nanoseconds to the DAG's milliseconds,
  * rounding a positive remainder up so a set sub-millisecond duration stays
  * set (not 0). */

@@ -9,6 +9,7 @@
 #define CONTOUR_LOOP_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,21 @@ void contour_timer_free(contour_timer_t *t);
 int contour_timer_arm(contour_timer_t *t, int64_t ms);
 void contour_timer_disarm(contour_timer_t *t);
 int contour_timer_armed(const contour_timer_t *t);
+
+/* contour_listen_tcp: a nonblocking, close-on-exec listening TCP socket on
+ * a numeric IPv4 or IPv6 address and port (0 picks a free one), with
+ * SO_REUSEADDR (a restart need not wait out TIME_WAIT; two listeners still
+ * cannot share a port). The bound port in *bound (may be NULL). Returns the
+ * fd, or a negative errno: -EINVAL for an address that is not numeric,
+ * -EADDRINUSE, ... ABI 1.6. */
+int contour_listen_tcp(const char *address, int port, int backlog, int *bound);
+
+/* contour_conf_check_address: config[key] (a module's validated config)
+ * is a numeric IPv4 or IPv6 address to listen on: CONTOUR_EOK, or
+ * CONTOUR_ECONFIG with "KEY: 'x' is not a numeric IPv4 or IPv6 address" in
+ * err. Numeric only: resolving a name would block the loop, and a name with
+ * several addresses leaves unclear what is listened on. ABI 1.6. */
+int contour_conf_check_address(const json_t *config, const char *key, char *err, size_t errlen);
 
 /* contour_now_ms: monotonic milliseconds, cached per loop iteration. */
 int64_t contour_now_ms(contour_module_t *mod);

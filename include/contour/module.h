@@ -106,10 +106,16 @@
  *                     with.
  *   1.6 (2026-12-07)  admission.h: validators (contour_register_validator)
  *                     and the verdict they write (contour_verdict_*), run
- *                     by a webhook with contour_review_run.
+ *                     by a webhook with contour_review_run;
+ *                     contour_review_is_ours.
  *                     dag.h: contour_dag_review_new/_free, the DAG a
  *                     validator runs its processor's code in.
  *                     status.h: contour_status_lb_new (parseStatusFlag).
+ *                     duration.h: contour_duration_format.
+ *                     loop.h: contour_listen_tcp,
+ *                     contour_conf_check_address.
+ *                     mem.h: CONTOUR_FREE_ALL, CONTOUR_JSON_DECREF_ALL
+ *                     (header-only macros).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -135,6 +141,7 @@
 #include <contour/conditions.h>
 #include <contour/status.h>
 #include <contour/admission.h>
+#include <contour/mem.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -88,9 +88,7 @@ static void fw_ctx_free(fw_ctx_t *ctx)
 	fw_scan_state_free(ctx);
 	for (size_t i = 0; i < ctx->npaths; i++)
 		free(ctx->paths[i]);
-	free(ctx->paths);
-	free(ctx->present);
-	free(ctx);
+	CONTOUR_FREE_ALL(ctx->paths, ctx->present, ctx);
 }
 
 static int fw_init(contour_module_t *mod, const json_t *config)

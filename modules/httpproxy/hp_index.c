@@ -93,11 +93,17 @@ static size_t hp_index_find(const json_t *list, const char *key, int *found)
 	return lo;
 }
 
+/* obj's claim: its fqdn and "ns/name" key; 0 when it claims nothing. */
+static int hp_index_entry(hp_index_t *ix, const json_t *obj, char *fqdn, char *key)
+{
+	return hp_index_claim(ix->mod, obj, fqdn, HP_FQDN_MAX) &&
+	       hp_index_key_of(obj, key, 2 * HP_KEY_MAX);
+}
+
 static void hp_index_add(hp_index_t *ix, const json_t *obj)
 {
 	char fqdn[HP_FQDN_MAX], key[2 * HP_KEY_MAX];
-	if (!hp_index_claim(ix->mod, obj, fqdn, sizeof(fqdn)) ||
-	    !hp_index_key_of(obj, key, sizeof(key)))
+	if (!hp_index_entry(ix, obj, fqdn, key))
 		return;
 	json_t *list = json_object_get(ix->claims, fqdn);
 	if (!list) {
@@ -114,11 +120,10 @@ static void hp_index_add(hp_index_t *ix, const json_t *obj)
 static void hp_index_remove(hp_index_t *ix, const json_t *obj)
 {
 	char fqdn[HP_FQDN_MAX], key[2 * HP_KEY_MAX];
-	if (!hp_index_claim(ix->mod, obj, fqdn, sizeof(fqdn)) ||
-	    !hp_index_key_of(obj, key, sizeof(key)))
+	int found;
+	if (!hp_index_entry(ix, obj, fqdn, key))
 		return;
 	json_t *list = json_object_get(ix->claims, fqdn);
-	int found;
 	size_t at = hp_index_find(list, key, &found);
 	if (!found)
 		return;

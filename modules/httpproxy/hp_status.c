@@ -43,9 +43,7 @@ void hp_status_free(hp_status_t *st)
 		return;
 	json_decref(st->errors);
 	json_decref(st->warnings);
-	free(st->refs);
-	free(st->vhost);
-	free(st);
+	CONTOUR_FREE_ALL(st->refs, st->vhost, st);
 }
 
 static void hp_status_add(json_t **listp, const char *type, const char *reason, const char *fmt,

@@ -233,17 +233,8 @@ static void hp_validate_alone(httpproxy_ctx_t *ctx, const json_t *obj, contour_v
 void hp_validate(contour_module_t *mod, const contour_review_t *r, contour_verdict_t *v, void *ud)
 {
 	httpproxy_ctx_t *ctx = ud;
-	const json_t *obj = r->object;
-	/* DELETE and CONNECT: nothing to check. */
-	if (!obj || (strcmp(r->operation, "CREATE") && strcmp(r->operation, "UPDATE")))
+	if (!contour_review_is_ours(mod, r, v))
 		return;
-	/* Being deleted: finalizers must stay removable, whatever it holds. */
-	if (json_object_get(contour_json_get_obj(obj, "metadata"), "deletionTimestamp"))
-		return;
-	if (!contour_ingress_class_matches(mod, obj)) {
-		contour_verdict_ignore(v);
-		return;
-	}
 	hp_validate_fqdn(ctx, r, v);
-	hp_validate_alone(ctx, obj, v);
+	hp_validate_alone(ctx, r->object, v);
 }

@@ -27,9 +27,7 @@ static void httpproxy_settings_read(contour_module_t *mod, hp_settings_t *s)
 
 static void httpproxy_settings_fini(hp_settings_t *s)
 {
-	json_decref(s->root_namespaces);
-	json_decref(s->request_headers);
-	json_decref(s->response_headers);
+	CONTOUR_JSON_DECREF_ALL(s->root_namespaces, s->request_headers, s->response_headers);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -7,13 +7,17 @@
  *   ing_rules.c    spec.rules and spec.defaultBackend: routes and clusters
  *                  (computeIngresses / computeIngressRule / route)
  *   ing_status.c   status.loadBalancer from the global ingress-status-address
- *   ing_proc.c     the processor: class filtering, the two passes, statuses
+ *   ing_proc.c     the processor: class filtering, the two passes, statuses;
+ *                  ing_report, where every problem of an Ingress goes
+ *   ing_validate.c the validator (contour/admission.h): the same passes on
+ *                  one object, problems into a verdict instead of the log
  *   ingress.c      the module: descriptor, settings, registration
  *
  * Upstream's internal/dag/ingress_processor.go is the specification. An
  * Ingress has no conditions: whatever upstream skips is skipped here with
  * one log line naming the Ingress and the reason, and never affects other
- * Ingresses.
+ * Ingresses. That line is written by ing_report, which a review (the
+ * validator) turns into a denial or a warning instead.
  *
  * The regex check, the timeouts and the service header policies are the
  * domain layer's (contour_regex_check, contour_timeout_parse,
@@ -62,10 +66,13 @@ typedef struct ing_annot {
 	const char *websocket_routes; /* the raw comma-separated list, or "" */
 } ing_annot_t;
 
-/* ing_annot_read: read ing's annotations. An unparsable response-timeout
- * or per-try-timeout is logged (naming the Ingress) and left at Envoy's
- * default, as upstream does. */
-void ing_annot_read(contour_module_t *mod, const json_t *ing, ing_annot_t *out);
+typedef struct ing_build ing_build_t;
+typedef struct ing_object ing_object_t;
+
+/* ing_annot_read: read ing->obj's annotations into ing->annot. An
+ * unparsable response-timeout or per-try-timeout is reported
+ * (ing_report) and left at Envoy's default, as upstream does. */
+void ing_annot_read(ing_build_t *b, ing_object_t *ing);
 /* upstream's annotation.TLSVersion: "1.2" or "1.3" as given, else def. */
 const char *ing_tls_version(const char *v, const char *def);
 /* upstream's annotation.NumRetries on the annotation text. */
@@ -78,20 +85,41 @@ const char *ing_annotation(const json_t *obj, const char *key);
 /* ---- the build (ing_proc.c) ---- */
 
 /* One Ingress that passed class filtering. */
-typedef struct ing_object {
+struct ing_object {
 	const json_t *obj;
 	const char *ns, *name;
 	ing_annot_t annot;
-} ing_object_t;
+};
 
-typedef struct ing_build {
+struct ing_build {
 	ingress_ctx_t *ctx;
 	contour_module_t *mod;
 	contour_dag_t *dag;
 	ing_object_t *ings; /* in namespace, name order (the store's) */
 	size_t n, cap;
 	int nomem; /* an allocation failed: abandon the build */
-} ing_build_t;
+	/* A review (ing_validate.c): problems go here, not to the log, and
+	 * the checks of the object's own fields go on past a reference the
+	 * build stops at. NULL in a build. */
+	contour_verdict_t *verdict;
+};
+
+/* Whose fault a problem is. */
+typedef enum ing_problem {
+	ING_PROBLEM_OWN,      /* the Ingress's own fields: a denial at admission */
+	ING_PROBLEM_ELSEWHERE /* another object (a Service, a Secret, a
+	                       * delegation) or the controller's config: a
+	                       * warning, so creation order does not matter */
+} ing_problem_t;
+
+/* ing_report: one problem of ing. In a build, the log line
+ * "ingress NS/NAME: MESSAGE" at level; in a review, MESSAGE as a denial
+ * concerning field (ING_PROBLEM_OWN) or a warning (field unused). */
+void ing_report(ing_build_t *b, const ing_object_t *ing, contour_log_level_t level,
+                ing_problem_t kind, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+/* ing_object_init: ing for obj (of our class): key and annotations. */
+void ing_object_init(ing_build_t *b, ing_object_t *ing, const json_t *obj);
 
 /* ---- ing_tls.c ---- */
 /* computeSecureVirtualhosts for one Ingress: a secure vhost per TLS host
@@ -121,6 +149,11 @@ int ing_status_record(ing_build_t *b, contour_snapshot_t *building, const ing_ob
 /* ---- ing_proc.c ---- */
 /* The processor registered by ingress.c. */
 int ing_process(contour_snapshot_t *building, void *ud);
+
+/* ---- ing_validate.c ---- */
+/* The validator registered by ingress.c for networking.k8s.io/v1 Ingress. */
+void ing_validate(contour_module_t *mod, const contour_review_t *review, contour_verdict_t *v,
+                  void *ud);
 
 /* ---- ing_globals.c ---- */
 /* The global keys ingress reads: the descriptor's global_schema. */

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,48 +62,51 @@ static int ing_timeout(const char *s, int64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
-void ing_annot_read(contour_module_t *mod, const json_t *ing, ing_annot_t *a)
+void ing_annot_read(ing_build_t *b, ing_object_t *ing)
 {
-	const json_t *meta = json_object_get(ing, "metadata");
-	const char *ns = json_string_value(json_object_get(meta, "namespace"));
-	const char *name = json_string_value(json_object_get(meta, "name"));
+	const json_t *obj = ing->obj;
+	ing_annot_t *a = &ing->annot;
 	char err[256];
 	memset(a, 0, sizeof(*a));
-	a->http_allowed = strcmp(ing_annotation(ing, "kubernetes.io/ingress.allow-http"), "false");
+	a->http_allowed = strcmp(ing_annotation(obj, "kubernetes.io/ingress.allow-http"), "false");
 	a->tls_required =
-	    !strcmp(ing_annotation(ing, "ingress.kubernetes.io/force-ssl-redirect"), "true");
-	a->tls_cert_namespace = ing_annotation(ing, "projectcontour.io/tls-cert-namespace");
+	    !strcmp(ing_annotation(obj, "ingress.kubernetes.io/force-ssl-redirect"), "true");
+	a->tls_cert_namespace = ing_annotation(obj, "projectcontour.io/tls-cert-namespace");
 	a->min_tls = ing_tls_version(
-	    ing_annotation(ing, "projectcontour.io/tls-minimum-protocol-version"), "1.2");
+	    ing_annotation(obj, "projectcontour.io/tls-minimum-protocol-version"), "1.2");
 	a->max_tls = ing_tls_version(
-	    ing_annotation(ing, "projectcontour.io/tls-maximum-protocol-version"), "1.3");
-	a->websocket_routes = ing_annotation(ing, "projectcontour.io/websocket-routes");
+	    ing_annotation(obj, "projectcontour.io/tls-maximum-protocol-version"), "1.3");
+	a->websocket_routes = ing_annotation(obj, "projectcontour.io/websocket-routes");
 
 	/* The legacy request-timeout (really a response timeout) counts only
 	 * when response-timeout is absent or empty. */
 	a->timeouts.response_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
 	a->timeouts.idle_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
-	const char *resp = ing_annotation(ing, "projectcontour.io/response-timeout");
-	if (!*resp)
-		resp = ing_annotation(ing, "projectcontour.io/request-timeout");
+	const char *resp_key = "projectcontour.io/response-timeout";
+	const char *resp = ing_annotation(obj, resp_key);
+	if (!*resp) {
+		resp_key = "projectcontour.io/request-timeout";
+		resp = ing_annotation(obj, resp_key);
+	}
 	if (*resp && ing_timeout(resp, &a->timeouts.response_ms, err, sizeof(err)) < 0) {
-		contour_log(mod, CONTOUR_LOG_ERR,
-		            "ingress %s/%s: error parsing response-timeout annotation, using the "
-		            "default value: %s",
-		            ns ? ns : "", name ? name : "", err);
+		char field[128];
+		snprintf(field, sizeof(field), "metadata.annotations[%s]", resp_key);
+		ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN, field,
+		           "error parsing response-timeout annotation, using the default value: %s",
+		           err);
 		a->timeouts.response_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
 	}
 
-	const char *retry_on = ing_annotation(ing, "projectcontour.io/retry-on");
+	const char *retry_on = ing_annotation(obj, "projectcontour.io/retry-on");
 	if (*retry_on) {
 		a->retry_on = retry_on;
 		a->num_retries =
-		    ing_num_retries(ing_annotation(ing, "projectcontour.io/num-retries"));
-		const char *per_try = ing_annotation(ing, "projectcontour.io/per-try-timeout");
+		    ing_num_retries(ing_annotation(obj, "projectcontour.io/num-retries"));
+		const char *per_try = ing_annotation(obj, "projectcontour.io/per-try-timeout");
 		if (ing_timeout(per_try, &a->per_try_timeout_ms, err, sizeof(err)) < 0) {
-			contour_log(mod, CONTOUR_LOG_ERR,
-			            "ingress %s/%s: error parsing per-try-timeout annotation: %s",
-			            ns ? ns : "", name ? name : "", err);
+			ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
+			           "metadata.annotations[projectcontour.io/per-try-timeout]",
+			           "error parsing per-try-timeout annotation: %s", err);
 			a->per_try_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
 		}
 	}

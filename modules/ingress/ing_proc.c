@@ -9,10 +9,49 @@
  * Ingress's and an HTTPProxy's TLS settings replace the Ingress's. */
 #include "config.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "modules/ingress/ing.h"
+
+void ing_report(ing_build_t *b, const ing_object_t *ing, contour_log_level_t level,
+                ing_problem_t kind, const char *field, const char *fmt, ...)
+{
+	/* Messages hold paths and regex errors of any length: never cut. */
+	va_list ap, ap2;
+	va_start(ap, fmt);
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (msg)
+		vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	if (!msg) {
+		/* a build goes on without its log line; a review cannot answer */
+		if (b->verdict)
+			b->nomem = 1;
+		return;
+	}
+	if (!b->verdict)
+		contour_log(b->mod, level, "ingress %s/%s: %s", ing->ns, ing->name, msg);
+	else if (kind == ING_PROBLEM_OWN)
+		contour_verdict_deny(b->verdict, field, "%s", msg);
+	else
+		contour_verdict_warn(b->verdict, "%s", msg);
+	free(msg);
+}
+
+void ing_object_init(ing_build_t *b, ing_object_t *ing, const json_t *obj)
+{
+	const json_t *meta = contour_json_get_obj(obj, "metadata");
+	ing->obj = obj;
+	ing->ns = contour_json_get_str(meta, "namespace");
+	ing->name = contour_json_get_str(meta, "name");
+	ing_annot_read(b, ing);
+}
 
 static int ing_collect(const json_t *obj, void *ud)
 {
@@ -30,12 +69,7 @@ static int ing_collect(const json_t *obj, void *ud)
 		b->ings = grown;
 		b->cap = cap;
 	}
-	ing_object_t *ing = &b->ings[b->n++];
-	const json_t *meta = contour_json_get_obj(obj, "metadata");
-	ing->obj = obj;
-	ing->ns = contour_json_get_str(meta, "namespace");
-	ing->name = contour_json_get_str(meta, "name");
-	ing_annot_read(b->mod, obj, &ing->annot);
+	ing_object_init(b, &b->ings[b->n++], obj);
 	return 0;
 }
 

@@ -94,10 +94,58 @@ static int ing_add_secure(ing_build_t *b, contour_dag_vhost_t *vh, const contour
 	return contour_dag_add_route(b->dag, vh, copy);
 }
 
-/* The route for one HTTPIngressPath: 0 added (or the path skipped), -1
- * when the rest of the rule is skipped. */
-static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_host,
-                    const json_t *hp)
+/* The field of path number idx of rule number rule (-1: the default
+ * backend, a rule of its own), member "backend", "path" or "pathType". */
+static const char *ing_path_field(char *buf, size_t len, long rule, size_t idx, const char *member)
+{
+	if (rule < 0)
+		snprintf(buf, len, "spec.defaultBackend");
+	else
+		snprintf(buf, len, "spec.rules[%ld].http.paths[%zu].%s", rule, idx, member);
+	return buf;
+}
+
+/* The build's message for a path match ing_path_match refused. Only an
+ * ImplementationSpecific path can be refused for its text (a regex);
+ * anything else is refused for its pathType. */
+static void ing_report_path(ing_build_t *b, const ing_object_t *ing, const char *host,
+                            const char *path, const char *path_type, long rule, size_t idx,
+                            const char *err)
+{
+	char field[96];
+	ing_report(
+	    b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
+	    ing_path_field(field, sizeof(field), rule, idx,
+	                   strcmp(path_type, "ImplementationSpecific") ? "pathType" : "path"),
+	    "rule %s skipped: path %s is not valid: %s", host, path, err);
+}
+
+/* A review only: a path the build skips for another object's sake (a
+ * Service not there yet) or the config's, checked as the build will check
+ * it once that is fixed. 0, or -1 when the rest of the rule is skipped. */
+static int ing_review_path(ing_build_t *b, const ing_object_t *ing, const char *host,
+                           const char *path, const char *path_type, long rule, size_t idx, int skip)
+{
+	if (!b->verdict)
+		return skip;
+	contour_dag_path_match_t m;
+	char err[1024];
+	int rc = ing_path_match(b->dag, path, path_type, &m, err, sizeof(err));
+	if (rc == CONTOUR_ENOMEM) {
+		b->nomem = 1;
+		return -1;
+	}
+	if (rc != 0) {
+		ing_report_path(b, ing, host, path, path_type, rule, idx, err);
+		return -1;
+	}
+	return skip;
+}
+
+/* The route for one HTTPIngressPath, number idx of rule number rule: 0
+ * added (or the path skipped), -1 when the rest of the rule is skipped. */
+static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_host, long rule,
+                    size_t idx, const json_t *hp)
 {
 	const ing_annot_t *a = &ing->annot;
 	const char *host = *rule_host ? rule_host : "*";
@@ -106,16 +154,16 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	const json_t *svc = contour_json_get_obj(contour_json_get_obj(hp, "backend"), "service");
 	const json_t *port = contour_json_get_obj(svc, "port");
 	const char *svc_name = contour_json_get_str(svc, "name");
-	char err[1024];
+	char err[1024], field[96];
 	if (!*path)
 		path = "/";
 	if (!*path_type)
 		path_type = "ImplementationSpecific";
 	if (!svc) {
-		contour_log(b->mod, CONTOUR_LOG_WARN,
-		            "ingress %s/%s: path %s: only Service backends are supported; skipped",
-		            ing->ns, ing->name, path);
-		return 0;
+		ing_report(b, ing, CONTOUR_LOG_WARN, ING_PROBLEM_OWN,
+		           ing_path_field(field, sizeof(field), rule, idx, "backend"),
+		           "path %s: only Service backends are supported; skipped", path);
+		return ing_review_path(b, ing, host, path, path_type, rule, idx, 0);
 	}
 
 	json_int_t number = json_integer_value(json_object_get(port, "number"));
@@ -127,10 +175,9 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	                               *port_name ? 0 : (uint32_t)(number > 0 ? number : 0),
 	                               *port_name ? port_name : NULL, &c->service, &c->protocol,
 	                               &c->circuit_breakers, err, sizeof(err)) != CONTOUR_EOK) {
-		contour_log(b->mod, CONTOUR_LOG_ERR,
-		            "ingress %s/%s: unresolved service reference %s: %s", ing->ns,
-		            ing->name, svc_name, err);
-		return 0;
+		ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_ELSEWHERE, NULL,
+		           "unresolved service reference %s: %s", svc_name, err);
+		return ing_review_path(b, ing, host, path, path_type, rule, idx, 0);
 	}
 	c->lb_strategy = CONTOUR_DAG_LB_ROUND_ROBIN;
 	c->idle_connection_timeout_ms = CONTOUR_DAG_TIMEOUT_DEFAULT;
@@ -161,9 +208,10 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	if (rc == CONTOUR_ENOMEM)
 		goto nomem;
 	if (rc != 0) {
-		contour_log(b->mod, CONTOUR_LOG_ERR, "ingress %s/%s: rule %s skipped: %s", ing->ns,
-		            ing->name, host, err);
-		return -1;
+		/* the global policy refuses this Service: the config's doing */
+		ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_ELSEWHERE, NULL,
+		           "rule %s skipped: %s", host, err);
+		return ing_review_path(b, ing, host, path, path_type, rule, idx, -1);
 	}
 	r->backends = be;
 	r->nbackends = 1;
@@ -178,9 +226,7 @@ static int ing_path(ing_build_t *b, const ing_object_t *ing, const char *rule_ho
 	if (rc == CONTOUR_ENOMEM)
 		goto nomem;
 	if (rc != 0) {
-		contour_log(b->mod, CONTOUR_LOG_ERR,
-		            "ingress %s/%s: rule %s skipped: path %s is not valid: %s", ing->ns,
-		            ing->name, host, path, err);
+		ing_report_path(b, ing, host, path, path_type, rule, idx, err);
 		return -1;
 	}
 	if (!strncmp(host, "*.", 2) && ing_authority_match(b, r, host) != 0)
@@ -201,13 +247,14 @@ nomem:
 	return -1;
 }
 
-static void ing_rule(ing_build_t *b, const ing_object_t *ing, const char *host, const json_t *paths)
+static void ing_rule(ing_build_t *b, const ing_object_t *ing, const char *host, long rule,
+                     const json_t *paths)
 {
 	size_t i;
 	const json_t *p;
 	json_array_foreach(paths, i, p)
 	{
-		if (ing_path(b, ing, host, p) != 0 || b->nomem)
+		if (ing_path(b, ing, host, rule, i, p) != 0 || b->nomem)
 			return;
 	}
 }
@@ -224,7 +271,7 @@ void ing_rules(ing_build_t *b, const ing_object_t *ing)
 			b->nomem = 1;
 			return;
 		}
-		ing_rule(b, ing, "", paths);
+		ing_rule(b, ing, "", -1, paths);
 		json_decref(paths);
 	}
 	size_t i;
@@ -234,7 +281,7 @@ void ing_rules(ing_build_t *b, const ing_object_t *ing)
 		if (b->nomem)
 			return;
 		/* A rule without `http` has nothing to route. */
-		ing_rule(b, ing, contour_json_get_str(rule, "host"),
+		ing_rule(b, ing, contour_json_get_str(rule, "host"), (long)i,
 		         contour_json_get_arr(contour_json_get_obj(rule, "http"), "paths"));
 	}
 }

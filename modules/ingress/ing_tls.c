@@ -42,33 +42,38 @@ void ing_tls_vhosts(ing_build_t *b, const ing_object_t *ing)
 		char ns[256], name[256], err[512];
 		ing_secret_name(ing, contour_json_get_str(tls, "secretName"), ns, sizeof(ns), name,
 		                sizeof(name));
-		if (!contour_dag_delegation_permitted(b->dag, ns, name, ing->ns)) {
-			contour_log(
-			    b->mod, CONTOUR_LOG_ERR,
-			    "ingress %s/%s: secret %s/%s: certificate delegation not permitted",
-			    ing->ns, ing->name, ns, name);
-			continue;
-		}
+		/* A review checks the version range past a Secret the build
+		 * cannot use yet: once it resolves, the build refuses the range. */
 		contour_dag_secret_t *sec = NULL;
-		if (contour_dag_lookup_secret(b->mod, b->dag, ns, name, CONTOUR_DAG_SECRET_TLS,
-		                              &sec, err, sizeof(err)) != CONTOUR_EOK) {
-			contour_log(b->mod, CONTOUR_LOG_ERR,
-			            "ingress %s/%s: unresolved secret reference %s/%s: %s", ing->ns,
-			            ing->name, ns, name, err);
-			continue;
+		if (!contour_dag_delegation_permitted(b->dag, ns, name, ing->ns)) {
+			ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_ELSEWHERE, NULL,
+			           "secret %s/%s: certificate delegation not permitted", ns, name);
+			if (!b->verdict)
+				continue;
+		} else if (contour_dag_lookup_secret(b->mod, b->dag, ns, name,
+		                                     CONTOUR_DAG_SECRET_TLS, &sec, err,
+		                                     sizeof(err)) != CONTOUR_EOK) {
+			ing_report(b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_ELSEWHERE, NULL,
+			           "unresolved secret reference %s/%s: %s", ns, name, err);
+			sec = NULL;
+			if (!b->verdict)
+				continue;
 		}
 		const json_t *hosts = contour_json_get_arr(tls, "hosts");
 		/* Upstream abandons the whole pass here; the version range is the
 		 * Ingress's own, so only its TLS vhosts are skipped. */
 		if (json_array_size(hosts) > 0 && strcmp(a->max_tls, a->min_tls) < 0) {
-			contour_log(
-			    b->mod, CONTOUR_LOG_ERR,
-			    "ingress %s/%s: error TLS protocol version, the minimum protocol "
+			ing_report(
+			    b, ing, CONTOUR_LOG_ERR, ING_PROBLEM_OWN,
+			    "metadata.annotations[projectcontour.io/tls-minimum-protocol-version]",
+			    "error TLS protocol version, the minimum protocol "
 			    "version is greater than the maximum protocol version "
 			    "(minTLSVersion=%s maxTLSVersion=%s); TLS skipped",
-			    ing->ns, ing->name, a->min_tls, a->max_tls);
+			    a->min_tls, a->max_tls);
 			return;
 		}
+		if (!sec)
+			continue;
 		size_t j;
 		const json_t *h;
 		json_array_foreach(hosts, j, h)

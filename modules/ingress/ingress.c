@@ -30,9 +30,7 @@ static int ingress_settings_read(contour_module_t *mod, ing_settings_t *s)
 
 static void ingress_settings_fini(ing_settings_t *s)
 {
-	json_decref(s->request_headers);
-	json_decref(s->response_headers);
-	json_decref(s->load_balancer);
+	CONTOUR_JSON_DECREF_ALL(s->request_headers, s->response_headers, s->load_balancer);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -47,6 +45,8 @@ static int ingress_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	contour_module_ctx_set(mod, ctx);
 	rc = contour_register_processor(mod, "ingress", ING_ORDER, ing_process, ctx);
+	if (rc == CONTOUR_EOK)
+		rc = contour_register_validator(mod, ING_API_VERSION, ING_KIND, ing_validate, ctx);
 	if (rc != CONTOUR_EOK)
 		goto fail;
 	return CONTOUR_EOK;

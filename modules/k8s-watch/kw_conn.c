@@ -29,14 +29,10 @@ void kw_conn_fini(kw_conn_t *c)
 {
 	if (!c)
 		return;
-	free(c->server);
-	free(c->ca_pem);
-	free(c->tls_server_name);
+	CONTOUR_FREE_ALL(c->server, c->ca_pem, c->tls_server_name);
 	if (c->token)
 		explicit_bzero(c->token, strlen(c->token));
-	free(c->token);
-	free(c->token_file);
-	free(c->cert_pem);
+	CONTOUR_FREE_ALL(c->token, c->token_file, c->cert_pem);
 	if (c->key_pem)
 		explicit_bzero(c->key_pem, strlen(c->key_pem));
 	free(c->key_pem);

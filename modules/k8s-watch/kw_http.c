@@ -128,12 +128,7 @@ static void kw_req_free(kw_req_t *r)
 	if (r->idle)
 		event_free(r->idle);
 	curl_slist_free_all(r->headers);
-	free(r->method);
-	free(r->path);
-	free(r->body);
-	free(r->buf);
-	free(r->content_type);
-	free(r);
+	CONTOUR_FREE_ALL(r->method, r->path, r->body, r->buf, r->content_type, r);
 }
 
 /* Re-read the token file when the cached value is older than the period:

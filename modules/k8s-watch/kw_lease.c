@@ -639,9 +639,7 @@ void kw_lease_free(kw_lease_t *l)
 	contour_timer_free(l->deadline);
 	json_decref(l->sent);
 	kw_elect_fini(&l->el);
-	free(l->name);
-	free(l->ns);
-	free(l);
+	CONTOUR_FREE_ALL(l->name, l->ns, l);
 }
 
 int kw_lease_is_leader(const kw_lease_t *l)

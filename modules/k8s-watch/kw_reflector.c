@@ -575,11 +575,7 @@ void kw_reflector_free(kw_reflector_t *r)
 	kw_split_free(r->split);
 	json_decref(r->keys);
 	json_decref(r->seen);
-	free(r->ns);
-	free(r->rv);
-	free(r->list_rv);
-	free(r->cont);
-	free(r);
+	CONTOUR_FREE_ALL(r->ns, r->rv, r->list_rv, r->cont, r);
 }
 
 int kw_reflector_synced(const kw_reflector_t *r)

@@ -638,8 +638,6 @@ int kw_secretscan(const char *p, size_t n, kw_secretscan_what_t what, size_t fla
 	s->out = NULL;
 	rc = 1;
 fail:
-	free(s->out);
-	free(s->m);
-	free(s);
+	CONTOUR_FREE_ALL(s->out, s->m, s);
 	return rc;
 }

@@ -217,7 +217,5 @@ void kw_status_free(kw_status_t *s)
 	kw_status_queue_free(s->queue);
 	json_decref(s->lb_static);
 	json_decref(s->lb_last);
-	free(s->svc_name);
-	free(s->svc_ns);
-	free(s);
+	CONTOUR_FREE_ALL(s->svc_name, s->svc_ns, s);
 }

@@ -89,14 +89,8 @@ static void kw_job_free(kw_job_t *j)
 		return;
 	kw_req_cancel(j->req);
 	contour_timer_free(j->backoff);
-	free(j->key);
-	free(j->rv_seen);
-	free(j->ns);
-	free(j->name);
-	json_decref(j->computed);
-	json_decref(j->lb);
-	json_decref(j->base);
-	json_decref(j->desired);
+	CONTOUR_FREE_ALL(j->key, j->rv_seen, j->ns, j->name);
+	CONTOUR_JSON_DECREF_ALL(j->computed, j->lb, j->base, j->desired);
 	free(j);
 }
 
@@ -528,8 +522,6 @@ void kw_status_queue_free(kw_status_queue_t *q)
 		return;
 	kw_status_queue_clear(q);
 	contour_timer_free(q->pump);
-	json_decref(q->pending);
-	json_decref(q->written);
-	json_decref(q->keep);
+	CONTOUR_JSON_DECREF_ALL(q->pending, q->written, q->keep);
 	free(q);
 }

@@ -33,18 +33,9 @@ static const contour_conf_item_t mx_schema[] = {
     {.key = NULL},
 };
 
-/* Numeric only: resolving a name would block the loop, and a name that
- * resolves to several addresses leaves unclear what is being listened on. */
 static int mx_check(const json_t *config, char *err, size_t errlen)
 {
-	const char *address = json_string_value(json_object_get(config, "address"));
-	struct in6_addr a6;
-	if (address &&
-	    (inet_pton(AF_INET, address, &a6) == 1 || inet_pton(AF_INET6, address, &a6) == 1))
-		return CONTOUR_EOK;
-	snprintf(err, errlen, "address: '%s' is not a numeric IPv4 or IPv6 address",
-	         address ? address : "");
-	return CONTOUR_ECONFIG;
+	return contour_conf_check_address(config, "address", err, errlen);
 }
 
 static const char *const mx_build_labels[] = {"branch", "revision", "version", NULL};

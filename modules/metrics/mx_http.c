@@ -131,60 +131,6 @@ static void mx_http_cb(struct evhttp_request *req, void *arg)
 	mx_http_reply(ctx, req, HTTP_OK, "OK", MX_CONTENT_TYPE, text, len, 1);
 }
 
-/* mx_http_sockaddr: the numeric address and port as a socket address. The
- * module's check already refused names, so this only fails on misuse. */
-static int mx_http_sockaddr(const char *address, int port, struct sockaddr_storage *ss,
-                            socklen_t *sslen)
-{
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*sslen = sizeof(*sin);
-		return CONTOUR_EOK;
-	}
-	if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*sin6);
-		return CONTOUR_EOK;
-	}
-	return CONTOUR_EINVAL;
-}
-
-/* mx_http_listen: a nonblocking listening socket on address:port; the
- * bound port in *bound. Returns the fd or a negative errno. */
-static int mx_http_listen(const char *address, int port, int *bound)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int one = 1, err;
-	if (mx_http_sockaddr(address, port, &ss, &sslen) != CONTOUR_EOK)
-		return -EINVAL;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A restart must not wait out TIME_WAIT of the last run's scrapes. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) != 0)
-		goto fail;
-	if (listen(fd, MX_HTTP_BACKLOG) != 0)
-		goto fail;
-	sslen = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
-		goto fail;
-	*bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-	                                       : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	return -err;
-}
-
 int mx_http_start(mx_ctx_t *ctx)
 {
 	/* IPv6 literals are bracketed in messages, as in a URL. */
@@ -195,7 +141,7 @@ int mx_http_start(mx_ctx_t *ctx)
 
 	if (ctx->http)
 		return CONTOUR_ESTATE;
-	fd = mx_http_listen(ctx->address, ctx->port, &ctx->bound_port);
+	fd = contour_listen_tcp(ctx->address, ctx->port, MX_HTTP_BACKLOG, &ctx->bound_port);
 	if (fd < 0) {
 		contour_log(ctx->mod, CONTOUR_LOG_ERR, "cannot listen on %s%s%s:%d: %s", lb,
 		            ctx->address, rb, ctx->port, strerror(-fd));

@@ -85,15 +85,10 @@ static const contour_cli_flag_t sm_cli_flags[] = {
 
 static int sm_check(const json_t *config, char *err, size_t errlen)
 {
-	const char *address = contour_json_get_str_opt(config, "address");
 	const char *count = contour_json_get_str_opt(config, "count-connections");
-	struct in6_addr a6;
-	if (!address ||
-	    (inet_pton(AF_INET, address, &a6) != 1 && inet_pton(AF_INET6, address, &a6) != 1)) {
-		snprintf(err, errlen, "address: '%s' is not a numeric IPv4 or IPv6 address",
-		         address ? address : "");
-		return CONTOUR_ECONFIG;
-	}
+	int rc = contour_conf_check_address(config, "address", err, errlen);
+	if (rc != CONTOUR_EOK)
+		return rc;
 	if (!count || (strcmp(count, "listener") && strcmp(count, "http"))) {
 		snprintf(err, errlen, "count-connections: expected listener or http, not '%s'",
 		         count ? count : "");

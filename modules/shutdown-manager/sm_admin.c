@@ -211,9 +211,7 @@ void sm_admin_free(sm_admin_t *a)
 		event_free(a->timer);
 	if (a->done_ev)
 		event_free(a->done_ev);
-	free(a->socket_path);
-	free(a->body);
-	free(a);
+	CONTOUR_FREE_ALL(a->socket_path, a->body, a);
 }
 
 int sm_admin_request(sm_admin_t *a, const char *method, const char *path, sm_admin_cb cb,

@@ -112,39 +112,6 @@ static const char *sm_type_meta(sm_ftype_t t)
 	}
 }
 
-/* sm_duration_text: ms as Go's time.Duration.String() spells it at
- * millisecond resolution ("0s", "250ms", "5s", "1.5s", "4m40s", "1h0m0s"),
- * so --help shows defaults the way the flags take them. */
-static void sm_duration_text(int64_t ms, char *buf, size_t len)
-{
-	if (ms == 0) {
-		snprintf(buf, len, "0s");
-		return;
-	}
-	if (ms < 1000) {
-		snprintf(buf, len, "%" PRId64 "ms", ms);
-		return;
-	}
-	int64_t h = ms / 3600000;
-	int m = (int)(ms / 60000 % 60), sec = (int)(ms / 1000 % 60), frac = (int)(ms % 1000);
-	char secs[16];
-	if (frac) {
-		snprintf(secs, sizeof(secs), "%d.%03d", sec, frac);
-		size_t n = strlen(secs);
-		while (secs[n - 1] == '0')
-			secs[--n] = '\0';
-	} else {
-		snprintf(secs, sizeof(secs), "%d", sec);
-	}
-	if (h)
-		snprintf(buf, len, "%" PRId64 "h%dm%ss", h, m, secs);
-	else if (m)
-		snprintf(buf, len, "%dm%ss", m, secs);
-	else
-		snprintf(buf, len, "%ss", secs);
-}
-
-
 void sm_args_usage(sm_cmd_t cmd, const sm_settings_t *d)
 {
 	printf("usage: contour envoy %s [<flags>]\n\n%s\n\nFlags:\n", sm_cmd_name(cmd),
@@ -172,7 +139,7 @@ void sm_args_usage(sm_cmd_t cmd, const sm_settings_t *d)
 			break;
 		case SM_F_DURATION: {
 			char go[32];
-			sm_duration_text(*(const int64_t *)p, go, sizeof(go));
+			contour_duration_format(*(const int64_t *)p, go, sizeof(go));
 			snprintf(def, sizeof(def), " (default %s)", go);
 			break;
 		}

@@ -374,45 +374,6 @@ sm_http_t *sm_http_new(sm_ctx_t *ctx)
 	return h;
 }
 
-static int sm_http_listen(const char *address, int port, int *bound)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sslen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sslen = sizeof(*sin6);
-	} else {
-		return -EINVAL;
-	}
-	int one = 1, err;
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* SO_REUSEADDR: a restarted sidecar must not wait out TIME_WAIT. It
-	 * does not let two listeners share the port: a second one still gets
-	 * EADDRINUSE (another process on a hostNetwork node holds it). */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, SM_HTTP_BACKLOG) != 0)
-		goto fail;
-	sslen = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) != 0)
-		goto fail;
-	*bound = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
-	return fd;
-fail:
-	err = errno;
-	close(fd);
-	return -err;
-}
-
 int sm_http_start(sm_http_t *h)
 {
 	sm_ctx_t *ctx = h->ctx;
@@ -421,7 +382,7 @@ int sm_http_start(sm_http_t *h)
 	const char *lb = v6 ? "[" : "", *rb = v6 ? "]" : "";
 	if (h->http)
 		return CONTOUR_ESTATE;
-	int fd = sm_http_listen(addr, ctx->set.port, &h->bound_port);
+	int fd = contour_listen_tcp(addr, ctx->set.port, SM_HTTP_BACKLOG, &h->bound_port);
 	if (fd < 0) {
 		contour_log(ctx->mod, CONTOUR_LOG_ERR, "cannot listen on %s%s%s:%d: %s%s", lb, addr, rb,
 		            ctx->set.port, strerror(-fd),

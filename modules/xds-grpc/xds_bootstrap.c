@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <jansson.h>
 #include <contour/error.h>
+#include <contour/mem.h>
 
 #include "modules/xds-grpc/xds_bootstrap.h"
 
@@ -800,9 +801,7 @@ static int xb_run(const xb_opts_t *o)
 
 	rc = xb_write_new(o->path, xb_bootstrap(o, tls));
 fail:
-	free(validation_sds);
-	free(cert_sds);
-	free(sds_dir);
+	CONTOUR_FREE_ALL(validation_sds, cert_sds, sds_dir);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /* modules/xds-grpc/xds_format.c: text helpers for names and keys: bounded
- * appends and Go's Duration.String(). */
+ * appends. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -7,37 +7,6 @@
 #include <string.h>
 
 #include "modules/xds-grpc/xds_translate.h"
-
-/* Go's time.Duration.String() for whole milliseconds: "0s", "500ms",
- * "2s", "1.5s", "3m0s", "1h0m0s". */
-void xds_go_duration(int64_t ms, char *out, size_t cap)
-{
-	if (ms == 0) {
-		snprintf(out, cap, "0s");
-		return;
-	}
-	if (ms < 1000) {
-		snprintf(out, cap, "%" PRId64 "ms", ms);
-		return;
-	}
-	int64_t h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
-	char sec[32];
-	if (frac) {
-		char f[8];
-		snprintf(f, sizeof(f), "%03" PRId64, frac);
-		for (int i = 2; i > 0 && f[i] == '0'; i--)
-			f[i] = 0;
-		snprintf(sec, sizeof(sec), "%" PRId64 ".%ss", s, f);
-	} else {
-		snprintf(sec, sizeof(sec), "%" PRId64 "s", s);
-	}
-	if (h)
-		snprintf(out, cap, "%" PRId64 "h%" PRId64 "m%s", h, m, sec);
-	else if (m)
-		snprintf(out, cap, "%" PRId64 "m%s", m, sec);
-	else
-		snprintf(out, cap, "%s", sec);
-}
 
 /* Appends src to out[*o] within cap (keeping room for the NUL). */
 void xds_cat(char *out, size_t cap, size_t *o, const char *src)

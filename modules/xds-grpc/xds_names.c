@@ -102,7 +102,7 @@ void xds_cluster_name_of(const contour_dag_cluster_t *c, char *out, size_t cap)
 #define XDS_CAT(s) xds_cat(buf, sizeof(buf), &o, (s))
 #define XDS_CAT_DUR(ms)                                                                            \
 	do {                                                                                       \
-		xds_go_duration((ms), d, sizeof(d));                                               \
+		contour_duration_format((ms), d, sizeof(d));                                               \
 		XDS_CAT(d);                                                                        \
 	} while (0)
 	XDS_CAT(xds_lb_name(c->lb_strategy));

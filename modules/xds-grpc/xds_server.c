@@ -566,11 +566,7 @@ void xds_server_free(xds_server_t *srv)
 		xds_blob_unref(srv->full[t]);
 	xds_snapshot_unref(srv->snap);
 	SSL_CTX_free(srv->ssl);
-	free(srv->address);
-	free(srv->ca_file);
-	free(srv->cert_file);
-	free(srv->key_file);
-	free(srv);
+	CONTOUR_FREE_ALL(srv->address, srv->ca_file, srv->cert_file, srv->key_file, srv);
 }
 
 void xds_server_publish(xds_server_t *srv, xds_snapshot_t *snap)

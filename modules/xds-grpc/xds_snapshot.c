@@ -85,9 +85,7 @@ static int xds_res_sort(xds_resource_t *r, size_t n)
 	size_t *v = malloc(n * sizeof(*v)), *tmp = malloc(n * sizeof(*tmp));
 	xds_resource_t *out = malloc(n * sizeof(*out));
 	if (!v || !tmp || !out) {
-		free(v);
-		free(tmp);
-		free(out);
+		CONTOUR_FREE_ALL(v, tmp, out);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -96,9 +94,7 @@ static int xds_res_sort(xds_resource_t *r, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = r[v[i]];
 	memcpy(r, out, n * sizeof(*r));
-	free(v);
-	free(tmp);
-	free(out);
+	CONTOUR_FREE_ALL(v, tmp, out);
 	return 0;
 }
 

@@ -39,9 +39,7 @@ static void xds_watch_free_names(xds_watch_t *w)
 {
 	for (size_t i = 0; i < w->nnames; i++)
 		free(w->names[i]);
-	free(w->names);
-	free(w->has);
-	free(w->held);
+	CONTOUR_FREE_ALL(w->names, w->has, w->held);
 }
 
 static void xds_watch_fini(xds_watch_t *w)
@@ -108,11 +106,7 @@ void xds_stream_free(xds_stream_t *st)
 		xds_watch_fini(&st->w[t]);
 	evbuffer_free(st->in);
 	evbuffer_free(st->out);
-	free(st->message);
-	free(st->node_id);
-	free(st->node_cluster);
-	free(st->node_version);
-	free(st);
+	CONTOUR_FREE_ALL(st->message, st->node_id, st->node_cluster, st->node_version, st);
 }
 
 static int xds_strptrcmp(const void *a, const void *b)
@@ -678,10 +672,7 @@ static int xds_delta_send(xds_stream_t *st, int t, const xds_resource_t **rs, si
 	            url, w->sent_version, nonce, n, nrem, sz, xds_node(st));
 	xds_stream_queue_check(st);
 out:
-	free(anys);
-	free(res);
-	free(pr);
-	free(vers);
+	CONTOUR_FREE_ALL(anys, res, pr, vers);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <contour/dag.h>
+#include <contour/duration.h>
 #include "modules/xds-grpc/xds.h"
 
 #define XDS_TYPE_PREFIX "type.googleapis.com/"
@@ -304,8 +305,6 @@ void xds_secret_name(const contour_dag_secret_t *s, char *out, size_t cap);
 const char *xds_secret_name_cached(xds_build_t *b, const contour_dag_secret_t *s);
 /* Seed the per-build caches with a name known already (a reused resource's). */
 int xds_secret_name_set(xds_build_t *b, const contour_dag_secret_t *s, const char *name);
-/* Go's time.Duration.String() for a whole number of milliseconds. */
-void xds_go_duration(int64_t ms, char *out, size_t cap);
 
 /* Per resource type (xds_translate_*.c). Each returns 0 or a CONTOUR_E*. */
 int xds_translate_clusters(xds_build_t *b);

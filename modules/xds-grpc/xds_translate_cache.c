@@ -147,11 +147,7 @@ void xds_cache_free(xds_cache_t *c)
 		return;
 	for (size_t i = 0; i < c->nslices; i++)
 		json_decref((json_t *)c->slices[i].obj);
-	free(c->slices);
-	free(c->sidx);
-	free(c->e);
-	free(c->pending);
-	free(c);
+	CONTOUR_FREE_ALL(c->slices, c->sidx, c->e, c->pending, c);
 }
 
 static size_t xds_slot_of(uint64_t key, size_t cap)

@@ -79,6 +79,101 @@ static void ing_add_httpproxy(void)
 	json_decref(errs);
 }
 
+/* The log lines the build wrote for ns/name: their messages, after
+ * "ingress NS/NAME: ", unquoted (core/log.c writes msg="..." escaped). */
+static json_t *ing_logged(const char *ns, const char *name)
+{
+	char tag[512], msg[4096];
+	snprintf(tag, sizeof(tag), "ingress %s/%s: ", ns, name);
+	json_t *out = json_array();
+	for (const char *p = tu_log_text(); (p = strstr(p, tag)) != NULL;) {
+		size_t n = 0;
+		for (p += strlen(tag); *p && *p != '"' && *p != '\n' && n + 1 < sizeof(msg); p++) {
+			if (*p == '\\' && p[1]) {
+				p++;
+				msg[n++] = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+			} else {
+				msg[n++] = *p;
+			}
+		}
+		msg[n] = '\0';
+		json_array_append_new(out, json_string(msg));
+	}
+	return out;
+}
+
+static int ing_in(const json_t *list, const char *member, const char *msg)
+{
+	size_t i;
+	const json_t *e;
+	json_array_foreach(list, i, e)
+	{
+		const char *s = json_string_value(member ? json_object_get(e, member) : e);
+		if (s && !strcmp(s, msg))
+			return 1;
+	}
+	return 0;
+}
+
+/* The validator against the build, for every stored Ingress (as
+ * hp_review_all in check_httpproxy.c): every log line of the build for it
+ * is a denial or a warning; a denial is a line of the build, unless the
+ * build stopped short of it at another problem it logged (the review
+ * checks a path whose Service is missing, or the TLS versions of an entry
+ * whose Secret is, where the build skips them); a warning is a line. An
+ * Ingress without a status is another class's: ignored. */
+static int ing_review_one(const json_t *obj, void *ud)
+{
+	(void)ud;
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(meta, "namespace")),
+	           *name = json_string_value(json_object_get(meta, "name"));
+	contour_object_key_t key = {"networking.k8s.io/v1", "Ingress", ns, name};
+	const json_t *status = contour_snapshot_status(contour_snapshot_current(&fake), &key);
+	contour_review_t r = {.operation = "UPDATE", .object = obj, .old_object = obj};
+	contour_verdict_t *v = contour_verdict_new();
+	ck_assert_int_eq(contour_review_run(&fake, "networking.k8s.io/v1", "Ingress", &r, v), 1);
+	ck_assert_msg(!status == contour_verdict_ignored(v), "%s/%s: status %s, ignored %d", ns,
+	              name, status ? "set" : "absent", contour_verdict_ignored(v));
+	json_t *logged = ing_logged(ns, name);
+	const json_t *denials = contour_verdict_denials(v), *warnings = contour_verdict_warnings(v);
+	size_t i;
+	const json_t *e;
+	if (status) {
+		json_array_foreach(logged, i, e)
+		{
+			const char *msg = json_string_value(e);
+			ck_assert_msg(
+			    ing_in(denials, "message", msg) || ing_in(warnings, NULL, msg),
+			    "%s/%s: logged, neither denied nor warned: %s", ns, name, msg);
+		}
+	}
+	json_array_foreach(denials, i, e)
+	{
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		/* the only checks a review makes past the build's stop */
+		int beyond =
+		    strstr(msg, " is not valid: ") || strstr(msg, "error TLS protocol version");
+		ck_assert_msg(ing_in(logged, NULL, msg) || (beyond && json_array_size(logged) > 0),
+		              "%s/%s: denied, not logged by the build: %s\n%s", ns, name, msg,
+		              tu_log_text());
+	}
+	json_array_foreach(warnings, i, e)
+	{
+		ck_assert_msg(ing_in(logged, NULL, json_string_value(e)),
+		              "%s/%s: warned, not logged by the build: %s", ns, name,
+		              json_string_value(e));
+	}
+	json_decref(logged);
+	contour_verdict_free(v);
+	return 0;
+}
+
+static void ing_review_all(void)
+{
+	contour_store_foreach(&fake, "networking.k8s.io/v1", "Ingress", ing_review_one, NULL);
+}
+
 /* Start the module(s) with global settings (YAML, or NULL), put the
  * standard Services and Secrets into the store, then objects, and build.
  * httpproxy: 0 none, 1 loaded after ingress, 2 loaded before it. */
@@ -102,6 +197,7 @@ static void ing_run_with(const char *global, const char *objects, int httpproxy)
 	contour_source_set_synced(src);
 	rc = core_pipeline_build_now(core->pipeline);
 	ck_assert_msg(rc == CONTOUR_EOK, "build: %s\n%s", contour_strerror(rc), tu_log_text());
+	ing_review_all();
 }
 
 static void ing_run(const char *global, const char *objects)

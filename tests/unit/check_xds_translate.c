@@ -580,17 +580,17 @@ START_TEST(hashname_and_durations)
 	ck_assert_uint_lt(strlen(out), 60);
 	ck_assert_ptr_nonnull(strstr(out, "/8080/da39a3ee5e"));
 	ck_assert_int_eq(strncmp(out, "a-very-", 7), 0);
-	xds_go_duration(180000, d, sizeof(d));
+	contour_duration_format(180000, d, sizeof(d));
 	ck_assert_str_eq(d, "3m0s");
-	xds_go_duration(2000, d, sizeof(d));
+	contour_duration_format(2000, d, sizeof(d));
 	ck_assert_str_eq(d, "2s");
-	xds_go_duration(1500, d, sizeof(d));
+	contour_duration_format(1500, d, sizeof(d));
 	ck_assert_str_eq(d, "1.5s");
-	xds_go_duration(250, d, sizeof(d));
+	contour_duration_format(250, d, sizeof(d));
 	ck_assert_str_eq(d, "250ms");
-	xds_go_duration(3600000, d, sizeof(d));
+	contour_duration_format(3600000, d, sizeof(d));
 	ck_assert_str_eq(d, "1h0m0s");
-	xds_go_duration(0, d, sizeof(d));
+	contour_duration_format(0, d, sizeof(d));
 	ck_assert_str_eq(d, "0s");
 }
 END_TEST
