@@ -75,6 +75,11 @@ else
 	echo "note: reference folder missing, offline comparison skipped"
 fi
 
+# The role's config as shipped is accepted with the modules built here.
+expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/webhook.yaml"
+expect_in "$T/out" "OK (6 modules)"
+ok "conf/webhook.yaml checks"
+
 # --- through contour serve ---
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
