@@ -23,21 +23,7 @@ static const char *iv_cluster =
 
 static void setup_with(const char *global)
 {
-	core = core_new(NULL);
-	ck_assert_ptr_nonnull(core);
-	tu_log_capture_start();
-	if (global)
-		core->conf = tu_conf(global, NULL);
-	fake = (contour_module_t){.core = core, .name = "t", .state = CORE_MOD_INITIALISING};
-	ck_assert_int_eq(contour_register_source(&fake, "src", &src), CONTOUR_EOK);
-	ck_assert_int_eq(tu_register_delegations(&fake), CONTOUR_EOK);
-	json_t *errs = json_array();
-	contour_module_t *mod = NULL;
-	ck_assert_int_eq(core_module_add_builtin(core, &contour_module, NULL, errs, &mod),
-	                 CONTOUR_EOK);
-	json_decref(errs);
-	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
-	tu_put_docs(src, tu_yaml(iv_cluster), 0);
+	core = tu_core_with_module(&contour_module, global, iv_cluster, &fake, &src);
 	tu_put_docs(src, tu_yaml_file(tu_fixture("httpproxy/secrets.yaml")), 0);
 	contour_source_set_synced(src);
 	ck_assert_int_eq(core_pipeline_build_now(core->pipeline), CONTOUR_EOK);

@@ -261,6 +261,26 @@ int tu_register_delegations(contour_module_t *fake)
 	                                  fake);
 }
 
+core_t *tu_core_with_module(const contour_module_desc_t *desc, const char *global,
+                            const char *yaml, contour_module_t *fake, contour_source_t **src)
+{
+	core_t *core = core_new(NULL);
+	ck_assert_ptr_nonnull(core);
+	tu_log_capture_start();
+	if (global)
+		core->conf = tu_conf(global, NULL);
+	*fake = (contour_module_t){.core = core, .name = "t", .state = CORE_MOD_INITIALISING};
+	ck_assert_int_eq(contour_register_source(fake, "src", src), CONTOUR_EOK);
+	ck_assert_int_eq(tu_register_delegations(fake), CONTOUR_EOK);
+	json_t *errs = json_array();
+	contour_module_t *mod = NULL;
+	ck_assert_int_eq(core_module_add_builtin(core, desc, NULL, errs, &mod), CONTOUR_EOK);
+	json_decref(errs);
+	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
+	tu_put_docs(*src, tu_yaml(yaml), 0);
+	return core;
+}
+
 int tu_run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

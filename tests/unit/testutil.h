@@ -53,6 +53,13 @@ void tu_put_docs(contour_source_t *src, json_t *docs, int default_ns);
  * processor at CONTOUR_ORDER_EARLY that turns TLSCertificateDelegation
  * objects into DAG delegations. */
 int tu_register_delegations(contour_module_t *fake);
+/* tu_core_with_module: a core with the built-in module desc started under
+ * the global settings (YAML, or NULL), a fake module *fake registering the
+ * source *src and tu_register_delegations, the objects of yaml in the store,
+ * synced and built once. Log capture is on; free with core_free and
+ * tu_log_capture_stop. */
+core_t *tu_core_with_module(const contour_module_desc_t *desc, const char *global,
+                            const char *yaml, contour_module_t *fake, contour_source_t **src);
 /* The published (sealed) vhost / secure vhost of fqdn, compared exactly,
  * or NULL: what the snapshot serves, not what processors created. */
 const contour_dag_vhost_t *tu_dag_vhost(const contour_dag_t *dag, const char *fqdn);
