@@ -76,7 +76,7 @@ static char *review_body(int i)
 	return s;
 }
 
-static double in_process(core_t *core, double *ms, size_t n)
+static size_t in_process(core_t *core, double *ms, size_t n)
 {
 	size_t denied = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -94,7 +94,7 @@ static double in_process(core_t *core, double *ms, size_t n)
 		json_decref(review);
 		free(body);
 	}
-	return (double)denied;
+	return denied;
 }
 
 /* ---- the client side ---- */
@@ -332,13 +332,13 @@ int main(void)
 	double *ms = calloc(n, sizeof(double));
 	double rss0 = (double)bench_rss_kib();
 	double first = bench_now_ms();
-	double denied = in_process(core, ms, 1);
+	size_t denied = in_process(core, ms, 1);
 	printf("first review (builds the fqdn index): %.2f ms, index RSS +%.1f MiB\n",
 	       bench_now_ms() - first, ((double)bench_rss_kib() - rss0) / 1024);
 	denied = in_process(core, ms, n);
 	printf("%-28s %7s %9s %9s %9s %9s %7s\n", "in-process (ms)", "n", "p50", "p99", "max",
 	       "min", "denied");
-	print_row("contour_review_run", ms, n, (size_t)denied);
+	print_row("contour_review_run", ms, n, denied);
 	free(ms);
 
 	char *bodies[64];

@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,35 +44,10 @@ void contour_verdict_free(contour_verdict_t *v)
 	free(v);
 }
 
-/* Status messages can be long (a DuplicateVhost lists every claimant): up
- * to upstream's status message limit. */
-#define VERDICT_MAX_MESSAGE 32768
-
-static json_t *vformat(const char *fmt, va_list ap)
-{
-	char small[1024];
-	va_list copy;
-	va_copy(copy, ap);
-	int n = vsnprintf(small, sizeof(small), fmt, copy);
-	va_end(copy);
-	if (n < 0)
-		return NULL;
-	if ((size_t)n < sizeof(small))
-		return json_string(small);
-	size_t len = (size_t)n < VERDICT_MAX_MESSAGE ? (size_t)n : VERDICT_MAX_MESSAGE;
-	char *big = malloc(len + 1);
-	if (!big)
-		return NULL;
-	vsnprintf(big, len + 1, fmt, ap);
-	json_t *s = json_string(big);
-	free(big);
-	return s;
-}
-
 static void verdict_vdeny(contour_verdict_t *v, const char *reason, const char *field,
                           const char *fmt, va_list ap)
 {
-	json_t *msg = vformat(fmt, ap);
+	json_t *msg = json_vsprintf(fmt, ap);
 	json_array_append_new(v->denials,
 	                      json_pack("{s:s*, s:s?, s:o}", "reason", reason, "field", field,
 	                                "message", msg ? msg : json_string("?")));
@@ -106,7 +80,7 @@ void contour_verdict_warn(contour_verdict_t *v, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	json_t *msg = vformat(fmt, ap);
+	json_t *msg = json_vsprintf(fmt, ap);
 	va_end(ap);
 	/* The same warning from two validators is told once. */
 	size_t i;

@@ -183,7 +183,7 @@ static hp_proxy_t *hp_review_table(hp_build_t *b, const json_t *obj)
 	return hp_build_find(b, sns, sname);
 }
 
-static void hp_report(hp_build_t *b, const hp_proxy_t *px, contour_verdict_t *v)
+static void hp_report(const hp_proxy_t *px, contour_verdict_t *v)
 {
 	const hp_status_t *st = px->st;
 	if (!st)
@@ -203,7 +203,6 @@ static void hp_report(hp_build_t *b, const hp_proxy_t *px, contour_verdict_t *v)
 	}
 	json_array_foreach(hp_status_warnings(st), i, e)
 	    contour_verdict_warn(v, "%s", contour_json_get_str(e, "message"));
-	(void)b;
 }
 
 static void hp_validate_alone(httpproxy_ctx_t *ctx, const json_t *obj, contour_verdict_t *v)
@@ -223,7 +222,7 @@ static void hp_validate_alone(httpproxy_ctx_t *ctx, const json_t *obj, contour_v
 	if (!px || b.nomem)
 		contour_verdict_deny(v, NULL, "contour: out of memory validating this HTTPProxy");
 	else
-		hp_report(&b, px, v);
+		hp_report(px, v);
 	for (size_t i = 0; i < b.nproxies; i++)
 		hp_status_free(b.proxies[i].st);
 	free(b.proxies);
