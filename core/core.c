@@ -58,6 +58,7 @@ void core_free(core_t *core)
 	json_decref(core->cli_flags);
 	core_command_free(core);
 	core_validators_drop_module(core, NULL);
+	core_health_drop_module(core, NULL);
 	/* The pipeline drops its snapshot (and the observers' data) before the
 	 * store and the metrics it records into go away. */
 	core_pipeline_free(core->pipeline);
@@ -89,6 +90,7 @@ void core_drop_registrations(core_t *core, contour_module_t *mod)
 	core_render_drop_module(core, mod);
 	core_command_drop_module(core, mod);
 	core_validators_drop_module(core, mod);
+	core_health_drop_module(core, mod);
 }
 
 const char *contour_module_name(const contour_module_t *mod)

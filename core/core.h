@@ -54,6 +54,7 @@ struct core {
 	struct core_render_format *render_formats; /* render.c, a list */
 	struct core_command *commands;             /* command.c, a list */
 	struct core_validator *validators;         /* admission.c, a list */
+	struct contour_health_check *health;       /* health.c, a list */
 	int render_mode; /* `contour render`: render-format modules are never started */
 	json_t *cli_flags; /* serve's unknown flags: {"--flag": "value"}, consumed
 	                      by modules' cli_flags tables; owned */
@@ -209,6 +210,10 @@ void core_store_drop_module(core_store_t *store, contour_module_t *mod);
 typedef struct core_validator core_validator_t;
 /* Drop mod's validators (NULL: all of them). */
 void core_validators_drop_module(core_t *core, contour_module_t *mod);
+
+/* health.c: health checks registered by modules. */
+/* Drop mod's checks (NULL: all of them). */
+void core_health_drop_module(core_t *core, contour_module_t *mod);
 
 /* render.c: output formats registered by modules. */
 typedef struct core_render_format core_render_format_t;

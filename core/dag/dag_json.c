@@ -481,6 +481,15 @@ char *contour_dag_to_dot(const contour_dag_t *dag)
 {
 	dot_buf_t b = {0};
 	dot_add(&b, "digraph DAG {\n  rankdir=LR;\n");
+	if (!dag) {
+		/* Nothing built yet: a graph with no nodes, still valid dot. */
+		dot_add(&b, "}\n");
+		if (b.failed) {
+			free(b.p);
+			return NULL;
+		}
+		return b.p;
+	}
 	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->http.name,
 	        dag->http.name, dag->http.address, dag->http.port);
 	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->https.name,

@@ -545,7 +545,10 @@ int contour_ingress_class_matches(contour_module_t *mod, const json_t *obj);
 /* contour_dag_to_json: the sealed DAG as a new JSON value (caller decrefs).
  * Private keys are never included. */
 json_t *contour_dag_to_json(const contour_dag_t *dag);
-/* contour_dag_to_dot: the sealed DAG as a Graphviz digraph, malloc'd. */
+/* contour_dag_to_dot: the sealed DAG as a Graphviz digraph, malloc'd
+ * (NULL when out of memory); `contour render --format dot` and the metrics
+ * module's /debug/dag print it. dag NULL: a graph with no nodes, for a
+ * process that has not built yet (ABI 1.7). */
 char *contour_dag_to_dot(const contour_dag_t *dag);
 
 #ifdef __cplusplus

@@ -116,6 +116,12 @@
  *                     contour_conf_check_address.
  *                     mem.h: CONTOUR_FREE_ALL, CONTOUR_JSON_DECREF_ALL
  *                     (header-only macros).
+ *   1.7 (2026-12-07)  health.h: named health checks
+ *                     (contour_register_health_check, contour_health_pass,
+ *                     _fail, _check_ok) and the overall state
+ *                     (contour_health_state), for /healthz.
+ *                     dag.h: contour_dag_to_dot(NULL) is the empty graph
+ *                     (no snapshot built yet).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -142,13 +148,14 @@
 #include <contour/status.h>
 #include <contour/admission.h>
 #include <contour/mem.h>
+#include <contour/health.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 6
+#define CONTOUR_ABI_MINOR 7
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no
