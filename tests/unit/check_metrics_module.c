@@ -77,13 +77,29 @@ static int mx_logged_port(void)
 	return port;
 }
 
+/* The port from "serving /debug/dag on http://ADDR:PORT", or 0. */
+static int mx_logged_debug_port(void)
+{
+	const char *p = strstr(tu_log_text(), "serving /debug/dag on http://");
+	if (!p)
+		return 0;
+	p += strlen("serving /debug/dag on http://");
+	const char *end = p + strcspn(p, " \"\n");
+	const char *colon = end;
+	while (colon > p && *colon != ':')
+		colon--;
+	return atoi(colon + 1);
+}
+
 /* Start a core whose only module is metrics with extra config `cfg`;
- * returns the bound port. */
+ * returns the bound port. The debug port is left to the kernel unless cfg
+ * sets it (6060 may be taken, or wanted by a parallel test). */
 static int mx_serve(const char *cfg)
 {
 	char yaml[512];
 	json_t *errs = NULL;
-	snprintf(yaml, sizeof(yaml), "modules:\n  - name: metrics\n    config: {%s}\n", cfg);
+	snprintf(yaml, sizeof(yaml), "modules:\n  - name: metrics\n    config: {%s%s}\n", cfg,
+	         strstr(cfg, "debug-port") ? "" : ", debug-port: 0");
 	core = mx_core(yaml, &errs);
 	ck_assert_msg(core != NULL, "load failed");
 	ck_assert_int_eq(core_modules_init_start(core), CONTOUR_EOK);
@@ -224,13 +240,15 @@ END_TEST
 START_TEST(test_health_and_errors)
 {
 	int port = mx_serve("address: 127.0.0.1, port: 0");
+	/* Upstream's fmt.Fprintln(w, "OK"). */
 	mx_resp_t r = mx_get(port, "/healthz");
 	ck_assert_int_eq(r.code, 200);
-	ck_assert_str_eq(r.body, "OK");
+	ck_assert_str_eq(r.body, "OK\n");
+	ck_assert_str_eq(r.ctype, "text/plain; charset=utf-8");
 	free(r.body);
 	r = mx_get(port, "/health");
 	ck_assert_int_eq(r.code, 200);
-	ck_assert_str_eq(r.body, "OK");
+	ck_assert_str_eq(r.body, "OK\n");
 	free(r.body);
 
 	const char *missing[] = {"/", "/metricsx", "/metrics/", "/healthz/x", "/debug/pprof"};
@@ -263,11 +281,11 @@ START_TEST(test_health_and_errors)
 	char *raw = mx_raw(port, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 	                         "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	ck_assert_msg(!strncmp(raw, "HTTP/1.1 200 OK\r\n", 17), "reply: %s", raw);
-	ck_assert_msg(strstr(raw, "\r\nContent-Length: 2\r\n"), "reply: %s", raw);
+	ck_assert_msg(strstr(raw, "\r\nContent-Length: 3\r\n"), "reply: %s", raw);
 	char *end = strstr(raw, "\r\n\r\n");
 	ck_assert_msg(end && !strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17),
 	              "HEAD reply has a body: %s", raw);
-	ck_assert_msg(strstr(end, "\r\n\r\nOK") && !strcmp(raw + strlen(raw) - 2, "OK"),
+	ck_assert_msg(strstr(end, "\r\n\r\nOK\n") && !strcmp(raw + strlen(raw) - 3, "OK\n"),
 	              "GET after HEAD: %s", raw);
 	free(raw);
 
@@ -277,6 +295,102 @@ START_TEST(test_health_and_errors)
 	                  strstr(text, "contour_metrics_http_requests_total{code=\"405\"} 3\n"),
 	              "counters wrong:\n%s", text);
 	free(text);
+}
+END_TEST
+
+/* A failing check turns /healthz into upstream's 503; the first failing
+ * check, in registration order, is named. */
+START_TEST(test_health_checks)
+{
+	int port = mx_serve("address: 127.0.0.1, port: 0");
+	contour_health_check_t *k = NULL, *o = NULL;
+	/* The core's own handle may register at any time. */
+	ck_assert_int_eq(contour_register_health_check(&core->self, "Kubernetes", &k), CONTOUR_EOK);
+	ck_assert_int_eq(contour_register_health_check(&core->self, "Other", &o), CONTOUR_EOK);
+	contour_health_fail(k, "Get \"https://127.0.0.1:1/version\": connection refused");
+	contour_health_pass(o);
+	const char *paths[] = {"/healthz", "/health"};
+	for (size_t i = 0; i < 2; i++) {
+		mx_resp_t r = mx_get(port, paths[i]);
+		ck_assert_int_eq(r.code, 503);
+		ck_assert_str_eq(r.body, "Failed Kubernetes Check: Get \"https://127.0.0.1:1/version\": "
+		                         "connection refused\n");
+		ck_assert_str_eq(r.ctype, "text/plain; charset=utf-8");
+		free(r.body);
+	}
+	/* HEAD: same status, the length, no body. */
+	mx_resp_t r = mx_request("127.0.0.1", port, EVHTTP_REQ_HEAD, "/healthz", NULL, NULL, NULL);
+	ck_assert_int_eq(r.code, 503);
+	ck_assert_uint_eq(r.len, 0);
+	free(r.body);
+	contour_health_pass(k);
+	contour_health_fail(o, "down");
+	r = mx_get(port, "/healthz");
+	ck_assert_int_eq(r.code, 503);
+	ck_assert_str_eq(r.body, "Failed Other Check: down\n");
+	free(r.body);
+	contour_health_pass(o);
+	r = mx_get(port, "/healthz");
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.body, "OK\n");
+	free(r.body);
+	char *text = mx_render();
+	ck_assert_msg(strstr(text, "contour_metrics_http_requests_total{code=\"503\"} 4\n"),
+	              "503s not counted:\n%s", text);
+	free(text);
+}
+END_TEST
+
+/* The debug port: /debug/dag as dot, 404 elsewhere, 405 for other
+ * methods, and not counted with the metrics port's requests. */
+START_TEST(test_debug_dag)
+{
+	int port = mx_serve("address: 127.0.0.1, port: 0");
+	int dport = mx_logged_debug_port();
+	ck_assert_int_gt(dport, 0);
+	ck_assert_int_ne(dport, port);
+	mx_resp_t r = mx_get(dport, "/debug/dag");
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_str_eq(r.ctype, "text/plain; charset=utf-8");
+	ck_assert_msg(!strncmp(r.body, "digraph DAG {", 13), "body: %s", r.body);
+	ck_assert_msg(r.len > 2 && !strcmp(r.body + r.len - 2, "}\n"), "body: %s", r.body);
+	free(r.body);
+	/* Once built, the snapshot's graph: the listeners at least. */
+	tu_run_loop_ms(core, 300);
+	ck_assert_ptr_nonnull(contour_snapshot_current(&core->self));
+	r = mx_get(dport, "/debug/dag?x=1");
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_msg(strstr(r.body, "ingress_http"), "body: %s", r.body);
+	free(r.body);
+	const char *missing[] = {"/", "/metrics", "/healthz", "/debug/dag/", "/debug/pprof/"};
+	for (size_t i = 0; i < sizeof(missing) / sizeof(*missing); i++) {
+		r = mx_get(dport, missing[i]);
+		ck_assert_msg(r.code == 404, "%s: %d", missing[i], r.code);
+		ck_assert_str_eq(r.body, "404 page not found\n");
+		free(r.body);
+	}
+	/* And the metrics port does not serve the DAG. */
+	r = mx_get(port, "/debug/dag");
+	ck_assert_int_eq(r.code, 404);
+	free(r.body);
+	r = mx_request("127.0.0.1", dport, EVHTTP_REQ_POST, "/debug/dag", NULL, NULL, "a");
+	ck_assert_int_eq(r.code, 405);
+	free(r.body);
+	r = mx_request("127.0.0.1", dport, EVHTTP_REQ_HEAD, "/debug/dag", NULL, NULL, NULL);
+	ck_assert_int_eq(r.code, 200);
+	ck_assert_uint_eq(r.len, 0);
+	free(r.body);
+	char *text = mx_render();
+	ck_assert_msg(strstr(text, "contour_metrics_http_requests_total{code=\"404\"} 1\n"),
+	              "debug requests counted:\n%s", text);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_debug_off)
+{
+	mx_serve("address: 127.0.0.1, port: 0, debug-port: -1");
+	ck_assert_int_eq(mx_logged_debug_port(), 0);
 }
 END_TEST
 
@@ -327,6 +441,8 @@ static int mx_occupy(int *port)
 	return fd;
 }
 
+static int mx_refused(int port);
+
 START_TEST(test_bind_failure)
 {
 	int port, fd = mx_occupy(&port);
@@ -340,6 +456,22 @@ START_TEST(test_bind_failure)
 	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%d: %s", port,
 	         strerror(EADDRINUSE));
 	ck_assert_msg(strstr(tu_log_text(), want), "'%s' not in:\n%s", want, tu_log_text());
+	core_modules_stop_free(core);
+	core_free(core);
+
+	/* A taken debug port fails the start too, and the metrics port it had
+	 * opened is closed again. */
+	snprintf(yaml, sizeof(yaml),
+	         "modules:\n  - name: metrics\n    config: {address: 127.0.0.1, port: 0, "
+	         "debug-port: %d}\n",
+	         port);
+	core = mx_core(yaml, &errs);
+	ck_assert_ptr_nonnull(core);
+	ck_assert_int_ne(core_modules_init_start(core), CONTOUR_EOK);
+	snprintf(want, sizeof(want), "debug listener: cannot listen on 127.0.0.1:%d: %s", port,
+	         strerror(EADDRINUSE));
+	ck_assert_msg(strstr(tu_log_text(), want), "'%s' not in:\n%s", want, tu_log_text());
+	ck_assert(mx_refused(mx_logged_port()));
 	close(fd);
 }
 END_TEST
@@ -414,6 +546,10 @@ START_TEST(test_config_errors)
 	mx_expect_refused("port: -1", "port");
 	mx_expect_refused("port: '8000'", "port");
 	mx_expect_refused("listen: 1", "listen: unknown key");
+	mx_expect_refused("debug-address: localhost",
+	                  "debug-address: 'localhost' is not a numeric IPv4 or IPv6 address");
+	mx_expect_refused("debug-port: 65536", "debug-port");
+	mx_expect_refused("debug-port: -2", "debug-port");
 }
 END_TEST
 
@@ -425,6 +561,9 @@ START_TEST(test_config_defaults)
 	contour_module_t *mod = core->mods[0];
 	ck_assert_str_eq(contour_conf_get_str(mod, "address", NULL), "0.0.0.0");
 	ck_assert_int_eq(contour_conf_get_int(mod, "port", -1), 8000);
+	/* Upstream's --debug-http-address and --debug-http-port defaults. */
+	ck_assert_str_eq(contour_conf_get_str(mod, "debug-address", NULL), "127.0.0.1");
+	ck_assert_int_eq(contour_conf_get_int(mod, "debug-port", -2), 6060);
 	/* Other accepted forms. */
 	core_free(core);
 	core = mx_core("modules:\n  - name: metrics\n    config: {address: '::', port: 65535}\n",
@@ -440,6 +579,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_metrics_endpoint);
 	tcase_add_test(tc, test_health_and_errors);
+	tcase_add_test(tc, test_health_checks);
+	tcase_add_test(tc, test_debug_dag);
+	tcase_add_test(tc, test_debug_off);
 	tcase_add_test(tc, test_ipv6);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
