@@ -21,7 +21,7 @@ BUILD_DEPS="build-essential autoconf automake libtool pkg-config
 # (kubernetes-client, below) and
 # clang (libFuzzer replay is built with the default compiler; clang is only
 # needed for `make fuzz`).
-TEST_DEPS="prometheus curl"
+TEST_DEPS="prometheus curl graphviz"
 # Node.js runs the xDS test client (Envoy's own protos through @grpc/grpc-js).
 # Install Debian's only when there is none: a machine with another Node.js
 # build (which bundles npm) would refuse Debian's npm package.

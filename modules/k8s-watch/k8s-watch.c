@@ -37,6 +37,7 @@ typedef struct kw_ctx {
 	int read_only;       /* read-only: neither of the two below exists */
 	kw_lease_t *lease;   /* leader election (kw_lease.c) */
 	kw_status_t *status; /* status write-back, leader only (kw_status.c) */
+	contour_health_check_t *health; /* "Kubernetes", reported by kw_http.c */
 } kw_ctx_t;
 
 static const contour_conf_item_t kw_schema[] = {
@@ -233,6 +234,10 @@ static int kw_init(contour_module_t *mod, const json_t *config)
 		goto fail;
 	if ((rc = kw_metrics_register(c)) != CONTOUR_EOK)
 		goto fail;
+	/* Upstream's /healthz says "Failed Kubernetes Check: ...". */
+	if ((rc = contour_register_health_check(mod, "Kubernetes", &c->health)) != CONTOUR_EOK)
+		goto fail;
+	contour_health_fail(c->health, "not yet connected to the API server %s", c->conn.server);
 	c->read_only = contour_conf_get_bool(mod, "read-only", 0);
 	if (!c->read_only && (!(c->status = kw_status_new(mod, err, sizeof(err))) ||
 	                      !(c->lease = kw_lease_new(mod, kw_on_leader, c, err, sizeof(err))))) {
@@ -272,6 +277,8 @@ static int kw_start(contour_module_t *mod)
 		return CONTOUR_EMODULE;
 	}
 	kw_http_set_limits(c->http, 0, contour_conf_get_duration_ms(mod, "token-refresh", 60000));
+	if (kw_http_set_health(c->http, c->health) != CONTOUR_EOK)
+		return CONTOUR_ENOMEM;
 	size_t nk, nns = json_array_size(c->namespaces);
 	const kw_kind_t *kinds = kw_kinds(&nk);
 	size_t per = nns ? nns : 1;

@@ -92,6 +92,15 @@ void kw_http_free(kw_http_t *h); /* cancels every request without callbacks */
  * read again (-1: keep the default, 60 s; 0: on every request). For tests. */
 void kw_http_set_limits(kw_http_t *h, size_t max_body, int64_t token_period_ms);
 
+/* kw_http_set_health: report into check (borrowed until kw_http_free):
+ * passing on any answer and on watch bytes; failing with `GET "URL":
+ * cause` on a transport error (refused, reset, TLS, timeout) and on 401,
+ * 403 and 5xx; and a GET /version (3 s timeout) whenever the server has
+ * sent nothing for 2 s, so a dead or hung server is noticed even when only
+ * quiet watches are open. A probe's success does not clear a 401/403/5xx
+ * from a resource request. CONTOUR_EOK or CONTOUR_ENOMEM. */
+int kw_http_set_health(kw_http_t *h, contour_health_check_t *check);
+
 /* kw_http_request: method ("GET", "PUT", "POST"), path with query (e.g.
  * "/api/v1/secrets?limit=500"), optional JSON body (copied). timeout_ms 0:
  * none. ua_suffix (e.g. "/leader-election") appended to the User-Agent or

@@ -16,6 +16,10 @@
  * the stack are only marked and swept once it returns.
  *
  * Secrets (the bearer token, the client key) never reach a log line.
+ *
+ * Health (kw_http_set_health): every answer is reported into the module's
+ * "Kubernetes" check, and a GET /version probes a server that has sent
+ * nothing for a while (see k8s-watch.md, "Health").
  */
 #include "config.h"
 
@@ -37,6 +41,12 @@
 #define KW_HTTP_TOKEN_PERIOD 60000       /* client-go re-reads every minute */
 #define KW_HTTP_CONNECT_MS   30000
 #define KW_HTTP_TOKEN_MAX    16384
+/* The health probe: looked at every tick; sent when nothing came from the
+ * server for IDLE, and failing when it has no answer within TIMEOUT. A
+ * hung server is noticed within IDLE + TICK + TIMEOUT (6 s). */
+#define KW_HTTP_PROBE_TICK_MS    1000
+#define KW_HTTP_PROBE_IDLE_MS    2000
+#define KW_HTTP_PROBE_TIMEOUT_MS 3000
 
 struct kw_req {
 	kw_http_t *h;
@@ -80,6 +90,15 @@ struct kw_http {
 	int in_curl; /* curl_multi_* is on the stack */
 	kw_req_t *reqs;
 	struct kw_sock *socks; /* events for curl's sockets */
+	/* Health: the check (borrowed), the probe's timer and request, when
+	 * the server last sent a byte, and whether the failure came from an
+	 * HTTP answer to a resource request (401, 403, 5xx), which a probe's
+	 * 200 must not clear: /version is often open to anyone. */
+	contour_health_check_t *health;
+	struct event *probe_tick;
+	kw_req_t *probe;
+	int64_t last_rx_ms;
+	int health_sticky;
 };
 
 /* One socket curl asked us to watch. Kept in a list so that sockets curl
@@ -176,12 +195,71 @@ static void kw_http_refresh_token(kw_http_t *h)
 	h->token = tok;
 }
 
+/* ---- health ---- */
+
+/* The server answered (or streamed) successfully: the check passes. A
+ * probe's answer does not clear a failure a resource request reported. */
+static void kw_http_health_ok(kw_http_t *h, const kw_req_t *r)
+{
+	if (!h->health || (r == h->probe && h->health_sticky))
+		return;
+	h->health_sticky = 0;
+	contour_health_pass(h->health);
+}
+
+/* A finished request: what it says about reaching the API server. Our own
+ * reasons for ending it (a body too big, an abort, the idle guard) say
+ * nothing: the probe covers a silent server. */
+static void kw_http_health_report(kw_http_t *h, const kw_req_t *r, const kw_resp_t *resp)
+{
+	if (!h->health || r->fail)
+		return;
+	char why[512];
+	if (resp->error) {
+		/* Refused, reset, TLS, timed out; or a stream cut after 200. */
+		snprintf(why, sizeof(why), "%s", resp->error);
+	} else if (resp->status == 401 || resp->status == 403 || resp->status >= 500) {
+		kw_status_message(resp, why, sizeof(why));
+	} else {
+		kw_http_health_ok(h, r);
+		return;
+	}
+	h->health_sticky = resp->error == NULL && r != h->probe;
+	/* Go's url.Error form, without the query: `Get "URL": cause`. */
+	contour_health_fail(h->health, "%s \"%s%.*s\": %s", r->method, h->conn.server,
+	                    (int)strcspn(r->path, "?"), r->path, why);
+}
+
+static void kw_http_probe_done(const kw_resp_t *resp, void *ud)
+{
+	kw_http_t *h = ud;
+	h->probe = NULL; /* judged in kw_http_finish, before this */
+}
+
+static void kw_http_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	kw_http_t *h = arg;
+	if (h->probe || contour_now_ms(h->mod) - h->last_rx_ms < KW_HTTP_PROBE_IDLE_MS)
+		return;
+	h->probe = kw_http_request(h, "GET", "/version", NULL, KW_HTTP_PROBE_TIMEOUT_MS,
+	                           "/health", kw_http_probe_done, h);
+}
+
 /* ---- curl callbacks ---- */
 
 static size_t kw_http_header_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
 	kw_req_t *r = ud;
 	size_t n = size * nmemb;
+	r->h->last_rx_ms = contour_now_ms(r->h->mod);
+	/* The end of a watch's headers: a 2xx means it is established. */
+	if (r->data && n <= 2 && (n == 0 || p[0] == '\r' || p[0] == '\n')) {
+		long code = 0;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200 && code < 300)
+			kw_http_health_ok(r->h, r);
+		return n;
+	}
 	/* A new status line (after a 100 Continue, say): forget earlier headers. */
 	if (n >= 5 && !strncmp(p, "HTTP/", 5)) {
 		r->retry_after = -1;
@@ -229,7 +307,9 @@ static size_t kw_http_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 	}
 	/* A watch's events go straight to its reader; an error answer (a
 	 * Status, a plain-text 429) is kept for done like any other body. */
+	r->h->last_rx_ms = contour_now_ms(r->h->mod);
 	if (r->data && code >= 200 && code < 300) {
+		kw_http_health_ok(r->h, r);
 		if (n && r->data(p, n, r->ud) != 0) {
 			r->fail = "aborted";
 			return 0;
@@ -293,6 +373,7 @@ static void kw_http_finish(kw_req_t *r, CURLcode cc)
 	}
 	if (r->idle)
 		event_del(r->idle);
+	kw_http_health_report(h, r, &resp);
 	r->in_done = 1;
 	if (r->done)
 		r->done(&resp, r->ud);
@@ -680,6 +761,20 @@ fail:
 	return NULL;
 }
 
+int kw_http_set_health(kw_http_t *h, contour_health_check_t *check)
+{
+	if (h->probe_tick || !check)
+		return CONTOUR_EOK;
+	h->probe_tick = event_new(h->base, -1, EV_PERSIST, kw_http_probe_tick_cb, h);
+	if (!h->probe_tick)
+		return CONTOUR_ENOMEM;
+	struct timeval tv = {KW_HTTP_PROBE_TICK_MS / 1000, (KW_HTTP_PROBE_TICK_MS % 1000) * 1000};
+	if (event_add(h->probe_tick, &tv) != 0)
+		return CONTOUR_ENOMEM;
+	h->health = check;
+	return CONTOUR_EOK;
+}
+
 void kw_http_set_limits(kw_http_t *h, size_t max_body, int64_t token_period_ms)
 {
 	if (max_body)
@@ -705,6 +800,8 @@ void kw_http_free(kw_http_t *h)
 		event_free(h->timer);
 	if (h->kick)
 		event_free(h->kick);
+	if (h->probe_tick)
+		event_free(h->probe_tick);
 	curl_slist_free_all(h->connect_to);
 	free(h->url_base);
 	free(h->user_agent);
