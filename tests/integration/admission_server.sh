@@ -51,7 +51,7 @@ modules:
       read-timeout: 1s
       max-request-bytes: 65536
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
 YAML
 
 # Init errors name the key.

@@ -71,7 +71,7 @@ modules:
   - name: tls-delegation
   - name: httpproxy
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
 YAML
 	start=$(now_ms)
 	contour_start "$T/$name/contour.yaml"

@@ -31,7 +31,7 @@ modules:
   - name: tls-delegation
   - name: httpproxy
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
 YAML
 contour_start "$T/contour.yaml"
 expect_in "$CLOG" "started: 4 modules"

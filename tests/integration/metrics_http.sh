@@ -17,7 +17,7 @@ modules:
   - name: file-watch
     config: {paths: ['$top_srcdir/examples']}
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
 YAML
 
 "$CONTOUR" serve --config "$T/contour.yaml" >"$T/log" 2>&1 &

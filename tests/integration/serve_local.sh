@@ -16,7 +16,7 @@ run_and_signal() {
 	# Remove the previous run's log first: the background child truncates it
 	# only when it starts, and wait_for must not read the old one.
 	rm -f "$T/log"
-	"$CONTOUR" "$@" serve --config "$T/local.yaml" >"$T/log" 2>&1 &
+	"$CONTOUR" "$@" serve --config "$T/local.yaml" --debug-http-port 0 >"$T/log" 2>&1 &
 	pid=$!
 	PIDS="$PIDS $pid"
 	wait_for "$T/log" "started: 6 modules"
@@ -71,7 +71,7 @@ expect_in "$T/err" "you must supply all three TLS parameters"
 expect_rc 1 "$CONTOUR" serve --config "$T/flags.yaml" --insecure --no-such-flag 3
 expect_in "$T/err" "unknown flag '--no-such-flag'"
 rm -f "$T/log"
-"$CONTOUR" serve --config "$T/flags.yaml" --insecure --xds-port 0 --http-port=0 \
+"$CONTOUR" serve --config "$T/flags.yaml" --insecure --xds-port 0 --http-port=0 --debug-http-port 0 \
 	--root-namespaces default >"$T/log" 2>&1 &
 pid=$!
 PIDS="$PIDS $pid"

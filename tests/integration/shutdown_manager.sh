@@ -171,7 +171,7 @@ sed -e "s#/admin/admin.sock#$T/role.sock#" -e "s#/admin/ok#$T/role.ok#" \
     "$top_srcdir/conf/shutdown-manager.yaml" >"$T/role.yaml"
 expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/shutdown-manager.yaml"
 touch "$T/role.ok" # stale, from an earlier container: must not short-cut the drain
-"$CONTOUR" serve --config "$T/role.yaml" >"$T/role.log" 2>&1 &
+"$CONTOUR" serve --config "$T/role.yaml" --debug-http-port 0 >"$T/role.log" 2>&1 &
 role_pid=$!
 PIDS="$PIDS $role_pid"
 wait_for "$T/role.log" "started: 2 modules"
