@@ -681,6 +681,136 @@ START_TEST(http_sync)
 }
 END_TEST
 
+/* ---- health (kw_http_set_health) ---- */
+
+static const srv_script_t health_scripts[] = {
+    {.path = "/ok",
+     .pieces = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"}},
+    {.path = "/denied",
+     .pieces = {"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+                "Connection: close\r\nContent-Length: 71\r\n\r\n"
+                "{\"kind\":\"Status\",\"message\":\"secrets is forbidden\",\"reason\":\"Forbidden\"}"}},
+    {.path = "/boom?x=1",
+     .pieces = {"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n"}},
+    {.path = "/version",
+     .pieces = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"}},
+    {.path = "/w?watch=true",
+     .pieces = {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"},
+     .stall = 1},
+    {.path = NULL},
+};
+
+/* A server that takes the request and never answers. */
+static const srv_script_t hung_version[] = {
+    {.path = "/ok",
+     .pieces = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"}},
+    {.path = "/version", .pieces = {NULL}, .stall = 1},
+    {.path = NULL},
+};
+
+static const char *health_msg(void)
+{
+	const char *msg = "";
+	contour_health_state(&core->self, NULL, &msg);
+	return msg;
+}
+
+static void health_get(const char *path)
+{
+	got_t g = {0};
+	kw_http_request(h, "GET", path, NULL, 5000, NULL, got_done, &g);
+	ck_assert(tu_run_until(core, got_is_done, &g, 5000));
+}
+
+static int health_failing(void *ud)
+{
+	return !contour_health_check_ok(ud);
+}
+
+/* 401/403/5xx fail with the URL and the cause; any other answer and an
+ * established watch pass; the probe's 200 does not clear a 403. */
+START_TEST(http_health_answers)
+{
+	scripts = health_scripts;
+	contour_health_check_t *c = NULL;
+	char want[512];
+	ck_assert_int_eq(contour_register_health_check(&core->self, "Kubernetes", &c), CONTOUR_EOK);
+	ck_assert_int_eq(kw_http_set_health(h, c), CONTOUR_EOK);
+	tu_log_capture_start();
+
+	health_get("/denied");
+	ck_assert(!contour_health_check_ok(c));
+	snprintf(want, sizeof(want),
+	         "GET \"http://127.0.0.1:%d/denied\": secrets is forbidden (Forbidden, HTTP 403)",
+	         srv_port);
+	ck_assert_str_eq(health_msg(), want);
+	/* After 2 s of silence the probe asks for /version: its 200 shows the
+	 * server is there, not that we may read secrets. */
+	tu_run_loop_ms(core, 3500);
+	int probed = 0;
+	for (int i = 0; i < nheads; i++)
+		if (strstr(heads[i], "GET /version HTTP/1.1\r\n") &&
+		    strstr(heads[i], "\r\nUser-Agent: test-ua/1/health\r\n"))
+			probed++;
+	ck_assert_int_eq(probed, 1);
+	ck_assert(!contour_health_check_ok(c));
+	ck_assert_str_eq(health_msg(), want);
+
+	health_get("/ok");
+	ck_assert(contour_health_check_ok(c));
+
+	health_get("/boom?x=1");
+	snprintf(want, sizeof(want), "GET \"http://127.0.0.1:%d/boom\": Service Unavailable (HTTP 503)",
+	         srv_port);
+	ck_assert_str_eq(health_msg(), want);
+
+	/* A watch's 200 headers are enough, with no event yet. */
+	got_t g = {0};
+	kw_req_t *w = kw_http_stream(h, "/w?watch=true", 0, got_data, got_done, &g);
+	ck_assert(tu_run_until(core, (int (*)(void *))contour_health_check_ok, c, 5000));
+	kw_req_cancel(w);
+	ck_assert_ptr_nonnull(strstr(tu_log_text(), "health check Kubernetes passing"));
+	ck_assert_ptr_nonnull(strstr(tu_log_text(), "health check Kubernetes failing: GET"));
+	tu_log_capture_stop();
+}
+END_TEST
+
+/* A hung server: the probe times out; a refused connection fails at once. */
+START_TEST(http_health_probe_timeout)
+{
+	scripts = hung_version;
+	contour_health_check_t *c = NULL, *c2 = NULL;
+	ck_assert_int_eq(contour_register_health_check(&core->self, "Kubernetes", &c), CONTOUR_EOK);
+	ck_assert_int_eq(kw_http_set_health(h, c), CONTOUR_EOK);
+	health_get("/ok");
+	ck_assert(contour_health_check_ok(c));
+	int64_t t0 = contour_now_ms(&core->self);
+	ck_assert(tu_run_until(core, health_failing, c, 10000));
+	int64_t took = contour_now_ms(&core->self) - t0;
+	ck_assert_msg(took >= 4000 && took <= 7500, "failed after %lld ms", (long long)took);
+	char want[128];
+	snprintf(want, sizeof(want), "GET \"http://127.0.0.1:%d/version\": ", srv_port);
+	ck_assert_msg(!strncmp(health_msg(), want, strlen(want)), "message: %s", health_msg());
+	ck_assert_msg(strstr(health_msg(), "timed out"), "message: %s", health_msg());
+
+	kw_conn_t conn = {.server = "http://127.0.0.1:1"};
+	kw_http_t *h2 = kw_http_new(&core->self, &conn, "x", err, sizeof(err));
+	ck_assert_int_eq(contour_register_health_check(&core->self, "Other", &c2), CONTOUR_EOK);
+	ck_assert_int_eq(kw_http_set_health(h2, c2), CONTOUR_EOK);
+	got_t g = {0};
+	kw_http_request(h2, "GET", "/api?limit=1", NULL, 2000, NULL, got_done, &g);
+	ck_assert(tu_run_until(core, got_is_done, &g, 5000));
+	ck_assert(!contour_health_check_ok(c2));
+	const char *msg = NULL;
+	contour_health_pass(c);
+	contour_health_state(&core->self, NULL, &msg);
+	const char *pre = "GET \"http://127.0.0.1:1/api\": ";
+	ck_assert_msg(!strncmp(msg, pre, strlen(pre)), "message: %s", msg);
+	kw_http_free(h2);
+}
+END_TEST
+
 static Suite *kw_conn_suite(void)
 {
 	Suite *s = suite_create("kw_conn");
@@ -704,6 +834,8 @@ static Suite *kw_conn_suite(void)
 	tcase_add_test(tc, http_stream_cut_idle_abort);
 	tcase_add_test(tc, http_cancel_and_refused);
 	tcase_add_test(tc, http_sync);
+	tcase_add_test(tc, http_health_answers);
+	tcase_add_test(tc, http_health_probe_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }
