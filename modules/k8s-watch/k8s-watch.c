@@ -37,7 +37,8 @@ typedef struct kw_ctx {
 	int read_only;       /* read-only: neither of the two below exists */
 	kw_lease_t *lease;   /* leader election (kw_lease.c) */
 	kw_status_t *status; /* status write-back, leader only (kw_status.c) */
-	contour_health_check_t *health; /* "Kubernetes", reported by kw_http.c */
+	/* The "Kubernetes" health check, which kw_http.c reports into. */
+	contour_health_check_t *health;
 } kw_ctx_t;
 
 static const contour_conf_item_t kw_schema[] = {

@@ -241,8 +241,8 @@ static void kw_http_probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 	kw_http_t *h = arg;
 	if (h->probe || contour_now_ms(h->mod) - h->last_rx_ms < KW_HTTP_PROBE_IDLE_MS)
 		return;
-	h->probe = kw_http_request(h, "GET", "/version", NULL, KW_HTTP_PROBE_TIMEOUT_MS,
-	                           "/health", kw_http_probe_done, h);
+	h->probe = kw_http_request(h, "GET", "/version", NULL, KW_HTTP_PROBE_TIMEOUT_MS, "/health",
+	                           kw_http_probe_done, h);
 }
 
 /* ---- curl callbacks ---- */

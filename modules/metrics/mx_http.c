@@ -151,7 +151,8 @@ static void mx_http_metrics(mx_srv_t *srv, struct evhttp_request *req)
 	size_t len = 0;
 	char *text = contour_metrics_render(srv->ctx->mod, &len);
 	if (!text) {
-		contour_log(srv->ctx->mod, CONTOUR_LOG_ERR, "rendering the metrics registry failed");
+		contour_log(srv->ctx->mod, CONTOUR_LOG_ERR,
+		            "rendering the metrics registry failed");
 		mx_http_text(srv, req, HTTP_INTERNAL, "Internal Server Error",
 		             "500 cannot render metrics\n");
 		return;

@@ -79,7 +79,8 @@ START_TEST(test_pass_fail)
 	ck_assert_int_eq(contour_health_state(&core->self, &name, &msg), 0);
 	ck_assert_str_eq(name, "Kubernetes");
 	ck_assert_str_eq(msg, "connection refused");
-	ck_assert_ptr_nonnull(strstr(tu_log_text(), "health check Kubernetes failing: connection refused"));
+	ck_assert_ptr_nonnull(
+	    strstr(tu_log_text(), "health check Kubernetes failing: connection refused"));
 	/* A new message replaces the old one. */
 	contour_health_fail(c, "timed out");
 	contour_health_state(&core->self, &name, &msg);

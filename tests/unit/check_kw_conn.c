@@ -687,9 +687,10 @@ static const srv_script_t health_scripts[] = {
     {.path = "/ok",
      .pieces = {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"}},
     {.path = "/denied",
-     .pieces = {"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
-                "Connection: close\r\nContent-Length: 71\r\n\r\n"
-                "{\"kind\":\"Status\",\"message\":\"secrets is forbidden\",\"reason\":\"Forbidden\"}"}},
+     .pieces =
+         {"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: 71\r\n\r\n"
+          "{\"kind\":\"Status\",\"message\":\"secrets is forbidden\",\"reason\":\"Forbidden\"}"}},
     {.path = "/boom?x=1",
      .pieces = {"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                 "Connection: close\r\n\r\n"}},
@@ -761,8 +762,8 @@ START_TEST(http_health_answers)
 	ck_assert(contour_health_check_ok(c));
 
 	health_get("/boom?x=1");
-	snprintf(want, sizeof(want), "GET \"http://127.0.0.1:%d/boom\": Service Unavailable (HTTP 503)",
-	         srv_port);
+	snprintf(want, sizeof(want),
+	         "GET \"http://127.0.0.1:%d/boom\": Service Unavailable (HTTP 503)", srv_port);
 	ck_assert_str_eq(health_msg(), want);
 
 	/* A watch's 200 headers are enough, with no event yet. */

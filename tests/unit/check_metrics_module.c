@@ -313,8 +313,9 @@ START_TEST(test_health_checks)
 	for (size_t i = 0; i < 2; i++) {
 		mx_resp_t r = mx_get(port, paths[i]);
 		ck_assert_int_eq(r.code, 503);
-		ck_assert_str_eq(r.body, "Failed Kubernetes Check: Get \"https://127.0.0.1:1/version\": "
-		                         "connection refused\n");
+		ck_assert_str_eq(r.body,
+		                 "Failed Kubernetes Check: Get \"https://127.0.0.1:1/version\": "
+		                 "connection refused\n");
 		ck_assert_str_eq(r.ctype, "text/plain; charset=utf-8");
 		free(r.body);
 	}
