@@ -52,7 +52,7 @@ modules:
   - name: xds-grpc
     config: {address: 127.0.0.1, port: 0, insecure: true}
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
 YAML
 
 # BENCH_WRAP (perf, valgrind, ...) goes before the command; it may start slowly.

@@ -68,7 +68,7 @@ measure idle $!
 cat >"$T/role.yaml" <<YAML
 modules:
   - name: metrics
-    config: {address: 127.0.0.1, port: 0}
+    config: {address: 127.0.0.1, port: 0, debug-port: 0}
   - name: shutdown-manager
     config: {port: 0, ready-file: $T/ok, admin-address: $T/admin.sock, shutdown-drains: true,
              sigterm-wait: 0s}
