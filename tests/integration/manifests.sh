@@ -32,6 +32,14 @@ version=$(sed -n 's/^AC_INIT(\[contour\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/co
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 
+# Every file shipped: contrib/Makefile.am lists each one in EXTRA_DIST.
+(cd "$top_srcdir" && find contrib/kubernetes -type f | sort) >"$work/files"
+while read -r f; do
+	grep -qF -- "	$f" "$top_srcdir/contrib/Makefile.am" ||
+		fail "$f is not in contrib/Makefile.am's EXTRA_DIST"
+done <"$work/files"
+echo "ok: every file of contrib/kubernetes/ is in EXTRA_DIST"
+
 # The checker's dependencies, from the lockfile, installed once into the
 # build tree (the source tree may be read-only, as in distcheck) and again
 # only when the lockfile changes.
@@ -119,6 +127,14 @@ broken off-volume webhook/02-webhook.yaml 's/--config, \/config\/webhook.yaml/--
 	'/etc/webhook.yaml is on no volume of the container'
 broken configmap-key split/03-contour.yaml 's/- key: split.yaml/- key: splt.yaml/' \
 	'ConfigMap contour has no key splt.yaml'
+# The Envoy pod: the bootstrap's files where Envoy sees them, the shutdown
+# handshake, the grace period.
+broken envoy-mount split/03-envoy.yaml 's/        - name: envoycert\n          mountPath: \/certs\n          readOnly: true\n        - name: envoy-admin/        - name: envoy-admin/' \
+	'the bootstrap names /certs/tls.crt, but the container does not mount volume envoycert'
+broken prestop-host split/variants/envoy-hostnetwork.yaml 's/              host: 127.0.0.1\n//' \
+	'preStop needs host: 127.0.0.1'
+broken grace-period split/03-envoy.yaml 's/terminationGracePeriodSeconds: 300/terminationGracePeriodSeconds: 60/' \
+	"terminationGracePeriodSeconds must exceed the shutdown-manager's drain-timeout"
 # Images: every contour container is contour:VERSION.
 broken image-tag split/03-envoy.yaml 's/image: contour:\Q'"$version"'\E\n        imagePullPolicy: IfNotPresent\n        command: \[\/usr\/bin\/contour\]\n        args: \[serve/image: contour:latest\n        imagePullPolicy: IfNotPresent\n        command: [\/usr\/bin\/contour]\n        args: [serve/' \
 	"contour images must be contour:$version (AC_INIT's version), not tag latest"

@@ -388,6 +388,70 @@ function checkEnvoyCommand(argv, mapArg, where) {
   }
 }
 
+// Every file path the init containers wrote into a volume (the bootstrap
+// names its SDS files, the certificates) must be where Envoy sees it: the
+// same volume at the same mount path in the Envoy container.
+function walk(d, out) {
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+function mountOf(c, vol) {
+  const m = (c.volumeMounts || []).find((x) => x.name === vol && !x.subPath);
+  return m ? m.mountPath.replace(/\/+$/, '') : null;
+}
+
+function checkEnvoyFiles(envoy, spec, dir, initNames, where) {
+  const written = (spec.volumes || []).filter((v) => v.emptyDir).map((v) => path.join(dir, `vol-${v.name}`));
+  const re = new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/vol-([^/"\\s]+)(/[^"\\s]*)?`, 'g');
+  const inits = (spec.initContainers || []).filter((c) => initNames.has(c.name));
+  let n = 0;
+  for (const f of written.flatMap((d) => walk(d, []))) {
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(re)) {
+      const vol = m[1];
+      const rest = m[2] || '';
+      const at = inits.map((c) => mountOf(c, vol)).find((x) => x);
+      const seen = mountOf(envoy, vol);
+      n++;
+      if (!at) fail(where, `${path.relative(dir, f)} names a path on volume ${vol}, which no init container mounts`);
+      else if (seen !== at)
+        fail(where, `the bootstrap names ${at}${rest}, but the container ${seen ? `mounts volume ${vol} at ${seen}` : `does not mount volume ${vol}`}`);
+    }
+  }
+  ok(`${where}: ${n} paths in the bootstrap files are on its volumes`);
+}
+
+// What the Envoy pod needs around Envoy: readiness on /ready :8002 (the
+// stats-health listener the bootstrap's xDS config serves), a preStop that
+// waits on the shutdown-manager's /shutdown, the admin socket's emptyDir
+// /admin shared with it, and a grace period above its drain-timeout.
+function checkEnvoyPod(envoy, spec, where) {
+  const rp = (envoy.readinessProbe || {}).httpGet;
+  if (!rp || rp.path !== '/ready' || rp.port !== 8002) fail(where, 'readinessProbe must be httpGet /ready on 8002');
+  const sm = (spec.containers || []).find((c) => c.name === 'shutdown-manager');
+  if (!sm) {
+    fail(where, 'no shutdown-manager container beside Envoy');
+    return;
+  }
+  const pre = ((envoy.lifecycle || {}).preStop || {}).httpGet;
+  if (!pre || pre.path !== '/shutdown' || pre.port !== 8090) fail(where, 'preStop must be httpGet /shutdown on 8090');
+  const smAddr = [...(sm.command || []), ...(sm.args || [])].find((a) => /^--serve-address=/.test(a));
+  if (smAddr && pre && pre.host !== smAddr.split('=')[1])
+    fail(where, `the shutdown-manager serves on ${smAddr.split('=')[1]}: preStop needs host: ${smAddr.split('=')[1]}`);
+  const admin = (envoy.volumeMounts || []).find((m) => m.mountPath === '/admin');
+  const smAdmin = (sm.volumeMounts || []).find((m) => m.mountPath === '/admin');
+  const vol = admin && (spec.volumes || []).find((v) => v.name === admin.name);
+  if (!admin || !smAdmin || admin.name !== smAdmin.name || !vol || !vol.emptyDir)
+    fail(where, 'Envoy and the shutdown-manager must share an emptyDir at /admin (admin socket, ready file)');
+  if (!(spec.terminationGracePeriodSeconds > 280))
+    fail(where, 'terminationGracePeriodSeconds must exceed the shutdown-manager\'s drain-timeout (280s)');
+  ok(`${where}: readiness, preStop, /admin, grace period`);
+}
+
 function checkPod(o, ctx) {
   const tpl = podTemplate(o.obj);
   if (!tpl) return;
@@ -429,6 +493,7 @@ function checkPod(o, ctx) {
     }
   }
   const containers = [...(spec.initContainers || []), ...(spec.containers || [])];
+  const initNames = new Set((spec.initContainers || []).map((c) => c.name));
   for (const c of containers) {
     const where = `${o.where}: container ${c.name}`;
     const env = resolveEnv(c, ns, podName, where);
@@ -448,6 +513,8 @@ function checkPod(o, ctx) {
       fail(where, `runs contour from image ${c.image}, not contour:${VERSION}`);
     } else if (isEnvoyImage(c)) {
       checkEnvoyCommand(argv, mapArg, where);
+      checkEnvoyFiles(c, spec, dir, initNames, where);
+      checkEnvoyPod(c, spec, where);
     } else {
       fail(where, `image ${c.image}: neither contour nor Envoy; no check for it`);
     }
