@@ -135,6 +135,14 @@ broken prestop-host split/variants/envoy-hostnetwork.yaml 's/              host:
 	'preStop needs host: 127.0.0.1'
 broken grace-period split/03-envoy.yaml 's/terminationGracePeriodSeconds: 300/terminationGracePeriodSeconds: 60/' \
 	"terminationGracePeriodSeconds must exceed the shutdown-manager's drain-timeout"
+# Sockets: probes reach a port the container listens on beyond loopback,
+# and no two sockets of a pod want one port.
+broken loopback-probe sidecar/03-contour.yaml 's/(readinessProbe:\n          httpGet:\n            path: \/healthz\n            port:) 8000/$1 8001/' \
+	'readinessProbe on port 8001: the container listens there on loopback only'
+broken probe-port split/03-contour.yaml 's/tcpSocket:\n            port: 8001/tcpSocket:\n            port: 8002/' \
+	'readinessProbe on port 8002: the container does not listen there'
+broken port-twice sidecar/03-contour.yaml 's/, --http-port=8091\]/]/' \
+	'port 8000: contour (metrics on 0.0.0.0) and shutdown-manager (metrics on 127.0.0.1) in one pod'
 # Images: every contour container is contour:VERSION.
 broken image-tag split/03-envoy.yaml 's/image: contour:\Q'"$version"'\E\n        imagePullPolicy: IfNotPresent\n        command: \[\/usr\/bin\/contour\]\n        args: \[serve/image: contour:latest\n        imagePullPolicy: IfNotPresent\n        command: [\/usr\/bin\/contour]\n        args: [serve/' \
 	"contour images must be contour:$version (AC_INIT's version), not tag latest"

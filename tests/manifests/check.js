@@ -452,6 +452,78 @@ function checkEnvoyPod(envoy, spec, where) {
   ok(`${where}: readiness, preStop, /admin, grace period`);
 }
 
+// The sockets a contour container opens: its config's modules, with
+// serve's flags over their keys (the modules' defaults and flags, as in
+// modules/*/*.c).
+const LISTENERS = {
+  metrics: { address: '0.0.0.0', port: 8000, flags: ['--http-address', '--http-port'] },
+  'xds-grpc': { address: '127.0.0.1', port: 8001, flags: ['--xds-address', '--xds-port'] },
+  admission: { address: '0.0.0.0', port: 8443, flags: [null, null] },
+  'shutdown-manager': { address: '0.0.0.0', port: 8090, flags: ['--serve-address', '--serve-port'] },
+};
+
+function flagValue(args, flag) {
+  let v = null;
+  args.forEach((a, i) => {
+    if (a.startsWith(`${flag}=`)) v = a.slice(flag.length + 1);
+    else if (a === flag && i + 1 < args.length) v = args[i + 1];
+  });
+  return v;
+}
+
+function contourListeners(mappedArgs) {
+  const cfg = flagValue(mappedArgs, '--config') || flagValue(mappedArgs, '--config-path') || flagValue(mappedArgs, '-c');
+  if (!cfg || !fs.existsSync(cfg)) return [];
+  let conf;
+  try {
+    conf = YAML.parse(fs.readFileSync(cfg, 'utf8'));
+  } catch (e) {
+    return [];
+  }
+  const out = [];
+  for (const m of (conf && conf.modules) || []) {
+    const l = LISTENERS[m.name];
+    if (!l) continue;
+    const c = m.config || {};
+    const address = (l.flags[0] && flagValue(mappedArgs, l.flags[0])) || c.address || l.address;
+    const port = Number((l.flags[1] && flagValue(mappedArgs, l.flags[1])) || (c.port !== undefined ? c.port : l.port));
+    out.push({ address: String(address), port, what: m.name });
+  }
+  return out;
+}
+
+const loopback = (a) => a === '127.0.0.1' || a === '::1' || a.startsWith('127.');
+
+// Probes dial the pod IP: the port must be one the container listens on
+// beyond loopback; two sockets of one pod must not want the same port.
+function checkListeners(pod, where) {
+  for (let i = 0; i < pod.length; i++) {
+    for (let j = i + 1; j < pod.length; j++) {
+      const a = pod[i], b = pod[j];
+      if (a.port === b.port && a.port !== 0 &&
+        (a.address === b.address || a.address === '0.0.0.0' || b.address === '0.0.0.0' || a.address === '::' || b.address === '::'))
+        fail(where, `port ${a.port}: ${a.container} (${a.what} on ${a.address}) and ${b.container} (${b.what} on ${b.address}) in one pod`);
+    }
+  }
+}
+
+function checkProbes(c, mine, where) {
+  const named = {};
+  for (const p of c.ports || []) if (p.name) named[p.name] = p.containerPort;
+  for (const kind of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+    const pr = c[kind];
+    if (!pr) continue;
+    const h = pr.httpGet || pr.tcpSocket || pr.grpc;
+    if (!h) continue;
+    const port = typeof h.port === 'string' ? named[h.port] : h.port;
+    if (!mine.some((l) => l.port === port && !loopback(l.address)))
+      fail(where, `${kind} on port ${h.port}: the container ${mine.some((l) => l.port === port) ? 'listens there on loopback only' : 'does not listen there'}`);
+  }
+  for (const p of c.ports || [])
+    if (!mine.some((l) => l.port === p.containerPort && !loopback(l.address)))
+      fail(where, `containerPort ${p.containerPort}: the container does not listen there beyond loopback`);
+}
+
 function checkPod(o, ctx) {
   const tpl = podTemplate(o.obj);
   if (!tpl) return;
@@ -494,6 +566,7 @@ function checkPod(o, ctx) {
   }
   const containers = [...(spec.initContainers || []), ...(spec.containers || [])];
   const initNames = new Set((spec.initContainers || []).map((c) => c.name));
+  const sockets = [];
   for (const c of containers) {
     const where = `${o.where}: container ${c.name}`;
     const env = resolveEnv(c, ns, podName, where);
@@ -507,18 +580,30 @@ function checkPod(o, ctx) {
       else ok(`${where}: image`);
       if (!c.command) fail(where, 'no command: name /usr/bin/contour');
       else checkContourCommand(argv, env, mapArg, where);
+      if (!initNames.has(c.name) && argv[1] === 'serve') {
+        const mine = contourListeners(argv.map(mapArg)).map((l) => ({ ...l, container: c.name }));
+        sockets.push(...mine);
+        checkProbes(c, mine, where);
+      }
       const pre = ((c.lifecycle || {}).preStop || {}).exec;
       if (pre) checkContourCommand(pre.command.map((a) => expand(String(a), env, where)), env, mapArg, `${where} preStop`);
     } else if (argv[0] === '/usr/bin/contour' || argv[0] === 'contour') {
       fail(where, `runs contour from image ${c.image}, not contour:${VERSION}`);
     } else if (isEnvoyImage(c)) {
       checkEnvoyCommand(argv, mapArg, where);
+      // Envoy's listeners come over xDS and from the bootstrap: its
+      // declared ports stand for them.
+      const mine = (c.ports || []).map((p) => ({ address: '0.0.0.0', port: p.containerPort, what: p.name || 'port', container: c.name }));
+      sockets.push(...mine);
+      checkProbes(c, mine, where);
       checkEnvoyFiles(c, spec, dir, initNames, where);
       checkEnvoyPod(c, spec, where);
     } else {
       fail(where, `image ${c.image}: neither contour nor Envoy; no check for it`);
     }
   }
+  checkListeners(sockets, o.where);
+  ok(`${o.where}: ${sockets.length} sockets, no port twice`);
 }
 
 // ---- cross references
