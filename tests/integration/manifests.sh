@@ -6,31 +6,26 @@
 # with the same flags, certgen with --yaml when the build has it); every
 # contour image tagged with AC_INIT's version. tests/manifests/check.js does
 # the checking (Node, kubernetes-models); then a broken copy of one manifest
-# per check must fail it.
-set -eu
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$(pwd)}"
+# per check must fail it. Last, the RBAC: the split and webhook roles run
+# against the test API server as the folders' service accounts, and
+# tests/manifests/rbac.js checks that the roles allow every request made
+# and grant nothing unused.
+. "${top_srcdir:?}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/k8s_lib.sh"
 
 skip() {
 	echo "SKIP: $*"
 	if [ -n "${CONTOUR_STRICT_TESTS:-}" ]; then exit 1; fi
 	exit 77
 }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed"
-command -v perl >/dev/null 2>&1 || skip "perl is not installed"
-
-CONTOUR="$top_builddir/contour"
+for tool in node npm perl openssl curl; do
+	command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+done
 [ -x "$CONTOUR" ] || fail "$CONTOUR not built"
 version=$(sed -n 's/^AC_INIT(\[contour\], *\[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
 [ -n "$version" ] || fail "no version in AC_INIT of configure.ac"
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
+work="$T/manifests"
+mkdir -p "$work" || fail "mkdir $work"
 
 # Every file shipped: contrib/Makefile.am lists each one in EXTRA_DIST.
 (cd "$top_srcdir" && find contrib/kubernetes -type f | sort) >"$work/files"
@@ -45,7 +40,8 @@ echo "ok: every file of contrib/kubernetes/ is in EXTRA_DIST"
 # only when the lockfile changes.
 checker="$top_builddir/tests/manifests/checker"
 mkdir -p "$checker"
-cp "$top_srcdir/tests/manifests/check.js" "$checker/"
+cp "$top_srcdir/tests/manifests/check.js" "$top_srcdir/tests/manifests/rbac.js" "$checker/" ||
+	fail "cannot copy the checker into $checker"
 if ! cmp -s "$top_srcdir/tests/manifests/package-lock.json" "$checker/package-lock.json" ||
 	[ ! -d "$checker/node_modules/kubernetes-models" ] || [ ! -d "$checker/node_modules/yaml" ]; then
 	cp "$top_srcdir/tests/manifests/package.json" "$top_srcdir/tests/manifests/package-lock.json" "$checker/"
@@ -80,9 +76,8 @@ has_certgen=0
 broken() {
 	name=$1 file=$2 subst=$3 text=$4
 	copy="$work/broken-$name"
-	cp -R "$top_srcdir/contrib/kubernetes" "$copy"
-	chmod -R u+w "$copy"
-	perl -0pi -e "$subst" "$copy/$file"
+	cp -R "$top_srcdir/contrib/kubernetes" "$copy" && chmod -R u+w "$copy" &&
+		perl -0pi -e "$subst" "$copy/$file" || fail "broken $name: cannot make the copy"
 	if cmp -s "$top_srcdir/contrib/kubernetes/$file" "$copy/$file"; then
 		fail "broken $name: '$subst' did not change $file"
 	fi
@@ -153,3 +148,84 @@ else
 	echo "note: contour certgen --help fails in this build: the certgen Job's command line is not checked${CONTOUR_STRICT_TESTS:+ (and the run above failed: CONTOUR_STRICT_TESTS=1)}"
 fi
 echo "ok: every broken copy is refused"
+
+# ---- RBAC: what the roles really ask the API server ----
+# conf/split.yaml and conf/webhook.yaml, as their ConfigMaps hold them,
+# against the test API server (tests/k8sapi) as the folders' service
+# accounts, with a kubeconfig for `incluster`, the test PKI for /certs and
+# free loopback ports; the request log then goes through rbac.js with
+# each folder's roles: every request allowed, every verb granted used.
+k8s_pki
+cat >"$work/tokens" <<'EOF'
+tok-contour,system:serviceaccount:projectcontour:contour
+tok-webhook,system:serviceaccount:projectcontour:contour-webhook
+EOF
+cat >"$work/seed.ndjson" <<'EOF'
+{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"projectcontour"}}
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},"spec":{"ports":[{"port":80,"protocol":"TCP"}]}}
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"envoy","namespace":"projectcontour"},"spec":{"type":"LoadBalancer","ports":[{"port":80,"protocol":"TCP"}]},"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}
+{"apiVersion":"projectcontour.io/v1","kind":"HTTPProxy","metadata":{"name":"web","namespace":"default"},"spec":{"virtualhost":{"fqdn":"web.example.com"},"routes":[{"services":[{"name":"web","port":80}]}]}}
+{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"ing","namespace":"default"},"spec":{"defaultBackend":{"service":{"name":"web","port":{"number":80}}}}}
+EOF
+k8s_apiserver_start --token-file "$work/tokens" --seed "$work/seed.ndjson"
+# One conflict on each status write, so the re-read (get) happens.
+api POST /_test/faults '{"path":"httpproxies/web/status$","verb":"put","action":"conflict"}'
+api POST /_test/faults '{"path":"ingresses/ing/status$","verb":"put","action":"conflict"}'
+
+# role_config CONF OUT KUBECONFIG: CONF made runnable here.
+role_config() {
+	sed -e "s#^incluster: true#kubeconfig: $3#" -e "s#/certs/ca.crt#$T/ca.crt#" \
+		-e "s#/certs/tls.crt#$T/server.crt#" -e "s#/certs/tls.key#$T/server.key#" \
+		-e 's/address: 0\.0\.0\.0/address: 127.0.0.1/' -e 's/port: [0-9][0-9]*/port: 0/' \
+		"$1" >"$2" || fail "cannot write $2"
+	grep -q '^kubeconfig:' "$2" || fail "$1 has no 'incluster: true' to replace"
+}
+export CONTOUR_NAMESPACE=projectcontour
+
+k8s_kubeconfig "$work/kc-contour" token=tok-contour
+role_config "$top_srcdir/conf/split.yaml" "$work/split.yaml" "$work/kc-contour"
+contour_start "$work/split.yaml"
+wait_for "$CLOG" "became leader" 20
+wait_api /apis/projectcontour.io/v1/namespaces/default/httpproxies/web 'o.status && o.status.currentStatus' valid
+wait_api /apis/networking.k8s.io/v1/namespaces/default/ingresses/ing \
+	'o.status && o.status.loadBalancer && JSON.stringify(o.status.loadBalancer.ingress)' '[{"ip":"192.0.2.7"}]'
+api GET /_test/faults
+expect_json '(o.faults || o).map((f) => f.hits).join(",")' '1,1'
+# A renewal (the retry period is 2 s), then the release at the clean stop.
+sleep 3
+contour_stop
+api GET /_test/requests
+cp "$T/resp" "$work/requests-contour.json"
+for folder in split sidecar; do
+	node "$checker/rbac.js" "$work/requests-contour.json" "$top_srcdir/contrib/kubernetes/$folder" \
+		projectcontour:contour || fail "$folder/: RBAC"
+done
+
+k8s_kubeconfig "$work/kc-webhook" token=tok-webhook
+role_config "$top_srcdir/conf/webhook.yaml" "$work/webhook.yaml" "$work/kc-webhook"
+api DELETE /_test/requests
+contour_start "$work/webhook.yaml"
+wait_for "$CLOG" "initial list complete" 20
+sleep 1
+contour_stop
+api GET /_test/requests
+cp "$T/resp" "$work/requests-webhook.json"
+node "$checker/rbac.js" "$work/requests-webhook.json" "$top_srcdir/contrib/kubernetes/webhook" \
+	projectcontour:contour-webhook || fail "webhook/: RBAC"
+
+# And the check bites: a verb missing, a verb too many.
+for c in missing extra; do
+	mkdir -p "$work/rbac-$c" && cp "$top_srcdir/contrib/kubernetes/split/"*.yaml "$work/rbac-$c/" &&
+		chmod u+w "$work/rbac-$c/"*.yaml || fail "cannot copy split/"
+done
+perl -0pi -e 's/resources: \[ingresses\/status\]\n  verbs: \[update\]/resources: [ingresses\/status]\n  verbs: [get]/' \
+	"$work/rbac-missing/02-rbac.yaml"
+perl -0pi -e 's/resources: \[secrets, services\]\n  verbs: \[list, watch\]/resources: [secrets, services]\n  verbs: [get, list, watch]/' \
+	"$work/rbac-extra/02-rbac.yaml"
+node "$checker/rbac.js" "$work/requests-contour.json" "$work/rbac-missing" projectcontour:contour \
+	>"$work/out" 2>&1 && { cat "$work/out"; fail "a missing verb passed the RBAC check"; }
+expect_in "$work/out" "not allowed: update networking.k8s.io/ingresses/status in default"
+node "$checker/rbac.js" "$work/requests-contour.json" "$work/rbac-extra" projectcontour:contour \
+	>"$work/out" 2>&1 && { cat "$work/out"; fail "an extra verb passed the RBAC check"; }
+expect_in "$work/out" "granted but never used: get core/secrets"
+ok "RBAC: a missing verb and an unused one are refused"
