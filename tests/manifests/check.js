@@ -18,12 +18,18 @@
 //   real, `contour serve ARGS` is `contour check-config ARGS`, `contour
 //   certgen` runs with --yaml into a temp folder (skipped with a note when
 //   the binary has no certgen, failed under CONTOUR_STRICT_TESTS=1), and
-//   Envoy's -c file must be one an init container wrote;
+//   Envoy's -c file must be one an init container wrote, every path the
+//   init containers wrote into a volume must be on Envoy's mounts at the
+//   same place, and Envoy's pod must have its readiness probe, preStop,
+//   shared /admin and grace period;
+// - each pod's sockets (the contour configs' listeners with serve's flags
+//   over them, Envoy's declared ports): probes and declared ports are
+//   listened on beyond loopback, and no port is wanted twice;
 // - every contour image is contour:VERSION (AC_INIT's).
 //
 // Environment: MANIFESTS, CONF, CONTOUR (the binary), CONTOUR_VERSION,
-// WORK (a scratch folder), CONTOUR_STRICT_TESTS. Prints ok/FAIL/SKIP lines;
-// exits 1 on any failure.
+// WORK (a scratch folder), CONTOUR_STRICT_TESTS, VERBOSE (print each check
+// passed). Prints FAIL/SKIP lines and a summary; exits 1 on any failure.
 'use strict';
 
 const fs = require('fs');
