@@ -141,6 +141,9 @@ broken port-twice sidecar/03-contour.yaml 's/, --http-port=8091\]/]/' \
 # Images: every contour container is contour:VERSION.
 broken image-tag split/03-envoy.yaml 's/image: contour:\Q'"$version"'\E\n        imagePullPolicy: IfNotPresent\n        command: \[\/usr\/bin\/contour\]\n        args: \[serve/image: contour:latest\n        imagePullPolicy: IfNotPresent\n        command: [\/usr\/bin\/contour]\n        args: [serve/' \
 	"contour images must be contour:$version (AC_INIT's version), not tag latest"
+job="contour-certgen-v$(echo "$version" | tr . -)"
+broken job-name split/02-job-certgen.yaml "s/name: $job\$/name: contour-certgen-v0-0-0/m" \
+	"the certgen Job must be named $job (AC_INIT's version)"
 if [ "$has_certgen" = 1 ]; then
 	broken certgen-flag split/02-job-certgen.yaml 's/--secrets-format=compact/--secrets-format=bogus/' \
 		'contour certgen --yaml'

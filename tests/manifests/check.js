@@ -624,6 +624,11 @@ function checkRefs(o, ctx) {
   } else if (!ctx.find('Namespace', undefined, m.namespace)) {
     fail(where, `namespace ${m.namespace} is not created by this folder (or one it requires)`);
   }
+  // The certgen Job's name carries the release, so a new release's Job
+  // runs (the finished one is gone, but a failed one stays).
+  const jobName = `contour-certgen-v${VERSION.replace(/\./g, '-')}`;
+  if (obj.kind === 'Job' && /^contour-certgen/.test(m.name || '') && m.name !== jobName)
+    fail(where, `the certgen Job must be named ${jobName} (AC_INIT's version)`);
   if (obj.kind === 'RoleBinding' || obj.kind === 'ClusterRoleBinding') {
     const r = obj.roleRef || {};
     if (!ctx.find(r.kind, r.kind === 'Role' ? m.namespace : undefined, r.name))
