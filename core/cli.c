@@ -34,8 +34,8 @@ static int apply_logging(cli_opts_t *o, const core_conf_t *conf);
 static const cli_command_t commands[] = {
     {"serve", cmd_serve, "[--config-path FILE]",
      "Run the controller: load the modules named in the config and serve."},
-    {"check-config", cmd_check_config, "FILE",
-     "Validate a config file and every module's section; start nothing."},
+    {"check-config", cmd_check_config, "FILE [SERVE-FLAGS...]",
+     "Validate a config file and every module's section, with serve's flags; start nothing."},
     {"render", cmd_render,
      "[--config FILE] [--format status|dag|dot|envoy] [--source MODULE] "
      "[--root-namespaces NS,...] [--ingress-class-name NAME,...] PATH...",
@@ -304,7 +304,7 @@ static int cmd_check_config(cli_opts_t *o)
 	if (!o->config && o->npositional == 1)
 		o->config = o->positional[0];
 	if (!o->config || o->npositional > 1) {
-		fprintf(stderr, "usage: contour check-config FILE\n");
+		fprintf(stderr, "usage: contour check-config FILE [SERVE-FLAGS...]\n");
 		return 1;
 	}
 	json_t *errors = json_array();
@@ -318,9 +318,24 @@ static int cmd_check_config(cli_opts_t *o)
 		goto out;
 	core->conf = conf;
 	conf = NULL;
+	/* serve's own flags, as serve applies them: check-config validates
+	 * exactly the command line a manifest runs. */
+	apply_global_flags(core->conf, o->serve_flags);
+	core->cli_flags = o->serve_flags;
+	o->serve_flags = NULL;
 	/* Loading runs every module's schema and check hook; nothing starts. */
 	if (core_loader_load_all(core, errors) != CONTOUR_EOK)
 		goto out;
+	if (json_object_size(core->cli_flags)) {
+		const char *flag;
+		json_t *v;
+		json_object_foreach(core->cli_flags, flag, v)
+		{
+			json_array_append_new(
+			    errors, json_sprintf("unknown flag '%s': no loaded module takes it", flag));
+		}
+		goto out;
+	}
 	printf("%s: OK (%zu modules)\n", o->config, core->nmods);
 	status = 0;
 out:
@@ -600,9 +615,10 @@ int core_cli_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (a[0] == '-' && a[1] == '-' && a[2] != '\0' && cmd &&
-		           cmd->run == cmd_serve) {
+		           (cmd->run == cmd_serve || cmd->run == cmd_check_config)) {
 			/* Upstream's serve flags belong to modules (their cli_flags
-			 * tables) or to the global settings; kept for the loader. */
+			 * tables) or to the global settings; kept for the loader.
+			 * check-config takes them too (FILE first, or --config). */
 			if (serve_flag(&o, argc, argv, &i) != 0)
 				return 1;
 		} else if (cmd && (cmd->run == cmd_render || cmd->run == cmd_review) &&

@@ -31,6 +31,20 @@ expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/local.yaml"
 expect_in "$T/out" "local.yaml: OK (6 modules)"
 ok "check-config on conf/local.yaml"
 
+# check-config takes serve's flags, so it checks the command line a
+# manifest runs: a module's flag is validated as its config key, a global
+# flag as the global setting, a flag no loaded module takes is refused.
+expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/shutdown-manager.yaml" \
+	--serve-address=127.0.0.1 --serve-port 8091
+expect_in "$T/out" "shutdown-manager.yaml: OK (2 modules)"
+expect_rc 1 "$CONTOUR" check-config "$top_srcdir/conf/shutdown-manager.yaml" --serve-port=abc
+expect_in "$T/err" "modules.shutdown-manager.config.port: expected an integer"
+expect_rc 1 "$CONTOUR" check-config --config "$top_srcdir/conf/local.yaml" --no-such-flag
+expect_in "$T/err" "unknown flag '--no-such-flag'"
+expect_rc 0 "$CONTOUR" check-config --config "$top_srcdir/conf/local.yaml" \
+	--ingress-class-name=contour
+ok "check-config with serve's flags"
+
 cat >"$T/bad-key.yaml" <<'YAML'
 debug: false
 colour: blue
