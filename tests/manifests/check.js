@@ -467,6 +467,11 @@ const LISTENERS = {
   admission: { address: '0.0.0.0', port: 8443, flags: [null, null] },
   'shutdown-manager': { address: '0.0.0.0', port: 8090, flags: ['--serve-address', '--serve-port'] },
 };
+// A module's second listener: metrics' debug one (/debug/dag); port -1 is off.
+const SECOND_LISTENERS = {
+  metrics: { address: '127.0.0.1', port: 6060, flags: ['--debug-http-address', '--debug-http-port'],
+    keys: ['debug-address', 'debug-port'] },
+};
 
 function flagValue(args, flag) {
   let v = null;
@@ -494,6 +499,12 @@ function contourListeners(mappedArgs) {
     const address = (l.flags[0] && flagValue(mappedArgs, l.flags[0])) || c.address || l.address;
     const port = Number((l.flags[1] && flagValue(mappedArgs, l.flags[1])) || (c.port !== undefined ? c.port : l.port));
     out.push({ address: String(address), port, what: m.name });
+    const d = SECOND_LISTENERS[m.name];
+    if (!d) continue;
+    const daddr = flagValue(mappedArgs, d.flags[0]) || c[d.keys[0]] || d.address;
+    const dflag = flagValue(mappedArgs, d.flags[1]);
+    const dport = Number(dflag !== null ? dflag : (c[d.keys[1]] !== undefined ? c[d.keys[1]] : d.port));
+    if (dport >= 0) out.push({ address: String(daddr), port: dport, what: `${m.name} debug` });
   }
   return out;
 }
