@@ -116,6 +116,14 @@ void kw_req_cancel(kw_req_t *r);
 long kw_http_request_sync(kw_http_t *h, const char *method, const char *path, const char *body,
                           long timeout_ms, const char *ua_suffix);
 
+/* kw_http_request_sync_resp: as kw_http_request_sync, for one-shot
+ * commands that run no loop (`contour certgen`): done (may be NULL) is
+ * called before it returns, with the whole response as for
+ * kw_http_request. Returns the HTTP status, or 0 on a transport error. */
+long kw_http_request_sync_resp(kw_http_t *h, const char *method, const char *path,
+                               const char *body, long timeout_ms, const char *ua_suffix,
+                               kw_done_fn done, void *ud);
+
 /* ---- resources (kw_reflector.c) ---- */
 
 /* A watched resource kind: its API group/version, plural, kind, and
