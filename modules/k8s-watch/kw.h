@@ -12,6 +12,7 @@
  *   kw_status.c       status write-back (HTTPProxy, Ingress), leader only
  *   kw_status_queue.c the status writes: queue, rate limit, PUT and retries
  *   k8s-watch.c       the module entry point: schema, flags, wiring
+ *   kw_certgen*.c     `contour certgen` (its own header, kw_certgen.h)
  *
  * Ownership: every `_new` has a `_free` that accepts NULL; strings in the
  * structs below are owned by the struct unless marked borrowed.
