@@ -156,6 +156,31 @@ static int kc_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	return ok;
 }
 
+/* subjectAltName from the DNS names, built directly: a namespace given on
+ * the command line never goes through OpenSSL's "DNS:a,DNS:b" parser. */
+static int kc_add_sans(X509 *x, const char *const *names, size_t n)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	int ok = gens != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+		ok = g && ia5 && ASN1_STRING_set(ia5, names[i], -1);
+		if (ok) {
+			GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+			ia5 = NULL;
+			ok = sk_GENERAL_NAME_push(gens, g) > 0;
+			if (ok)
+				g = NULL;
+		}
+		ASN1_IA5STRING_free(ia5);
+		GENERAL_NAME_free(g);
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1;
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
 static int kc_name_add(X509_NAME *n, int nid, const char *v)
 {
 	return X509_NAME_add_entry_by_NID(n, nid, V_ASN1_PRINTABLESTRING, (const unsigned char *)v,
@@ -163,9 +188,9 @@ static int kc_name_add(X509_NAME *n, int nid, const char *v)
 }
 
 /* One certificate: for key, subject CN=cn (plus serialNumber for the CA),
- * signed by issuer (NULL: itself). sans: "DNS:a,DNS:b" or NULL. */
-static X509 *kc_issue(EVP_PKEY *key, const char *cn, int is_ca, const char *sans,
-                      const kc_issuer_t *issuer, time_t now, time_t expiry)
+ * signed by issuer (NULL: itself), with the nsans DNS names sans. */
+static X509 *kc_issue(EVP_PKEY *key, const char *cn, int is_ca, const char *const *sans,
+                      size_t nsans, const kc_issuer_t *issuer, time_t now, time_t expiry)
 {
 	X509 *x = X509_new();
 	char serial_text[32];
@@ -199,7 +224,7 @@ static X509 *kc_issue(EVP_PKEY *key, const char *cn, int is_ca, const char *sans
 		                "critical,digitalSignature,nonRepudiation,keyEncipherment,"
 		                "dataEncipherment") ||
 		    !kc_add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") ||
-		    (sans && !kc_add_ext(x, &ctx, NID_subject_alt_name, sans)))
+		    (nsans && !kc_add_sans(x, sans, nsans)))
 			goto fail;
 	}
 	if (!X509_sign(x, issuer ? issuer->key : key, EVP_sha256()))
@@ -216,17 +241,30 @@ fail:
 static int kc_leaf(const kc_issuer_t *ca, const char *service, const char *ns, time_t now,
                    time_t expiry, kw_pem_pair_t *out, char *err, size_t errlen)
 {
-	char sans[1024];
-	int n = snprintf(sans, sizeof(sans), "DNS:%s,DNS:%s.%s,DNS:%s.%s.svc,DNS:%s.%s.svc.%s",
-	                 service, service, ns, service, ns, service, ns, KW_CERTS_DNS_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(sans)) {
+	char names[4][600];
+	const char *sans[4] = {names[0], names[1], names[2], names[3]};
+	snprintf(names[0], sizeof(names[0]), "%s", service);
+	snprintf(names[1], sizeof(names[1]), "%s.%s", service, ns);
+	snprintf(names[2], sizeof(names[2]), "%s.%s.svc", service, ns);
+	int n =
+	    snprintf(names[3], sizeof(names[3]), "%s.%s.svc.%s", service, ns, KW_CERTS_DNS_SUFFIX);
+	if (n < 0 || (size_t)n >= sizeof(names[3])) {
 		snprintf(err, errlen, "service name or namespace too long");
 		return CONTOUR_EINVAL;
+	}
+	/* Go's x509 refuses what is not an IA5String; nor are controls DNS. */
+	for (const char *p = names[3]; *p; p++) {
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+			snprintf(err, errlen,
+			         "SAN \"%s\": a DNS name is printable ASCII without spaces",
+			         names[3]);
+			return CONTOUR_EINVAL;
+		}
 	}
 	EVP_PKEY *key = EVP_RSA_gen(KW_CERTS_KEY_BITS);
 	if (!key)
 		return kc_fail(err, errlen, "cannot generate key");
-	X509 *x = kc_issue(key, service, 0, sans, ca, now, expiry);
+	X509 *x = kc_issue(key, service, 0, sans, 4, ca, now, expiry);
 	if (!x) {
 		EVP_PKEY_free(key);
 		return kc_fail(err, errlen, "cannot issue the certificate");
@@ -263,7 +301,7 @@ int kw_certs_generate(const kw_certs_opts_t *o, kw_certs_t *out, char *err, size
 		rc = kc_fail(err, errlen, "cannot generate the CA key");
 		goto fail;
 	}
-	ca.cert = kc_issue(ca.key, KW_CERTS_CA_CN, 1, NULL, NULL, now, expiry);
+	ca.cert = kc_issue(ca.key, KW_CERTS_CA_CN, 1, NULL, 0, NULL, now, expiry);
 	if (!ca.cert) {
 		rc = kc_fail(err, errlen, "cannot issue the CA certificate");
 		goto fail;

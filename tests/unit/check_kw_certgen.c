@@ -99,6 +99,20 @@ START_TEST(sans_for_namespace)
 	X509_free(ca);
 	kw_certs_fini(&c);
 
+	/* A namespace is a name, never SAN syntax: one SAN each. */
+	generate(&c, "a,DNS:evil.example.com,IP:10.0.0.1", 0, NULL, 0);
+	envoy = pem_cert(c.envoy.cert);
+	ck_assert_str_eq(sans_of(envoy),
+	                 "envoy, envoy.a,DNS:evil.example.com,IP:10.0.0.1, "
+	                 "envoy.a,DNS:evil.example.com,IP:10.0.0.1.svc, "
+	                 "envoy.a,DNS:evil.example.com,IP:10.0.0.1.svc.cluster.local");
+	X509_free(envoy);
+	kw_certs_fini(&c);
+	char err[256];
+	kw_certs_opts_t o = {.namespace_ = "bad ns"};
+	ck_assert_int_eq(kw_certs_generate(&o, &c, err, sizeof(err)), CONTOUR_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "printable ASCII"));
+
 	/* No namespace: upstream's default. */
 	generate(&c, NULL, 0, NULL, 0);
 	contour = pem_cert(c.contour.cert);
