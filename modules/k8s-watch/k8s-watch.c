@@ -216,17 +216,17 @@ static int kw_init(contour_module_t *mod, const json_t *config)
 	char err[1024];
 	/* `contour certgen` (kw_certgen.c): loaded for it alone, nothing else
 	 * is set up (it logs in on its own, with its own flags). */
-	int rc = contour_register_command(mod, "certgen",
-	                                  "Generate the CA and the contour/envoy certificates "
-	                                  "(upstream's flags).",
-	                                  kw_certgen_command);
-	if (rc != CONTOUR_EOK || contour_module_render_only(mod))
-		return rc;
+	int cmd_rc = contour_register_command(mod, "certgen",
+	                                      "Generate the CA and the contour/envoy certificates "
+	                                      "(upstream's flags).",
+	                                      kw_certgen_command);
+	if (cmd_rc != CONTOUR_EOK || contour_module_render_only(mod))
+		return cmd_rc;
 	kw_ctx_t *c = calloc(1, sizeof(*c));
 	if (!c)
 		return CONTOUR_ENOMEM;
 	c->mod = mod;
-	rc = kw_settings(c, err, sizeof(err));
+	int rc = kw_settings(c, err, sizeof(err));
 	if (rc != CONTOUR_EOK) {
 		contour_log(mod, CONTOUR_LOG_ERR, "%s", err);
 		goto fail;
