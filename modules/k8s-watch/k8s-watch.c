@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "modules/k8s-watch/kw.h"
+#include "modules/k8s-watch/kw_certgen.h"
 
 typedef struct kw_ctx {
 	contour_module_t *mod;
@@ -215,6 +216,14 @@ static void kw_ctx_free(kw_ctx_t *c)
 static int kw_init(contour_module_t *mod, const json_t *config)
 {
 	char err[1024];
+	/* `contour certgen` (kw_certgen.c): loaded for it alone, nothing else
+	 * is set up (it logs in on its own, with its own flags). */
+	int cmd_rc = contour_register_command(mod, "certgen",
+	                                      "Generate the CA and the contour/envoy certificates "
+	                                      "(upstream's flags).",
+	                                      kw_certgen_command);
+	if (cmd_rc != CONTOUR_EOK || contour_module_render_only(mod))
+		return cmd_rc;
 	kw_ctx_t *c = calloc(1, sizeof(*c));
 	if (!c)
 		return CONTOUR_ENOMEM;
@@ -332,7 +341,7 @@ static void kw_free(contour_module_t *mod)
 	contour_module_ctx_set(mod, NULL);
 }
 
-CONTOUR_MODULE(.name = "k8s-watch", .version = PACKAGE_VERSION,
+CONTOUR_MODULE(.name = "k8s-watch", .version = PACKAGE_VERSION, .flags = CONTOUR_MODULE_F_COMMAND,
                .description = "Kubernetes API source: list and watch into the store",
                .schema = kw_schema, .global_schema = kw_global_schema, .cli_flags = kw_cli_flags,
                .check = kw_check, .init = kw_init, .start = kw_start, .stop = kw_stop,

@@ -12,6 +12,7 @@
  *   kw_status.c       status write-back (HTTPProxy, Ingress), leader only
  *   kw_status_queue.c the status writes: queue, rate limit, PUT and retries
  *   k8s-watch.c       the module entry point: schema, flags, wiring
+ *   kw_certgen*.c     `contour certgen` (its own header, kw_certgen.h)
  *
  * Ownership: every `_new` has a `_free` that accepts NULL; strings in the
  * structs below are owned by the struct unless marked borrowed.
@@ -124,6 +125,14 @@ void kw_req_cancel(kw_req_t *r);
  * stop hook (releasing the Lease). Returns the HTTP status or 0. */
 long kw_http_request_sync(kw_http_t *h, const char *method, const char *path, const char *body,
                           long timeout_ms, const char *ua_suffix);
+
+/* kw_http_request_sync_resp: as kw_http_request_sync, for one-shot
+ * commands that run no loop (`contour certgen`): done (may be NULL) is
+ * called before it returns, with the whole response as for
+ * kw_http_request. Returns the HTTP status, or 0 on a transport error. */
+long kw_http_request_sync_resp(kw_http_t *h, const char *method, const char *path,
+                               const char *body, long timeout_ms, const char *ua_suffix,
+                               kw_done_fn done, void *ud);
 
 /* ---- resources (kw_reflector.c) ---- */
 

@@ -147,6 +147,8 @@ static void kw_req_free(kw_req_t *r)
 	if (r->idle)
 		event_free(r->idle);
 	curl_slist_free_all(r->headers);
+	if (r->body) /* a Secret certgen writes */
+		explicit_bzero(r->body, strlen(r->body));
 	CONTOUR_FREE_ALL(r->method, r->path, r->body, r->buf, r->content_type, r);
 }
 
@@ -882,6 +884,45 @@ long kw_http_request_sync(kw_http_t *h, const char *method, const char *path, co
 	else
 		contour_log(h->mod, CONTOUR_LOG_WARN, "%s %s: %s", method, path,
 		            r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+	kw_req_free(r);
+	return code;
+}
+
+long kw_http_request_sync_resp(kw_http_t *h, const char *method, const char *path,
+                               const char *body, long timeout_ms, const char *ua_suffix,
+                               kw_done_fn done, void *ud)
+{
+	kw_req_t *r =
+	    kw_req_new(h, method, path, body, timeout_ms > 0 ? timeout_ms : 5000, ua_suffix);
+	if (!r) {
+		kw_resp_t resp = {.retry_after = -1, .body = "", .error = "out of memory"};
+		if (done)
+			done(&resp, ud);
+		return 0;
+	}
+	CURLcode cc = curl_easy_perform(r->easy);
+	kw_resp_t resp = {.retry_after = r->retry_after, .content_type = r->content_type};
+	char msg[CURL_ERROR_SIZE + 64];
+	long code = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	resp.status = code;
+	if (r->fail) {
+		resp.error = r->fail;
+	} else if (cc != CURLE_OK) {
+		snprintf(msg, sizeof(msg), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+		resp.error = msg;
+	}
+	if (!resp.error && code == 0)
+		resp.error = "no response";
+	if (resp.error)
+		resp.status = code = 0;
+	resp.body = r->buf ? r->buf : "";
+	resp.len = r->len;
+	if (contour_log_enabled(CONTOUR_LOG_DEBUG))
+		contour_log(h->mod, CONTOUR_LOG_DEBUG, "%s %s: %ld%s%s", method, path, code,
+		            resp.error ? ": " : "", resp.error ? resp.error : "");
+	if (done)
+		done(&resp, ud);
 	kw_req_free(r);
 	return code;
 }

@@ -16,6 +16,11 @@
 // the chosen few are then skipped, the rest still apply), XDS_UPDATE_CMD
 // (a shell command that adds an HTTPProxy for XDS_UPDATE_FQDN routing to the
 // Service XDS_UPDATE_SERVICE, namespace default, port 80).
+// TLS (tests/integration/certgen_mtls.sh): XDS_CA (the CA file the server's
+// certificate must verify against; set, the connection is TLS), XDS_CERT
+// and XDS_KEY (the client certificate, optional), XDS_TLS_NAME (the name
+// the server's certificate must carry, default "contour", as the SNI
+// upstream's bootstrap sends).
 
 const assert = require('assert');
 const fs = require('fs');
@@ -226,13 +231,25 @@ const NODE = {
   user_agent_build_version: { version: { major_number: 1, minor_number: 31, patch: 2 } },
 };
 
+function credentials() {
+  const e = process.env;
+  if (!e.XDS_CA) return grpc.credentials.createInsecure();
+  const rd = (f) => (f ? fs.readFileSync(f) : null);
+  return grpc.credentials.createSsl(rd(e.XDS_CA), rd(e.XDS_KEY), rd(e.XDS_CERT));
+}
+function tlsOptions() {
+  if (!process.env.XDS_CA) return {};
+  const name = process.env.XDS_TLS_NAME || 'contour';
+  return { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name };
+}
+
 // ---- an Envoy ----
 class Envoy {
   constructor(addr, mode) {
     this.mode = mode;
     this.clients = {};
     for (const [k, [Svc]] of Object.entries(SERVICES)) {
-      this.clients[k] = new Svc(addr, grpc.credentials.createInsecure());
+      this.clients[k] = new Svc(addr, credentials(), tlsOptions());
     }
     // per type: name -> { res, version, n (times received) }
     this.state = Object.fromEntries(Object.keys(T).map((k) => [k, new Map()]));
