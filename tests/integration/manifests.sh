@@ -145,7 +145,7 @@ job="contour-certgen-v$(echo "$version" | tr . -)"
 broken job-name split/02-job-certgen.yaml "s/name: $job\$/name: contour-certgen-v0-0-0/m" \
 	"the certgen Job must be named $job (AC_INIT's version)"
 if [ "$has_certgen" = 1 ]; then
-	broken certgen-flag split/02-job-certgen.yaml 's/--secrets-format=compact/--secrets-format=bogus/' \
+	broken certgen-flag split/02-job-certgen.yaml 's/- --secrets-format=compact/- --secrets-format=bogus/' \
 		'contour certgen --yaml'
 else
 	echo "note: contour certgen --help fails in this build: the certgen Job's command line is not checked${CONTOUR_STRICT_TESTS:+ (and the run above failed: CONTOUR_STRICT_TESTS=1)}"
@@ -154,7 +154,7 @@ echo "ok: every broken copy is refused"
 
 # The certgen check itself, with a stand-in for `contour certgen` (the rest
 # goes to the real binary): the Job's command line arrives with --kube and
-# --incluster swapped for --yaml into a temp folder, $(CONTOUR_NAMESPACE)
+# --incluster swapped for --yaml into a temp folder (the positional output directory), $(CONTOUR_NAMESPACE)
 # expanded.
 cat >"$work/fake-contour" <<EOF
 #!/bin/sh
@@ -162,7 +162,8 @@ if [ "\$1" = certgen ]; then
 	shift
 	[ "\$1" = --help ] && exit 0
 	echo "\$*" >>"$work/certgen.args"
-	for a; do case \$a in --output-dir=*) echo stub >"\${a#--output-dir=}/contourcert.yaml" ;; esac; done
+	for a; do last=\$a; done
+	echo stub >"\$last/contourcert.yaml"
 	exit 0
 fi
 exec "$CONTOUR" "\$@"
@@ -172,9 +173,9 @@ MANIFESTS="$top_srcdir/contrib/kubernetes" CONF="$top_srcdir/conf" CONTOUR="$wor
 	CONTOUR_VERSION="$version" WORK="$work/run-fake" node "$checker/check.js" >"$work/out" 2>&1 ||
 	{ cat "$work/out"; fail "the checker with a stand-in certgen"; }
 grep -q '^SKIP' "$work/out" && { cat "$work/out"; fail "certgen skipped with a stand-in certgen"; }
-sed 's#--output-dir=[^ ]*#--output-dir=DIR#' "$work/certgen.args" >"$work/certgen.got"
-echo "--yaml --output-dir=DIR --overwrite --secrets-format=compact --namespace=projectcontour" \
-	"--webhook-service=contour-webhook --webhook-wait=2m" >"$work/certgen.want"
+sed 's#[^ ]*$#DIR#' "$work/certgen.args" >"$work/certgen.got"
+echo "--yaml --overwrite --secrets-format=compact --namespace=projectcontour" \
+	"--webhook-service=contour-webhook --webhook-wait=2m DIR" >"$work/certgen.want"
 cmp -s "$work/certgen.got" "$work/certgen.want" ||
 	{ cat "$work/certgen.got"; fail "certgen ran with other arguments"; }
 ok "the certgen Job's command line reaches certgen as --yaml into a temp folder"

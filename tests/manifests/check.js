@@ -370,7 +370,7 @@ function checkContourCommand(argv, env, mapArg, where) {
     const args = mapped.slice(2).filter((a) => !/^--(kube|incluster|kubeconfig)(=|$)/.test(a));
     if (!mapped.includes('--kube') || !mapped.includes('--incluster'))
       fail(where, 'certgen in a cluster runs with --kube --incluster');
-    const r = run([CONTOUR, 'certgen', '--yaml', `--output-dir=${dir}`, ...args], env);
+    const r = run([CONTOUR, 'certgen', '--yaml', ...args, dir], env);
     if (r.rc !== 0) fail(where, `contour certgen --yaml ${args.join(' ')} exited ${r.rc}: ${r.out}`);
     else if (!fs.readdirSync(dir).length) fail(where, 'contour certgen --yaml wrote nothing');
     else ok(`${where}: certgen`);
