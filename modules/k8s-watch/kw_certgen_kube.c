@@ -265,12 +265,17 @@ int kw_certgen_patch_webhook(kw_http_t *h, const kw_webhook_patch_t *p, char *er
 		kk_resp_fini(&r);
 		int64_t left = deadline - kk_now_ms();
 		if (!kk_retryable(code) || left <= 0) {
-			if (code == 404)
-				snprintf(err, errlen,
-				         "validatingwebhookconfiguration/%s not found within %s "
-				         "(--webhook-wait): apply the webhook's manifests first",
-				         p->configuration, wait);
-			else
+			/* The Secrets are written by now: a cluster without the webhook
+			 * still gets its certificates, and the Job that ran certgen
+			 * succeeds. The warning says how to fill the bundle later. */
+			if (code == 404) {
+				fprintf(stderr,
+				        "contour certgen: warning: validatingwebhookconfiguration/%s "
+				        "not found within %s (--webhook-wait): its caBundle is not "
+				        "set; apply the webhook's manifests and run certgen again\n",
+				        p->configuration, wait);
+				rc = CONTOUR_EOK;
+			} else
 				snprintf(err, errlen,
 				         "cannot read validatingwebhookconfiguration/%s: %s",
 				         p->configuration, code == 200 ? "not an object" : r.msg);
