@@ -190,6 +190,7 @@ k8s_pki
 cat >"$work/tokens" <<'EOF'
 tok-contour,system:serviceaccount:projectcontour:contour
 tok-webhook,system:serviceaccount:projectcontour:contour-webhook
+tok-certgen,system:serviceaccount:projectcontour:contour-certgen
 EOF
 cat >"$work/seed.ndjson" <<'EOF'
 {"apiVersion":"v1","kind":"Namespace","metadata":{"name":"projectcontour"}}
@@ -243,6 +244,44 @@ api GET /_test/requests
 cp "$T/resp" "$work/requests-webhook.json"
 node "$checker/rbac.js" "$work/requests-webhook.json" "$top_srcdir/contrib/kubernetes/webhook" \
 	projectcontour:contour-webhook || fail "webhook/: RBAC"
+
+# The certgen Job's own command line, as contour-certgen, with a
+# kubeconfig in place of --incluster: the Job's run (the Secrets created,
+# the webhook's caBundle read and written), a rerun (its --overwrite
+# updates them) and a run without --overwrite (the webhook's Secret kept,
+# so its ca.crt is read back): every verb of its roles, and nothing else.
+k8s_kubeconfig "$work/kc-certgen" token=tok-certgen
+api POST /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations '{"apiVersion":"admissionregistration.k8s.io/v1","kind":"ValidatingWebhookConfiguration","metadata":{"name":"contour-webhook"},"webhooks":[{"name":"validate.projectcontour.io","clientConfig":{"service":{"namespace":"projectcontour","name":"contour-webhook","path":"/validate"}},"rules":[{"apiGroups":["projectcontour.io"],"apiVersions":["v1"],"operations":["CREATE"],"resources":["httpproxies"]}],"sideEffects":"None","admissionReviewVersions":["v1"]}]}'
+[ "$(cat "$T/code")" = 201 ] || { cat "$T/resp"; fail "cannot seed the ValidatingWebhookConfiguration"; }
+job_args=$(awk '/^        - certgen$/ { on = 1; print "certgen"; next }
+	on && /^        - --/ { sub(/^        - /, ""); print; next } { on = 0 }' \
+	"$top_srcdir/contrib/kubernetes/split/02-job-certgen.yaml" | sed 's/\$(CONTOUR_NAMESPACE)/projectcontour/')
+set -f
+# shellcheck disable=SC2086
+set -- $job_args
+set +f
+for a; do
+	shift
+	case $a in --incluster) set -- "$@" "--kubeconfig=$work/kc-certgen" ;; *) set -- "$@" "$a" ;; esac
+done
+[ "$1" = certgen ] && [ $# -ge 4 ] || fail "cannot read the certgen Job's arguments: $job_args"
+api DELETE /_test/requests
+"$CONTOUR" "$@" >"$work/certgen1.out" 2>&1 || { cat "$work/certgen1.out"; fail "the certgen Job's command as contour-certgen"; }
+"$CONTOUR" "$@" >"$work/certgen2.out" 2>&1 || { cat "$work/certgen2.out"; fail "the certgen Job's command, again"; }
+expect_in "$work/certgen2.out" "secret/webhookcert updated"
+kept=$(for a; do [ "$a" = --overwrite ] || printf '%s\n' "$a"; done)
+set -f
+# shellcheck disable=SC2086
+set -- $kept
+set +f
+"$CONTOUR" "$@" >"$work/certgen3.out" 2>&1 || { cat "$work/certgen3.out"; fail "certgen without --overwrite"; }
+expect_in "$work/certgen3.out" "not overwritten"
+api GET /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/contour-webhook
+expect_json 'o.webhooks[0].clientConfig.caBundle.length > 100' true
+api GET /_test/requests
+cp "$T/resp" "$work/requests-certgen.json"
+node "$checker/rbac.js" "$work/requests-certgen.json" "$top_srcdir/contrib/kubernetes/split" \
+	projectcontour:contour-certgen || fail "split/: the certgen Job's RBAC"
 
 # And the check bites: a verb missing, a verb too many.
 for c in missing extra; do
