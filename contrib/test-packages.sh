@@ -101,12 +101,14 @@ is_root=0
 step "installing the tools and the Build-Depends"
 if [ "$is_root" = 1 ] && command -v apt-get >/dev/null 2>&1; then
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot \
+	# Wait for another apt on a shared machine rather than fail.
+	apt() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+	apt update -qq
+	apt install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot \
 		lintian rpm mmdebstrap curl iproute2 util-linux >"$W/apt.log" 2>&1 ||
 		fail_log "$W/apt.log" "apt-get install"
 	# contrib/debian/control's Build-Depends (apt reads ./contrib/debian).
-	apt-get build-dep -y -qq "$top/contrib" >>"$W/apt.log" 2>&1 ||
+	apt build-dep -y -qq "$top/contrib" >>"$W/apt.log" 2>&1 ||
 		fail_log "$W/apt.log" "apt-get build-dep"
 fi
 for t in dpkg-buildpackage dh lintian rpmbuild curl; do
