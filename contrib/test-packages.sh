@@ -102,13 +102,13 @@ step "installing the tools and the Build-Depends"
 if [ "$is_root" = 1 ] && command -v apt-get >/dev/null 2>&1; then
 	export DEBIAN_FRONTEND=noninteractive
 	# Wait for another apt on a shared machine rather than fail.
-	apt() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-	apt update -qq
-	apt install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot \
+	apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+	apt_get update -qq
+	apt_get install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot \
 		lintian rpm mmdebstrap curl iproute2 util-linux >"$W/apt.log" 2>&1 ||
 		fail_log "$W/apt.log" "apt-get install"
 	# contrib/debian/control's Build-Depends (apt reads ./contrib/debian).
-	apt build-dep -y -qq "$top/contrib" >>"$W/apt.log" 2>&1 ||
+	apt_get build-dep -y -qq "$top/contrib" >>"$W/apt.log" 2>&1 ||
 		fail_log "$W/apt.log" "apt-get build-dep"
 fi
 for t in dpkg-buildpackage dh lintian rpmbuild curl; do
