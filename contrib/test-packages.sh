@@ -337,6 +337,13 @@ ok "contour installed by the Containerfile's RUN with $(chroot "$root" dpkg-quer
 user=$(sed -n 's/^USER[ \t]*//p' "$W/instructions" | tail -n 1)
 [ -n "$user" ] || fail "the Containerfile sets no USER"
 case "$user" in 0 | 0:* | root | root:*) fail "the image runs as root ($user)" ;; esac
+# The Containerfile's RUN made that user (a bare uid would run too).
+chroot "$root" getent passwd "${user%%:*}" >/dev/null ||
+	fail "USER $user: no such user in the image's /etc/passwd"
+case "$user" in
+*:*) chroot "$root" getent group "${user#*:}" >/dev/null ||
+	fail "USER $user: no such group in the image's /etc/group" ;;
+esac
 exec_form() {
 	sed -n "s/^$1[ \\t]*\\[\\(.*\\)\\][ \\t]*\$/\\1/p" "$W/instructions" | tail -n 1 |
 		sed 's/"[ \t]*,[ \t]*"/\n/g; s/^[ \t]*"//; s/"[ \t]*$//'
