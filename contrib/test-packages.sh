@@ -101,11 +101,17 @@ is_root=0
 step "installing the tools and the Build-Depends"
 if [ "$is_root" = 1 ] && command -v apt-get >/dev/null 2>&1; then
 	export DEBIAN_FRONTEND=noninteractive
-	# Wait for another apt on a shared machine rather than fail.
+	# Wait for another apt on a shared machine rather than fail (the
+	# timeout covers dpkg's lock; update's lists lock is retried).
 	apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-	apt_get update -qq
+	n=0
+	until apt_get update -qq >"$W/apt.log" 2>&1; do
+		n=$((n + 1))
+		[ "$n" -lt 60 ] || fail_log "$W/apt.log" "apt-get update"
+		sleep 5
+	done
 	apt_get install -y -qq --no-install-recommends debhelper dpkg-dev fakeroot \
-		lintian rpm mmdebstrap curl iproute2 util-linux >"$W/apt.log" 2>&1 ||
+		lintian rpm mmdebstrap curl iproute2 util-linux >>"$W/apt.log" 2>&1 ||
 		fail_log "$W/apt.log" "apt-get install"
 	# contrib/debian/control's Build-Depends (apt reads ./contrib/debian).
 	apt_get build-dep -y -qq "$top/contrib" >>"$W/apt.log" 2>&1 ||
@@ -386,6 +392,7 @@ else
 	port=$(sed -n '/name: metrics/,/port:/s/^[ \t]*port:[ \t]*\([0-9]*\).*/\1/p' \
 		"$root/etc/contour/local.yaml" | head -n 1)
 	[ -n "$port" ] || fail "no metrics port in /etc/contour/local.yaml"
+	kuard='^contour_httpproxy_valid{.*vhost="kuard.local"} 1'
 	{
 		echo 'set -u; ip link set lo up'
 		printf 'chroot --userspec=%s %s /usr/bin/env -i PATH=/usr/bin:/bin HOME=/nonexistent' "$user" "$root"
@@ -393,8 +400,11 @@ else
 		while read -r a; do printf " '%s'" "$a"; done <"$W/cmd"
 		echo " >$W/serve.log 2>&1 &"
 		echo 'pid=$!; up=0'
+		# Up to 10s for the first routing graph (build-holdoff) to show.
 		echo 'for i in $(seq 50); do'
-		echo "	curl -sf http://127.0.0.1:$port/metrics >$W/metrics 2>/dev/null && { up=1; break; }"
+		echo "	if curl -sf http://127.0.0.1:$port/metrics >$W/metrics 2>/dev/null; then"
+		echo "		up=1; grep -q '$kuard' $W/metrics && break"
+		echo '	fi'
 		echo '	kill -0 $pid 2>/dev/null || break; sleep 0.2'
 		echo 'done'
 		echo "curl -sf http://127.0.0.1:$port/healthz >$W/healthz 2>/dev/null || up=0"
@@ -407,7 +417,7 @@ else
 	[ "$rc" = 3 ] && fail_log "$W/serve.log" "serve did not answer on 127.0.0.1:$port"
 	[ "$rc" = 0 ] || fail_log "$W/serve.log" "serve exited $rc after SIGTERM, want 0"
 	# The local role's manifests are the installed examples: kuard is served.
-	grep -q '^contour_httpproxy_valid{.*vhost="kuard.local"} 1' "$W/metrics" || {
+	grep -q "$kuard" "$W/metrics" || {
 		cat "$W/serve.log" >&2
 		fail "serve on /etc/contour/local.yaml did not load $examples (no valid kuard.local)"
 	}
