@@ -183,7 +183,14 @@ END_TEST
 START_TEST(reference_example)
 {
 	const char *ref = tu_reference_dir();
-	ck_assert_msg(ref != NULL, "the reference folder is needed");
+	if (!ref) {
+		/* Skipped like the other suites' reference tests, except in CI. */
+		const char *strict = getenv("CONTOUR_STRICT_TESTS");
+		ck_assert_msg(!(strict && !strcmp(strict, "1")),
+		              "the reference folder is missing and CONTOUR_STRICT_TESTS=1");
+		fprintf(stderr, "reference_example: skipped (no reference folder)\n");
+		return;
+	}
 	char path[4096];
 	snprintf(path, sizeof(path),
 	         "%s/contour-examples/example-workload/httpproxy/02-tls-options/"
