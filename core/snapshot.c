@@ -61,6 +61,7 @@ contour_snapshot_t *core_snapshot_new(core_t *core, uint64_t generation)
 		free(s);
 		return NULL;
 	}
+	s->dag->priv->snap = s;
 	s->refs = 1;
 	s->generation = generation;
 	s->sorted = 1;

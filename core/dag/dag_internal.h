@@ -21,6 +21,9 @@ struct contour_dag_private {
 	core_strmap_t *services;
 	core_arena_t *services_arena;
 	int sealed;
+	/* The snapshot this DAG belongs to (core_snapshot_new), or NULL: the
+	 * dot writer draws its rejected objects from the statuses. */
+	const contour_snapshot_t *snap;
 };
 
 /* A delegation's targets: priv->delegations maps "ns/name" of a Secret to

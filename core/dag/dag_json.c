@@ -443,38 +443,381 @@ static void dot_add(dot_buf_t *b, const char *fmt, ...)
 	}
 }
 
-/* Labels are quoted DOT strings: escape quotes and backslashes. */
-static void dot_label(dot_buf_t *b, const char *s)
+/* The picture (README "Rendering offline"): one node per listener, virtual
+ * host, secure virtual host, cluster and secret, as upstream's
+ * internal/debug/dot.go draws them, with readable node names instead of
+ * upstream's pointers. Routes are edges from a vhost to a cluster,
+ * labelled with the match and, when a route splits traffic, each
+ * backend's share; objects whose status is not valid are drawn apart, red
+ * (invalid) or grey (orphaned), with their errors. */
+
+/* Escape s for the inside of a quoted dot string: quotes and backslashes,
+ * a newline as dot's \n line break, other control bytes as spaces. In a
+ * record label (record != 0) the field syntax {}|<> and spaces are escaped
+ * too, so a name cannot split a field. */
+static void dot_esc(dot_buf_t *b, const char *s, int record)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\' || (record && c && strchr("{}|<> ", c)))
+			dot_add(b, "\\%c", c);
+		else if (c == '\n')
+			dot_add(b, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			dot_add(b, " ");
+		else
+			dot_add(b, "%c", c);
+	}
+}
+
+static void dot_str(dot_buf_t *b, const char *s)
 {
 	dot_add(b, "\"");
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			dot_add(b, "\\%c", *s);
-		else
-			dot_add(b, "%c", *s);
-	}
+	dot_esc(b, s, 0);
 	dot_add(b, "\"");
 }
 
-static void dot_routes(dot_buf_t *b, const char *vid, const contour_dag_vhost_t *v)
+/* Record fields: {a|b|c} with each field escaped. */
+static void dot_record(dot_buf_t *b, const char *const *fields, size_t n)
+{
+	dot_add(b, "\"{");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			dot_add(b, "|");
+		dot_esc(b, fields[i], 1);
+	}
+	dot_add(b, "}\"");
+}
+
+/* A cluster's node name: cluster/ns/name:port[/protocol], and #N for the
+ * second and later clusters to the same Service port (they differ in
+ * policy: load balancing, health checks, upstream TLS). */
+static char **dot_cluster_ids(const contour_dag_t *dag)
+{
+	char **ids = calloc(dag->nclusters ? dag->nclusters : 1, sizeof(*ids));
+	if (!ids)
+		return NULL;
+	for (size_t i = 0; i < dag->nclusters; i++) {
+		const contour_dag_cluster_t *c = dag->clusters[i];
+		dot_buf_t id = {0};
+		dot_add(&id, "cluster/%s/%s:%u", c->service.namespace_, c->service.name,
+		        c->service.port);
+		if (c->protocol && *c->protocol)
+			dot_add(&id, "/%s", c->protocol);
+		size_t same = 0;
+		for (size_t j = 0; j < i && !id.failed; j++)
+			if (ids[j] && !strncmp(ids[j], id.p, id.len) &&
+			    (ids[j][id.len] == '\0' || ids[j][id.len] == '#'))
+				same++;
+		if (same)
+			dot_add(&id, "#%zu", same + 1);
+		ids[i] = id.failed ? NULL : id.p;
+		if (!ids[i]) {
+			free(id.p);
+			for (size_t j = 0; j < i; j++)
+				free(ids[j]);
+			free(ids);
+			return NULL;
+		}
+	}
+	return ids;
+}
+
+static int dot_cluster_cmp(const void *k, const void *e)
+{
+	return strcmp((const char *)k, (*(const contour_dag_cluster_t *const *)e)->key);
+}
+
+/* The node name of c, or NULL when it is not in the sealed list. */
+static const char *dot_cluster_id(const contour_dag_t *dag, char **ids,
+                                  const contour_dag_cluster_t *c)
+{
+	if (!c)
+		return NULL;
+	if (c->key) {
+		const contour_dag_cluster_t *const *f = bsearch(
+		    c->key, dag->clusters, dag->nclusters, sizeof(*dag->clusters), dot_cluster_cmp);
+		if (f && *f == c)
+			return ids[f - (const contour_dag_cluster_t *const *)dag->clusters];
+	}
+	for (size_t i = 0; i < dag->nclusters; i++)
+		if (dag->clusters[i] == c)
+			return ids[i];
+	return NULL;
+}
+
+static const char *const dot_path_names[] = {
+    [CONTOUR_DAG_PATH_PREFIX] = "prefix",
+    [CONTOUR_DAG_PATH_EXACT] = "exact",
+    [CONTOUR_DAG_PATH_REGEX] = "regex",
+    [CONTOUR_DAG_PATH_SEGMENT_PREFIX] = "prefix (segments)",
+};
+
+/* A condition in short form: "==", "!=", "contains", "!contains",
+ * "present", "absent", "=~", "!~", "^=", "$=", "(i)" for ignore case. */
+static void dot_condition(dot_buf_t *l, const char *what, const char *name, const char *value,
+                          contour_dag_match_type_t type, int invert, int ignore_case)
+{
+	static const char *const ops[][2] = {
+	    [CONTOUR_DAG_MATCH_EXACT] = {"==", "!="},
+	    [CONTOUR_DAG_MATCH_CONTAINS] = {"contains", "!contains"},
+	    [CONTOUR_DAG_MATCH_PRESENT] = {"present", "absent"},
+	    [CONTOUR_DAG_MATCH_REGEX] = {"=~", "!~"},
+	    [CONTOUR_DAG_MATCH_PREFIX] = {"^=", "!^="},
+	    [CONTOUR_DAG_MATCH_SUFFIX] = {"$=", "!$="},
+	};
+	size_t t = (size_t)type < sizeof(ops) / sizeof(*ops) ? (size_t)type : 0;
+	dot_add(l, "\n%s %s %s", what, name ? name : "", ops[t][invert ? 1 : 0]);
+	if (type != CONTOUR_DAG_MATCH_PRESENT && value)
+		dot_add(l, " %s", value);
+	if (ignore_case)
+		dot_add(l, " (i)");
+}
+
+/* The route's match: its path, then one line per header and query
+ * condition. */
+static void dot_match(dot_buf_t *l, const contour_dag_route_t *r)
+{
+	size_t t = (size_t)r->path.type < sizeof(dot_path_names) / sizeof(*dot_path_names)
+	               ? (size_t)r->path.type
+	               : 0;
+	dot_add(l, "%s %s", dot_path_names[t], r->path.value ? r->path.value : "/");
+	for (size_t i = 0; i < r->nheaders; i++) {
+		const contour_dag_header_match_t *h = &r->headers[i];
+		dot_condition(l, "header", h->name, h->value, h->type, h->invert, h->ignore_case);
+	}
+	for (size_t i = 0; i < r->nqueries; i++) {
+		const contour_dag_query_match_t *q = &r->queries[i];
+		dot_condition(l, "query", q->name, q->value, q->type, 0, q->ignore_case);
+	}
+}
+
+/* A backend's share of its route, as Envoy applies it: with one backend,
+ * nothing (it gets everything); with weights set, "weight W (P%)"; with
+ * none set, upstream gives each weight 1: "P% (even split)". */
+static void dot_share(dot_buf_t *l, const contour_dag_backend_t *bs, size_t n, size_t i)
+{
+	if (n < 2)
+		return;
+	uint64_t total = 0;
+	for (size_t j = 0; j < n; j++)
+		total += bs[j].weight;
+	uint64_t w = total ? bs[i].weight : 1;
+	uint64_t t = total ? total : n;
+	uint64_t pm = (w * 1000 + t / 2) / t; /* per mille, rounded */
+	if (total)
+		dot_add(l, "\nweight %u (", bs[i].weight);
+	else
+		dot_add(l, "\n");
+	if (pm % 10)
+		dot_add(l, "%llu.%llu%%", (unsigned long long)(pm / 10), (unsigned long long)(pm % 10));
+	else
+		dot_add(l, "%llu%%", (unsigned long long)(pm / 10));
+	dot_add(l, total ? ")" : " (even split)");
+}
+
+static void dot_edge(dot_buf_t *b, const char *from, const char *to, const char *label,
+                     const char *attrs)
+{
+	dot_add(b, "  ");
+	dot_str(b, from);
+	dot_add(b, " -> ");
+	dot_str(b, to);
+	if (label || attrs) {
+		dot_add(b, " [");
+		if (label) {
+			dot_add(b, "label=");
+			dot_str(b, label);
+		}
+		if (attrs)
+			dot_add(b, "%s%s", label ? ", " : "", attrs);
+		dot_add(b, "]");
+	}
+	dot_add(b, ";\n");
+}
+
+static void dot_backends(dot_buf_t *b, const contour_dag_t *dag, char **ids, const char *vid,
+                         const char *match, const contour_dag_backend_t *bs, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		const char *cid = dot_cluster_id(dag, ids, bs[j].cluster);
+		if (!cid)
+			continue;
+		dot_buf_t l = {0};
+		dot_add(&l, "%s", match);
+		dot_share(&l, bs, n, j);
+		dot_edge(b, vid, cid, l.failed ? match : l.p, NULL);
+		b->failed |= l.failed;
+		free(l.p);
+	}
+}
+
+/* A route without a cluster (redirect, direct response) ends in a small
+ * node of its own: <vhost>/route N. */
+static void dot_action(dot_buf_t *b, const char *vid, size_t i, const char *match,
+                       const char *what)
+{
+	dot_buf_t id = {0};
+	dot_add(&id, "%s/route %zu", vid, i + 1);
+	if (!id.failed) {
+		dot_add(b, "  ");
+		dot_str(b, id.p);
+		dot_add(b, " [shape=plaintext, label=");
+		dot_str(b, what);
+		dot_add(b, "];\n");
+		dot_edge(b, vid, id.p, match, NULL);
+	}
+	b->failed |= id.failed;
+	free(id.p);
+}
+
+static const contour_dag_svhost_t *dot_find_svhost(const contour_dag_t *dag, const char *fqdn)
+{
+	for (size_t i = 0; i < dag->nsvhosts; i++)
+		if (!strcmp(dag->svhosts[i]->vhost.fqdn, fqdn))
+			return dag->svhosts[i];
+	return NULL;
+}
+
+static void dot_routes(dot_buf_t *b, const contour_dag_t *dag, char **ids, const char *vid,
+                       const contour_dag_vhost_t *v, int secure)
 {
 	for (size_t i = 0; i < v->nroutes; i++) {
 		const contour_dag_route_t *r = v->routes[i];
-		dot_add(b, "  \"%s/r%zu\" [shape=box, label=", vid, i);
-		char lab[512];
-		snprintf(lab, sizeof(lab), "%s %s%s", ENUM_NAME(path_type_names, r->path.type),
-		         r->path.value ? r->path.value : "",
-		         r->https_redirect ? " (https redirect)" : "");
-		dot_label(b, lab);
-		dot_add(b, "];\n  \"%s\" -> \"%s/r%zu\";\n", vid, vid, i);
-		if (r->https_redirect)
-			continue;
-		for (size_t j = 0; j < r->nbackends; j++) {
-			dot_add(b, "  \"%s/r%zu\" -> ", vid, i);
-			dot_label(b, r->backends[j].cluster->key);
-			dot_add(b, " [label=\"%u\"];\n", r->backends[j].weight);
+		dot_buf_t m = {0};
+		dot_match(&m, r);
+		if (m.failed) {
+			b->failed = 1;
+			free(m.p);
+			return;
+		}
+		if (r->https_redirect && !secure) {
+			if (dot_find_svhost(dag, v->fqdn)) {
+				char to[600];
+				snprintf(to, sizeof(to), "https/%s", v->fqdn);
+				dot_buf_t l = {0};
+				dot_add(&l, "%s\nredirect to https", m.p);
+				dot_edge(b, vid, to, l.failed ? m.p : l.p, "style=dashed");
+				free(l.p);
+			} else {
+				dot_action(b, vid, i, m.p, "redirect to https");
+			}
+		} else if (r->redirect) {
+			const contour_dag_redirect_t *rd = r->redirect;
+			dot_buf_t w = {0};
+			dot_add(&w, "redirect %u", rd->status_code ? rd->status_code : 302);
+			if (rd->scheme)
+				dot_add(&w, "\nscheme %s", rd->scheme);
+			if (rd->hostname)
+				dot_add(&w, "\nhost %s", rd->hostname);
+			if (rd->port)
+				dot_add(&w, "\nport %u", rd->port);
+			if (rd->path)
+				dot_add(&w, "\npath %s", rd->path);
+			if (rd->prefix)
+				dot_add(&w, "\nprefix %s", rd->prefix);
+			dot_action(b, vid, i, m.p, w.failed ? "redirect" : w.p);
+			free(w.p);
+		} else if (r->direct_response) {
+			char w[64];
+			snprintf(w, sizeof(w), "direct response %u", r->direct_response->status_code);
+			dot_action(b, vid, i, m.p, w);
+		} else {
+			dot_backends(b, dag, ids, vid, m.p, r->backends, r->nbackends);
+		}
+		for (size_t j = 0; j < r->nmirrors; j++) {
+			const char *cid = dot_cluster_id(dag, ids, r->mirrors[j].cluster);
+			if (!cid)
+				continue;
+			dot_buf_t l = {0};
+			dot_add(&l, "%s\nmirror %u%%", m.p, r->mirrors[j].percent);
+			dot_edge(b, vid, cid, l.failed ? m.p : l.p, "style=dashed");
+			free(l.p);
+		}
+		free(m.p);
+	}
+}
+
+static void dot_node_record(dot_buf_t *b, const char *id, const char *const *fields, size_t n,
+                            const char *attrs)
+{
+	dot_add(b, "  ");
+	dot_str(b, id);
+	dot_add(b, " [shape=record, label=");
+	dot_record(b, fields, n);
+	if (attrs)
+		dot_add(b, ", %s", attrs);
+	dot_add(b, "];\n");
+}
+
+static void dot_listener(dot_buf_t *b, const contour_dag_listener_t *l)
+{
+	char addr[300];
+	snprintf(addr, sizeof(addr), "%s:%u", l->address, l->port);
+	const char *f[] = {"listener", l->name, addr};
+	dot_node_record(b, l->name, f, 3, NULL);
+}
+
+/* Objects the processors refused: every recorded status whose
+ * currentStatus is set and is not "valid" (HTTPProxy's invalid and
+ * orphaned). The label names the object and carries its error messages;
+ * the tooltip its description. */
+typedef struct dot_rejects {
+	dot_buf_t *b;
+	int any;
+} dot_rejects_t;
+
+static int dot_reject(const contour_object_key_t *key, const json_t *status, void *ud)
+{
+	dot_rejects_t *rj = ud;
+	dot_buf_t *b = rj->b;
+	const char *cur = json_string_value(json_object_get(status, "currentStatus"));
+	if (!cur || !strcmp(cur, "valid"))
+		return 0;
+	if (!rj->any)
+		dot_add(b, "  subgraph cluster_not_served {\n    label=\"not served\";\n"
+		           "    style=dashed;\n");
+	rj->any = 1;
+	const char *kind = key->kind ? key->kind : "object";
+	const char *ns = key->namespace_ && *key->namespace_ ? key->namespace_ : NULL;
+	dot_buf_t id = {0}, l = {0};
+	dot_add(&id, "%s/%s%s%s", kind, ns ? ns : "", ns ? "/" : "", key->name ? key->name : "");
+	dot_add(&l, "%s %s%s%s\n%s", kind, ns ? ns : "", ns ? "/" : "",
+	        key->name ? key->name : "", cur);
+	size_t nerr = 0;
+	size_t i, j;
+	json_t *c, *e;
+	json_array_foreach(json_object_get(status, "conditions"), i, c)
+	{
+		json_array_foreach(json_object_get(c, "errors"), j, e)
+		{
+			const char *msg = json_string_value(json_object_get(e, "message"));
+			if (msg && nerr++ < 8)
+				dot_add(&l, "\n%s", msg);
 		}
 	}
+	const char *desc = json_string_value(json_object_get(status, "description"));
+	if (!nerr && desc)
+		dot_add(&l, "\n%s", desc);
+	if (nerr > 8)
+		dot_add(&l, "\n(%zu more)", nerr - 8);
+	if (!id.failed && !l.failed) {
+		int invalid = !strcmp(cur, "invalid");
+		dot_add(b, "    ");
+		dot_str(b, id.p);
+		dot_add(b, " [shape=box, style=\"dashed\", color=%s, fontcolor=%s, label=",
+		        invalid ? "red" : "gray50", invalid ? "red" : "gray30");
+		dot_str(b, l.p);
+		if (desc) {
+			dot_add(b, ", tooltip=");
+			dot_str(b, desc);
+		}
+		dot_add(b, "];\n");
+	}
+	b->failed |= id.failed | l.failed;
+	free(id.p);
+	free(l.p);
+	return 0;
 }
 
 char *contour_dag_to_dot(const contour_dag_t *dag)
@@ -490,46 +833,81 @@ char *contour_dag_to_dot(const contour_dag_t *dag)
 		}
 		return b.p;
 	}
-	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->http.name,
-	        dag->http.name, dag->http.address, dag->http.port);
-	dot_add(&b, "  \"%s\" [shape=record, label=\"%s|%s:%u\"];\n", dag->https.name,
-	        dag->https.name, dag->https.address, dag->https.port);
+	char **ids = dot_cluster_ids(dag);
+	if (!ids) {
+		free(b.p);
+		return NULL;
+	}
+	dot_listener(&b, &dag->http);
+	dot_listener(&b, &dag->https);
 	char vid[600];
 	for (size_t i = 0; i < dag->nvhosts; i++) {
 		const contour_dag_vhost_t *v = dag->vhosts[i];
 		snprintf(vid, sizeof(vid), "http/%s", v->fqdn);
-		dot_add(&b, "  \"%s\" [label=\"%s\"];\n  \"%s\" -> \"%s\";\n", vid, v->fqdn,
-		        dag->http.name, vid);
-		dot_routes(&b, vid, v);
+		char url[600];
+		snprintf(url, sizeof(url), "http://%s", v->fqdn);
+		const char *f[] = {url};
+		dot_node_record(&b, vid, f, 1, NULL);
+		dot_edge(&b, dag->http.name, vid, NULL, NULL);
+		dot_routes(&b, dag, ids, vid, v, 0);
 	}
 	for (size_t i = 0; i < dag->nsvhosts; i++) {
 		const contour_dag_svhost_t *s = dag->svhosts[i];
 		snprintf(vid, sizeof(vid), "https/%s", s->vhost.fqdn);
-		dot_add(&b, "  \"%s\" [label=\"%s (tls)\"];\n  \"%s\" -> \"%s\";\n", vid,
-		        s->vhost.fqdn, dag->https.name, vid);
-		if (s->secret)
-			dot_add(&b, "  \"%s\" -> \"secret/%s/%s\";\n", vid, s->secret->namespace_,
-			        s->secret->name);
-		dot_routes(&b, vid, &s->vhost);
+		char url[600];
+		snprintf(url, sizeof(url), "https://%s", s->vhost.fqdn);
+		const char *f[] = {url, s->passthrough ? "tls passthrough" : "tls"};
+		dot_node_record(&b, vid, f, 2, NULL);
+		dot_edge(&b, dag->https.name, vid, NULL, NULL);
+		if (s->secret) {
+			char sid[600];
+			snprintf(sid, sizeof(sid), "secret/%s/%s", s->secret->namespace_,
+			         s->secret->name);
+			dot_edge(&b, vid, sid, NULL, NULL);
+		}
+		dot_routes(&b, dag, ids, vid, &s->vhost, 1);
 		if (s->tcpproxy)
 			for (size_t j = 0; j < s->tcpproxy->nbackends; j++) {
-				dot_add(&b, "  \"%s\" -> ", vid);
-				dot_label(&b, s->tcpproxy->backends[j].cluster->key);
-				dot_add(&b, " [label=\"tcp\"];\n");
+				const char *cid = dot_cluster_id(dag, ids, s->tcpproxy->backends[j].cluster);
+				if (!cid)
+					continue;
+				dot_buf_t l = {0};
+				dot_add(&l, "tcp");
+				dot_share(&l, s->tcpproxy->backends, s->tcpproxy->nbackends, j);
+				dot_edge(&b, vid, cid, l.failed ? "tcp" : l.p, NULL);
+				free(l.p);
 			}
 	}
 	for (size_t i = 0; i < dag->nclusters; i++) {
 		const contour_dag_cluster_t *c = dag->clusters[i];
-		dot_add(&b, "  ");
-		dot_label(&b, c->key);
-		dot_add(&b, " [shape=ellipse, label=\"%s/%s:%u%s%s\"];\n", c->service.namespace_,
-		        c->service.name, c->service.port, *c->protocol ? " " : "", c->protocol);
+		char svc[600];
+		snprintf(svc, sizeof(svc), "%s/%s:%u", c->service.namespace_, c->service.name,
+		         c->service.port);
+		const char *f[4] = {"cluster", svc};
+		size_t n = 2;
+		if (c->protocol && *c->protocol)
+			f[n++] = c->protocol;
+		if (c->service.external_name)
+			f[n++] = c->service.external_name;
+		dot_node_record(&b, ids[i], f, n, NULL);
 	}
-	for (size_t i = 0; i < dag->nsecrets; i++)
-		dot_add(&b, "  \"secret/%s/%s\" [shape=note, label=\"%s/%s\"];\n",
-		        dag->secrets[i]->namespace_, dag->secrets[i]->name,
-		        dag->secrets[i]->namespace_, dag->secrets[i]->name);
+	for (size_t i = 0; i < dag->nsecrets; i++) {
+		char sid[620], nn[600];
+		snprintf(nn, sizeof(nn), "%s/%s", dag->secrets[i]->namespace_, dag->secrets[i]->name);
+		snprintf(sid, sizeof(sid), "secret/%s", nn);
+		const char *f[] = {"secret", nn};
+		dot_node_record(&b, sid, f, 2, NULL);
+	}
+	if (dag->priv && dag->priv->snap) {
+		dot_rejects_t rj = {.b = &b};
+		contour_snapshot_foreach_status(dag->priv->snap, dot_reject, &rj);
+		if (rj.any)
+			dot_add(&b, "  }\n");
+	}
 	dot_add(&b, "}\n");
+	for (size_t i = 0; i < dag->nclusters; i++)
+		free(ids[i]);
+	free(ids);
 	if (b.failed) {
 		free(b.p);
 		return NULL;

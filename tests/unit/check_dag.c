@@ -243,6 +243,112 @@ START_TEST(test_json_and_dot)
 }
 END_TEST
 
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void backend(contour_dag_route_t *r, contour_dag_cluster_t *c, uint32_t weight)
+{
+	contour_dag_backend_t b = {.cluster = c, .weight = weight};
+	ck_assert_ptr_nonnull(contour_dag_push(dag, &r->backends, &r->nbackends, &b, sizeof(b)));
+}
+
+/* Each line of the output is a statement whose quotes balance once
+ * escapes are skipped: no label can end a string early. */
+static void assert_quotes_balance(const char *dot)
+{
+	int in = 0;
+	for (const char *p = dot; *p; p++) {
+		if (in && *p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			in = !in;
+		if (*p == '\n')
+			ck_assert_msg(!in, "a newline inside a quoted string");
+	}
+	ck_assert(!in);
+}
+
+START_TEST(test_dot_picture)
+{
+	contour_dag_cluster_t *web = cluster("shop", "web", 80, NULL);
+	contour_dag_cluster_t *canary = cluster("shop", "web-canary", 80, NULL);
+	contour_dag_cluster_t *odd = cluster("shop", "a\"b\\c\nd", 80, "h2");
+	contour_dag_vhost_t *v = contour_dag_vhost(dag, "shop.example.com");
+	contour_dag_route_t *r = route("/", NULL);
+	backend(r, web, 80);
+	backend(r, canary, 20);
+	contour_dag_add_route(dag, v, r);
+	r = route("/api", NULL);
+	backend(r, web, 0);
+	contour_dag_header_match_t h = {
+	    .name = "x-beta", .value = "yes", .type = CONTOUR_DAG_MATCH_EXACT};
+	contour_dag_push(dag, &r->headers, &r->nheaders, &h, sizeof(h));
+	contour_dag_header_match_t h2 = {.name = "x-old", .type = CONTOUR_DAG_MATCH_PRESENT,
+	                                 .invert = 1};
+	contour_dag_push(dag, &r->headers, &r->nheaders, &h2, sizeof(h2));
+	contour_dag_add_route(dag, v, r);
+	r = route("/even", NULL);
+	r->path.type = CONTOUR_DAG_PATH_EXACT;
+	backend(r, web, 0);
+	backend(r, odd, 0);
+	backend(r, canary, 0);
+	contour_dag_add_route(dag, v, r);
+
+	contour_object_key_t key = {.api_version = "projectcontour.io/v1",
+	                            .kind = "HTTPProxy",
+	                            .namespace_ = "shop",
+	                            .name = "broken"};
+	json_t *st = json_pack(
+	    "{s:s, s:s, s:[{s:s, s:s, s:[{s:s}]}]}", "currentStatus", "invalid", "description",
+	    "At least one error present, see Errors for details", "conditions", "type", "Valid",
+	    "status", "False", "errors", "message", "Service \"shop/missing\" not found");
+	ck_assert_int_eq(contour_snapshot_set_status_new(snap, &key, st), CONTOUR_EOK);
+	key.name = "fine";
+	ck_assert_int_eq(contour_snapshot_set_status_new(
+	                     snap, &key, json_pack("{s:s}", "currentStatus", "valid")),
+	                 CONTOUR_EOK);
+	core_snapshot_seal(snap);
+
+	char *dot = contour_dag_to_dot(dag);
+	ck_assert_ptr_nonnull(dot);
+	/* One node per cluster, however many routes use it. */
+	ck_assert_uint_eq(count(dot, "\"cluster/shop/web:80\" [shape=record"), 1);
+	ck_assert_uint_eq(count(dot, "\"cluster/shop/web-canary:80\" [shape=record"), 1);
+	ck_assert_ptr_nonnull(strstr(dot, "label=\"{cluster|shop/web:80}\""));
+	/* Edges carry the match and the share. */
+	ck_assert_ptr_nonnull(strstr(dot, "\"http/shop.example.com\" -> \"cluster/shop/web:80\" "
+	                                  "[label=\"prefix /\\nweight 80 (80%)\"]"));
+	ck_assert_ptr_nonnull(strstr(dot, "-> \"cluster/shop/web-canary:80\" "
+	                                  "[label=\"prefix /\\nweight 20 (20%)\"]"));
+	ck_assert_ptr_nonnull(
+	    strstr(dot, "-> \"cluster/shop/web:80\" "
+	                "[label=\"prefix /api\\nheader x-beta == yes\\nheader x-old absent\"]"));
+	ck_assert_ptr_nonnull(strstr(dot, "[label=\"exact /even\\n33.3% (even split)\"]"));
+	ck_assert_ptr_null(strstr(dot, "weight 0"));
+	/* Names are escaped, in ids and in record fields. */
+	ck_assert_ptr_nonnull(strstr(dot, "\"cluster/shop/a\\\"b\\\\c\\nd:80/h2\""));
+	ck_assert_ptr_nonnull(strstr(dot, "shop/a\\\"b\\\\c\\nd:80|h2}"));
+	assert_quotes_balance(dot);
+	/* The invalid proxy, with its error; the valid one is not drawn apart. */
+	ck_assert_ptr_nonnull(strstr(dot, "subgraph cluster_not_served {"));
+	ck_assert_ptr_nonnull(strstr(dot, "\"HTTPProxy/shop/broken\" [shape=box, style=\"dashed\", "
+	                                  "color=red"));
+	ck_assert_ptr_nonnull(strstr(dot, "invalid\\nService \\\"shop/missing\\\" not found"));
+	ck_assert_ptr_null(strstr(dot, "HTTPProxy/shop/fine"));
+	/* No internal key leaks. */
+	ck_assert_ptr_null(strstr(dot, web->key));
+	ck_assert_ptr_null(strstr(dot, "0x"));
+	free(dot);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dag");
@@ -256,6 +362,7 @@ int main(void)
 	tcase_add_test(tc, test_hash_stable_across_snapshots);
 	tcase_add_test(tc, test_delegation);
 	tcase_add_test(tc, test_json_and_dot);
+	tcase_add_test(tc, test_dot_picture);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }
