@@ -15,6 +15,48 @@ expect_rc 0 "$CONTOUR" render --format=dot "$top_srcdir/examples"
 expect_in "$T/out" "digraph DAG {"
 ok "render --format dot"
 
+# The picture (README "Rendering offline"): one node per cluster, edges
+# labelled with the match and the share, the invalid proxy with its error,
+# no internal key, and dot parses it.
+dot_checks() { # file label
+	n=$(grep -c '^  "cluster/[^"]*" \[shape=record' "$1")
+	u=$(grep '^  "cluster/[^"]*" \[shape=record' "$1" | cut -d'"' -f2 | sort -u | wc -l)
+	[ "$n" -ge 1 ] && [ "$n" -eq "$u" ] || fail "$2: cluster nodes not one per cluster ($n, $u unique)"
+	grep -q '\[label="0"\]\|weight 0\|0x[0-9a-f]\|"_\|#[0-9a-f]\{8\}' "$1" &&
+		fail "$2: a zero weight or an internal key shows"
+	if command -v dot >/dev/null 2>&1; then
+		dot -Tsvg "$1" >"$T/dot.svg" 2>"$T/dot.err" || {
+			cat "$T/dot.err" >&2
+			fail "$2: dot -Tsvg rejected it"
+		}
+		grep -q '<svg' "$T/dot.svg" || fail "$2: dot -Tsvg wrote no SVG"
+	elif [ "${CONTOUR_STRICT_TESTS:-0}" = 1 ]; then
+		fail "dot (graphviz) not found (CONTOUR_STRICT_TESTS=1)"
+	else
+		echo "skip: dot -Tsvg (graphviz not installed)"
+	fi
+}
+expect_rc 0 "$CONTOUR" render --format dot "$top_srcdir/examples"
+cp "$T/out" "$T/examples.dot"
+expect_in "$T/examples.dot" '"http/kuard.local" -> "cluster/default/kuard:80" [label="prefix /"];'
+expect_in "$T/examples.dot" '[shape=record, label="{cluster|default/kuard:80}"]'
+dot_checks "$T/examples.dot" examples
+ok "render --format dot: the examples"
+
+expect_rc 0 "$CONTOUR" render --format dot "$top_srcdir/tests/fixtures/render-dot"
+cp "$T/out" "$T/weighted.dot"
+[ "$(grep -c '^  "cluster/shop/web:80" \[' "$T/weighted.dot")" = 1 ] ||
+	fail "cluster shop/web is not drawn once"
+expect_in "$T/weighted.dot" '-> "cluster/shop/web:80" [label="prefix /\nweight 80 (80%)"];'
+expect_in "$T/weighted.dot" '-> "cluster/shop/web-canary:80" [label="prefix /\nweight 20 (20%)"];'
+expect_in "$T/weighted.dot" '-> "cluster/shop/web:80" [label="prefix /api\nheader x-beta == yes"];'
+expect_in "$T/weighted.dot" '"HTTPProxy/shop/broken" [shape=box, style="dashed", color=red'
+expect_in "$T/weighted.dot" 'service \"shop/missing\" not found'
+dot_checks "$T/weighted.dot" fixture
+"$CONTOUR" render --format dot "$top_srcdir/tests/fixtures/render-dot" >"$T/again.dot" 2>/dev/null
+cmp -s "$T/weighted.dot" "$T/again.dot" || fail "render --format dot is not deterministic"
+ok "render --format dot: weights, matches, the invalid proxy"
+
 # A relative path is the operator's, taken from the cwd.
 (cd "$top_srcdir" && "$CONTOUR" render examples >"$T/out" 2>"$T/err") || fail "relative path"
 ok "render with a relative path"
