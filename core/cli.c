@@ -537,6 +537,11 @@ static int cmd_render(cli_opts_t *o)
 	json_t *errors = json_array();
 	core_t *core = core_cli_offline_new(o, "render", errors);
 	int status = core ? render_print(core, o->format ? o->format : "status") : 1;
+	size_t failed = core ? core_store_source_errors(core->store) : 0;
+	if (failed) {
+		fprintf(stderr, "contour render: %zu input(s) could not be read or parsed\n", failed);
+		status = 1;
+	}
 	print_errors(errors, 0);
 	core_free(core);
 	json_decref(errors);

@@ -109,6 +109,11 @@ int core_cli_review(cli_opts_t *o)
 		    fputc('\n', stdout) == EOF || fflush(stdout) != 0)
 			status = 1;
 	}
+	size_t failed = core ? core_store_source_errors(core->store) : 0;
+	if (failed) {
+		fprintf(stderr, "contour review: %zu input(s) could not be read or parsed\n", failed);
+		status = 1;
+	}
 	core_cli_print_errors(errors);
 	json_decref(answers);
 	json_decref(errors);

@@ -202,6 +202,9 @@ core_store_t *core_store_new(core_t *core);
 void core_store_free(core_store_t *store);
 /* Every source registered so far has called contour_source_set_synced(). */
 int core_store_all_synced(const core_store_t *store);
+/* core_store_source_errors: the inputs the sources' latest full reads could
+ * not read or parse (contour_source_set_errors), summed. */
+size_t core_store_source_errors(const core_store_t *store);
 /* Called by the store whenever something changed or a source synced. */
 void core_store_set_change_hook(core_store_t *store, void (*fn)(void *ud), void *ud);
 void core_store_drop_module(core_store_t *store, contour_module_t *mod);

@@ -58,6 +58,7 @@ struct contour_source {
 	contour_module_t *mod;
 	char *name;
 	int synced;
+	size_t errors; /* inputs the latest full read could not read */
 };
 
 struct core_store {
@@ -460,6 +461,25 @@ void contour_source_set_synced(contour_source_t *src)
 	/* The build held back for this sync may start now. */
 	if (src->store->hook)
 		src->store->hook(src->store->hook_ud);
+}
+
+void contour_source_set_errors(contour_source_t *src, size_t n)
+{
+	if (src)
+		src->errors = n;
+}
+
+int contour_source_once(const contour_source_t *src)
+{
+	return src && src->mod && src->mod->core && src->mod->core->render_mode;
+}
+
+size_t core_store_source_errors(const core_store_t *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; s && i < s->nsources; i++)
+		n += s->sources[i]->errors;
+	return n;
 }
 
 /* Changes ------------------------------------------------------------------ */

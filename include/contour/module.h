@@ -122,6 +122,9 @@
  *                     (contour_health_state), for /healthz.
  *                     dag.h: contour_dag_to_dot(NULL) is the empty graph
  *                     (no snapshot built yet).
+ *   1.8 (2026-12-07)  store.h: contour_source_set_errors (inputs a source
+ *                     could not read; render and review exit 1) and
+ *                     contour_source_once (an offline one-shot read).
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -155,7 +158,7 @@ extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 7
+#define CONTOUR_ABI_MINOR 8
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no

@@ -61,6 +61,21 @@ int contour_register_source(contour_module_t *mod, const char *name, contour_sou
  * read found. Calling it again is harmless. */
 void contour_source_set_synced(contour_source_t *src);
 
+/* contour_source_set_errors: how many inputs (files, folders, configured
+ * paths) the source's latest full read could not read or parse; 0 when it
+ * read them all. The source logs each one itself, naming it (and the line,
+ * for a parse error); the objects of the inputs it could read go to the
+ * store as usual. `contour render` and `contour review` exit 1 when a
+ * source reports errors. Since ABI 1.8. */
+void contour_source_set_errors(contour_source_t *src, size_t n);
+
+/* contour_source_once: non-zero when the core reads the source once, builds
+ * and exits (`contour render`, `contour review`). Its start should then read
+ * every input it can and count the others with contour_source_set_errors,
+ * rather than fail start over one missing path, so the output still shows
+ * what could be read. Since ABI 1.8. */
+int contour_source_once(const contour_source_t *src);
+
 /* contour_store_put_new: insert or replace obj. The store takes the caller's
  * reference (as jansson's *_new functions do), whatever the return value,
  * and may edit obj before storing it: metadata.managedFields and the

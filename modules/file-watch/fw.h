@@ -53,6 +53,7 @@ typedef struct fw_ctx {
 
 	/* Counters of the scan in progress, for the log. */
 	size_t n_read, n_failed, n_removed, n_seen;
+	size_t n_path_errors; /* configured paths missing, folders unreadable */
 } fw_ctx_t;
 
 /* fw_manifest.c */

@@ -362,12 +362,15 @@ static void fw_visit_file(fw_ctx_t *ctx, const char *path, const struct stat *st
 	if (fw_manifest_load(ctx->mod, path, &objs) != CONTOUR_EOK) {
 		size_t kept = json_object_size(json_object_get(rec, "objs"));
 		ctx->n_failed++;
+		/* Counted by every scan until a read succeeds, not only this one. */
+		json_object_set_new(rec, "failed", json_true());
 		if (kept)
 			contour_log(ctx->mod, CONTOUR_LOG_WARN,
 			            "%s: keeping the %zu objects it had before", path, kept);
 		return;
 	}
 	ctx->n_read++;
+	json_object_del(rec, "failed");
 	fw_file_apply(ctx, path, rec, objs);
 }
 
@@ -393,7 +396,8 @@ static void fw_walk_dir(fw_ctx_t *ctx, const char *dir, const struct stat *st, j
 	struct dirent **ents = NULL;
 	int n = scandir(dir, &ents, fw_not_hidden, alphasort);
 	if (n < 0) {
-		contour_log(ctx->mod, CONTOUR_LOG_WARN, "%s: %s", dir, strerror(errno));
+		contour_log(ctx->mod, CONTOUR_LOG_ERR, "%s: %s", dir, strerror(errno));
+		ctx->n_path_errors++;
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -427,17 +431,23 @@ int fw_scan_run(fw_ctx_t *ctx, int initial)
 		return CONTOUR_ENOMEM;
 	ctx->gen++;
 	ctx->scanning_initial = initial;
-	ctx->n_read = ctx->n_failed = ctx->n_removed = ctx->n_seen = 0;
+	ctx->n_read = ctx->n_failed = ctx->n_removed = ctx->n_seen = ctx->n_path_errors = 0;
 
 	for (size_t i = 0; i < ctx->npaths; i++) {
 		const char *p = ctx->paths[i];
 		struct stat st;
 		fw_watch_parent(ctx, p);
 		if (stat(p, &st) != 0) {
-			if (ctx->present[i] || initial)
+			/* Only a one-shot read gets here at the initial scan:
+			 * serve's start refuses a missing path first. */
+			if (initial)
+				contour_log(ctx->mod, CONTOUR_LOG_ERR, "paths: %s: %s", p,
+				            strerror(errno));
+			else if (ctx->present[i])
 				contour_log(ctx->mod, CONTOUR_LOG_WARN,
 				            "%s: %s; its objects are removed", p, strerror(errno));
 			ctx->present[i] = 0;
+			ctx->n_path_errors++;
 			continue;
 		}
 		if (!ctx->present[i] && !initial)
@@ -467,6 +477,10 @@ int fw_scan_run(fw_ctx_t *ctx, int initial)
 	}
 	fw_watch_sweep(ctx);
 	ctx->scanning_initial = 0;
+	size_t failed = ctx->n_path_errors;
+	json_object_foreach(ctx->files, path, rec)
+		failed += json_is_true(json_object_get(rec, "failed"));
+	contour_source_set_errors(ctx->src, failed);
 	if (!initial)
 		contour_log(ctx->mod, CONTOUR_LOG_DEBUG,
 		            "rescan: %zu files, %zu read, %zu failed, %zu gone; %zu objects",
@@ -479,8 +493,9 @@ int fw_scan_start(fw_ctx_t *ctx)
 {
 	int rc = CONTOUR_EOK;
 	/* Check every path first, so a typo fails start before anything is
-	 * put in the store. */
-	for (size_t i = 0; i < ctx->npaths; i++) {
+	 * put in the store. A one-shot read (render) reads the others and
+	 * reports the missing ones instead. */
+	for (size_t i = 0; i < ctx->npaths && !contour_source_once(ctx->src); i++) {
 		struct stat st;
 		if (stat(ctx->paths[i], &st) != 0) {
 			int e = errno;

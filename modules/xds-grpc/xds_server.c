@@ -171,7 +171,13 @@ static SSL_CTX *xds_tls_ctx_build(xds_server_t *srv)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
 		goto fail;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* TLS 1.3 minimum, as upstream's serve (MinVersion: tls.VersionTLS13):
+	 * the bootstrap's contour cluster allows up to TLSv1_3 and Envoy's
+	 * client negotiates it. */
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		xds_ssl_errors(srv, "TLS 1.3 minimum");
+		goto fail;
+	}
 	/* IGNORE_UNEXPECTED_EOF: a peer that closes without close_notify has
 	 * disconnected, it has not failed (OpenSSL 3 reports it as an error). */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
@@ -463,6 +469,20 @@ static void xds_accept_error(struct evconnlistener *lis, void *arg)
 	            evutil_socket_error_to_string(err));
 }
 
+/* 127.0.0.0/8 and ::1 (also as ::ffff:127.x.y.z): only this host can
+ * connect, so plaintext xDS there is the sidecar's case, not a leak. A unix
+ * socket would count too, but the listener is TCP only. */
+static int xds_addr_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return sa->sa_family == AF_UNIX;
+}
+
 int xds_server_start(xds_server_t *srv)
 {
 	if (srv->lis)
@@ -484,6 +504,7 @@ int xds_server_start(xds_server_t *srv)
 		            evutil_gai_strerror(rc));
 		return CONTOUR_ECONFIG;
 	}
+	int loopback = xds_addr_is_loopback(ai->ai_addr);
 	srv->lis = evconnlistener_new_bind(srv->base, xds_accept, srv,
 	                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
 	                                   ai->ai_addr, (int)ai->ai_addrlen);
@@ -502,6 +523,12 @@ int xds_server_start(xds_server_t *srv)
 	srv->started = 1;
 	contour_log(srv->mod, CONTOUR_LOG_INFO, "xDS server listening on %s:%u (%s)", srv->address,
 	            srv->port, srv->insecure && !srv->cert_file ? "insecure" : "mTLS");
+	if (srv->insecure && !srv->cert_file && !loopback)
+		contour_log(srv->mod, CONTOUR_LOG_WARN,
+		            "xDS on %s:%u is plaintext (insecure) on a non-loopback address: "
+		            "secrets (TLS private keys) travel in the clear to anyone who connects; "
+		            "use mTLS (ca-file, cert-file, key-file) or a loopback address",
+		            srv->address, srv->port);
 	return CONTOUR_EOK;
 }
 

@@ -100,3 +100,50 @@ expect_in "$T/err" "module 'no-such-source' not found"
 expect_rc 1 "$CONTOUR" render --source
 expect_in "$T/err" "flag '--source' needs a value"
 ok "render --source refuses what is not a file source"
+
+# An input that cannot be read or parsed: exit 1, the file (and line)
+# named, and the other files' objects rendered all the same.
+mkdir "$T/mixed"
+cat >"$T/mixed/good.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080}]
+---
+apiVersion: projectcontour.io/v1
+kind: HTTPProxy
+metadata: {name: good-proxy, namespace: default}
+spec:
+  virtualhost: {fqdn: good.example.com}
+  routes:
+    - services: [{name: web, port: 80}]
+YAML
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: broken\n  namespace: [\n' \
+	>"$T/mixed/broken.yaml"
+expect_rc 0 "$CONTOUR" render "$T/mixed/good.yaml"
+expect_rc 1 "$CONTOUR" render "$T/mixed"
+expect_in "$T/err" "$T/mixed/broken.yaml:"
+grep -qE "broken\.yaml:[0-9]+:[0-9]+: " "$T/err" || { cat "$T/err"; fail "no line in the YAML error"; }
+expect_in "$T/err" "1 input(s) could not be read or parsed"
+expect_in "$T/out" '"name": "good-proxy"'
+ok "render: invalid YAML exits 1, names file and line, renders the rest"
+
+expect_rc 1 "$CONTOUR" render "$T/mixed/good.yaml" "$T/mixed/missing.yaml"
+expect_in "$T/err" "$T/mixed/missing.yaml: No such file or directory"
+expect_in "$T/out" '"name": "good-proxy"'
+expect_rc 1 "$CONTOUR" render --format dag "$T/mixed/good.yaml" "$T/mixed/missing.yaml"
+expect_in "$T/out" '"good.example.com"'
+ok "render: a missing path exits 1, named, the rest rendered"
+
+if [ "$(id -u)" != 0 ]; then
+	cp "$T/mixed/good.yaml" "$T/locked.yaml"
+	sed -i 's/good/locked/g' "$T/locked.yaml"
+	chmod 000 "$T/locked.yaml"
+	expect_rc 1 "$CONTOUR" render "$T/mixed/good.yaml" "$T/locked.yaml"
+	expect_in "$T/err" "$T/locked.yaml: "
+	expect_in "$T/out" '"name": "good-proxy"'
+	ok "render: an unreadable file exits 1, named, the rest rendered"
+else
+	echo "# root reads a mode-000 file: the unreadable case is not tested"
+fi
