@@ -120,8 +120,25 @@ static int run_module_command(cli_opts_t *o, int argc, char **argv)
 	return status;
 }
 
-/* `--flag=value`, `--flag value`, or a bare `--flag` (boolean true): serve
- * takes no positional arguments, so a following word is the value. */
+/* Upstream's boolean serve flags (kingpin Bool): a bare `--flag` is true
+ * and the next word is never its value. Every other serve flag takes one. */
+static const char *const serve_bool_flags[] = {
+    "--insecure",         "--incluster",       "--disable-leader-election",
+    "--use-proxy-protocol", "--kubernetes-debug", NULL,
+};
+
+static int serve_flag_is_bool(const char *name)
+{
+	for (const char *const *b = serve_bool_flags; *b; b++)
+		if (!strcmp(*b, name))
+			return 1;
+	return 0;
+}
+
+/* `--flag=value`, `--flag value`, or a bare boolean `--flag` (true). Any
+ * other flag with no value (the end of the line, or another flag next) is
+ * kept as null: whoever takes it says it needs a value (a boolean key of a
+ * module's schema takes it as true). */
 static int serve_flag(cli_opts_t *o, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
@@ -133,12 +150,16 @@ static int serve_flag(cli_opts_t *o, int argc, char **argv, int *i)
 		value = eq + 1;
 	} else {
 		snprintf(name, sizeof(name), "%s", a);
-		if (*i + 1 < argc && argv[*i + 1][0] != '-')
-			value = argv[++*i];
+		if (!serve_flag_is_bool(name)) {
+			if (*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-'))
+				value = NULL;
+			else
+				value = argv[++*i];
+		}
 	}
 	if (!o->serve_flags)
 		o->serve_flags = json_object();
-	return json_object_set_new(o->serve_flags, name, json_string(value));
+	return json_object_set_new(o->serve_flags, name, value ? json_string(value) : json_null());
 }
 
 /* Upstream serve flags that set global settings rather than a module's. */
@@ -234,8 +255,130 @@ static int load_conf(cli_opts_t *o, core_conf_t **conf, json_t *errors)
 {
 	if (o->config)
 		return core_conf_load_file(o->config, conf, errors);
-	const char *def = core_conf_default_text();
-	return core_conf_load_buf(def, strlen(def), NULL, conf, errors);
+	/* No file is a file without `modules`: the default set, as below. */
+	return core_conf_load_buf("", 0, NULL, conf, errors);
+}
+
+/* ---- the default role: a config without `modules` ---- */
+
+/* Why a config without `modules` runs against a cluster: a serve flag or
+ * a global key that names one (never the environment, so that a local
+ * `contour serve` inside a pod still runs the local role). NULL: none. */
+static const char *cluster_reason(const cli_opts_t *o, const core_conf_t *conf, char *buf,
+                                  size_t len)
+{
+	const json_t *f = json_object_get(o->serve_flags, "--incluster");
+	if (f && strcmp(json_string_value(f), "false"))
+		return "--incluster given";
+	if (json_object_get(o->serve_flags, "--kubeconfig"))
+		return "--kubeconfig given";
+	const char *file = conf->path ? conf->path : "the config";
+	if (json_is_true(json_object_get(conf->global, "incluster")))
+		return snprintf(buf, len, "incluster: true in %s", file), buf;
+	if (json_is_string(json_object_get(conf->global, "kubeconfig")))
+		return snprintf(buf, len, "kubeconfig set in %s", file), buf;
+	return NULL;
+}
+
+/* Pick the module set of a config without `modules` and say which and why
+ * (the first log line). A config with `modules` is left alone. */
+static int pick_default_role(const cli_opts_t *o, core_conf_t *conf)
+{
+	if (!conf->modules_defaulted)
+		return 0;
+	char why[4096], where[4096];
+	const char *reason = cluster_reason(o, conf, why, sizeof(why));
+	if (reason && core_conf_use_modules(conf, core_conf_split_text()) != CONTOUR_EOK)
+		return 1;
+	if (conf->path)
+		snprintf(where, sizeof(where), "no modules in %s", conf->path);
+	else
+		snprintf(where, sizeof(where), "no --config-path");
+	char *names = core_conf_module_names(conf);
+	if (reason)
+		contour_log(NULL, CONTOUR_LOG_INFO,
+		            "%s and %s: running the split control plane (%s)", where, reason,
+		            names ? names : "");
+	else
+		contour_log(NULL, CONTOUR_LOG_INFO,
+		            "%s and no --incluster, --kubeconfig, incluster or kubeconfig: running "
+		            "the local role (%s)",
+		            where, names ? names : "");
+	free(names);
+	return 0;
+}
+
+/* Upstream serve flags this project does not implement yet: accepted, with
+ * a warning, so upstream's command lines run. same_as/def: the flag is
+ * silent when its value equals that flag's (both with upstream's
+ * defaults): health served on the metrics listener, as upstream does. */
+static const struct {
+	const char *flag, *same_as, *def, *same_def;
+} unimplemented_flags[] = {
+    {"--contour-config-name", NULL, NULL, NULL},
+    {"--health-address", "--http-address", "0.0.0.0", "0.0.0.0"},
+    {"--health-port", "--http-port", "8000", "8000"},
+    {"--use-proxy-protocol", NULL, NULL, NULL},
+    {"--disable-feature", NULL, NULL, NULL},
+    {"--kubernetes-client-qps", NULL, NULL, NULL},
+    {"--kubernetes-client-burst", NULL, NULL, NULL},
+    {"--kubernetes-debug", NULL, NULL, NULL},
+};
+
+/* Warn once for each unimplemented flag given and drop it, before the
+ * modules take theirs. */
+static void accept_unimplemented_flags(json_t *flags, json_t *warnings)
+{
+	size_t n = sizeof(unimplemented_flags) / sizeof(unimplemented_flags[0]);
+	for (size_t i = 0; flags && i < n; i++) {
+		const json_t *v = json_object_get(flags, unimplemented_flags[i].flag);
+		if (!v)
+			continue;
+		if (unimplemented_flags[i].same_as) {
+			const json_t *o = json_object_get(flags, unimplemented_flags[i].same_as);
+			const char *other = o ? json_string_value(o) : unimplemented_flags[i].same_def;
+			if (json_is_string(v) && !strcmp(json_string_value(v), other)) {
+				json_object_del(flags, unimplemented_flags[i].flag);
+				continue;
+			}
+		}
+		json_array_append_new(warnings,
+		                      json_sprintf("flag %s is accepted but not implemented yet: "
+		                                   "ignored",
+		                                   unimplemented_flags[i].flag));
+		json_object_del(flags, unimplemented_flags[i].flag);
+	}
+}
+
+/* The flags serve's core takes itself, before the modules take theirs:
+ * the global settings (a missing value is an error naming the flag) and
+ * the unimplemented ones (a warning each). Returns 0, or 1 after printing
+ * the errors. */
+static int core_serve_flags(cli_opts_t *o, core_conf_t *conf, int as_log)
+{
+	int nerr = 0;
+	for (size_t i = 0; o->serve_flags && i < sizeof(global_flags) / sizeof(global_flags[0]);
+	     i++) {
+		if (!json_is_null(json_object_get(o->serve_flags, global_flags[i].flag)))
+			continue;
+		if (as_log)
+			contour_log(NULL, CONTOUR_LOG_ERR, "flag '%s' needs a value",
+			            global_flags[i].flag);
+		else
+			fprintf(stderr, "flag '%s' needs a value\n", global_flags[i].flag);
+		nerr++;
+	}
+	if (nerr)
+		return 1;
+	apply_global_flags(conf, o->serve_flags);
+	json_t *warnings = json_array();
+	accept_unimplemented_flags(o->serve_flags, warnings);
+	size_t i;
+	json_t *e;
+	json_array_foreach(warnings, i, e)
+	    contour_log(NULL, CONTOUR_LOG_WARN, "%s", json_string_value(e));
+	json_decref(warnings);
+	return 0;
 }
 
 static int cmd_serve(cli_opts_t *o)
@@ -251,6 +394,8 @@ static int cmd_serve(cli_opts_t *o)
 	}
 	if (apply_logging(o, conf))
 		goto out;
+	if (pick_default_role(o, conf))
+		goto out;
 	core = core_new(NULL);
 	if (!core) {
 		contour_log(NULL, CONTOUR_LOG_ERR, "cannot create the event loop");
@@ -258,7 +403,8 @@ static int cmd_serve(cli_opts_t *o)
 	}
 	core->conf = conf;
 	conf = NULL;
-	apply_global_flags(core->conf, o->serve_flags);
+	if (core_serve_flags(o, core->conf, 1))
+		goto out;
 	core->cli_flags = o->serve_flags;
 	o->serve_flags = NULL;
 	if (core_loader_load_all(core, errors) != CONTOUR_EOK) {
@@ -313,6 +459,8 @@ static int cmd_check_config(cli_opts_t *o)
 	int status = 1;
 	if (core_conf_load_file(o->config, &conf, errors) != CONTOUR_EOK)
 		goto out;
+	if (pick_default_role(o, conf))
+		goto out;
 	core = core_new(NULL);
 	if (!core)
 		goto out;
@@ -320,7 +468,8 @@ static int cmd_check_config(cli_opts_t *o)
 	conf = NULL;
 	/* serve's own flags, as serve applies them: check-config validates
 	 * exactly the command line a manifest runs. */
-	apply_global_flags(core->conf, o->serve_flags);
+	if (core_serve_flags(o, core->conf, 0))
+		goto out;
 	core->cli_flags = o->serve_flags;
 	o->serve_flags = NULL;
 	/* Loading runs every module's schema and check hook; nothing starts. */

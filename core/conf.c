@@ -377,6 +377,32 @@ static int conf_modules(core_conf_t *conf, json_t *errors)
 	return nerr;
 }
 
+int core_conf_use_modules(core_conf_t *conf, const char *text)
+{
+	json_t *docs = NULL;
+	if (contour_yaml_parse(text, strlen(text), &docs, NULL, NULL) != CONTOUR_EOK)
+		return CONTOUR_EINVAL;
+	json_object_set(conf->root, "modules", json_object_get(json_array_get(docs, 0), "modules"));
+	json_decref(docs);
+	conf->modules_defaulted = 1;
+	return CONTOUR_EOK;
+}
+
+char *core_conf_module_names(const core_conf_t *conf)
+{
+	size_t i, used = 0, cap = 1;
+	json_t *e, *mods = json_object_get(conf->root, "modules");
+	json_array_foreach(mods, i, e)
+	    cap += strlen(json_string_value(json_object_get(e, "name")) ?: "") + 2;
+	char *out = calloc(1, cap);
+	if (!out)
+		return NULL;
+	json_array_foreach(mods, i, e)
+	    used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "",
+	                             json_string_value(json_object_get(e, "name")) ?: "");
+	return out;
+}
+
 static int conf_from_docs(core_conf_t *conf, json_t *docs, json_t *errors)
 {
 	if (json_array_size(docs) > 1) {

@@ -173,3 +173,20 @@ const char *core_conf_default_text(void)
 	       "  - name: metrics\n"
 	       "    config: {address: 127.0.0.1, port: 8000}\n";
 }
+
+/* A file without `modules` (or no file) whose flags or keys point at a
+ * cluster (`--incluster`, `--kubeconfig`, the keys `incluster` and
+ * `kubeconfig`) runs the split control plane, as upstream's own Deployment
+ * does: the modules of conf/split.yaml, with upstream's defaults (xDS on
+ * 127.0.0.1:8001 with TLS unless --insecure, metrics on 0.0.0.0:8000) for
+ * its flags to override. */
+const char *core_conf_split_text(void)
+{
+	return "modules:\n"
+	       "  - name: k8s-watch\n"
+	       "  - name: tls-delegation\n"
+	       "  - name: httpproxy\n"
+	       "  - name: ingress\n"
+	       "  - name: xds-grpc\n"
+	       "  - name: metrics\n";
+}

@@ -137,6 +137,15 @@ int core_conf_check_globals(core_conf_t *conf, const core_conf_table_t *tables, 
                             json_t *errors);
 /* The embedded default config (file-watch over the installed examples). */
 const char *core_conf_default_text(void);
+/* The split control plane's modules (k8s-watch ... metrics), for a file
+ * without `modules` run against a cluster. */
+const char *core_conf_split_text(void);
+/* core_conf_use_modules: replace the defaulted module list of conf (one
+ * with modules_defaulted set) by the `modules:` of the YAML text. */
+int core_conf_use_modules(core_conf_t *conf, const char *text);
+/* core_conf_module_names: "a, b, c" for the modules conf lists; the caller
+ * frees it. */
+char *core_conf_module_names(const core_conf_t *conf);
 /* core_conf_lookup: value at dotted path in obj, or NULL. */
 const json_t *core_conf_lookup(const json_t *obj, const char *path);
 

@@ -174,15 +174,64 @@ static void module_unload(contour_module_t *mod)
 /* The module's serve flags (and their environment variables) override its
  * config file keys. A flag consumed here is removed from core->cli_flags, so
  * the CLI can report the ones no module knows. */
-static void apply_cli_flags(core_t *core, contour_module_t *mod)
+/* A flag's value checked alone against its key's schema item, so a bad
+ * value is reported as the flag's ("--xds-port: expected ..."), not as a
+ * line of the config file. Returns the number of errors. */
+static int check_flag_value(const contour_module_desc_t *d, const contour_cli_flag_t *f,
+                            const json_t *v, json_t *errors)
+{
+	const contour_conf_item_t *it = d->schema;
+	while (it && it->type != CONTOUR_CONF_END && strcmp(it->key, f->key))
+		it++;
+	if (!it || it->type == CONTOUR_CONF_END)
+		return 0;
+	contour_conf_item_t one[2] = {*it, {0}};
+	json_t *obj = json_object(), *errs = json_array();
+	json_object_set_new(obj, f->key, json_deep_copy(v));
+	int nerr = core_conf_validate_known(NULL, obj, one, errs);
+	size_t i;
+	json_t *e;
+	json_array_foreach(errs, i, e)
+	{
+		/* "(built-in default): key: problem" -> "flag --x: problem" */
+		const char *m = json_string_value(e);
+		char pre[160];
+		snprintf(pre, sizeof(pre), "%s: ", f->key);
+		const char *p = strstr(m, pre);
+		json_array_append_new(errors,
+		                      json_sprintf("flag %s: %s", f->flag, p ? p + strlen(pre) : m));
+	}
+	json_decref(obj);
+	json_decref(errs);
+	return nerr;
+}
+
+static int apply_cli_flags(core_t *core, contour_module_t *mod, json_t *errors)
 {
 	const contour_module_desc_t *d = mod->desc;
+	int nerr = 0;
 	if (d->size < offsetof(contour_module_desc_t, cli_flags) + sizeof(d->cli_flags) ||
 	    !d->cli_flags)
-		return;
+		return 0;
 	for (const contour_cli_flag_t *f = d->cli_flags; f->flag; f++) {
 		const json_t *given =
 		    core->cli_flags ? json_object_get(core->cli_flags, f->flag) : NULL;
+		if (given && json_is_null(given)) {
+			/* A bare flag: true for a boolean key, else a value is missing. */
+			const contour_conf_item_t *it = d->schema;
+			while (it && it->type != CONTOUR_CONF_END && strcmp(it->key, f->key))
+				it++;
+			if (!it || it->type != CONTOUR_CONF_BOOL) {
+				json_array_append_new(errors,
+				                      json_sprintf("flag '%s' needs a value", f->flag));
+				nerr++;
+				json_object_del(core->cli_flags, f->flag);
+				continue;
+			}
+			given = NULL;
+			json_object_set_new(core->cli_flags, f->flag, json_string("true"));
+			given = json_object_get(core->cli_flags, f->flag);
+		}
 		const char *text =
 		    given ? json_string_value(given) : (f->env ? getenv(f->env) : NULL);
 		if (!text || (!given && !*text))
@@ -198,10 +247,12 @@ static void apply_cli_flags(core_t *core, contour_module_t *mod)
 		json_decref(docs);
 		if (!v)
 			v = json_string(text);
+		nerr += check_flag_value(d, f, v, errors);
 		json_object_set_new(mod->config, f->key, v);
 		if (given)
 			json_object_del(core->cli_flags, f->flag);
 	}
+	return nerr;
 }
 
 static int module_configure(core_t *core, contour_module_t *mod, json_t *config, int line,
@@ -214,7 +265,8 @@ static int module_configure(core_t *core, contour_module_t *mod, json_t *config,
 	mod->config = config ? json_incref(config) : json_object();
 	if (!mod->config)
 		return CONTOUR_ENOMEM;
-	apply_cli_flags(core, mod);
+	if (apply_cli_flags(core, mod, errors))
+		return CONTOUR_ECONFIG;
 	if (core_conf_validate(core->conf, mod->config, mod->desc->schema, where, errors))
 		return CONTOUR_ECONFIG;
 	/* A module render loads only for its formats is never started: rules

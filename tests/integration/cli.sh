@@ -38,7 +38,7 @@ expect_rc 0 "$CONTOUR" check-config "$top_srcdir/conf/shutdown-manager.yaml" \
 	--serve-address=127.0.0.1 --serve-port 8091
 expect_in "$T/out" "shutdown-manager.yaml: OK (2 modules)"
 expect_rc 1 "$CONTOUR" check-config "$top_srcdir/conf/shutdown-manager.yaml" --serve-port=abc
-expect_in "$T/err" "modules.shutdown-manager.config.port: expected an integer"
+expect_in "$T/err" "flag --serve-port: expected an integer"
 expect_rc 1 "$CONTOUR" check-config --config "$top_srcdir/conf/local.yaml" --no-such-flag
 expect_in "$T/err" "unknown flag '--no-such-flag'"
 expect_rc 0 "$CONTOUR" check-config --config "$top_srcdir/conf/local.yaml" \
