@@ -349,8 +349,7 @@ static int cmd_check_config(cli_opts_t *o)
 		json_object_foreach(core->cli_flags, flag, v)
 		{
 			json_array_append_new(
-			    errors,
-			    json_sprintf("unknown flag '%s': no loaded module takes it", flag));
+			    errors, json_sprintf("unknown flag '%s': no loaded module takes it", flag));
 		}
 		goto out;
 	}
@@ -564,9 +563,8 @@ static int cmd_render(cli_opts_t *o)
 static int cmd_review(cli_opts_t *o)
 {
 	if (o->npositional == 0 || !o->object) {
-		fprintf(stderr,
-		        "usage: contour review --object FILE [--operation CREATE|UPDATE|DELETE] "
-		        "[--config FILE] [--source MODULE] PATH...\n");
+		fprintf(stderr, "usage: contour review --object FILE [--operation CREATE|UPDATE|DELETE] "
+		                "[--config FILE] [--source MODULE] PATH...\n");
 		return 1;
 	}
 	offline_logging(o);

@@ -27,7 +27,8 @@
 /* Label values never counted: upstream's list (the admin, stats and health
  * connection managers), plus the stats-health listener's address as the
  * listener gauge names it (0.0.0.0:8002, IPv4 and IPv6). */
-#define SM_EXCLUDE_DEFAULT "admin,envoy-admin,stats,health,stats-health,0.0.0.0_8002,[__]_8002"
+#define SM_EXCLUDE_DEFAULT                                                                          \
+	"admin,envoy-admin,stats,health,stats-health,0.0.0.0_8002,[__]_8002"
 
 static const contour_conf_item_t sm_schema[] = {
     CONTOUR_CONF_OPT("address", STR, "0.0.0.0",
@@ -172,8 +173,7 @@ static void sm_stop_wait(sm_ctx_t *ctx)
 		int64_t now = contour_now_ms(ctx->mod);
 		int draining = sm_drain_running(ctx->drain);
 		int waiting = sm_http_waiting(ctx->http) > 0;
-		int early =
-		    now < until && !sm_http_answered(ctx->http) && !sm_drain_finished(ctx->drain);
+		int early = now < until && !sm_http_answered(ctx->http) && !sm_drain_finished(ctx->drain);
 		if (!draining && !waiting && !early)
 			break;
 		if (!draining && waiting && now >= until && !ctx->set.shutdown_drains)
@@ -238,8 +238,7 @@ static int sm_init(contour_module_t *mod, const json_t *config)
 		rc = contour_register_metric(mod, &descs[i], outs[i]);
 	if (rc == CONTOUR_EOK)
 		rc = contour_register_command(
-		    mod, "envoy",
-		    "Envoy sidecar: shutdown-manager and shutdown (upstream's flags).",
+		    mod, "envoy", "Envoy sidecar: shutdown-manager and shutdown (upstream's flags).",
 		    sm_envoy_command);
 	if (rc != CONTOUR_EOK) {
 		free(ctx); /* the core drops the registrations */
