@@ -58,17 +58,29 @@ static void usage(FILE *f)
 	           "loadable modules.\n\nCommands:\n");
 	for (const cli_command_t *c = commands; c->name; c++)
 		fprintf(f, "  %-13s %s\n", c->name, c->summary);
+	core_cli_help_global_flags(f);
 	fprintf(f,
-	        "\nFlags:\n"
-	        "  -c, --config-path FILE  config file (alias --config); without it, serve\n"
-	        "                          runs the built-in default (the local role on the\n"
-	        "                          bundled examples, xDS :8001, metrics :8000)\n"
-	        "      --log-format FORMAT text (default) or json\n"
-	        "  -d, --debug             log at debug level\n"
 	        "\nEnvironment:\n"
 	        "  CONTOUR_MODULE_PATH     colon-separated folders searched for modules first\n"
-	        "                          (compiled-in folder: %s)\n",
+	        "                          (compiled-in folder: %s)\n"
+	        "\nSee 'contour help COMMAND' or 'contour COMMAND --help'.\n",
 	        CONTOUR_MODULE_DIR);
+}
+
+void core_cli_usage(FILE *f)
+{
+	usage(f);
+}
+
+int core_cli_builtin_info(const char *name, const char **args, const char **summary)
+{
+	for (const cli_command_t *c = commands; c->name; c++)
+		if (!strcmp(c->name, name)) {
+			*args = c->args;
+			*summary = c->summary;
+			return 1;
+		}
+	return 0;
 }
 
 int core_command_is_builtin(const char *name)
@@ -118,6 +130,11 @@ static int run_module_command(cli_opts_t *o, int argc, char **argv)
 	core_free(core);
 	json_decref(errors);
 	return status;
+}
+
+int core_cli_run_module_command(cli_opts_t *o, int argc, char **argv)
+{
+	return run_module_command(o, argc, argv);
 }
 
 /* Upstream's boolean serve flags (kingpin Bool): a bare `--flag` is true
@@ -717,16 +734,8 @@ static int cmd_version(cli_opts_t *o)
 
 static int cmd_help(cli_opts_t *o)
 {
-	if (o->npositional == 1) {
-		const cli_command_t *c = find_command(o->positional[0]);
-		if (!c) {
-			fprintf(stderr, "contour: unknown command '%s'\n", o->positional[0]);
-			usage(stderr);
-			return 2;
-		}
-		printf("usage: contour %s %s\n\n%s\n", c->name, c->args, c->summary);
-		return 0;
-	}
+	if (o->npositional >= 1)
+		return core_cli_help_command(o, o->npositional, o->positional);
 	usage(stdout);
 	json_t *errors = json_array();
 	core_t *core = module_command_core(errors);
@@ -766,8 +775,11 @@ int core_cli_main(int argc, char **argv)
 		} else if (!strcmp(a, "--debug") || !strcmp(a, "-d")) {
 			o.debug = 1;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
+			if (!cmd) {
+				usage(stdout);
+				return 0;
+			}
+			o.help = 1;
 		} else if (a[0] == '-' && a[1] == '-' && a[2] != '\0' && cmd &&
 		           (cmd->run == cmd_serve || cmd->run == cmd_check_config)) {
 			/* Upstream's serve flags belong to modules (their cli_flags
@@ -823,7 +835,7 @@ int core_cli_main(int argc, char **argv)
 		json_decref(o.serve_flags);
 		return 1;
 	}
-	int status = cmd->run(&o);
+	int status = o.help ? core_cli_help_command(&o, 1, &cmd->name) : cmd->run(&o);
 	json_decref(o.serve_flags);
 	return status;
 }

@@ -397,7 +397,8 @@ static void sm_envoy_usage(FILE *f)
 static int sm_envoy_command(contour_module_t *mod, int argc, char **argv)
 {
 	sm_ctx_t *ctx = contour_module_ctx_get(mod);
-	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) {
+	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
 		sm_envoy_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}

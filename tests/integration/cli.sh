@@ -137,3 +137,72 @@ expect_in "$T/envoy.json" '"path": "/admin/admin.sock"'
 expect_rc 1 "$CONTOUR" bootstrap "$T/x.json" --envoy-cafile /nonexistent
 expect_in "$T/err" "you must supply all TLS parameters"
 ok "contour bootstrap through the xds-grpc module"
+
+# Help for every command `contour help` lists, the core's and the
+# modules', both ways, on stdout with status 0; a module command's
+# sub-commands (contour envoy shutdown) too.
+expect_rc 0 "$CONTOUR" help
+awk '/^Commands/ { on = 1; next } /^[^ ]/ || /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }' \
+	"$T/out" >"$T/commands"
+for c in serve check-config render review version help bootstrap certgen envoy; do
+	grep -qx "$c" "$T/commands" || fail "contour help does not list $c"
+done
+while read -r c; do
+	for how in "help $c" "$c --help" "$c -h"; do
+		# shellcheck disable=SC2086
+		expect_rc 0 "$CONTOUR" $how
+		expect_in "$T/out" "usage: contour $c"
+	done
+	awk '/^Commands/ { on = 1; next } /^[^ ]/ || /^$/ { on = 0 }
+	     on && /^  [a-z]/ { print $1 }' "$T/out" >"$T/subs"
+	while read -r s; do
+		for how in "help $c $s" "$c $s --help" "$c $s -h"; do
+			# shellcheck disable=SC2086
+			expect_rc 0 "$CONTOUR" $how
+			expect_in "$T/out" "usage: contour $c $s"
+		done
+	done <"$T/subs"
+done <"$T/commands"
+expect_rc 0 "$CONTOUR" envoy shutdown-manager --help
+expect_rc 2 "$CONTOUR" help no-such-command
+expect_in "$T/err" "unknown command 'no-such-command'"
+expect_in "$T/err" "usage: contour"
+[ -s "$T/out" ] && fail "help no-such-command wrote to stdout"
+ok "help and --help for every command"
+
+# serve --help: the flags of the modules the config loads, with defaults.
+expect_rc 0 "$CONTOUR" serve --help
+grep -q -- '--xds-port VALUE .*(default 8001)' "$T/out" || fail "serve --help: no --xds-port 8001"
+grep -q -- '--http-port VALUE .*(default 8000)' "$T/out" || fail "serve --help: no --http-port 8000"
+expect_in "$T/out" "--log-format"
+expect_in "$T/out" "--root-namespaces"
+cp "$T/out" "$T/serve-help"
+printf 'modules:\n  - name: metrics\n' >"$T/metrics-only.yaml"
+expect_rc 0 "$CONTOUR" serve --config "$T/metrics-only.yaml" --help
+expect_in "$T/out" "--http-port"
+grep -q -- '--xds-port' "$T/out" && fail "serve --help with metrics only lists --xds-port"
+expect_rc 0 "$CONTOUR" help serve --config="$T/metrics-only.yaml"
+grep -q -- '--xds-port' "$T/out" && fail "help serve with metrics only lists --xds-port"
+ok "serve --help lists the loaded modules' flags"
+
+# contour(1), generated from the same help: every command, every serve flag.
+man="$top_builddir/contrib/man/contour.1"
+[ -s "$man" ] || fail "$man not built"
+sed 's/\\-/-/g' "$man" >"$T/man.txt"
+while read -r c; do
+	grep -q "^\.SS contour $c\$" "$T/man.txt" || fail "contour.1 lacks contour $c"
+done <"$T/commands"
+grep -o -- '^  --[a-z-]*' "$T/serve-help" | sed 's/^ *//' | sort -u >"$T/flags"
+[ -s "$T/flags" ] || fail "no serve flags found"
+while read -r f; do
+	grep -q -- "^  $f " "$T/man.txt" || fail "contour.1 lacks serve flag $f"
+done <"$T/flags"
+grep -q "$top_builddir\|$top_srcdir" "$man" && fail "contour.1 names a build folder"
+if command -v groff >/dev/null 2>&1; then
+	groff -man -Tutf8 -ww -z "$man" 2>"$T/groff.err" || fail "groff failed on contour.1"
+	[ -s "$T/groff.err" ] && { cat "$T/groff.err" >&2; fail "groff warns on contour.1"; }
+	ok "contour.1 has every command and serve flag; groff renders it cleanly"
+else
+	[ "${CONTOUR_STRICT_TESTS:-0}" = 1 ] && fail "groff not found (CONTOUR_STRICT_TESTS=1)"
+	ok "contour.1 has every command and serve flag (groff not found: not rendered)"
+fi
