@@ -33,9 +33,11 @@ static const struct {
 void core_cli_help_global_flags(FILE *f)
 {
 	fprintf(f, "\nFlags of every command:\n"
-	           "  -c, --config-path FILE  config file (alias --config); without it, serve\n"
-	           "                          runs the built-in default (the local role on the\n"
-	           "                          bundled examples, xDS :8001, metrics :8000)\n"
+	           "  -c, --config-path FILE  config file (alias --config); without it, or\n"
+	           "                          with a file naming no modules, serve runs the\n"
+	           "                          split control plane given --incluster or\n"
+	           "                          --kubeconfig, else the local role on the bundled\n"
+	           "                          examples (xDS :8001, metrics :8000)\n"
 	           "      --log-format FORMAT text (default) or json\n"
 	           "  -d, --debug             log at debug level\n"
 	           "  -h, --help              show the help of the command\n");
