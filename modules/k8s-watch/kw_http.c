@@ -344,30 +344,38 @@ static size_t kw_http_write_cb(char *p, size_t size, size_t nmemb, void *ud)
 
 /* ---- finishing ---- */
 
+/* kw_resp_read: the answer of a finished transfer, as callbacks see it.
+ * msg (CURL_ERROR_SIZE + 64 bytes) holds curl's message when resp->error
+ * points at it. A transport error after the headers keeps the code. */
+static void kw_resp_read(const kw_req_t *r, CURLcode cc, kw_resp_t *resp, char *msg, size_t cap)
+{
+	long code = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	*resp = (kw_resp_t){.retry_after = r->retry_after, .content_type = r->content_type};
+	resp->status = code;
+	if (r->fail) {
+		/* Our own reason wins over curl's "write error". */
+		resp->error = r->fail;
+	} else if (cc != CURLE_OK) {
+		snprintf(msg, cap, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+		resp->error = msg;
+	}
+	if (!resp->error && code == 0)
+		resp->error = "no response";
+	resp->body = r->buf ? r->buf : "";
+	resp->len = r->len;
+	if (contour_log_enabled(CONTOUR_LOG_DEBUG))
+		contour_log(r->h->mod, CONTOUR_LOG_DEBUG, "%s %s: %ld%s%s", r->method, r->path, code,
+		            resp->error ? ": " : "", resp->error ? resp->error : "");
+}
+
 static void kw_http_finish(kw_req_t *r, CURLcode cc)
 {
 	kw_http_t *h = r->h;
-	kw_resp_t resp = {.retry_after = r->retry_after, .content_type = r->content_type};
+	kw_resp_t resp;
 	char msg[CURL_ERROR_SIZE + 64];
-	long code = 0;
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-	resp.status = code;
-	if (r->fail) {
-		/* Our own reason wins over curl's "write error". */
-		resp.error = r->fail;
-	} else if (cc != CURLE_OK) {
-		snprintf(msg, sizeof(msg), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
-		resp.error = msg;
-	}
-	if (!resp.error && code == 0)
-		resp.error = "no response";
-	/* A transport error after the headers keeps the code: a watch cut
-	 * mid-stream reports 200 with an error, not a clean end. */
-	resp.body = r->buf ? r->buf : "";
-	resp.len = r->len;
-	if (contour_log_enabled(CONTOUR_LOG_DEBUG))
-		contour_log(h->mod, CONTOUR_LOG_DEBUG, "%s %s: %ld%s%s", r->method, r->path, code,
-		            resp.error ? ": " : "", resp.error ? resp.error : "");
+	/* A watch cut mid-stream reports 200 with an error, not a clean end. */
+	kw_resp_read(r, cc, &resp, msg, sizeof(msg));
 	kw_http_list_del(h, r);
 	if (r->added) {
 		curl_multi_remove_handle(h->multi, r->easy);
@@ -901,26 +909,13 @@ long kw_http_request_sync_resp(kw_http_t *h, const char *method, const char *pat
 		return 0;
 	}
 	CURLcode cc = curl_easy_perform(r->easy);
-	kw_resp_t resp = {.retry_after = r->retry_after, .content_type = r->content_type};
+	kw_resp_t resp;
 	char msg[CURL_ERROR_SIZE + 64];
-	long code = 0;
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-	resp.status = code;
-	if (r->fail) {
-		resp.error = r->fail;
-	} else if (cc != CURLE_OK) {
-		snprintf(msg, sizeof(msg), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
-		resp.error = msg;
-	}
-	if (!resp.error && code == 0)
-		resp.error = "no response";
+	kw_resp_read(r, cc, &resp, msg, sizeof(msg));
+	/* A blocking caller has no stream to finish: any error is no answer. */
 	if (resp.error)
-		resp.status = code = 0;
-	resp.body = r->buf ? r->buf : "";
-	resp.len = r->len;
-	if (contour_log_enabled(CONTOUR_LOG_DEBUG))
-		contour_log(h->mod, CONTOUR_LOG_DEBUG, "%s %s: %ld%s%s", method, path, code,
-		            resp.error ? ": " : "", resp.error ? resp.error : "");
+		resp.status = 0;
+	long code = resp.status;
 	if (done)
 		done(&resp, ud);
 	kw_req_free(r);
