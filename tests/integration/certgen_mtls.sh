@@ -19,18 +19,7 @@ command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 
 # The client's dependencies from tests/xds' lockfile, in a folder of its own
 # (xds_serve.sh and xds_server.sh install into theirs, maybe meanwhile).
-client="$top_builddir/tests/xds/client-certgen"
-mkdir -p "$client"
-cp "$top_srcdir/tests/xds/envoy_like.js" "$top_srcdir/tests/xds/envoy_api.js" "$client/"
-if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
-	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
-	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"
-	if ! (cd "$client" && npm ci --no-audit --no-fund --silent >"$T/npm.log" 2>&1); then
-		cat "$T/npm.log"
-		rm -f "$client/package-lock.json"
-		skip "npm ci failed (no registry access?)"
-	fi
-fi
+xds_client client-certgen envoy_like.js envoy_api.js || skip "npm ci failed (no registry access?)"
 
 cd "$T"
 "$CONTOUR" certgen --pem pki >"$T/certgen.out" 2>&1 || { cat "$T/certgen.out"; fail "certgen"; }

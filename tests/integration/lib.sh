@@ -67,3 +67,25 @@ wait_exit() {
 	wait "$1"
 	rc=$?
 }
+
+# xds_client NAME FILE...: the Node xDS client (tests/xds' FILEs and the
+# dependencies of its lockfile) in $top_builddir/tests/xds/NAME, a folder
+# per test so tests running at once never share an `npm ci`; installed
+# again only when the lockfile changes (the source tree may be read-only,
+# as in distcheck). Sets $client; returns 1, with npm's log printed, when
+# npm ci fails.
+xds_client() {
+	client="$top_builddir/tests/xds/$1"
+	shift
+	mkdir -p "$client"
+	for f; do cp "$top_srcdir/tests/xds/$f" "$client/" || return 1; done
+	if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
+		[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
+		cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"
+		if ! (cd "$client" && npm ci --no-audit --no-fund --silent >"$client/npm.log" 2>&1); then
+			cat "$client/npm.log"
+			rm -f "$client/package-lock.json"
+			return 1
+		fi
+	fi
+}

@@ -23,18 +23,7 @@ ref="${CONTOUR_REFERENCE_DIR:-}/contour-examples/contour"
 k8s_require
 command -v npm >/dev/null 2>&1 || skip "npm is not installed"
 
-client="$top_builddir/tests/xds/client-upstream"
-mkdir -p "$client"
-cp "$top_srcdir/tests/xds/envoy_like.js" "$top_srcdir/tests/xds/envoy_api.js" "$client/"
-if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
-	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
-	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"
-	if ! (cd "$client" && npm ci --no-audit --no-fund --silent >"$T/npm.log" 2>&1); then
-		cat "$T/npm.log"
-		rm -f "$client/package-lock.json"
-		skip "npm ci failed (no registry access?)"
-	fi
-fi
+xds_client client-upstream envoy_like.js envoy_api.js || skip "npm ci failed (no registry access?)"
 
 cd "$T"
 

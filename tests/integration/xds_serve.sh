@@ -20,18 +20,7 @@ ref="${CONTOUR_REFERENCE_DIR:-}/contour-examples/example-workload/httpproxy"
 
 # The client's dependencies, from tests/xds' lockfile, in a folder of its own
 # (xds_server.sh installs into tests/xds/client and may run at the same time).
-client="$top_builddir/tests/xds/client-e2e"
-mkdir -p "$client"
-cp "$top_srcdir/tests/xds/envoy_like.js" "$top_srcdir/tests/xds/envoy_api.js" "$client/"
-if ! cmp -s "$top_srcdir/tests/xds/package-lock.json" "$client/package-lock.json" ||
-	[ ! -d "$client/node_modules/@grpc/grpc-js-xds" ]; then
-	cp "$top_srcdir/tests/xds/package.json" "$top_srcdir/tests/xds/package-lock.json" "$client/"
-	if ! (cd "$client" && npm ci --no-audit --no-fund --silent >"$T/npm.log" 2>&1); then
-		cat "$T/npm.log"
-		rm -f "$client/package-lock.json"
-		skip "npm ci failed (no registry access?)"
-	fi
-fi
+xds_client client-e2e envoy_like.js envoy_api.js || skip "npm ci failed (no registry access?)"
 
 # The watched folder: fixtures, upstream's common objects, one example of
 # each kind (file names are unique across these folders).
