@@ -41,17 +41,20 @@ command -v openssl >/dev/null 2>&1 || { echo "# no openssl: TLS versions not tes
 serve_cfg mtls "{address: 127.0.0.1, port: 0, ca-file: $T/pki/cacert.pem, cert-file: $T/pki/contourcert.pem, key-file: $T/pki/contourkey.pem}"
 port=$(sed -n 's/.*xDS server listening on 127\.0\.0\.1:\([0-9]*\) (mTLS).*/\1/p' "$T/mtls.log")
 [ -n "$port" ] || { cat "$T/mtls.log"; fail "no mTLS port"; }
-# s_client VERSION-FLAG: a handshake with envoy's certificate; sets $rc.
+# s_client VERSION-FLAG: a handshake with envoy's certificate, output in
+# $T/sc.out. Its exit status is not the verdict: after a TLS 1.3 handshake
+# s_client may exit 1 when the server's close races its own close_notify,
+# so what was negotiated is read from what it prints.
 s_client() {
 	echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" "$1" \
 		-CAfile pki/cacert.pem -cert pki/envoycert.pem -key pki/envoykey.pem \
 		-alpn h2 -verify_return_error >"$T/sc.out" 2>&1
-	rc=$?
 }
 s_client -tls1_2
-[ "$rc" != 0 ] || { cat "$T/sc.out"; fail "TLS 1.2 was accepted"; }
+grep -q '^New, TLSv1' "$T/sc.out" && { cat "$T/sc.out"; fail "TLS 1.2 was accepted"; }
 s_client -tls1_3
-[ "$rc" = 0 ] || { cat "$T/sc.out"; fail "TLS 1.3 was refused"; }
-grep -q "TLSv1.3" "$T/sc.out" || { cat "$T/sc.out"; fail "no TLS 1.3 session"; }
+grep -q '^New, TLSv1.3' "$T/sc.out" || { cat "$T/sc.out"; fail "TLS 1.3 was refused"; }
+grep -q 'Verify return code: 0 (ok)' "$T/sc.out" || { cat "$T/sc.out"; fail "server certificate not verified"; }
+grep -q 'ALPN protocol: h2' "$T/sc.out" || { cat "$T/sc.out"; fail "no h2 by ALPN"; }
 stop
 ok "mTLS xDS: TLS 1.2 refused, TLS 1.3 accepted"
