@@ -140,8 +140,7 @@ int core_cli_run_module_command(cli_opts_t *o, int argc, char **argv)
 /* Upstream's boolean serve flags (kingpin Bool): a bare `--flag` is true
  * and the next word is never its value. Every other serve flag takes one. */
 static const char *const serve_bool_flags[] = {
-    "--insecure",         "--incluster",       "--disable-leader-election",
-    "--use-proxy-protocol", "--kubernetes-debug", NULL,
+    "--insecure", "--incluster", "--disable-leader-election", "--use-proxy-protocol", NULL,
 };
 
 static int serve_flag_is_bool(const char *name)
@@ -333,13 +332,7 @@ static const struct {
 	const char *flag, *same_as, *def, *same_def;
 } unimplemented_flags[] = {
     {"--contour-config-name", NULL, NULL, NULL},
-    {"--health-address", "--http-address", "0.0.0.0", "0.0.0.0"},
-    {"--health-port", "--http-port", "8000", "8000"},
-    {"--use-proxy-protocol", NULL, NULL, NULL},
     {"--disable-feature", NULL, NULL, NULL},
-    {"--kubernetes-client-qps", NULL, NULL, NULL},
-    {"--kubernetes-client-burst", NULL, NULL, NULL},
-    {"--kubernetes-debug", NULL, NULL, NULL},
 };
 
 /* Warn once for each unimplemented flag given and drop it, before the
@@ -398,6 +391,30 @@ static int core_serve_flags(cli_opts_t *o, core_conf_t *conf, int as_log)
 	return 0;
 }
 
+/* Upstream's keys the file sets that no loaded module reads: accepted, so
+ * upstream's contour.yaml loads, and named once so nobody believes them in
+ * effect. */
+static void warn_unread(const core_t *core, int as_log)
+{
+	char *names = core_conf_module_names(core->conf);
+	size_t i;
+	json_t *e;
+	json_array_foreach(core->conf->unread, i, e)
+	{
+		if (as_log)
+			contour_log(NULL, CONTOUR_LOG_WARN,
+			            "config key %s is accepted but not implemented by the loaded "
+			            "modules (%s): ignored",
+			            json_string_value(e), names ? names : "");
+		else
+			fprintf(stderr,
+			        "warning: config key %s is accepted but not implemented by the "
+			        "loaded modules (%s): ignored\n",
+			        json_string_value(e), names ? names : "");
+	}
+	free(names);
+}
+
 static int cmd_serve(cli_opts_t *o)
 {
 	json_t *errors = json_array();
@@ -440,6 +457,7 @@ static int cmd_serve(cli_opts_t *o)
 		}
 		goto out;
 	}
+	warn_unread(core, 1);
 	int rc = core_loop_signals_install(core);
 	if (rc == CONTOUR_EOK)
 		rc = core_modules_init_start(core);
@@ -502,6 +520,7 @@ static int cmd_check_config(cli_opts_t *o)
 		}
 		goto out;
 	}
+	warn_unread(core, 0);
 	printf("%s: OK (%zu modules)\n", o->config, core->nmods);
 	status = 0;
 out:

@@ -68,6 +68,8 @@ static const char *type_wanted(contour_conf_type_t t)
 		return "a mapping";
 	case CONTOUR_CONF_LIST:
 		return "a list";
+	case CONTOUR_CONF_NUMBER:
+		return "a number";
 	default:
 		return "a value";
 	}
@@ -132,13 +134,16 @@ static int check_range(const core_conf_t *conf, int line, json_t *errors, const 
 	return 0;
 }
 
+#define VAL_KNOWN_ONLY 0x1
+#define VAL_CHECK_ONLY 0x2
+
 /* Check one present value; may replace it in obj. Returns errors added. */
 static int validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
-                    const char *where, json_t *errors, int known_only);
+                    const char *where, json_t *errors, int mode);
 
 static int check_value(const core_conf_t *conf, json_t *obj, const char *key, json_t *v,
                        const contour_conf_item_t *it, const char *path, json_t *errors,
-                       int known_only)
+                       int mode)
 {
 	int line = key_line(conf, obj, key);
 	char found[64];
@@ -156,6 +161,18 @@ static int check_value(const core_conf_t *conf, json_t *obj, const char *key, js
 	case CONTOUR_CONF_BOOL:
 		if (json_is_boolean(v))
 			return 0;
+		break;
+	case CONTOUR_CONF_NUMBER:
+		if (json_is_number(v)) {
+			double d = json_number_value(v);
+			if (it->min < it->max && (d < (double)it->min || d > (double)it->max)) {
+				core_conf_error(conf, line, errors, path,
+				                "%g is out of range [%lld, %lld]", d,
+				                (long long)it->min, (long long)it->max);
+				return 1;
+			}
+			return 0;
+		}
 		break;
 	case CONTOUR_CONF_DURATION:
 		if (json_is_integer(v)) {
@@ -175,11 +192,13 @@ static int check_value(const core_conf_t *conf, json_t *obj, const char *key, js
 		}
 		if (ms >= 0 && check_range(conf, line, errors, path, it, ms))
 			return 1;
-		json_object_set_new(obj, key, json_integer(ms));
+		if (!(mode & VAL_CHECK_ONLY))
+			json_object_set_new(obj, key, json_integer(ms));
 		return 0;
 	case CONTOUR_CONF_STR_LIST:
 		if (json_is_string(v)) {
-			json_object_set_new(obj, key, json_pack("[O]", v));
+			if (!(mode & VAL_CHECK_ONLY))
+				json_object_set_new(obj, key, json_pack("[O]", v));
 			return 0;
 		}
 		if (json_is_array(v)) {
@@ -204,7 +223,7 @@ static int check_value(const core_conf_t *conf, json_t *obj, const char *key, js
 	case CONTOUR_CONF_MAP:
 		if (json_is_object(v))
 			return it->children
-			           ? validate(conf, v, it->children, path, errors, known_only)
+			           ? validate(conf, v, it->children, path, errors, mode)
 			           : 0;
 		break;
 	case CONTOUR_CONF_LIST:
@@ -228,10 +247,13 @@ static void join_path(char *buf, size_t len, const char *where, const char *key)
 		snprintf(buf, len, "%s", key);
 }
 
-/* known_only: keys the schema does not name are left alone, not unknown
- * (another table has already checked the names). */
+/* mode VAL_KNOWN_ONLY: keys the schema does not name are left alone, not
+ * unknown (another table has already checked the names). VAL_CHECK_ONLY:
+ * values are checked, not converted (durations stay as written, a string
+ * is not made a list), and no defaults are filled in: for a table whose
+ * keys a later pass types and converts. */
 static int validate(const core_conf_t *conf, json_t *value, const contour_conf_item_t *schema,
-                    const char *where, json_t *errors, int known_only)
+                    const char *where, json_t *errors, int mode)
 {
 	int nerr = 0;
 	char path[512];
@@ -246,7 +268,7 @@ static int validate(const core_conf_t *conf, json_t *value, const contour_conf_i
 		while (it && it->type != CONTOUR_CONF_END && strcmp(it->key, key))
 			it++;
 		join_path(path, sizeof(path), where, key);
-		if ((!it || it->type == CONTOUR_CONF_END) && known_only)
+		if ((!it || it->type == CONTOUR_CONF_END) && (mode & VAL_KNOWN_ONLY))
 			continue;
 		if (!it || it->type == CONTOUR_CONF_END) {
 			core_conf_error(conf, key_line(conf, value, key), errors, path,
@@ -259,10 +281,11 @@ static int validate(const core_conf_t *conf, json_t *value, const contour_conf_i
 			json_object_del(value, key);
 			continue;
 		}
-		nerr += check_value(conf, value, key, v, it, path, errors, known_only);
+		nerr += check_value(conf, value, key, v, it, path, errors, mode);
 	}
 
-	for (const contour_conf_item_t *it = schema; it && it->type != CONTOUR_CONF_END; it++) {
+	for (const contour_conf_item_t *it = schema;
+	     !(mode & VAL_CHECK_ONLY) && it && it->type != CONTOUR_CONF_END; it++) {
 		if (json_object_get(value, it->key))
 			continue;
 		join_path(path, sizeof(path), where, it->key);
@@ -282,11 +305,11 @@ static int validate(const core_conf_t *conf, json_t *value, const contour_conf_i
 				continue;
 			}
 			json_object_set_new(value, it->key, d);
-			nerr += check_value(conf, value, it->key, d, it, path, errors, known_only);
+			nerr += check_value(conf, value, it->key, d, it, path, errors, mode);
 		} else if (it->type == CONTOUR_CONF_MAP && it->children) {
 			/* Descend so nested defaults exist; drop the map if none did. */
 			json_t *m = json_object();
-			nerr += validate(conf, m, it->children, path, errors, known_only);
+			nerr += validate(conf, m, it->children, path, errors, mode);
 			if (json_object_size(m))
 				json_object_set_new(value, it->key, m);
 			else
@@ -305,7 +328,7 @@ int core_conf_validate(const core_conf_t *conf, json_t *value, const contour_con
 int core_conf_validate_known(const core_conf_t *conf, json_t *value,
                              const contour_conf_item_t *schema, json_t *errors)
 {
-	return validate(conf, value, schema, "", errors, 1);
+	return validate(conf, value, schema, "", errors, VAL_KNOWN_ONLY);
 }
 
 static const contour_conf_item_t module_entry_schema[] = {
@@ -323,19 +346,27 @@ static size_t table_len(const contour_conf_item_t *t)
 	return n;
 }
 
-/* The top level as parsed: the runtime's keys typed, upstream's names, and
- * `modules`. The keys modules type are checked once they are loaded
+/* The top level as parsed, in two passes. The first checks and converts
+ * the runtime's keys (read before any module is loaded) and leaves the rest
+ * alone; the second names every key allowed (the runtime's, upstream's and
+ * `modules`) and checks upstream's types without converting them, since the
+ * modules that read a key type and convert it once they are loaded
  * (core_conf_check_globals). */
-static contour_conf_item_t *top_schema(void)
+static int validate_top(const core_conf_t *conf, json_t *root, json_t *errors)
 {
 	size_t r = table_len(core_runtime_schema), u = table_len(core_upstream_names);
 	contour_conf_item_t *s = calloc(r + u + 2, sizeof(*s));
 	if (!s)
-		return NULL;
-	memcpy(s, core_runtime_schema, r * sizeof(*s));
+		return 1;
+	int nerr = validate(conf, root, core_runtime_schema, "", errors, VAL_KNOWN_ONLY);
+	for (size_t i = 0; i < r; i++)
+		s[i] = (contour_conf_item_t){.key = core_runtime_schema[i].key,
+		                             .type = CONTOUR_CONF_ANY};
 	memcpy(s + r, core_upstream_names, u * sizeof(*s));
 	s[r + u] = (contour_conf_item_t){.key = "modules", .type = CONTOUR_CONF_LIST};
-	return s;
+	nerr += validate(conf, root, s, "", errors, VAL_CHECK_ONLY);
+	free(s);
+	return nerr;
 }
 
 static int conf_modules(core_conf_t *conf, json_t *errors)
@@ -419,11 +450,7 @@ static int conf_from_docs(core_conf_t *conf, json_t *docs, json_t *errors)
 	}
 	conf->root = root ? json_incref(root) : json_object();
 
-	contour_conf_item_t *schema = top_schema();
-	if (!schema)
-		return 1;
-	int nerr = core_conf_validate(conf, conf->root, schema, "", errors);
-	free(schema);
+	int nerr = validate_top(conf, conf->root, errors);
 	if (json_is_array(json_object_get(conf->root, "modules")) ||
 	    !json_object_get(conf->root, "modules"))
 		nerr += conf_modules(conf, errors);
@@ -484,6 +511,7 @@ void core_conf_free(core_conf_t *conf)
 		return;
 	json_decref(conf->global);
 	json_decref(conf->root);
+	json_decref(conf->unread);
 	contour_yaml_pos_free(conf->pos);
 	free(conf->path);
 	free(conf);
@@ -512,6 +540,12 @@ int contour_conf_get_bool(contour_module_t *mod, const char *key, int def)
 {
 	const json_t *v = contour_conf_get(mod, key);
 	return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+double contour_conf_get_number(contour_module_t *mod, const char *key, double def)
+{
+	const json_t *v = contour_conf_get(mod, key);
+	return json_is_number(v) ? json_number_value(v) : def;
 }
 
 int64_t contour_conf_get_duration_ms(contour_module_t *mod, const char *key, int64_t def)

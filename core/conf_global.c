@@ -9,11 +9,11 @@
  * - the domain layer's keys (core/dag/: ingress classes, ExternalName
  *   Services, the Envoy client certificate, the global header policies both
  *   processors apply): typed here, checked with the modules' keys;
- * - the names of upstream's contour.yaml keys (its ContourConfiguration,
- *   and the few it takes only as flags), so that an operator's file
- *   validates whatever modules are loaded: a name nothing loaded types is
- *   accepted with its value unchecked, and a key that is not one of these
- *   names is an unknown key as soon as the file is parsed.
+ * - upstream's contour.yaml keys (its ContourConfiguration, and the few it
+ *   takes only as flags) with upstream's types, so that an operator's file
+ *   validates whatever modules are loaded: a key that is not one of these,
+ *   or of the wrong type, is an error as soon as the file is parsed; one
+ *   that no loaded module reads is warned about once.
  *
  * Each module types the global keys it reads in its descriptor's
  * global_schema; conf_merge.c merges those tables with the domain's.
@@ -63,98 +63,163 @@ const contour_conf_item_t core_domain_global_schema[] = {
     {0},
 };
 
-/* Upstream's names. A leaf is ANY, or MAP where upstream takes a mapping; a
- * mapping lists its names when modules type keys inside it, so a misspelt
- * one is caught at parse time too. */
-#define N(k) T(k, ANY)
-#define M(k) T(k, MAP)
-static const contour_conf_item_t names_name_ns[] = {N("name"), N("namespace"), {0}};
+/* Upstream's contour.yaml (pkg/config/parameters.go, read with
+ * yaml.v3 KnownFields), typed as upstream types it, so a misspelt or
+ * mistyped key is an error with its line whatever modules are loaded. A
+ * module that reads a key types it again in its global_schema; a key that no
+ * loaded module types is accepted and warned about once at startup
+ * (core_conf_warn_unread). */
+static const contour_conf_item_t names_name_ns[] = {T("name", STR), T("namespace", STR), {0}};
+static const contour_conf_item_t names_fingerprint[] = {T("ja3", BOOL), T("ja4", BOOL), {0}};
 static const contour_conf_item_t names_tls[] = {
-    N("minimum-protocol-version"),
-    N("maximum-protocol-version"),
-    N("cipher-suites"),
-    N("ecdh-curves"),
+    T("minimum-protocol-version", STR),
+    T("maximum-protocol-version", STR),
+    T("cipher-suites", STR_LIST),
+    T("ecdh-curves", STR_LIST),
     SUB("fallback-certificate", names_name_ns),
     SUB("envoy-client-certificate", names_name_ns),
-    M("fingerprint"),
+    SUB("fingerprint", names_fingerprint),
     {0},
 };
 static const contour_conf_item_t names_timeouts[] = {
-    N("request-timeout"),       N("connection-idle-timeout"),
-    N("stream-idle-timeout"),   N("max-connection-duration"),
-    N("delayed-close-timeout"), N("connection-shutdown-grace-period"),
-    N("connect-timeout"),       {0},
+    T("request-timeout", DURATION),       T("connection-idle-timeout", DURATION),
+    T("stream-idle-timeout", DURATION),   T("max-connection-duration", DURATION),
+    T("delayed-close-timeout", DURATION), T("connection-shutdown-grace-period", DURATION),
+    T("connect-timeout", DURATION),       {0},
 };
-static const contour_conf_item_t names_header_policy[] = {M("set"), N("remove"), {0}};
+static const contour_conf_item_t names_header_policy[] = {T("set", MAP), T("remove", STR_LIST),
+                                                          {0}};
 static const contour_conf_item_t names_policy[] = {
     SUB("request-headers", names_header_policy),
     SUB("response-headers", names_header_policy),
-    N("applyToIngress"),
+    T("applyToIngress", BOOL),
+    {0},
+};
+/* contour_v1alpha1.CircuitBreakers' yaml tags. */
+static const contour_conf_item_t names_circuit_breakers[] = {
+    T("max-connections", INT),  T("max-pending-requests", INT),
+    T("max-requests", INT),     T("max-retries", INT),
+    T("per-host-max-connections", INT), {0},
+};
+static const contour_conf_item_t names_protocol[] = {
+    T("minimum-protocol-version", STR),
+    T("maximum-protocol-version", STR),
+    T("cipher-suites", STR_LIST),
+    T("ecdh-curves", STR_LIST),
     {0},
 };
 static const contour_conf_item_t names_cluster[] = {
-    N("dns-lookup-family"),
-    N("max-requests-per-connection"),
-    N("per-connection-buffer-limit-bytes"),
-    M("circuit-breakers"),
-    M("upstream-tls"),
+    T("dns-lookup-family", STR),
+    T("max-requests-per-connection", INT),
+    T("per-connection-buffer-limit-bytes", INT),
+    SUB("circuit-breakers", names_circuit_breakers),
+    SUB("upstream-tls", names_protocol),
     {0},
 };
 static const contour_conf_item_t names_network[] = {
-    N("num-trusted-hops"), N("admin-port"), N("strip-trailing-host-dot"), {0}};
-static const contour_conf_item_t names_socket_options[] = {N("tos"), N("traffic-class"), {0}};
+    T("num-trusted-hops", INT), T("admin-port", INT), T("strip-trailing-host-dot", BOOL), {0}};
+static const contour_conf_item_t names_socket_options[] = {T("tos", INT), T("traffic-class", INT),
+                                                           {0}};
 static const contour_conf_item_t names_listener[] = {
-    N("connection-balancer"),
-    N("max-requests-per-connection"),
-    N("per-connection-buffer-limit-bytes"),
+    T("connection-balancer", STR),
+    T("max-requests-per-connection", INT),
+    T("per-connection-buffer-limit-bytes", INT),
     SUB("socket-options", names_socket_options),
-    N("max-requests-per-io-cycle"),
-    N("http2-max-concurrent-streams"),
-    N("max-connections-per-listener"),
-    N("max-connections-to-accept-per-socket-event"),
+    T("max-requests-per-io-cycle", INT),
+    T("http2-max-concurrent-streams", INT),
+    T("max-connections-per-listener", INT),
+    T("max-connections-to-accept-per-socket-event", INT),
     {0},
 };
-static const contour_conf_item_t names_compression[] = {N("algorithm"), {0}};
+static const contour_conf_item_t names_compression[] = {T("algorithm", STR), {0}};
 static const contour_conf_item_t names_gateway[] = {SUB("gatewayRef", names_name_ns), {0}};
+/* ServerParameters is an empty struct: no key is allowed inside. */
+static const contour_conf_item_t names_server[] = {{0}};
+static const contour_conf_item_t names_rate_limit[] = {
+    T("extensionService", STR),
+    T("domain", STR),
+    T("failOpen", BOOL),
+    T("enableXRateLimitHeaders", BOOL),
+    T("enableResourceExhaustedCode", BOOL),
+    T("defaultGlobalRateLimitPolicy", MAP),
+    {0},
+};
+static const contour_conf_item_t names_auth_policy[] = {T("disabled", BOOL), T("context", MAP),
+                                                        {0}};
+static const contour_conf_item_t names_request_body[] = {
+    T("maxRequestBytes", INT), T("allowPartialMessage", BOOL), T("packAsBytes", BOOL), {0}};
+static const contour_conf_item_t names_ext_auth[] = {
+    T("extensionService", STR),
+    T("serviceType", STR),
+    T("httpSettings", MAP),
+    SUB("authPolicy", names_auth_policy),
+    T("responseTimeout", STR),
+    T("failOpen", BOOL),
+    SUB("withRequestBody", names_request_body),
+    {0},
+};
+static const contour_conf_item_t names_metrics_server[] = {
+    T("address", STR),
+    T("port", INT),
+    T("server-certificate-path", STR),
+    T("server-key-path", STR),
+    T("ca-certificate-path", STR),
+    {0},
+};
+static const contour_conf_item_t names_metrics[] = {
+    SUB("contour", names_metrics_server), SUB("envoy", names_metrics_server), {0}};
+static const contour_conf_item_t names_tracing[] = {
+    T("includePodDetail", BOOL),
+    T("serviceName", STR),
+    T("overallSampling", STR),
+    T("clientSampling", STR),
+    T("randomSampling", STR),
+    T("maxPathTagLength", INT),
+    T("customTags", LIST),
+    T("extensionService", STR),
+    {0},
+};
+static const contour_conf_item_t names_om_health[] = {T("address", STR), T("port", INT), {0}};
 
 const contour_conf_item_t core_upstream_names[] = {
     /* upstream's flags, accepted here as keys */
-    N("root-namespaces"),
-    N("ingress-class-name"),
-    N("watch-namespaces"),
+    T("root-namespaces", STR_LIST),
+    T("ingress-class-name", STR_LIST),
+    T("watch-namespaces", STR_LIST),
     /* upstream's contour.yaml */
-    N("incluster"),
-    N("kubeconfig"),
-    N("kubernetesClientQPS"),
-    N("kubernetesClientBurst"),
+    T("incluster", BOOL),
+    T("kubeconfig", STR),
+    T("kubernetesClientQPS", NUMBER),
+    T("kubernetesClientBurst", INT),
+    SUB("server", names_server),
     SUB("gateway", names_gateway),
-    N("ingress-status-address"),
-    N("accesslog-format"),
-    N("accesslog-format-string"),
-    N("json-fields"),
-    N("accesslog-level"),
+    T("ingress-status-address", STR),
+    T("accesslog-format", STR),
+    T("accesslog-format-string", STR),
+    T("json-fields", STR_LIST),
+    T("accesslog-level", STR),
     SUB("tls", names_tls),
-    N("disablePermitInsecure"),
-    N("disableAllowChunkedLength"),
-    N("disableMergeSlashes"),
-    N("serverHeaderTransformation"),
-    N("enableExternalNameService"),
+    T("disablePermitInsecure", BOOL),
+    T("disableAllowChunkedLength", BOOL),
+    T("disableMergeSlashes", BOOL),
+    T("serverHeaderTransformation", STR),
+    T("enableExternalNameService", BOOL),
     SUB("timeouts", names_timeouts),
     SUB("policy", names_policy),
-    N("envoy-service-name"),
-    N("envoy-service-namespace"),
-    N("default-http-versions"),
+    T("envoy-service-name", STR),
+    T("envoy-service-namespace", STR),
+    T("default-http-versions", STR_LIST),
     SUB("cluster", names_cluster),
     SUB("network", names_network),
     SUB("listener", names_listener),
-    M("rateLimitService"),
-    M("globalExtAuth"),
-    M("metrics"),
-    M("tracing"),
+    SUB("rateLimitService", names_rate_limit),
+    SUB("globalExtAuth", names_ext_auth),
+    SUB("metrics", names_metrics),
+    SUB("tracing", names_tracing),
     SUB("compression", names_compression),
-    N("featureFlags"),
-    M("omEnforcedHealthListener"),
-    M("runtime-settings"),
+    T("featureFlags", STR_LIST),
+    SUB("omEnforcedHealthListener", names_om_health),
+    T("runtime-settings", MAP),
     {0},
 };
 

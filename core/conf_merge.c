@@ -199,6 +199,31 @@ static int check_owned(const core_conf_table_t *table, const contour_conf_item_t
 	return nerr;
 }
 
+/* Append to out the dotted path of every key set in value (below where)
+ * that the merged table does not type, leaf by leaf; a mapping typed
+ * without children is read whole. */
+static void list_unread(const json_t *value, const contour_conf_item_t *typed, const char *where,
+                        int depth, json_t *out)
+{
+	const char *key;
+	const json_t *v;
+	char path[512];
+	json_object_foreach((json_t *)value, key, v)
+	{
+		if (depth == 0 && (!strcmp(key, "modules") || find_key(core_runtime_schema, key)))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", where, *where ? "." : "", key);
+		const contour_conf_item_t *it = find_key(typed, key);
+		if (!it && json_is_object(v) && json_object_size(v) && depth + 1 < MERGE_DEPTH)
+			list_unread(v, NULL, path, depth + 1, out); /* its leaves, by name */
+		else if (!it)
+			json_array_append_new(out, json_string(path));
+		else if (it->type == CONTOUR_CONF_MAP && it->children && json_is_object(v) &&
+		         depth + 1 < MERGE_DEPTH)
+			list_unread(v, it->children, path, depth + 1, out);
+	}
+}
+
 int core_conf_check_globals(core_conf_t *conf, const core_conf_table_t *tables, size_t n,
                             json_t *errors)
 {
@@ -216,6 +241,10 @@ int core_conf_check_globals(core_conf_t *conf, const core_conf_table_t *tables, 
 		return rc;
 	conf->globals_checked = 1;
 	nerr = core_conf_validate_known(conf, conf->root, merged, errors);
+	json_decref(conf->unread);
+	conf->unread = json_array();
+	if (conf->unread)
+		list_unread(conf->root, merged, "", 0, conf->unread);
 	core_conf_merged_free(merged);
 	json_t *global = json_copy(conf->root);
 	if (!global)

@@ -85,6 +85,8 @@ struct core_conf {
 	contour_yaml_pos_t *pos; /* positions in root */
 	int modules_defaulted;   /* the file had no `modules:` list */
 	int globals_checked;     /* core_conf_check_globals has run */
+	json_t *unread;          /* global keys set that no loaded module types,
+	                            as dotted paths (core_conf_check_globals) */
 };
 /* core_conf_load: parse the file and check the top level: the runtime's
  * keys, and that every other key is one of upstream's names. The keys
@@ -131,8 +133,10 @@ void core_conf_merged_free(contour_conf_item_t *table);
 /* core_conf_check_globals: check the file's global keys against the merged
  * tables (the domain's and the loaded modules'), fill their defaults, and
  * make conf->global the result. A table may type only upstream's names and
- * never the runtime's keys. Runs once per conf; a second call returns
- * CONTOUR_EOK. Returns CONTOUR_EOK, CONTOUR_ECONFIG or CONTOUR_ENOMEM. */
+ * never the runtime's keys. The keys the file sets that no table types
+ * (upstream's, accepted but read by nothing loaded) are listed in
+ * conf->unread. Runs once per conf; a second call returns CONTOUR_EOK.
+ * Returns CONTOUR_EOK, CONTOUR_ECONFIG or CONTOUR_ENOMEM. */
 int core_conf_check_globals(core_conf_t *conf, const core_conf_table_t *tables, size_t n,
                             json_t *errors);
 /* The embedded default config (file-watch over the installed examples). */

@@ -39,6 +39,8 @@ typedef enum {
 	CONTOUR_CONF_MAP,      /* mapping; checked against `children` if given */
 	CONTOUR_CONF_LIST,     /* list of anything */
 	CONTOUR_CONF_ANY,      /* any value, unchecked */
+	CONTOUR_CONF_NUMBER,   /* a number, integer or not (upstream's float32
+	                          keys); min/max checked when min < max */
 } contour_conf_type_t;
 
 #define CONTOUR_CONF_REQUIRED 0x1u /* the key must be present */
@@ -96,6 +98,8 @@ const char *contour_conf_get_str(contour_module_t *mod, const char *key, const c
 int64_t contour_conf_get_int(contour_module_t *mod, const char *key, int64_t def);
 int contour_conf_get_bool(contour_module_t *mod, const char *key, int def);
 int64_t contour_conf_get_duration_ms(contour_module_t *mod, const char *key, int64_t def);
+/* A NUMBER key (an integer reads as its value). */
+double contour_conf_get_number(contour_module_t *mod, const char *key, double def);
 /* The raw value (any type) or NULL; borrowed. */
 const json_t *contour_conf_get(contour_module_t *mod, const char *key);
 

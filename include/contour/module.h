@@ -125,6 +125,8 @@
  *   1.8 (2026-12-07)  store.h: contour_source_set_errors (inputs a source
  *                     could not read; render and review exit 1) and
  *                     contour_source_once (an offline one-shot read).
+ *   1.9 (2026-12-07)  conf.h: CONTOUR_CONF_NUMBER (a number, integer or
+ *                     not) and contour_conf_get_number.
  */
 #ifndef CONTOUR_MODULE_H
 #define CONTOUR_MODULE_H
@@ -158,7 +160,7 @@ extern "C" {
 #endif
 
 #define CONTOUR_ABI_MAJOR 1
-#define CONTOUR_ABI_MINOR 8
+#define CONTOUR_ABI_MINOR 9
 
 /* Descriptor flags. */
 /* The module only registers processors over the store (no sockets, no
