@@ -56,9 +56,10 @@ expect_rc 1 "$CONTOUR" check-config "$T/bad-key.yaml"
 expect_in "$T/err" "$T/bad-key.yaml:2: colour: unknown key"
 ok "unknown global key"
 
-# A global key is typed by the module that reads it: with xds-grpc loaded a
-# bad timeout stops check-config at its line; without it, nothing reads
-# the key and an upstream contour.yaml is accepted as it is.
+# Upstream's contour.yaml keys have upstream's types whatever is loaded: a
+# bad timeout or a misspelt key stops check-config at its line even when no
+# loaded module reads it; a good key nothing loaded reads is accepted with a
+# warning naming it, once.
 cat >"$T/typed-global.yaml" <<'YAML'
 timeouts:
   connect-timeout: soon
@@ -75,7 +76,36 @@ modules:
   - name: file-watch
     config: {paths: [.]}
 YAML
-expect_rc 0 "$CONTOUR" check-config "$T/untyped-global.yaml"
+expect_rc 1 "$CONTOUR" check-config "$T/untyped-global.yaml"
+expect_in "$T/err" "$T/untyped-global.yaml:2: timeouts.connect-timeout: expected a duration"
+cat >"$T/typo-global.yaml" <<'YAML'
+tracing:
+  includePodDetail: true
+  serviceNmae: contour
+rateLimitService:
+  failOpen: maybe
+modules:
+  - name: file-watch
+    config: {paths: [.]}
+YAML
+expect_rc 1 "$CONTOUR" check-config "$T/typo-global.yaml"
+expect_in "$T/err" "$T/typo-global.yaml:3: tracing.serviceNmae: unknown key"
+expect_in "$T/err" "$T/typo-global.yaml:5: rateLimitService.failOpen: expected true or false"
+cat >"$T/unread-global.yaml" <<'YAML'
+timeouts:
+  connect-timeout: 2s
+tracing:
+  serviceName: contour
+  includePodDetail: true
+modules:
+  - name: file-watch
+    config: {paths: [.]}
+YAML
+expect_rc 0 "$CONTOUR" check-config "$T/unread-global.yaml"
+expect_in "$T/err" "config key timeouts.connect-timeout is accepted but not implemented by the loaded modules (file-watch): ignored"
+expect_in "$T/err" "config key tracing.serviceName is accepted"
+expect_in "$T/err" "config key tracing.includePodDetail is accepted"
+[ "$(grep -c 'accepted but not implemented' "$T/err")" = 3 ] || { cat "$T/err"; fail "one warning per unread key"; }
 ok "global keys typed by the modules that read them"
 
 cat >"$T/bad-yaml.yaml" <<'YAML'

@@ -28,6 +28,14 @@ static const contour_conf_item_t mod_b[] = {
     {.key = "accesslog-level", .type = CONTOUR_CONF_STR, .def = "info"},
     {0},
 };
+static const contour_conf_item_t net_ranged[] = {
+    {.key = "admin-port", .type = CONTOUR_CONF_INT, .min = 0, .max = 65535},
+    {0},
+};
+static const contour_conf_item_t mod_ranged[] = {
+    {.key = "network", .type = CONTOUR_CONF_MAP, .children = net_ranged},
+    {0},
+};
 static const contour_conf_item_t mod_bad[] = {
     {.key = "accesslog-level", .type = CONTOUR_CONF_STR, .def = "error"},
     {0},
@@ -125,16 +133,23 @@ START_TEST(test_upstream_key_accepted)
 {
 	core_conf_t *conf = NULL;
 	int rc;
-	/* Names upstream has and nothing here types: accepted as they are. */
-	json_t *errors = check("rateLimitService: {extensionService: a/b}\n"
-	                       "kubernetesClientQPS: lots\n"
+	/* Upstream's keys that nothing here types: accepted as they are, and
+	 * listed as unread, leaf by leaf. */
+	json_t *errors = check("rateLimitService: {extensionService: a/b, failOpen: true}\n"
+	                       "kubernetesClientQPS: 2.5\n"
 	                       "timeouts: {connect-timeout: 1s}\n",
 	                       mod_b, &conf, &rc);
 	ck_assert_int_eq(rc, CONTOUR_EOK);
 	ck_assert_int_eq(json_array_size(errors), 0);
-	ck_assert_str_eq(json_string_value(core_conf_lookup(conf->global, "kubernetesClientQPS")),
-	                 "lots");
-	/* typed and defaulted by the module's table */
+	ck_assert(json_number_value(core_conf_lookup(conf->global, "kubernetesClientQPS")) == 2.5);
+	ck_assert_int_eq(json_array_size(conf->unread), 3);
+	ck_assert_str_eq(json_string_value(json_array_get(conf->unread, 0)),
+	                 "rateLimitService.extensionService");
+	ck_assert_str_eq(json_string_value(json_array_get(conf->unread, 1)),
+	                 "rateLimitService.failOpen");
+	ck_assert_str_eq(json_string_value(json_array_get(conf->unread, 2)),
+	                 "kubernetesClientQPS");
+	/* typed and defaulted by the module's table, converted once */
 	ck_assert_int_eq(
 	    json_integer_value(core_conf_lookup(conf->global, "timeouts.connect-timeout")), 1000);
 	ck_assert_str_eq(json_string_value(core_conf_lookup(conf->global, "accesslog-level")),
@@ -148,24 +163,56 @@ START_TEST(test_upstream_key_accepted)
 }
 END_TEST
 
+/* A module's table can be stricter than upstream's type: its range is
+ * checked once it is loaded, with the line. */
 START_TEST(test_typed_by_module)
 {
 	core_conf_t *conf = NULL;
 	int rc;
 	json_t *errors = check("modules: [{name: x}]\n"
-	                       "timeouts:\n  connect-timeout: soon\n",
-	                       mod_b, &conf, &rc);
+	                       "network:\n  admin-port: 70000\n",
+	                       mod_ranged, &conf, &rc);
 	ck_assert_int_eq(rc, CONTOUR_ECONFIG);
 	ck_assert_int_eq(json_array_size(errors), 1);
-	ck_assert_str_eq(
-	    json_string_value(json_array_get(errors, 0)),
-	    "test.yaml:3: timeouts.connect-timeout: expected a duration such as 100ms, "
-	    "2s or 1m30s, not string \"soon\"");
+	ck_assert_str_eq(json_string_value(json_array_get(errors, 0)),
+	                 "test.yaml:3: network.admin-port: 70000 is out of range [0, 65535]");
 	core_conf_free(conf);
 	json_decref(errors);
-	/* without the module that types it, the same value is not checked */
-	errors = check("timeouts:\n  connect-timeout: soon\n", NULL, &conf, &rc);
+	/* without the module that types it, upstream's INT is all that holds */
+	errors = check("network:\n  admin-port: 70000\n", NULL, &conf, &rc);
 	ck_assert_int_eq(rc, CONTOUR_EOK);
+	core_conf_free(conf);
+	json_decref(errors);
+}
+END_TEST
+
+/* Upstream's types hold when no module types the key: checked at parse
+ * time, with the line, and not converted there. */
+START_TEST(test_upstream_types_at_parse)
+{
+	core_conf_t *conf = NULL;
+	json_t *errors = json_array();
+	const char *bad = "timeouts:\n  connect-timeout: soon\nkubernetesClientQPS: lots\n"
+	                  "metrics:\n  contour:\n    prot: 8000\nserver: {xds-server-type: envoy}\n";
+	ck_assert_int_eq(core_conf_load_buf(bad, strlen(bad), "test.yaml", &conf, errors),
+	                 CONTOUR_ECONFIG);
+	ck_assert_int_eq(json_array_size(errors), 4);
+	ck_assert_str_eq(json_string_value(json_array_get(errors, 0)),
+	                 "test.yaml:2: timeouts.connect-timeout: expected a duration such as "
+	                 "100ms, 2s or 1m30s, not string \"soon\"");
+	ck_assert_str_eq(json_string_value(json_array_get(errors, 1)),
+	                 "test.yaml:3: kubernetesClientQPS: expected a number, not string \"lots\"");
+	ck_assert_str_eq(json_string_value(json_array_get(errors, 2)),
+	                 "test.yaml:6: metrics.contour.prot: unknown key");
+	ck_assert_str_eq(json_string_value(json_array_get(errors, 3)),
+	                 "test.yaml:7: server.xds-server-type: unknown key");
+	json_decref(errors);
+	errors = json_array();
+	const char *good = "timeouts:\n  connect-timeout: 2s\n";
+	ck_assert_int_eq(core_conf_load_buf(good, strlen(good), "test.yaml", &conf, errors),
+	                 CONTOUR_EOK);
+	ck_assert_str_eq(json_string_value(core_conf_lookup(conf->root, "timeouts.connect-timeout")),
+	                 "2s");
 	core_conf_free(conf);
 	json_decref(errors);
 }
@@ -241,6 +288,7 @@ int main(void)
 	tcase_add_test(te, test_disagreeing_nested);
 	tcase_add_test(te, test_unknown_key_refused);
 	tcase_add_test(te, test_typed_by_module);
+	tcase_add_test(te, test_upstream_types_at_parse);
 	tcase_add_test(te, test_module_cannot_type);
 	suite_add_tcase(s, te);
 	return tu_run_suite(s);
