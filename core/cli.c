@@ -175,6 +175,11 @@ static int serve_flag(cli_opts_t *o, int argc, char **argv, int *i)
 	}
 	if (!o->serve_flags)
 		o->serve_flags = json_object();
+	/* --disable-feature repeats (kingpin's EnumsVar): keep every value. */
+	const json_t *had = json_object_get(o->serve_flags, name);
+	if (value && json_is_string(had) && !strcmp(name, "--disable-feature"))
+		return json_object_set_new(o->serve_flags, name,
+		                           json_sprintf("%s,%s", json_string_value(had), value));
 	return json_object_set_new(o->serve_flags, name, value ? json_string(value) : json_null());
 }
 
@@ -332,7 +337,12 @@ static const struct {
 	const char *flag, *same_as, *def, *same_def;
 } unimplemented_flags[] = {
     {"--contour-config-name", NULL, NULL, NULL},
-    {"--disable-feature", NULL, NULL, NULL},
+    {"--health-address", "--http-address", "0.0.0.0", "0.0.0.0"},
+    {"--health-port", "--http-port", "8000", "8000"},
+    {"--use-proxy-protocol", NULL, NULL, NULL},
+    {"--kubernetes-client-qps", NULL, NULL, NULL},
+    {"--kubernetes-client-burst", NULL, NULL, NULL},
+    {"--kubernetes-debug", NULL, NULL, NULL},
 };
 
 /* Warn once for each unimplemented flag given and drop it, before the
@@ -360,6 +370,46 @@ static void accept_unimplemented_flags(json_t *flags, json_t *warnings)
 	}
 }
 
+/* --disable-feature stops upstream from starting the informers of kinds
+ * this project does not watch at all: each value is checked against
+ * upstream's enum, and then there is nothing to disable. Returns the
+ * number of bad values. */
+static int disable_feature_flag(json_t *flags, int as_log)
+{
+	static const char *const features[] = {"extensionservices", "tlsroutes", "grpcroutes",
+	                                       "tcproutes", "backendtlspolicies", NULL};
+	const json_t *v = json_object_get(flags, "--disable-feature");
+	if (!json_is_string(v))
+		return 0;
+	int nerr = 0;
+	const char *p = json_string_value(v);
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *const *f = features;
+		while (*f && (strlen(*f) != n || strncmp(*f, p, n)))
+			f++;
+		if (!*f) {
+#define DF_BAD                                                                              \
+	"flag --disable-feature: enum value must be one of extensionservices,tlsroutes,"    \
+	"grpcroutes,tcproutes,backendtlspolicies, got '%.*s'"
+			if (as_log)
+				contour_log(NULL, CONTOUR_LOG_ERR, DF_BAD, (int)n, p);
+			else
+				fprintf(stderr, DF_BAD "\n", (int)n, p);
+#undef DF_BAD
+			nerr++;
+		}
+		p += n + (p[n] == ',');
+	}
+	if (!nerr)
+		contour_log(NULL, CONTOUR_LOG_INFO,
+		            "--disable-feature=%s: this project starts no informer for those kinds "
+		            "(it serves none of them), so there is nothing to disable",
+		            json_string_value(v));
+	json_object_del(flags, "--disable-feature");
+	return nerr;
+}
+
 /* The flags serve's core takes itself, before the modules take theirs:
  * the global settings (a missing value is an error naming the flag) and
  * the unimplemented ones (a warning each). Returns 0, or 1 after printing
@@ -378,6 +428,14 @@ static int core_serve_flags(cli_opts_t *o, core_conf_t *conf, int as_log)
 			fprintf(stderr, "flag '%s' needs a value\n", global_flags[i].flag);
 		nerr++;
 	}
+	if (json_is_null(json_object_get(o->serve_flags, "--disable-feature"))) {
+		if (as_log)
+			contour_log(NULL, CONTOUR_LOG_ERR, "flag '--disable-feature' needs a value");
+		else
+			fprintf(stderr, "flag '--disable-feature' needs a value\n");
+		nerr++;
+	}
+	nerr += disable_feature_flag(o->serve_flags, as_log);
 	if (nerr)
 		return 1;
 	apply_global_flags(conf, o->serve_flags);

@@ -28,11 +28,18 @@ static const contour_conf_item_t xds_timeout_keys[] = {
     T("connect-timeout", DURATION),       {0},
 };
 
+/* contour_v1alpha1.CircuitBreakers' yaml tags (the json ones are
+ * camelCase; contour.yaml is read with the yaml tags). */
+static const contour_conf_item_t xds_circuit_breaker_keys[] = {
+    T("max-connections", INT), T("max-pending-requests", INT), T("max-requests", INT),
+    T("max-retries", INT),     T("per-host-max-connections", INT), {0},
+};
+
 static const contour_conf_item_t xds_cluster_keys[] = {
     T("dns-lookup-family", STR),
     T("max-requests-per-connection", INT),
     T("per-connection-buffer-limit-bytes", INT),
-    T("circuit-breakers", MAP),
+    SUB("circuit-breakers", xds_circuit_breaker_keys),
     T("upstream-tls", MAP),
     {0},
 };

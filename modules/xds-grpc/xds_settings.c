@@ -223,14 +223,14 @@ void xds_settings_globals(contour_module_t *mod, xds_settings_t *s)
 	s->per_connection_buffer_limit_bytes =
 	    xds_global_u32(mod, "cluster.per-connection-buffer-limit-bytes", -1);
 	s->cb_max_connections =
-	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxConnections", 0);
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.max-connections", 0);
 	s->cb_max_pending_requests =
-	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxPendingRequests", 0);
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.max-pending-requests", 0);
 	s->cb_max_requests =
-	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRequests", 0);
-	s->cb_max_retries = (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.maxRetries", 0);
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.max-requests", 0);
+	s->cb_max_retries = (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.max-retries", 0);
 	s->cb_per_host_max_connections =
-	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.perHostMaxConnections", 0);
+	    (uint32_t)xds_global_u32(mod, "cluster.circuit-breakers.per-host-max-connections", 0);
 	static const char *const log_level[] = {"info", "error", "critical", "disabled"};
 	s->access_log_level = XDS_GLOBAL_ENUM(mod, "accesslog-level", log_level);
 	/* upstream's serve always sets an UpstreamTLS: defaults 1.2 and 1.3,

@@ -165,7 +165,8 @@ done <<EOF
 = --root-namespaces=a,b
 = --watch-namespaces=default
 ! --use-proxy-protocol
-! --disable-feature=tlsroutes
+= --disable-feature=tlsroutes
+= --disable-feature=extensionservices,grpcroutes
 = --disable-leader-election
 = --leader-election-lease-duration=15s
 = --leader-election-renew-deadline=10s
@@ -176,7 +177,7 @@ done <<EOF
 = --kubeconfig=$T/kubeconfig
 ! --kubernetes-client-qps=5
 ! --kubernetes-client-burst=10
-! --kubernetes-debug
+! --kubernetes-debug=4
 = --debug
 = -d
 EOF
@@ -192,6 +193,10 @@ expect_rc 1 "$CONTOUR" check-config "$T/contour.yaml" $base --xds-port=eighty
 expect_in "$T/err" "flag --xds-port: "
 grep -q "contour.yaml:[0-9]" "$T/err" && { cat "$T/err"; fail "a bad flag value named a config line"; }
 ok "--xds-port with no value, or a bad one: an error naming the flag"
+
+expect_rc 1 "$CONTOUR" check-config "$T/contour.yaml" $base --disable-feature=tlsroutes --disable-feature=httpproxies
+expect_in "$T/err" "flag --disable-feature: enum value must be one of extensionservices,tlsroutes,grpcroutes,tcproutes,backendtlspolicies, got 'httpproxies'"
+ok "--disable-feature: upstream's enum, every repeat checked"
 
 # ---- without a cluster flag: the local role ----
 

@@ -1589,7 +1589,7 @@ START_TEST(global_cluster_settings)
 {
 	xt_start_with("cluster:\n  dns-lookup-family: v6\n  max-requests-per-connection: 7\n"
 	              "  per-connection-buffer-limit-bytes: 32768\n"
-	              "  circuit-breakers: {maxConnections: 100, maxRequests: 50}\n");
+	              "  circuit-breakers: {max-connections: 100, max-requests: 50}\n");
 	xt_put("apiVersion: v1\nkind: Service\n"
 	       "metadata:\n  namespace: roots\n  name: limited\n"
 	       "  annotations: {projectcontour.io/max-connections: \"9\"}\n"
