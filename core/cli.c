@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,24 @@ static void print_errors(const json_t *errors, int as_log)
 	}
 }
 
+/* One message of a command: a log line when the command logs (serve), else
+ * a line on stderr, "warning: " first for a warning (check-config). */
+static void __attribute__((format(printf, 3, 4)))
+cli_say(int as_log, contour_log_level_t level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (as_log) {
+		contour_logv(NULL, level, fmt, ap);
+	} else {
+		if (level == CONTOUR_LOG_WARN)
+			fputs("warning: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
 static int load_conf(cli_opts_t *o, core_conf_t **conf, json_t *errors)
 {
 	if (o->config)
@@ -379,6 +398,10 @@ static int disable_feature_flag(json_t *flags, int as_log)
 	static const char *const features[] = {"extensionservices", "tlsroutes", "grpcroutes",
 	                                       "tcproutes", "backendtlspolicies", NULL};
 	const json_t *v = json_object_get(flags, "--disable-feature");
+	if (json_is_null(v)) {
+		cli_say(as_log, CONTOUR_LOG_ERR, "flag '--disable-feature' needs a value");
+		return 1;
+	}
 	if (!json_is_string(v))
 		return 0;
 	int nerr = 0;
@@ -389,14 +412,10 @@ static int disable_feature_flag(json_t *flags, int as_log)
 		while (*f && (strlen(*f) != n || strncmp(*f, p, n)))
 			f++;
 		if (!*f) {
-#define DF_BAD                                                                              \
-	"flag --disable-feature: enum value must be one of extensionservices,tlsroutes,"    \
-	"grpcroutes,tcproutes,backendtlspolicies, got '%.*s'"
-			if (as_log)
-				contour_log(NULL, CONTOUR_LOG_ERR, DF_BAD, (int)n, p);
-			else
-				fprintf(stderr, DF_BAD "\n", (int)n, p);
-#undef DF_BAD
+			cli_say(as_log, CONTOUR_LOG_ERR,
+			        "flag --disable-feature: enum value must be one of extensionservices,"
+			        "tlsroutes,grpcroutes,tcproutes,backendtlspolicies, got '%.*s'",
+			        (int)n, p);
 			nerr++;
 		}
 		p += n + (p[n] == ',');
@@ -421,18 +440,7 @@ static int core_serve_flags(cli_opts_t *o, core_conf_t *conf, int as_log)
 	     i++) {
 		if (!json_is_null(json_object_get(o->serve_flags, global_flags[i].flag)))
 			continue;
-		if (as_log)
-			contour_log(NULL, CONTOUR_LOG_ERR, "flag '%s' needs a value",
-			            global_flags[i].flag);
-		else
-			fprintf(stderr, "flag '%s' needs a value\n", global_flags[i].flag);
-		nerr++;
-	}
-	if (json_is_null(json_object_get(o->serve_flags, "--disable-feature"))) {
-		if (as_log)
-			contour_log(NULL, CONTOUR_LOG_ERR, "flag '--disable-feature' needs a value");
-		else
-			fprintf(stderr, "flag '--disable-feature' needs a value\n");
+		cli_say(as_log, CONTOUR_LOG_ERR, "flag '%s' needs a value", global_flags[i].flag);
 		nerr++;
 	}
 	nerr += disable_feature_flag(o->serve_flags, as_log);
@@ -458,18 +466,10 @@ static void warn_unread(const core_t *core, int as_log)
 	size_t i;
 	json_t *e;
 	json_array_foreach(core->conf->unread, i, e)
-	{
-		if (as_log)
-			contour_log(NULL, CONTOUR_LOG_WARN,
-			            "config key %s is accepted but not implemented by the loaded "
-			            "modules (%s): ignored",
-			            json_string_value(e), names ? names : "");
-		else
-			fprintf(stderr,
-			        "warning: config key %s is accepted but not implemented by the "
-			        "loaded modules (%s): ignored\n",
-			        json_string_value(e), names ? names : "");
-	}
+	    cli_say(as_log, CONTOUR_LOG_WARN,
+	            "config key %s is accepted but not implemented by the loaded modules (%s): "
+	            "ignored",
+	            json_string_value(e), names ? names : "");
 	free(names);
 }
 

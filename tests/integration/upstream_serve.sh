@@ -196,6 +196,8 @@ ok "--xds-port with no value, or a bad one: an error naming the flag"
 
 expect_rc 1 "$CONTOUR" check-config "$T/contour.yaml" $base --disable-feature=tlsroutes --disable-feature=httpproxies
 expect_in "$T/err" "flag --disable-feature: enum value must be one of extensionservices,tlsroutes,grpcroutes,tcproutes,backendtlspolicies, got 'httpproxies'"
+expect_rc 1 "$CONTOUR" check-config "$T/contour.yaml" $base --disable-feature
+expect_in "$T/err" "flag '--disable-feature' needs a value"
 ok "--disable-feature: upstream's enum, every repeat checked"
 
 # ---- without a cluster flag: the local role ----
